@@ -1,0 +1,34 @@
+"""pmp-bot's database storage (SQLAlchemy async; SQLite or PostgreSQL with the same code)."""
+
+from __future__ import annotations
+
+from bot.storage.database import Database, SchemaVersionError
+from bot.storage.idempotency import IdempotencyStore
+from bot.storage.oauth import OAuthStores, build_oauth_stores
+from bot.storage.recent import RecentLookup, RecentLookupsStore
+from bot.storage.urls import DatabaseUrlError, display_database_url, to_async_database_url
+from bot.storage.workspaces import (
+    PmpCredentials,
+    TicketSettingKind,
+    TicketSettings,
+    Workspace,
+    WorkspaceStore,
+)
+
+__all__ = [
+    "Database",
+    "DatabaseUrlError",
+    "IdempotencyStore",
+    "OAuthStores",
+    "PmpCredentials",
+    "RecentLookup",
+    "RecentLookupsStore",
+    "SchemaVersionError",
+    "TicketSettingKind",
+    "TicketSettings",
+    "Workspace",
+    "WorkspaceStore",
+    "build_oauth_stores",
+    "display_database_url",
+    "to_async_database_url",
+]

@@ -1,0 +1,157 @@
+"""Slack OAuth (multi-workspace) storage: slack-sdk's async SQLAlchemy stores on our database.
+
+slack-sdk 3.48 ships async SQLAlchemy stores (``AsyncSQLAlchemyInstallationStore``,
+``AsyncSQLAlchemyOAuthStateStore``); they are used here with two changes:
+
+- Slack tokens (bot, user, refresh) and incoming-webhook URLs are encrypted at rest with the same
+  keys as PMP tokens, so a copy of the database alone gives no access to any workspace.
+- Consuming an OAuth state is a single conditional DELETE, so one state works once even when
+  two instances receive the same redirect; expired states are purged when new ones are issued.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from sqlalchemy import Dialect, Text, and_
+from sqlalchemy.types import TypeDecorator
+
+from bot.crypto import TokenCipher
+from bot.storage.database import Database
+
+__all__ = [
+    "DEFAULT_STATE_EXPIRATION_SECONDS",
+    "EncryptedInstallationStore",
+    "OAuthStateStore",
+    "OAuthStores",
+    "build_oauth_stores",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STATE_EXPIRATION_SECONDS = 600
+
+# Columns of slack-sdk's installation and bot tables that grant access to a workspace.
+_SECRET_COLUMNS = frozenset(
+    {
+        "bot_token",
+        "bot_refresh_token",
+        "user_token",
+        "user_refresh_token",
+        "incoming_webhook_url",
+    }
+)
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text encrypted with a TokenCipher on the way in and decrypted on the way out."""
+
+    # TEXT rather than slack-sdk's VARCHAR(200): ciphertext is longer than the token.
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, cipher: TokenCipher) -> None:
+        super().__init__()
+        self.cipher = cipher
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.cipher.encrypt(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.cipher.decrypt(str(value))
+
+
+class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
+    """slack-sdk's async SQLAlchemy installation store with its secrets encrypted at rest."""
+
+    def __init__(self, client_id: str, engine: Any, cipher: TokenCipher) -> None:
+        super().__init__(client_id=client_id, engine=engine)
+        encrypted = EncryptedText(cipher)
+        for table in (self.installations, self.bots):
+            for column in table.columns:
+                if column.name in _SECRET_COLUMNS:
+                    column.type = encrypted
+
+    def __repr__(self) -> str:
+        return f"EncryptedInstallationStore(client_id={self.client_id!r})"
+
+    async def create_tables(self) -> None:
+        await super().create_tables()  # type: ignore[no-untyped-call]
+
+    async def delete_workspace(self, enterprise_id: str | None, team_id: str | None) -> None:
+        """Remove every bot and user installation of a workspace or org (app_uninstalled)."""
+        await self.async_delete_all(enterprise_id=enterprise_id or None, team_id=team_id or None)
+
+
+class OAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
+    """slack-sdk's async SQLAlchemy OAuth state store; each state can be consumed only once."""
+
+    def __repr__(self) -> str:
+        return f"OAuthStateStore(expiration_seconds={self.expiration_seconds})"
+
+    async def create_tables(self) -> None:
+        await super().create_tables()  # type: ignore[no-untyped-call]
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        # Abandoned installs leave states behind; purge them while we are writing anyway.
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self.oauth_states.delete().where(self.oauth_states.c.expire_at <= _naive_utc_now())
+            )
+        state: str = await super().async_issue(*args, **kwargs)
+        return state
+
+    async def async_consume(self, state: str) -> bool:
+        columns = self.oauth_states.c
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(
+                    self.oauth_states.delete().where(
+                        and_(columns.state == state, columns.expire_at > _naive_utc_now())
+                    )
+                )
+        except Exception:  # a failed lookup must fail the install, not crash the redirect
+            self.logger.warning("Could not consume an OAuth state", exc_info=True)
+            return False
+        return result.rowcount > 0
+
+
+class OAuthStores(NamedTuple):
+    installation_store: EncryptedInstallationStore
+    state_store: OAuthStateStore
+
+    async def create_tables(self) -> None:
+        await self.installation_store.create_tables()
+        await self.state_store.create_tables()
+
+    async def delete_installations(self, enterprise_id: str | None, team_id: str | None) -> None:
+        await self.installation_store.delete_workspace(enterprise_id, team_id)
+
+
+def build_oauth_stores(
+    db_or_url: Database | str,
+    client_id: str,
+    *,
+    cipher: TokenCipher,
+    state_expiration_seconds: int = DEFAULT_STATE_EXPIRATION_SECONDS,
+) -> OAuthStores:
+    """The installation and OAuth state stores, on the same database as the rest of pmp-bot.
+
+    Call ``await stores.create_tables()`` at start-up. Given a URL, a new engine is created;
+    dispose of it with ``await stores.installation_store.engine.dispose()``.
+    """
+    db = Database.connect(db_or_url) if isinstance(db_or_url, str) else db_or_url
+    return OAuthStores(
+        installation_store=EncryptedInstallationStore(client_id, db.engine, cipher),
+        state_store=OAuthStateStore(expiration_seconds=state_expiration_seconds, engine=db.engine),
+    )
+
+
+def _naive_utc_now() -> datetime:
+    # slack-sdk's tables store naive UTC datetimes (see slack_sdk.oauth.sqlalchemy_utils).
+    return datetime.fromtimestamp(time.time(), tz=UTC).replace(tzinfo=None)

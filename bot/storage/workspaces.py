@@ -1,0 +1,420 @@
+"""Per-workspace settings: the PMP connection (token encrypted), notify channel, ticket maps.
+
+Every method takes the Slack team id and enterprise id of the request and touches only that
+workspace's row. For Enterprise Grid org-wide installs the team id may be empty and the
+enterprise id set.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Literal, TypeVar, get_args
+
+from pydantic import SecretStr
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from bot.crypto import TokenCipher, TokenDecryptionError
+from bot.storage.database import Database
+from bot.storage.schema import idempotency_keys, recent_lookups, utc_now, workspaces
+
+__all__ = [
+    "PmpCredentials",
+    "TicketSettingKind",
+    "TicketSettings",
+    "Workspace",
+    "WorkspaceStore",
+]
+
+logger = logging.getLogger(__name__)
+
+TicketSettingKind = Literal["departments", "priorities", "services", "statuses"]
+TICKET_SETTING_KINDS: tuple[TicketSettingKind, ...] = get_args(TicketSettingKind)
+
+# Last-success times are for display ("last worked 5 minutes ago"); writing them at most once a
+# minute per workspace keeps a busy workspace from taking SQLite's write lock on every request.
+MARK_SUCCESS_INTERVAL = timedelta(seconds=60)
+
+_REENCRYPT_BATCH = 200
+
+_T = TypeVar("_T")
+
+
+def _frozen(mapping: Mapping[int, str]) -> Mapping[int, str]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSettings:
+    """Id <-> name maps for ticket fields; PMP's API has no endpoint that lists them."""
+
+    departments: Mapping[int, str] = field(default_factory=dict)
+    priorities: Mapping[int, str] = field(default_factory=dict)
+    services: Mapping[int, str] = field(default_factory=dict)
+    statuses: Mapping[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for kind in TICKET_SETTING_KINDS:
+            entries = getattr(self, kind)
+            for record_id, name in entries.items():
+                if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id < 0:
+                    raise ValueError(f"{kind}: ids must be whole numbers >= 0, got {record_id!r}")
+                if not isinstance(name, str) or not name.strip():
+                    raise ValueError(f"{kind}: id {record_id} needs a name")
+            object.__setattr__(self, kind, _frozen(entries))
+
+    @classmethod
+    def fresh_install(cls) -> TicketSettings:
+        """The statuses and priorities a new PMP install has; departments/services vary."""
+        return cls(
+            priorities={1: "Low", 2: "Medium", 3: "High"},
+            statuses={1: "Open", 2: "In progress", 3: "Answered", 4: "On Hold", 5: "Closed"},
+        )
+
+    def name_of(self, kind: TicketSettingKind, record_id: int) -> str | None:
+        name: str | None = getattr(self, kind).get(record_id)
+        return name
+
+    def id_of(self, kind: TicketSettingKind, name: str) -> int | None:
+        """Case-insensitive lookup of an id by its name."""
+        wanted = name.strip().casefold()
+        entries: Mapping[int, str] = getattr(self, kind)
+        for record_id, entry_name in entries.items():
+            if entry_name.strip().casefold() == wanted:
+                return record_id
+        return None
+
+    def to_json(self) -> dict[str, dict[str, str]]:
+        return {
+            kind: {str(record_id): name for record_id, name in getattr(self, kind).items()}
+            for kind in TICKET_SETTING_KINDS
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TicketSettings:
+        maps: dict[str, dict[int, str]] = {}
+        for kind in TICKET_SETTING_KINDS:
+            raw = data.get(kind) or {}
+            maps[kind] = {int(record_id): str(name) for record_id, name in raw.items()}
+        return cls(**maps)
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """What pmp-bot knows about one workspace. Holds no token, so it is safe to log."""
+
+    team_id: str | None
+    enterprise_id: str | None
+    pmp_base_url: str | None
+    is_connected: bool
+    connected_by: str | None
+    connected_at: datetime | None
+    last_pmp_success_at: datetime | None
+    notify_channel_id: str | None
+    ticket_settings: TicketSettings
+    credentials_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PmpCredentials:
+    """How to reach a workspace's PMP. ``version`` changes whenever they do."""
+
+    base_url: str
+    token: SecretStr
+    version: int
+
+
+def _team_key(team_id: str | None, enterprise_id: str | None) -> tuple[str, str]:
+    team = (team_id or "").strip()
+    enterprise = (enterprise_id or "").strip()
+    if not team and not enterprise:
+        raise ValueError("A workspace needs a team_id or an enterprise_id.")
+    return enterprise, team
+
+
+def _where(key: tuple[str, str]) -> ColumnElement[bool]:
+    enterprise, team = key
+    return and_(workspaces.c.enterprise_id == enterprise, workspaces.c.team_id == team)
+
+
+class WorkspaceStore:
+    """Workspace records, strictly one team at a time; tokens are encrypted with ``cipher``."""
+
+    def __init__(self, db: Database, cipher: TokenCipher) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._last_marked: dict[tuple[str, str], datetime] = {}
+
+    def __repr__(self) -> str:
+        return f"WorkspaceStore({self._db!r})"
+
+    async def get(self, team_id: str | None, enterprise_id: str | None = None) -> Workspace | None:
+        key = _team_key(team_id, enterprise_id)
+        async with self._db.read() as conn:
+            row = (
+                (await conn.execute(select(workspaces).where(_where(key)))).mappings().one_or_none()
+            )
+        return None if row is None else _workspace_from_row(row)
+
+    async def get_credentials(
+        self, team_id: str | None, enterprise_id: str | None = None
+    ) -> PmpCredentials | None:
+        """The workspace's PMP URL and token, None when not connected.
+
+        Raises TokenDecryptionError when no configured key opens the stored token.
+        """
+        key = _team_key(team_id, enterprise_id)
+        columns = workspaces.c
+        query = select(
+            columns.pmp_base_url, columns.pmp_token_encrypted, columns.credentials_version
+        ).where(_where(key))
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).one_or_none()
+        if row is None or row.pmp_token_encrypted is None or row.pmp_base_url is None:
+            return None
+        return PmpCredentials(
+            base_url=row.pmp_base_url,
+            token=SecretStr(self._cipher.decrypt(row.pmp_token_encrypted)),
+            version=row.credentials_version,
+        )
+
+    async def save_credentials(
+        self,
+        team_id: str | None,
+        enterprise_id: str | None,
+        base_url: str,
+        token: str,
+        connected_by: str,
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        """Store (or replace) the PMP connection; returns the new credentials_version."""
+        key = _team_key(team_id, enterprise_id)
+        base_url = base_url.strip()
+        token = token.strip()
+        if not base_url:
+            raise ValueError("base_url must not be empty")
+        if not token:
+            raise ValueError("token must not be empty")
+        await self._ensure_row(key)
+        async with self._db.write() as conn:
+            version = (
+                await conn.execute(
+                    workspaces.update()
+                    .where(_where(key))
+                    .values(
+                        pmp_base_url=base_url,
+                        pmp_token_encrypted=self._cipher.encrypt(token),
+                        connected_by=connected_by,
+                        connected_at=now or utc_now(),
+                        last_pmp_success_at=None,
+                        credentials_version=workspaces.c.credentials_version + 1,
+                    )
+                    .returning(workspaces.c.credentials_version)
+                )
+            ).scalar_one()
+        self._last_marked.pop(key, None)
+        return int(version)
+
+    async def clear_credentials(
+        self, team_id: str | None, enterprise_id: str | None = None
+    ) -> bool:
+        """Forget the PMP token (the base URL stays to prefill a reconnect form).
+
+        Returns False when there was no token to forget.
+        """
+        key = _team_key(team_id, enterprise_id)
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                workspaces.update()
+                .where(_where(key), workspaces.c.pmp_token_encrypted.is_not(None))
+                .values(
+                    pmp_token_encrypted=None,
+                    connected_by=None,
+                    connected_at=None,
+                    last_pmp_success_at=None,
+                    credentials_version=workspaces.c.credentials_version + 1,
+                )
+            )
+        self._last_marked.pop(key, None)
+        return result.rowcount > 0
+
+    async def set_notify_channel(
+        self, team_id: str | None, enterprise_id: str | None, channel_id: str | None
+    ) -> None:
+        key = _team_key(team_id, enterprise_id)
+        channel = (channel_id or "").strip() or None
+        await self._ensure_row(key)
+        async with self._db.write() as conn:
+            await conn.execute(
+                workspaces.update().where(_where(key)).values(notify_channel_id=channel)
+            )
+
+    async def mark_pmp_success(
+        self,
+        team_id: str | None,
+        enterprise_id: str | None = None,
+        when: datetime | None = None,
+    ) -> None:
+        """Record that a PMP call worked. Writes at most once a minute per workspace."""
+        key = _team_key(team_id, enterprise_id)
+        when = when or utc_now()
+        previous = self._last_marked.get(key)
+        if previous is not None and previous <= when < previous + MARK_SUCCESS_INTERVAL:
+            return
+        column = workspaces.c.last_pmp_success_at
+        async with self._db.write() as conn:
+            await conn.execute(
+                workspaces.update()
+                .where(
+                    _where(key),
+                    workspaces.c.pmp_token_encrypted.is_not(None),
+                    # Also throttles across processes, and time never moves backwards.
+                    or_(column.is_(None), column <= when - MARK_SUCCESS_INTERVAL),
+                )
+                .values(last_pmp_success_at=when, updated_at=workspaces.c.updated_at)
+            )
+        self._last_marked[key] = when
+
+    async def get_ticket_settings(
+        self, team_id: str | None, enterprise_id: str | None = None
+    ) -> TicketSettings:
+        """The workspace's ticket maps; a fresh PMP install's values until set."""
+        key = _team_key(team_id, enterprise_id)
+        async with self._db.read() as conn:
+            stored = (
+                await conn.execute(select(workspaces.c.ticket_settings).where(_where(key)))
+            ).scalar_one_or_none()
+        return _ticket_settings_from_json(stored)
+
+    async def set_ticket_settings(
+        self, team_id: str | None, enterprise_id: str | None, settings: TicketSettings
+    ) -> None:
+        key = _team_key(team_id, enterprise_id)
+        await self._ensure_row(key)
+        async with self._db.write() as conn:
+            await conn.execute(
+                workspaces.update().where(_where(key)).values(ticket_settings=settings.to_json())
+            )
+
+    async def delete_workspace(self, team_id: str | None, enterprise_id: str | None = None) -> bool:
+        """Remove everything stored for the workspace (uninstall, tokens_revoked).
+
+        Returns True when a workspace record existed.
+        """
+        key = _team_key(team_id, enterprise_id)
+        _, team = key
+        async with self._db.write() as conn:
+            result = await conn.execute(workspaces.delete().where(_where(key)))
+            if team:
+                await conn.execute(recent_lookups.delete().where(recent_lookups.c.team_id == team))
+                await conn.execute(
+                    idempotency_keys.delete().where(idempotency_keys.c.team_id == team)
+                )
+        self._last_marked.pop(key, None)
+        return result.rowcount > 0
+
+    async def reencrypt_all(self) -> int:
+        """Re-encrypt every token not yet under the first key; returns how many changed.
+
+        Run after putting a new key first in PMP_BOT_SECRET_KEY; once it returns, the old
+        keys can be removed. A token no key opens is skipped and logged (reconnect needed).
+        """
+        columns = workspaces.c
+        async with self._db.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        columns.id,
+                        columns.enterprise_id,
+                        columns.team_id,
+                        columns.pmp_token_encrypted,
+                    ).where(columns.pmp_token_encrypted.is_not(None))
+                )
+            ).all()
+        pending: list[tuple[int, str, str]] = []
+        for row in rows:
+            if self._cipher.is_current(row.pmp_token_encrypted):
+                continue
+            try:
+                pending.append(
+                    (row.id, row.pmp_token_encrypted, self._cipher.rotate(row.pmp_token_encrypted))
+                )
+            except TokenDecryptionError:
+                logger.warning(
+                    "The PMP token of workspace %s/%s cannot be opened with any configured "
+                    "key; that workspace has to reconnect PMP.",
+                    row.enterprise_id or "-",
+                    row.team_id or "-",
+                )
+        changed = 0
+        for batch in _batches(pending, _REENCRYPT_BATCH):
+            async with self._db.write() as conn:
+                for row_id, old, new in batch:
+                    result = await conn.execute(
+                        workspaces.update()
+                        # Skip rows whose token was replaced meanwhile.
+                        .where(columns.id == row_id, columns.pmp_token_encrypted == old)
+                        .values(pmp_token_encrypted=new, updated_at=columns.updated_at)
+                    )
+                    changed += result.rowcount
+        return changed
+
+    async def _ensure_row(self, key: tuple[str, str]) -> None:
+        enterprise, team = key
+        try:
+            async with self._db.write() as conn:
+                exists = (
+                    await conn.execute(select(workspaces.c.id).where(_where(key)))
+                ).scalar_one_or_none()
+                if exists is None:
+                    await conn.execute(
+                        workspaces.insert().values(
+                            enterprise_id=enterprise,
+                            team_id=team,
+                            ticket_settings=None,
+                            credentials_version=0,
+                        )
+                    )
+        except IntegrityError:
+            # Another process created the row between our check and insert: that is fine.
+            pass
+
+
+def _ticket_settings_from_json(stored: Any) -> TicketSettings:
+    if not stored:
+        return TicketSettings.fresh_install()
+    try:
+        return TicketSettings.from_json(stored)
+    except (ValueError, TypeError, AttributeError):
+        logger.warning("Stored ticket settings are unreadable; using a fresh install's values")
+        return TicketSettings.fresh_install()
+
+
+def _workspace_from_row(row: RowMapping) -> Workspace:
+    return Workspace(
+        team_id=row["team_id"] or None,
+        enterprise_id=row["enterprise_id"] or None,
+        pmp_base_url=row["pmp_base_url"],
+        is_connected=row["pmp_token_encrypted"] is not None,
+        connected_by=row["connected_by"],
+        connected_at=row["connected_at"],
+        last_pmp_success_at=row["last_pmp_success_at"],
+        notify_channel_id=row["notify_channel_id"],
+        ticket_settings=_ticket_settings_from_json(row["ticket_settings"]),
+        credentials_version=row["credentials_version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _batches(items: list[_T], size: int) -> Iterable[list[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
