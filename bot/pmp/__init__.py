@@ -1,0 +1,61 @@
+"""The PMP API client: the only part of pmp-bot that speaks HTTP to PMP.
+
+``async with PmpClient(base_url=..., token=...) as pmp:`` then
+``await pmp.customers.search("acme")`` or ``await pmp.tickets.update(7, status=5)``.
+Records come back as typed pydantic models; every failure is a PmpError with a
+``user_message`` fit for a Slack user.
+"""
+
+from __future__ import annotations
+
+from bot.pmp.client import PmpClient
+from bot.pmp.errors import (
+    PmpAuthError,
+    PmpConnectionError,
+    PmpError,
+    PmpNotFoundError,
+    PmpTimeoutError,
+    PmpUnexpectedResponseError,
+    PmpValidationError,
+    PmpWriteFailedError,
+)
+from bot.pmp.links import RecordKind, normalise_base_url, record_url
+from bot.pmp.models import (
+    BillingType,
+    Contact,
+    Customer,
+    Lead,
+    Milestone,
+    PmpRecord,
+    Project,
+    ProjectStatus,
+    Ticket,
+    TicketPriority,
+    TicketStatus,
+)
+
+__all__ = [
+    "BillingType",
+    "Contact",
+    "Customer",
+    "Lead",
+    "Milestone",
+    "PmpAuthError",
+    "PmpClient",
+    "PmpConnectionError",
+    "PmpError",
+    "PmpNotFoundError",
+    "PmpRecord",
+    "PmpTimeoutError",
+    "PmpUnexpectedResponseError",
+    "PmpValidationError",
+    "PmpWriteFailedError",
+    "Project",
+    "ProjectStatus",
+    "RecordKind",
+    "Ticket",
+    "TicketPriority",
+    "TicketStatus",
+    "normalise_base_url",
+    "record_url",
+]

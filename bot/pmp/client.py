@@ -1,0 +1,282 @@
+"""The async PMP API client: the only code in pmp-bot that speaks HTTP to PMP."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from bot import __version__
+from bot.pmp.errors import (
+    Action,
+    PmpNotFoundError,
+    RequestInfo,
+    decode_response,
+    error_for_transport,
+    unexpected_shape,
+)
+from bot.pmp.fields import WireValue
+from bot.pmp.links import RecordKind, display_site, normalise_base_url, record_url
+from bot.pmp.models import Milestone, PmpRecord
+from bot.pmp.resources import (
+    ContactsResource,
+    CustomersResource,
+    LeadsResource,
+    MilestonesResource,
+    ProjectsResource,
+    TicketsResource,
+)
+
+logger = logging.getLogger("bot.pmp")
+
+Sleep = Callable[[float], Awaitable[object]]
+
+# Backoff before retry n (0-based): INITIAL_BACKOFF * 2**n seconds, at most MAX_BACKOFF, minus
+# up to JITTER of it at random so many clients retrying together spread out.
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+JITTER = 0.25
+# A Retry-After longer than this is cut short: a Slack user is waiting on the answer.
+MAX_RETRY_AFTER = 15.0
+# An id no PMP install reaches (MySQL's INT maximum): asking for it is one indexed lookup that
+# answers "No data were found" when the token works.
+_PROBE_CUSTOMER_ID = 2_147_483_647
+
+
+def backoff_delay(retry_index: int, rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before retry ``retry_index`` (0 for the first retry)."""
+    ceiling: float = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0**retry_index)
+    return ceiling * (1 - JITTER * rand())
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """The wait a ``Retry-After`` header asks for (seconds or an HTTP-date), capped at
+    MAX_RETRY_AFTER; None when absent or unreadable."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _is_retryable_status(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+def _check_token(token: str) -> str:
+    cleaned = token.strip()
+    if not cleaned:
+        raise ValueError("the PMP API token is empty")
+    if not all("!" <= char <= "~" for char in cleaned):
+        raise ValueError("the PMP API token has characters that can't be sent in an HTTP header")
+    return cleaned
+
+
+class PmpClient:
+    """An async client for one PMP instance, owning one pooled ``httpx.AsyncClient``.
+
+    ``async with PmpClient(base_url=..., token=...) as pmp:`` then ``pmp.customers.search(...)``,
+    ``pmp.tickets.create(...)``... Every method takes ``timeout=`` (seconds) to override the
+    client's timeout for that call.
+
+    Retries: GET requests are retried up to ``max_retries`` times on connection errors, 429
+    and 5xx answers, after an exponential backoff with jitter or the server's ``Retry-After``.
+    Timeouts are not retried (the timeout is what a user is willing to wait), and a POST, PUT
+    or DELETE is never sent twice: it may have reached the server.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        timeout: float = 10.0,
+        max_retries: int = 2,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        if max_retries < 0:
+            raise ValueError("max_retries can't be negative")
+        self.base_url = normalise_base_url(base_url)
+        self.site = display_site(self.base_url)
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._token = _check_token(token)
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=f"{self.base_url}/api/",
+            headers={
+                "authtoken": self._token,
+                "accept": "application/json",
+                "user-agent": f"pmp-bot/{__version__}",
+            },
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+        self.customers = CustomersResource(self)
+        self.contacts = ContactsResource(self)
+        self.leads = LeadsResource(self)
+        self.milestones = MilestonesResource(self)
+        self.projects = ProjectsResource(self)
+        self.tickets = TicketsResource(self)
+
+    def __repr__(self) -> str:
+        return f"PmpClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def check_connection(self, *, timeout: float | None = None) -> None:
+        """Return None when PMP accepts the token; otherwise raise PmpAuthError (token refused),
+        PmpConnectionError / PmpTimeoutError (unreachable) or PmpUnexpectedResponseError (the
+        address is not a PMP API). One cheap request, not retried."""
+        path = f"customers/{_PROBE_CUSTOMER_ID}"
+        info = self.request_info("GET", path, "check", "customer", timeout=timeout)
+        try:
+            payload = await self.request(info, path, retry=False)
+        except PmpNotFoundError:
+            return
+        if isinstance(payload, dict) and ("userid" in payload or "data" in payload):
+            return
+        if isinstance(payload, list):
+            return
+        raise unexpected_shape(info, "the customer lookup answered without a customer")
+
+    def web_url(
+        self, kind: RecordKind, record: PmpRecord | int, *, project_id: int | None = None
+    ) -> str:
+        """The PMP web page of a record (a model, or an id with ``kind``)."""
+        if isinstance(record, Milestone) and project_id is None:
+            project_id = record.project_id
+        record_id = record.id if isinstance(record, PmpRecord) else record
+        return record_url(self.base_url, kind, record_id, project_id)
+
+    def request_info(
+        self,
+        method: str,
+        log_path: str,
+        action: Action,
+        noun: str,
+        *,
+        timeout: float | None = None,
+        record_id: int | None = None,
+        parent_id: int | None = None,
+    ) -> RequestInfo:
+        """Describe a request for logs and errors. ``log_path`` is the path relative to
+        ``<root>/api/`` with any personal data (a search term) left out."""
+        return RequestInfo(
+            method=method,
+            log_path=f"api/{log_path}",
+            action=action,
+            noun=noun,
+            site=self.site,
+            timeout=timeout if timeout is not None else self.timeout,
+            record_id=record_id,
+            parent_id=parent_id,
+        )
+
+    async def request(
+        self,
+        info: RequestInfo,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        form: Mapping[str, WireValue] | None = None,
+        json_body: Mapping[str, WireValue] | None = None,
+        retry: bool = True,
+    ) -> Any:
+        """Send one API request (``path`` relative to ``<root>/api/``, already encoded) and
+        return its decoded JSON, or raise the PmpError it maps to. Only GETs are retried."""
+        method = info.method
+        attempts = 1 + (self.max_retries if retry and method == "GET" else 0)
+        for attempt in range(attempts):
+            retries_left = attempt < attempts - 1
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    params=params,
+                    data=form,
+                    json=json_body,
+                    timeout=info.timeout,
+                )
+            except httpx.TransportError as exc:
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                logger.debug(
+                    "PMP %s %s -> %s after %.0f ms",
+                    method,
+                    info.log_path,
+                    type(exc).__name__,
+                    elapsed_ms,
+                )
+                retryable = isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError))
+                if retryable and retries_left:
+                    await self._wait_before_retry(info, attempt, type(exc).__name__, None)
+                    continue
+                raise error_for_transport(exc, info) from exc
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            logger.debug(
+                "PMP %s %s -> %d in %.0f ms",
+                method,
+                info.log_path,
+                response.status_code,
+                elapsed_ms,
+            )
+            if _is_retryable_status(response.status_code) and retries_left:
+                retry_after = retry_after_seconds(response.headers.get("retry-after"))
+                await self._wait_before_retry(
+                    info, attempt, f"HTTP {response.status_code}", retry_after
+                )
+                continue
+            return decode_response(response, info, secret=self._token)
+        raise AssertionError("the retry loop always returns or raises")  # pragma: no cover
+
+    async def _wait_before_retry(
+        self, info: RequestInfo, attempt: int, reason: str, retry_after: float | None
+    ) -> None:
+        delay = retry_after if retry_after is not None else backoff_delay(attempt)
+        logger.info(
+            "PMP %s %s: %s, retry %d of %d in %.2f s",
+            info.method,
+            info.log_path,
+            reason,
+            attempt + 1,
+            self.max_retries,
+            delay,
+        )
+        await self._sleep(delay)

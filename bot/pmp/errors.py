@@ -1,0 +1,446 @@
+"""The PMP client's one error hierarchy, and the one place that maps PMP answers onto it.
+
+A PMP server answers almost every failure with HTTP 404 and ``"status": false`` (not found,
+validation, a failed write and a bad token alike), so errors are told apart by the body, not the
+status code. Everything a PMP answer can mean is decided in :func:`decode_response` and
+:func:`error_for_transport`; the rest of the client only raises what these return.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+
+Action = Literal["list", "get", "search", "create", "update", "delete", "check"]
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What a request was for, so an error can say it in the user's terms.
+
+    ``log_path`` is the request path with any search term replaced, safe for logs and
+    exception messages (search terms are personal data: names, e-mail addresses).
+    """
+
+    method: str
+    log_path: str
+    action: Action
+    noun: str
+    site: str
+    timeout: float
+    record_id: int | None = None
+    parent_id: int | None = None
+
+    @property
+    def record_label(self) -> str:
+        label = f"{self.noun} #{self.record_id}" if self.record_id is not None else self.noun
+        if self.parent_id is not None:
+            label += f" of customer #{self.parent_id}"
+        return label
+
+
+class PmpError(Exception):
+    """Base of every error the PMP client raises.
+
+    ``str(error)`` is a technical description for logs; ``user_message`` is short text fit to
+    show a Slack user. Neither ever contains the API token.
+    """
+
+    default_user_message = "Something went wrong talking to PMP — try again in a minute."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        user_message: str | None = None,
+        status_code: int | None = None,
+        server_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.user_message = user_message or self.default_user_message
+        self.status_code = status_code
+        self.server_message = server_message
+
+
+class PmpConnectionError(PmpError):
+    """PMP could not be reached (DNS, refused connection, TLS, dropped connection)."""
+
+    default_user_message = "Couldn't reach PMP. Check the URL, or try again in a minute."
+
+
+class PmpTimeoutError(PmpError):
+    """PMP did not answer within the timeout."""
+
+    default_user_message = "PMP didn't answer in time — try again in a minute."
+
+
+class PmpAuthError(PmpError):
+    """PMP refused the token: missing, wrong, malformed or expired, lacking a permission, or the
+    API module is switched off."""
+
+    default_user_message = (
+        "PMP refused the API token. An admin can run `/pmp connect` to update it."
+    )
+
+
+class PmpNotFoundError(PmpError):
+    """The requested record does not exist."""
+
+    default_user_message = "PMP has no such record."
+
+
+class PmpValidationError(PmpError):
+    """PMP (or the client, before sending) rejected field values.
+
+    ``errors`` maps a field name to a plain-text message, e.g.
+    ``{"company": "The Company field is required."}``.
+    """
+
+    default_user_message = "PMP didn't accept those values."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Mapping[str, str] | None = None,
+        user_message: str | None = None,
+        status_code: int | None = None,
+        server_message: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            user_message=user_message,
+            status_code=status_code,
+            server_message=server_message,
+        )
+        self.errors: dict[str, str] = dict(errors or {})
+
+
+class PmpWriteFailedError(PmpError):
+    """PMP answered that a create, update or delete failed ("... add fail.", "Update Fail.")."""
+
+    default_user_message = "PMP couldn't save that change."
+
+
+class PmpUnexpectedResponseError(PmpError):
+    """The answer is not what a PMP API sends: an HTML page, non-JSON, JSON of another shape, a
+    server error, or a request PMP says it cannot handle."""
+
+    default_user_message = "PMP gave an answer pmp-bot doesn't understand — try again later."
+
+
+# firebase/php-jwt messages for a malformed or invalid token; the module passes them through.
+_JWT_MESSAGES = (
+    "wrong number of segments",
+    "signature verification failed",
+    "expired token",
+    "cannot handle token prior to",
+    "invalid header encoding",
+    "invalid claims encoding",
+    "invalid signature encoding",
+    "empty algorithm",
+    "algorithm not supported",
+    "algorithm not allowed",
+    "syntax error, malformed json",
+    "malformed utf-8 characters",
+    "unexpected control character found",
+    "key may not be empty",
+    "incorrect key for this algorithm",
+    "openssl unable to verify data",
+)
+_NOT_FOUND_MARKERS = ("no data were found", "not found", "does not exist")
+_WRITE_FAILED_MARKERS = ("add fail", "update fail", "delete fail")
+_WRITE_ACTIONS = frozenset({"create", "update", "delete"})
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"\s+")
+_USER_TEXT_LIMIT = 300
+
+
+def plain_text(value: object) -> str:
+    """A server message as one line of plain text: HTML tags and entities removed."""
+    text = html.unescape(_TAG.sub(" ", str(value)))
+    return _SPACES.sub(" ", text).strip()
+
+
+def _format_seconds(seconds: float) -> str:
+    return f"{seconds:g} s"
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= _USER_TEXT_LIMIT:
+        return text
+    return text[: _USER_TEXT_LIMIT - 1].rstrip() + "…"
+
+
+def _describe(info: RequestInfo, detail: str) -> str:
+    return f"{info.method} {info.log_path}: {detail}"
+
+
+def error_for_transport(exc: httpx.TransportError, info: RequestInfo) -> PmpError:
+    """Map an httpx transport failure (no HTTP answer) to a PMP error."""
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return PmpTimeoutError(
+            _describe(info, f"no answer within {_format_seconds(info.timeout)} ({kind})"),
+            user_message=(
+                f"PMP didn't answer within {_format_seconds(info.timeout)} — try again in a minute."
+            ),
+        )
+    return PmpConnectionError(
+        _describe(info, f"could not reach {info.site} ({kind})"),
+        user_message=(
+            f"Couldn't reach PMP at {info.site}. Check the URL, or try again in a minute."
+        ),
+    )
+
+
+def unexpected_shape(info: RequestInfo, detail: str) -> PmpUnexpectedResponseError:
+    """The error for JSON that parsed but is not shaped like the module's answer."""
+    return PmpUnexpectedResponseError(
+        _describe(info, f"unexpected answer: {detail}"),
+        user_message=(
+            f"{info.site} didn't answer like a PMP API. Check the PMP URL with `/pmp connect`."
+        ),
+        status_code=200,
+    )
+
+
+def decode_response(response: httpx.Response, info: RequestInfo, *, secret: str) -> Any:
+    """Return the decoded JSON of a successful PMP answer, or raise the matching PmpError.
+
+    ``secret`` (the API token) is scrubbed from any server text kept in an error, in case a
+    server echoes it back.
+    """
+    status = response.status_code
+    if 300 <= status < 400:
+        raise _redirect_error(response, info)
+    body = _json_body(response)
+    if body is _NOT_JSON:
+        raise _non_json_error(response, info)
+    failed = status >= 400 or (isinstance(body, dict) and body.get("status") is False)
+    if not failed:
+        return body
+    raise _failure_error(status, body, info, secret)
+
+
+_NOT_JSON = object()
+
+
+def _json_body(response: httpx.Response) -> Any:
+    content = response.content
+    if not content.strip():
+        return _NOT_JSON
+    try:
+        return json.loads(content)
+    except ValueError:
+        return _NOT_JSON
+
+
+def _looks_like_html(response: httpx.Response) -> bool:
+    if "html" in response.headers.get("content-type", "").lower():
+        return True
+    return response.content.lstrip()[:1] == b"<"
+
+
+def _server_error(status: int, info: RequestInfo) -> PmpUnexpectedResponseError:
+    return PmpUnexpectedResponseError(
+        _describe(info, f"HTTP {status} server error"),
+        user_message=f"PMP had an internal error (HTTP {status}) — try again in a minute.",
+        status_code=status,
+    )
+
+
+def _busy_error(info: RequestInfo) -> PmpUnexpectedResponseError:
+    return PmpUnexpectedResponseError(
+        _describe(info, "HTTP 429 too many requests"),
+        user_message="PMP is busy right now — try again in a minute.",
+        status_code=429,
+    )
+
+
+def _redirect_error(response: httpx.Response, info: RequestInfo) -> PmpUnexpectedResponseError:
+    location = response.headers.get("location", "")
+    target = httpx.URL(location).host if location else ""
+    where = f" to {target}" if target else ""
+    return PmpUnexpectedResponseError(
+        _describe(info, f"HTTP {response.status_code} redirect{where}"),
+        user_message=(
+            f"{info.site} redirected the request{where}. Check the PMP URL with `/pmp connect` "
+            "(it may need https://)."
+        ),
+        status_code=response.status_code,
+    )
+
+
+def _non_json_error(response: httpx.Response, info: RequestInfo) -> PmpError:
+    status = response.status_code
+    if status == 429:
+        return _busy_error(info)
+    if status >= 500:
+        return _server_error(status, info)
+    if status in (401, 403):
+        return _auth_status_error(status, None, info)
+    if _looks_like_html(response):
+        return PmpUnexpectedResponseError(
+            _describe(info, f"HTTP {status} HTML page instead of JSON"),
+            user_message=(
+                f"{info.site} answered with a web page, not PMP API data. Check the PMP URL "
+                "and that its API module is on."
+            ),
+            status_code=status,
+        )
+    return PmpUnexpectedResponseError(
+        _describe(info, f"HTTP {status} answer is not JSON"),
+        user_message=f"{info.site} didn't answer like a PMP API. Check the PMP URL.",
+        status_code=status,
+    )
+
+
+def _auth_status_error(status: int, server_message: str | None, info: RequestInfo) -> PmpAuthError:
+    if status == 403:
+        user_message = (
+            "The PMP API token isn't allowed to do that. A PMP admin can grant it the permission."
+        )
+    else:
+        user_message = (
+            "PMP's API refused access (it may be switched off). A PMP admin can check the API "
+            "module, then run `/pmp connect`."
+        )
+    return PmpAuthError(
+        _describe(info, f"HTTP {status} {server_message or 'access refused'}"),
+        user_message=user_message,
+        status_code=status,
+        server_message=server_message,
+    )
+
+
+def _failure_error(status: int, body: Any, info: RequestInfo, secret: str) -> PmpError:
+    if not isinstance(body, dict):
+        if status >= 500:
+            return _server_error(status, info)
+        return PmpUnexpectedResponseError(
+            _describe(info, f"HTTP {status} with a JSON {type(body).__name__}"),
+            user_message=f"{info.site} didn't answer like a PMP API. Check the PMP URL.",
+            status_code=status,
+        )
+    raw_message = body.get("message")
+    message = _scrub(plain_text(raw_message), secret) if raw_message is not None else None
+    if status in (401, 403):
+        return _auth_status_error(status, message, info)
+    if status == 429:
+        return _busy_error(info)
+    if status >= 500:
+        return _server_error(status, info)
+    if status in (405, 406):
+        detail = message or (_scrub(plain_text(body["error"]), secret) if "error" in body else "")
+        return PmpUnexpectedResponseError(
+            _describe(info, f"HTTP {status} {detail}".rstrip()),
+            user_message=(
+                f"PMP couldn't handle the request (HTTP {status}). Its API module may be a "
+                "version pmp-bot doesn't support."
+            ),
+            status_code=status,
+            server_message=detail or None,
+        )
+    field_errors = _field_errors(body.get("errors" if "errors" in body else "error"), secret)
+    if field_errors:
+        return _validation_error(status, field_errors, message, info)
+    if body.get("status") is not False:
+        return PmpUnexpectedResponseError(
+            _describe(info, f"HTTP {status} without a PMP status"),
+            user_message=f"{info.site} didn't answer like a PMP API. Check the PMP URL.",
+            status_code=status,
+            server_message=message,
+        )
+    lowered = (message or "").lower()
+    if _is_token_message(status, message, lowered, body):
+        return PmpAuthError(
+            _describe(info, f"HTTP {status} token refused: {message}"),
+            user_message=PmpAuthError.default_user_message,
+            status_code=status,
+            server_message=message,
+        )
+    if any(marker in lowered for marker in _WRITE_FAILED_MARKERS) or (
+        info.action in _WRITE_ACTIONS and not _is_not_found(lowered)
+    ):
+        return _write_failed_error(status, message, info)
+    if _is_not_found(lowered):
+        return PmpNotFoundError(
+            _describe(info, f"HTTP {status} {message}"),
+            user_message=f"PMP has no {info.record_label}.",
+            status_code=status,
+            server_message=message,
+        )
+    return PmpUnexpectedResponseError(
+        _describe(info, f"HTTP {status} {message}"),
+        user_message=f"PMP answered with an error pmp-bot doesn't know: {_shorten(message or '')}",
+        status_code=status,
+        server_message=message,
+    )
+
+
+def _scrub(text: str, secret: str) -> str:
+    return text.replace(secret, "[token]") if secret else text
+
+
+def _is_not_found(lowered: str) -> bool:
+    return any(marker in lowered for marker in _NOT_FOUND_MARKERS)
+
+
+def _is_token_message(status: int, message: str | None, lowered: str, body: dict[str, Any]) -> bool:
+    if message is None:
+        # A well-formed but unknown token answers 404 with "message": null and nothing else.
+        return status == 404 and "error" not in body
+    return "token" in lowered or any(lowered.startswith(jwt) for jwt in _JWT_MESSAGES)
+
+
+def _field_errors(value: Any, secret: str) -> dict[str, str]:
+    """Field errors from 2.0.8's ``error`` object or 3.x's ``errors`` (object or list)."""
+    errors: dict[str, str] = {}
+    if isinstance(value, dict):
+        for field, text in value.items():
+            parts = text if isinstance(text, list) else [text]
+            joined = " ".join(plain_text(part) for part in parts if part)
+            if joined:
+                errors[str(field)] = _scrub(joined, secret)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict) and item.get("field") and item.get("message"):
+                errors[str(item["field"])] = _scrub(plain_text(item["message"]), secret)
+    return errors
+
+
+def _validation_error(
+    status: int, errors: dict[str, str], message: str | None, info: RequestInfo
+) -> PmpValidationError:
+    what = f"the changes to {info.record_label}" if info.action == "update" else f"the {info.noun}"
+    return PmpValidationError(
+        _describe(info, f"HTTP {status} validation failed: {errors}"),
+        errors=errors,
+        user_message=_shorten(f"PMP didn't accept {what}: {' '.join(errors.values())}"),
+        status_code=status,
+        server_message=message,
+    )
+
+
+def _write_failed_error(status: int, message: str | None, info: RequestInfo) -> PmpWriteFailedError:
+    if info.action == "create":
+        user_message = f"PMP couldn't add the {info.noun}."
+    elif info.action == "delete":
+        user_message = f"PMP couldn't delete {info.record_label}."
+        if info.noun == "customer":
+            user_message += " Customers with invoices or estimates can't be deleted."
+    else:
+        user_message = f"PMP couldn't save the changes to {info.record_label}."
+    return PmpWriteFailedError(
+        _describe(info, f"HTTP {status} {message}"),
+        user_message=user_message,
+        status_code=status,
+        server_message=message,
+    )
