@@ -6,10 +6,11 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, event, select, text
+from sqlalchemy import Connection, MetaData, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -49,16 +50,19 @@ class Database:
         self._engine = engine
 
     @classmethod
-    def connect(cls, url: str, *, schema: str | None = None, echo: bool = False) -> Database:
-        """Create the engine (no connection is opened yet).
+    async def connect(cls, url: str, *, schema: str | None = None, echo: bool = False) -> Database:
+        """Create the engine; connections open on first use.
 
-        ``url`` may be in any form `to_async_database_url` accepts. ``schema`` (PostgreSQL
-        only) puts every table, slack-sdk's included, in that schema via ``search_path``.
+        ``url`` may be in any form `to_async_database_url` accepts; a SQLite file's directory
+        is created when missing. ``schema`` (PostgreSQL only) puts every table, slack-sdk's
+        included, in that existing schema via ``search_path``.
         """
         async_url = make_url(to_async_database_url(url))
         if async_url.get_backend_name() == "sqlite":
             if schema is not None:
                 raise ValueError("SQLite has no schemas; use a separate database file instead")
+            if async_url.database and async_url.database != ":memory:":
+                Path(async_url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             return cls(_sqlite_engine(async_url.render_as_string(hide_password=False), echo))
         if schema is not None and not _SCHEMA_NAME.match(schema):
             raise ValueError("schema must be a plain SQL identifier (letters, digits, _)")
@@ -94,10 +98,7 @@ class Database:
         lock, SQLite with its write lock.
         """
         async with self.write() as conn:
-            if self.dialect_name == "postgresql":
-                await conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": _SCHEMA_LOCK_ID}
-                )
+            await self._lock_schema(conn)
             await conn.run_sync(schema.metadata.create_all)
             current = (
                 await conn.execute(
@@ -125,6 +126,20 @@ class Database:
                     .where(schema.schema_version.c.id == 1)
                     .values(version=schema.SCHEMA_VERSION, updated_at=schema.utc_now())
                 )
+
+    async def create_tables(self, *metadatas: MetaData) -> None:
+        """Create missing tables of other libraries (slack-sdk), as safely as create_schema."""
+        async with self.write() as conn:
+            await self._lock_schema(conn)
+            for metadata in metadatas:
+                await conn.run_sync(metadata.create_all)
+
+    async def _lock_schema(self, conn: AsyncConnection) -> None:
+        # Instances starting together would otherwise race to CREATE the same tables.
+        if self.dialect_name == "postgresql":
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": _SCHEMA_LOCK_ID}
+            )
 
     async def schema_version(self) -> int | None:
         """The schema version recorded in the database, None before create_schema()."""

@@ -80,9 +80,6 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
     def __repr__(self) -> str:
         return f"EncryptedInstallationStore(client_id={self.client_id!r})"
 
-    async def create_tables(self) -> None:
-        await super().create_tables()  # type: ignore[no-untyped-call]
-
     async def delete_workspace(self, enterprise_id: str | None, team_id: str | None) -> None:
         """Remove every bot and user installation of a workspace or org (app_uninstalled)."""
         await self.async_delete_all(enterprise_id=enterprise_id or None, team_id=team_id or None)
@@ -93,9 +90,6 @@ class OAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
 
     def __repr__(self) -> str:
         return f"OAuthStateStore(expiration_seconds={self.expiration_seconds})"
-
-    async def create_tables(self) -> None:
-        await super().create_tables()  # type: ignore[no-untyped-call]
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         # Abandoned installs leave states behind; purge them while we are writing anyway.
@@ -125,31 +119,30 @@ class OAuthStores(NamedTuple):
     installation_store: EncryptedInstallationStore
     state_store: OAuthStateStore
 
-    async def create_tables(self) -> None:
-        await self.installation_store.create_tables()
-        await self.state_store.create_tables()
-
     async def delete_installations(self, enterprise_id: str | None, team_id: str | None) -> None:
         await self.installation_store.delete_workspace(enterprise_id, team_id)
 
 
-def build_oauth_stores(
+async def build_oauth_stores(
     db_or_url: Database | str,
     client_id: str,
     *,
     cipher: TokenCipher,
     state_expiration_seconds: int = DEFAULT_STATE_EXPIRATION_SECONDS,
 ) -> OAuthStores:
-    """The installation and OAuth state stores, on the same database as the rest of pmp-bot.
+    """slack-sdk's installation and OAuth state stores on pmp-bot's database, tables created.
 
-    Call ``await stores.create_tables()`` at start-up. Given a URL, a new engine is created;
-    dispose of it with ``await stores.installation_store.engine.dispose()``.
+    ``cipher`` encrypts the Slack tokens (use the one of WorkspaceStore). Given a URL rather
+    than a Database, a new engine is created; dispose of it with
+    ``await stores.installation_store.engine.dispose()``.
     """
-    db = Database.connect(db_or_url) if isinstance(db_or_url, str) else db_or_url
-    return OAuthStores(
+    db = await Database.connect(db_or_url) if isinstance(db_or_url, str) else db_or_url
+    stores = OAuthStores(
         installation_store=EncryptedInstallationStore(client_id, db.engine, cipher),
         state_store=OAuthStateStore(expiration_seconds=state_expiration_seconds, engine=db.engine),
     )
+    await db.create_tables(stores.installation_store.metadata, stores.state_store.metadata)
+    return stores
 
 
 def _naive_utc_now() -> datetime:

@@ -33,23 +33,25 @@ def to_async_database_url(url: str) -> str:
     ``postgres://`` and ``postgresql://`` (any driver suffix), and the async forms themselves.
     libpq's ``sslmode`` query option becomes asyncpg's ``ssl``, which takes the same values.
     """
+    url = url.strip()
     parsed = _parse(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        parsed = parsed.set(drivername=_SQLITE_DRIVER)
+        driver = _SQLITE_DRIVER
     elif backend in _POSTGRES_SCHEMES:
-        parsed = parsed.set(drivername=_POSTGRES_DRIVER)
+        driver = _POSTGRES_DRIVER
         if "sslmode" in parsed.query:
             query = dict(parsed.query)
             query.setdefault("ssl", query["sslmode"])
             del query["sslmode"]
-            parsed = parsed.set(query=query)
+            return parsed.set(drivername=driver, query=query).render_as_string(hide_password=False)
     else:
         raise DatabaseUrlError(
             f"uses '{parsed.drivername}', which pmp-bot does not support; "
             "use a sqlite:/// or postgresql:// URL"
         )
-    return parsed.render_as_string(hide_password=False)
+    # Swap only the scheme: re-rendering would percent-encode paths such as ":memory:".
+    return f"{driver}://{url.split('://', 1)[1]}"
 
 
 def display_database_url(url: str) -> str:

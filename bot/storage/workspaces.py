@@ -226,16 +226,20 @@ class WorkspaceStore:
     async def clear_credentials(
         self, team_id: str | None, enterprise_id: str | None = None
     ) -> bool:
-        """Forget the PMP token (the base URL stays to prefill a reconnect form).
-
-        Returns False when there was no token to forget.
-        """
+        """Forget the PMP URL and token (disconnect). False when there was nothing to forget."""
         key = _team_key(team_id, enterprise_id)
         async with self._db.write() as conn:
             result = await conn.execute(
                 workspaces.update()
-                .where(_where(key), workspaces.c.pmp_token_encrypted.is_not(None))
+                .where(
+                    _where(key),
+                    or_(
+                        workspaces.c.pmp_token_encrypted.is_not(None),
+                        workspaces.c.pmp_base_url.is_not(None),
+                    ),
+                )
                 .values(
+                    pmp_base_url=None,
                     pmp_token_encrypted=None,
                     connected_by=None,
                     connected_at=None,

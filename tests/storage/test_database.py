@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from bot.storage import Database, SchemaVersionError, database, schema
+from tests.storage.conftest import DatabaseTarget
+
+
+async def _table_names(db: Database) -> set[str]:
+    async with db.read() as conn:
+        return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
+async def test_create_schema_builds_tables_and_records_the_version(db: Database) -> None:
+    assert {
+        "pmp_bot_schema_version",
+        "pmp_bot_workspaces",
+        "pmp_bot_idempotency_keys",
+        "pmp_bot_recent_lookups",
+    } <= await _table_names(db)
+    assert await db.schema_version() == schema.SCHEMA_VERSION
+
+
+async def test_create_schema_twice_and_from_a_second_process(
+    db: Database, target: DatabaseTarget
+) -> None:
+    await db.create_schema()
+    other = await target.connect()
+    try:
+        await other.create_schema()
+        assert await other.schema_version() == schema.SCHEMA_VERSION
+    finally:
+        await other.dispose()
+    async with db.read() as conn:
+        rows = (await conn.execute(select(schema.schema_version))).all()
+    assert len(rows) == 1
+
+
+async def test_schema_version_is_none_before_create_schema(target: DatabaseTarget) -> None:
+    fresh = await target.connect()
+    try:
+        assert await fresh.schema_version() is None
+    finally:
+        await fresh.dispose()
+
+
+async def test_older_database_is_migrated(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
+    monkeypatch.setattr(
+        database,
+        "_MIGRATIONS",
+        {schema.SCHEMA_VERSION: ("ALTER TABLE pmp_bot_workspaces ADD COLUMN added_later TEXT",)},
+    )
+    await db.create_schema()
+    assert await db.schema_version() == schema.SCHEMA_VERSION
+    async with db.read() as conn:
+        columns = await conn.run_sync(
+            lambda sync: {c["name"] for c in inspect(sync).get_columns("pmp_bot_workspaces")}
+        )
+    assert "added_later" in columns
+    # Running again must not repeat the ALTER (it would fail: the column exists).
+    await db.create_schema()
+
+
+async def test_newer_database_is_refused(db: Database) -> None:
+    async with db.write() as conn:
+        await conn.execute(schema.schema_version.update().values(version=schema.SCHEMA_VERSION + 5))
+    with pytest.raises(SchemaVersionError, match="upgrade pmp-bot"):
+        await db.create_schema()
+
+
+async def test_ping(db: Database) -> None:
+    assert await db.ping() is True
+
+
+async def test_ping_reports_an_unreachable_server_without_raising() -> None:
+    # Port 9 (discard) is closed on the test machine: the connection is refused at once.
+    unreachable = await Database.connect("postgresql://nobody@127.0.0.1:9/none")
+    try:
+        assert await unreachable.ping() is False
+    finally:
+        await unreachable.dispose()
+
+
+async def test_sqlite_uses_wal_and_creates_the_directory(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "bot.sqlite3"
+    db = await Database.connect(f"sqlite:///{path}")
+    try:
+        await db.create_schema()
+        async with db.read() as conn:
+            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+            busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
+        assert mode == "wal"
+        assert busy >= 1000
+    finally:
+        await db.dispose()
+    assert path.exists()
+    assert os.stat(path.parent).st_mode & 0o777 == 0o700
+
+
+async def test_in_memory_sqlite_keeps_data_between_calls() -> None:
+    db = await Database.connect("sqlite://")
+    try:
+        await db.create_schema()
+        assert await db.schema_version() == schema.SCHEMA_VERSION
+    finally:
+        await db.dispose()
+
+
+async def test_schema_option_is_postgresql_only(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="SQLite has no schemas"):
+        await Database.connect(f"sqlite:///{tmp_path}/x.db", schema="other")
+    with pytest.raises(ValueError, match="plain SQL identifier"):
+        await Database.connect("postgresql://u@127.0.0.1/x", schema="bad; DROP")
+
+
+async def test_repr_hides_the_password() -> None:
+    db = await Database.connect("postgresql://bot:hunter2@127.0.0.1/pmp")
+    try:
+        assert "hunter2" not in repr(db)
+    finally:
+        await db.dispose()
+
+
+async def test_postgresql_connection_killed_by_a_server_restart_is_replaced(
+    db: Database, target: DatabaseTarget
+) -> None:
+    if target.backend != "postgresql":
+        pytest.skip("server restarts only concern PostgreSQL")
+    async with db.read() as conn:
+        pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    # Terminate the pooled connection from outside, as a server restart would.
+    killer = await target.connect()
+    try:
+        async with killer.read() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await killer.dispose()
+    assert await db.ping() is True
+    async with db.read() as conn:
+        new_pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    assert new_pid != pid

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from slack_sdk.oauth.installation_store import Installation
+from sqlalchemy import inspect, select, text
+
+from bot.crypto import TokenCipher
+from bot.storage import Database, OAuthStores, build_oauth_stores
+from tests.storage.conftest import DatabaseTarget
+
+BOT_TOKEN = "xoxb-111-222-secretbottoken"
+USER_TOKEN = "xoxp-111-222-secretusertoken"
+REFRESH_TOKEN = "xoxe-1-secretrefreshtoken"
+WEBHOOK = "https://hooks.slack.com/services/T1/B1/secretwebhook"
+
+
+@pytest.fixture
+async def stores(db: Database, cipher: TokenCipher) -> OAuthStores:
+    return await build_oauth_stores(db, "1234.5678", cipher=cipher)
+
+
+def _installation(
+    team_id: str | None, enterprise_id: str | None = None, **extra: object
+) -> Installation:
+    return Installation(
+        app_id="A1",
+        enterprise_id=enterprise_id,
+        team_id=team_id,
+        user_id="UINSTALLER",
+        bot_token=f"{BOT_TOKEN}-{team_id}",
+        bot_id="B1",
+        bot_user_id="UBOT",
+        bot_scopes="commands,chat:write,users:read",
+        bot_refresh_token=REFRESH_TOKEN,
+        bot_token_expires_in=43200,
+        user_token=USER_TOKEN,
+        incoming_webhook_url=WEBHOOK,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def test_tables_are_created(stores: OAuthStores, db: Database) -> None:
+    async with db.read() as conn:
+        names = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+    assert {"slack_installations", "slack_bots", "slack_oauth_states"} <= names
+
+
+async def test_installation_round_trip(stores: OAuthStores) -> None:
+    store = stores.installation_store
+    await store.async_save(_installation("T1"))
+    found = await store.async_find_installation(enterprise_id=None, team_id="T1")
+    assert found is not None
+    assert found.bot_token == f"{BOT_TOKEN}-T1"
+    assert found.user_token == USER_TOKEN
+    assert found.bot_refresh_token == REFRESH_TOKEN
+    assert found.incoming_webhook_url == WEBHOOK
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None and bot.bot_token == f"{BOT_TOKEN}-T1"
+    assert await store.async_find_installation(enterprise_id=None, team_id="T2") is None
+    assert BOT_TOKEN not in repr(store)
+
+
+async def test_slack_tokens_are_encrypted_at_rest(stores: OAuthStores, db: Database) -> None:
+    await stores.installation_store.async_save(_installation("T1"))
+    async with db.read() as conn:
+        row = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT bot_token, user_token, bot_refresh_token, incoming_webhook_url "
+                        "FROM slack_installations"
+                    )
+                )
+            )
+            .mappings()
+            .one()
+        )
+        bot_token = (await conn.execute(text("SELECT bot_token FROM slack_bots"))).scalar_one()
+    for value in [*row.values(), bot_token]:
+        assert value.startswith("gAAAAA")
+        assert "secret" not in value
+
+
+async def test_delete_installations_removes_only_that_workspace(stores: OAuthStores) -> None:
+    store = stores.installation_store
+    await store.async_save(_installation("T1"))
+    await store.async_save(_installation("T2"))
+    await stores.delete_installations(None, "T1")
+    assert await store.async_find_installation(enterprise_id=None, team_id="T1") is None
+    assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
+    remaining = await store.async_find_installation(enterprise_id=None, team_id="T2")
+    assert remaining is not None and remaining.bot_token == f"{BOT_TOKEN}-T2"
+
+
+async def test_enterprise_org_wide_install(stores: OAuthStores) -> None:
+    store = stores.installation_store
+    await store.async_save(_installation(None, "E1", is_enterprise_install=True))
+    found = await store.async_find_installation(
+        enterprise_id="E1", team_id="T9", is_enterprise_install=True
+    )
+    assert found is not None and found.bot_token == f"{BOT_TOKEN}-None"
+    await stores.delete_installations("E1", "")  # "" as the WorkspaceStore writes it
+    assert (
+        await store.async_find_installation(
+            enterprise_id="E1", team_id=None, is_enterprise_install=True
+        )
+        is None
+    )
+
+
+async def test_oauth_state_is_consumed_once(stores: OAuthStores) -> None:
+    state = await stores.state_store.async_issue()
+    assert await stores.state_store.async_consume(state) is True
+    assert await stores.state_store.async_consume(state) is False
+    assert await stores.state_store.async_consume("never-issued") is False
+
+
+async def test_expired_state_is_refused_and_purged(stores: OAuthStores, db: Database) -> None:
+    table = stores.state_store.oauth_states
+    expired_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
+    async with db.write() as conn:
+        await conn.execute(table.insert().values(state="stale", expire_at=expired_at))
+    assert await stores.state_store.async_consume("stale") is False
+    fresh = await stores.state_store.async_issue()
+    async with db.read() as conn:
+        states = set((await conn.execute(select(table.c.state))).scalars())
+    assert states == {fresh}
+
+
+async def test_states_consumed_by_racing_instances_work_once(
+    stores: OAuthStores, target: DatabaseTarget, cipher: TokenCipher
+) -> None:
+    other_db = await target.connect()
+    try:
+        other = await build_oauth_stores(other_db, "1234.5678", cipher=cipher)
+        state = await stores.state_store.async_issue()
+        outcomes = await asyncio.gather(
+            stores.state_store.async_consume(state),
+            other.state_store.async_consume(state),
+            stores.state_store.async_consume(state),
+        )
+    finally:
+        await other_db.dispose()
+    assert sorted(outcomes) == [False, False, True]
+
+
+async def test_built_from_a_url(tmp_path: Path, cipher: TokenCipher) -> None:
+    stores = await build_oauth_stores(f"sqlite:///{tmp_path}/oauth.sqlite3", "1.2", cipher=cipher)
+    try:
+        await stores.installation_store.async_save(_installation("T1"))
+        found = await stores.installation_store.async_find_bot(enterprise_id=None, team_id="T1")
+        assert found is not None
+    finally:
+        await stores.installation_store.engine.dispose()
+    contents = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"UINSTALLER" in contents
+    assert b"secret" not in contents
