@@ -1,0 +1,564 @@
+"""The Slack stand-in, driven through the real slack_sdk AsyncWebClient."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.console.slack_standin import (
+    DEFAULT_BOT_TOKEN,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    RunningSlackStandin,
+    StandinError,
+    running_slack_standin,
+)
+
+MODAL: dict[str, Any] = {
+    "type": "modal",
+    "callback_id": "new_customer",
+    "title": {"type": "plain_text", "text": "New customer"},
+    "submit": {"type": "plain_text", "text": "Save"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "company",
+            "label": {"type": "plain_text", "text": "Company"},
+            "element": {"type": "plain_text_input", "action_id": "value"},
+        }
+    ],
+}
+
+
+def modal(title: str = "New customer", **extra: Any) -> dict[str, Any]:
+    return {**MODAL, "title": {"type": "plain_text", "text": title}, **extra}
+
+
+async def expect_error(call: Any, error: str) -> SlackApiError:
+    with pytest.raises(SlackApiError) as caught:
+        await call
+    assert caught.value.response["error"] == error
+    return caught.value
+
+
+# ---------------------------------------------------------------- auth and users
+
+
+async def test_auth_test_answers_for_the_bot_token(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    answer = await client.auth_test()
+    assert answer["team_id"] == "T0001"
+    assert answer["user_id"] == "UBOT0001"
+    assert answer["bot_id"] == "BBOT0001"
+    assert answer["url"].startswith("https://")
+    call = slack.calls_to("auth.test")[0]
+    assert call.token == DEFAULT_BOT_TOKEN
+    assert call.team_id == "T0001"
+    assert DEFAULT_BOT_TOKEN not in repr(call)
+
+
+async def test_unknown_token_is_invalid_auth_and_missing_token_not_authed(
+    slack: RunningSlackStandin,
+) -> None:
+    await expect_error(
+        AsyncWebClient(token="xoxb-nope", base_url=slack.api_url).auth_test(), "invalid_auth"
+    )
+    await expect_error(AsyncWebClient(base_url=slack.api_url).auth_test(), "not_authed")
+
+
+async def test_second_team_has_its_own_token_and_users() -> None:
+    with running_slack_standin(
+        teams={"T0001": "xoxb-one", "T0002": "xoxb-two"},
+        users=[{"id": "U9", "team_id": "T0002", "name": "zoe", "is_admin": True}],
+    ) as slack:
+        two = AsyncWebClient(token="xoxb-two", base_url=slack.api_url)
+        assert (await two.auth_test())["team_id"] == "T0002"
+        assert (await two.users_info(user="U9"))["user"]["is_admin"] is True
+        one = AsyncWebClient(token="xoxb-one", base_url=slack.api_url)
+        await expect_error(one.users_info(user="U9"), "user_not_found")
+
+
+async def test_users_info_gives_admin_flags_timezone_and_profile(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    slack.add_user("T0001", "U0042", "kim", real_name="Kim Lee", tz="America/New_York")
+    owner = (await client.users_info(user="U0001"))["user"]
+    assert owner["is_admin"] and owner["is_owner"] and owner["is_primary_owner"]
+    member = (await client.users_info(user="U0042"))["user"]
+    assert (member["is_admin"], member["is_owner"], member["is_primary_owner"]) == (
+        False,
+        False,
+        False,
+    )
+    assert member["tz"] == "America/New_York"
+    assert member["tz_offset"] in (-5 * 3600, -4 * 3600)
+    assert member["profile"]["real_name"] == "Kim Lee"
+    assert member["profile"]["display_name"] == "kim"
+    await expect_error(client.users_info(user="U404"), "user_not_found")
+
+
+async def test_auth_revoke_makes_the_token_unusable(client: AsyncWebClient) -> None:
+    assert (await client.auth_revoke(test=True))["revoked"] is False
+    assert (await client.auth_revoke())["revoked"] is True
+    await expect_error(client.auth_test(), "token_revoked")
+
+
+async def test_unknown_method_is_reported(client: AsyncWebClient) -> None:
+    await expect_error(client.api_call("pins.add", json={"channel": "C0001"}), "unknown_method")
+
+
+# ---------------------------------------------------------------- messages
+
+
+async def test_post_message_answers_like_slack_and_records_json_params(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Hi*"}}]
+    answer = await client.chat_postMessage(channel="C0001", text="Hi", blocks=blocks)
+    assert answer["channel"] == "C0001"
+    message = answer["message"]
+    assert message["ts"] == answer["ts"]
+    assert message["bot_id"] == "BBOT0001"
+    assert message["blocks"][0]["block_id"]  # Slack fills in block ids
+    call = slack.calls_to("chat.postMessage")[0]
+    assert call.params["blocks"] == blocks
+    assert call.ok
+    stored = slack.message("C0001", answer["ts"])
+    assert stored is not None and stored.text == "Hi"
+
+
+async def test_post_message_channel_rules(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    await expect_error(client.chat_postMessage(channel="C9999", text="x"), "channel_not_found")
+    await expect_error(client.chat_postMessage(channel="C0002", text="x"), "not_in_channel")
+    # A private channel the bot is not in does not exist for it.
+    await expect_error(client.chat_postMessage(channel="G0003", text="x"), "channel_not_found")
+    joined = await client.conversations_join(channel="C0002")
+    assert joined["channel"]["is_member"] is True
+    assert (await client.chat_postMessage(channel="C0002", text="x"))["ok"]
+    assert (await client.chat_postMessage(channel="#general", text="x"))["channel"] == "C0001"
+    dm = await client.chat_postMessage(channel="U0001", text="psst")
+    assert dm["channel"] == "D0001"
+
+
+async def test_chat_write_public_posts_without_joining() -> None:
+    with running_slack_standin(chat_write_public=True) as slack:
+        slack.add_channel("T0001", "C0100", "random", bot_is_member=False)
+        client = AsyncWebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.api_url)
+        assert (await client.chat_postMessage(channel="C0100", text="hello"))["ok"]
+
+
+async def test_post_message_checks_content(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    await expect_error(client.api_call("chat.postMessage", json={"channel": "C0001"}), "no_text")
+    too_long_header = [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]
+    error = await expect_error(
+        client.chat_postMessage(channel="C0001", text="x", blocks=too_long_header),
+        "invalid_blocks",
+    )
+    assert "/blocks/0/text" in error.response["response_metadata"]["messages"][0]
+    many = [{"type": "divider"}] * 51
+    await expect_error(
+        client.chat_postMessage(channel="C0001", text="x", blocks=many), "invalid_blocks"
+    )
+    await expect_error(client.chat_postMessage(channel="C0001", text="x" * 40_001), "msg_too_long")
+
+
+async def test_form_encoded_blocks_are_decoded(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    blocks = [{"type": "divider"}]
+    answer = await client.api_call(
+        "chat.postMessage",
+        data={"channel": "C0001", "text": "form", "blocks": json.dumps(blocks)},
+    )
+    assert answer["message"]["blocks"][0]["type"] == "divider"
+    assert slack.calls_to("chat.postMessage")[0].params["blocks"] == blocks
+
+
+async def test_ephemeral_update_delete_and_permalink(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    ephemeral = await client.chat_postEphemeral(channel="C0001", user="U0001", text="only you")
+    stored = slack.message("C0001", ephemeral["message_ts"])
+    assert stored is not None and stored.ephemeral_for == "U0001"
+    # Ephemeral messages cannot be edited through chat.update.
+    await expect_error(
+        client.chat_update(channel="C0001", ts=ephemeral["message_ts"], text="no"),
+        "message_not_found",
+    )
+    await expect_error(
+        client.chat_postEphemeral(channel="C0001", user="U404", text="x"), "user_not_found"
+    )
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "v1"}}]
+    posted = await client.chat_postMessage(channel="C0001", text="v1", blocks=blocks)
+    updated = await client.chat_update(channel="C0001", ts=posted["ts"], text="v2")
+    assert updated["text"] == "v2"
+    assert updated["message"]["blocks"][0]["text"]["text"] == "v1"  # blocks kept
+    link = await client.chat_getPermalink(channel="C0001", message_ts=posted["ts"])
+    assert link["permalink"].endswith(posted["ts"].replace(".", ""))
+    assert (await client.chat_delete(channel="C0001", ts=posted["ts"]))["ts"] == posted["ts"]
+    await expect_error(client.chat_delete(channel="C0001", ts=posted["ts"]), "message_not_found")
+    await expect_error(
+        client.chat_getPermalink(channel="C0001", message_ts=posted["ts"]), "message_not_found"
+    )
+
+
+async def test_conversations_info_and_join_rules(client: AsyncWebClient) -> None:
+    info = (await client.conversations_info(channel="C0002"))["channel"]
+    assert (info["name"], info["is_member"], info["is_private"]) == ("sales", False, False)
+    await expect_error(client.conversations_info(channel="C404"), "channel_not_found")
+    await expect_error(client.conversations_join(channel="G0003"), "channel_not_found")
+    await client.conversations_join(channel="C0002")
+    again = await client.conversations_join(channel="C0002")
+    assert again["warning"] == "already_in_channel"
+
+
+# ---------------------------------------------------------------- response URLs
+
+
+async def test_response_url_posts_replace_and_delete(slack: RunningSlackStandin) -> None:
+    original = slack.add_message("T0001", "C0001", text="pick one")
+    url = slack.new_response_url("T0001", "C0001", "U0001", message_ts=original.ts)
+    webhook = AsyncWebhookClient(url)
+    assert (await webhook.send(text="working...")).status_code == 200
+    posted = slack.calls_to("response_url")[0]
+    assert posted.params == {"text": "working..."}
+    assert posted.effect is not None and posted.effect.action == "posted"
+    assert posted.effect.ephemeral_for == "U0001"  # ephemeral unless in_channel
+    new_ts = posted.effect.ts
+    assert new_ts is not None
+    await webhook.send(text="done", replace_original=True)
+    replaced = slack.calls_to("response_url")[1].effect
+    assert replaced is not None
+    assert (replaced.action, replaced.ts) == ("replaced", new_ts)
+    stored = slack.message("C0001", new_ts)
+    assert stored is not None and stored.text == "done"
+    await webhook.send_dict({"delete_original": True})
+    deleted = slack.calls_to("response_url")[2].effect
+    assert deleted is not None and deleted.action == "deleted"
+    await webhook.send(text="for all", response_type="in_channel")
+    public = slack.calls_to("response_url")[3].effect
+    assert public is not None and public.ephemeral_for is None
+
+
+async def test_response_url_replace_original_targets_the_pressed_message(
+    slack: RunningSlackStandin,
+) -> None:
+    original = slack.add_message("T0001", "C0001", text="pick one")
+    url = slack.new_response_url("T0001", "C0001", "U0001", message_ts=original.ts)
+    await AsyncWebhookClient(url).send(text="picked", replace_original=True)
+    stored = slack.message("C0001", original.ts)
+    assert stored is not None and (stored.text, stored.edited) == ("picked", True)
+
+
+async def test_response_url_takes_five_posts(slack: RunningSlackStandin) -> None:
+    webhook = AsyncWebhookClient(slack.new_response_url("T0001", "C0001", "U0001"))
+    statuses = [(await webhook.send(text=f"post {n}")).status_code for n in range(6)]
+    assert statuses == [200, 200, 200, 200, 200, 404]
+    assert slack.calls_to("response_url")[-1].error == "used_url"
+
+
+async def test_response_url_rejects_empty_messages(slack: RunningSlackStandin) -> None:
+    webhook = AsyncWebhookClient(slack.new_response_url("T0001", "C0001", "U0001"))
+    assert (await webhook.send_dict({"response_type": "ephemeral"})).status_code == 400
+    assert slack.calls_to("response_url")[0].error == "no_text"
+    assert (await webhook.send_dict({})).status_code == 400  # the client sends "null"
+    assert slack.calls_to("response_url")[1].error == "invalid_payload"
+
+
+# ---------------------------------------------------------------- faults and latency
+
+
+async def test_rate_limit_fault_answers_429_with_retry_after(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    slack.fail_next("chat.postMessage", status=429, retry_after=7)
+    error = await expect_error(client.chat_postMessage(channel="C0001", text="x"), "ratelimited")
+    assert error.response.status_code == 429
+    assert error.response.headers["Retry-After"] == "7"
+    assert (await client.chat_postMessage(channel="C0001", text="x"))["ok"]
+
+
+async def test_retry_handler_honours_retry_after(slack: RunningSlackStandin) -> None:
+    client = AsyncWebClient(
+        token=DEFAULT_BOT_TOKEN,
+        base_url=slack.api_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    slack.fail_next("chat.postMessage", status=429, retry_after=0)
+    assert (await client.chat_postMessage(channel="C0001", text="x"))["ok"]
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [429, 200]
+
+
+async def test_server_error_and_error_code_faults(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    slack.fail_next("users.info", status=503)
+    error = await expect_error(client.users_info(user="U0001"), "fatal_error")
+    assert error.response.status_code == 503
+    slack.fail_next("chat.postMessage", error="not_in_channel", count=2)
+    for _ in range(2):
+        await expect_error(client.chat_postMessage(channel="C0001", text="x"), "not_in_channel")
+    assert (await client.chat_postMessage(channel="C0001", text="x"))["ok"]
+    with pytest.raises(ValueError):
+        slack.fail_next("chat.postMessage", status=404)
+
+
+async def test_latency_holds_the_answer(slack: RunningSlackStandin, client: AsyncWebClient) -> None:
+    slack.latency = 0.3
+    pending = asyncio.ensure_future(client.auth_test())
+    while slack.requests_in_flight == 0:
+        await asyncio.sleep(0.01)
+    assert slack.calls_to("auth.test") == []
+    assert (await pending)["ok"]
+    assert slack.requests_in_flight == 0
+    assert len(slack.calls_to("auth.test")) == 1
+
+
+async def test_wait_for_finds_calls_and_times_out(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    async def later() -> None:
+        await asyncio.sleep(0.05)
+        await client.chat_postMessage(channel="C0001", text="second")
+
+    await client.chat_postMessage(channel="C0001", text="first")
+    task = asyncio.ensure_future(later())
+    call = await slack.wait_for("chat.postMessage", lambda c: c.params["text"] == "second")
+    assert call.params["text"] == "second"
+    await task
+    with pytest.raises(TimeoutError, match=r"views\.open"):
+        await slack.wait_for("views.open", timeout=0.05)
+    found = await asyncio.to_thread(slack.wait_for_sync, "chat.postMessage", None, 1.0)
+    assert found.params["text"] == "first"
+    with pytest.raises(TimeoutError):
+        await asyncio.to_thread(slack.wait_for_sync, "views.open", None, 0.05)
+
+
+# ---------------------------------------------------------------- views
+
+
+async def test_views_open_needs_a_fresh_minted_trigger(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    await expect_error(
+        client.views_open(trigger_id="123.456.abc", view=MODAL), "invalid_trigger_id"
+    )
+    trigger = slack.new_trigger_id("T0001", "U0001")
+    opened = (await client.views_open(trigger_id=trigger, view=MODAL))["view"]
+    assert opened["id"].startswith("V")
+    assert opened["root_view_id"] == opened["id"]
+    assert opened["state"] == {"values": {}}
+    assert opened["hash"]
+    assert slack.views[opened["id"]]["callback_id"] == "new_customer"
+    assert [v["id"] for v in slack.modal_stack("T0001", "U0001")] == [opened["id"]]
+    await expect_error(client.views_open(trigger_id=trigger, view=MODAL), "exchanged_trigger_id")
+
+
+async def test_trigger_ids_expire() -> None:
+    with running_slack_standin(trigger_ttl=0.05) as slack:
+        client = AsyncWebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.api_url)
+        trigger = slack.new_trigger_id()
+        await asyncio.sleep(0.1)
+        await expect_error(client.views_open(trigger_id=trigger, view=MODAL), "expired_trigger_id")
+
+
+async def test_default_trigger_ttl_is_three_seconds(slack: RunningSlackStandin) -> None:
+    assert slack.trigger_ttl == 3.0
+
+
+async def test_views_are_validated(slack: RunningSlackStandin, client: AsyncWebClient) -> None:
+    error = await expect_error(
+        client.views_open(trigger_id=slack.new_trigger_id(), view=modal("x" * 25)),
+        "invalid_arguments",
+    )
+    assert any("/view/title" in m for m in error.response["response_metadata"]["messages"])
+    no_submit = {k: v for k, v in MODAL.items() if k != "submit"}
+    await expect_error(
+        client.views_open(trigger_id=slack.new_trigger_id(), view=no_submit), "invalid_arguments"
+    )
+    too_many = modal(blocks=[{"type": "divider"}] * 101)
+    await expect_error(
+        client.views_open(trigger_id=slack.new_trigger_id(), view=too_many), "invalid_arguments"
+    )
+    # A failed open does not use up the trigger.
+    trigger = slack.new_trigger_id()
+    await expect_error(
+        client.views_open(trigger_id=trigger, view=modal(private_metadata="x" * 3001)),
+        "invalid_arguments",
+    )
+    assert (await client.views_open(trigger_id=trigger, view=MODAL))["ok"]
+
+
+async def test_views_update_by_id_external_id_and_hash(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    opened = (
+        await client.views_open(trigger_id=slack.new_trigger_id(), view=modal(external_id="form-1"))
+    )["view"]
+    updated = (await client.views_update(view_id=opened["id"], view=modal("Loaded")))["view"]
+    assert updated["id"] == opened["id"]
+    assert updated["title"]["text"] == "Loaded"
+    assert updated["hash"] != opened["hash"]
+    await expect_error(
+        client.views_update(view_id=opened["id"], view=modal("Stale"), hash=opened["hash"]),
+        "hash_conflict",
+    )
+    by_external = await client.views_update(
+        external_id="form-1", view=modal("Again", external_id="form-1"), hash=updated["hash"]
+    )
+    assert by_external["view"]["title"]["text"] == "Again"
+    await expect_error(client.views_update(view_id="V404", view=MODAL), "not_found")
+
+
+async def test_views_push_stacks_up_to_three(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    root = (await client.views_open(trigger_id=slack.new_trigger_id(), view=MODAL))["view"]
+    second = (await client.views_push(trigger_id=slack.new_trigger_id(), view=modal("Two")))["view"]
+    assert (second["root_view_id"], second["previous_view_id"]) == (root["id"], root["id"])
+    await client.views_push(trigger_id=slack.new_trigger_id(), view=modal("Three"))
+    await expect_error(
+        client.views_push(trigger_id=slack.new_trigger_id(), view=modal("Four")),
+        "push_limit_reached",
+    )
+    assert [v["title"]["text"] for v in slack.modal_stack("T0001", "U0001")] == [
+        "New customer",
+        "Two",
+        "Three",
+    ]
+    slack.close_view(second["id"])
+    assert [v["id"] for v in slack.modal_stack("T0001", "U0001")] == [root["id"]]
+    # A closed view can no longer be updated.
+    await expect_error(client.views_update(view_id=second["id"], view=MODAL), "not_found")
+
+
+async def test_views_publish_keeps_one_home_view_per_user(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    home = {
+        "type": "home",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "1"}}],
+    }
+    first = (await client.views_publish(user_id="U0001", view=home))["view"]
+    second = (await client.views_publish(user_id="U0001", view=home))["view"]
+    assert first["id"] == second["id"]
+    assert first["type"] == "home"
+    home_view = slack.home_view("T0001", "U0001")
+    assert home_view is not None and home_view["hash"] == second["hash"]
+    assert slack.home_view("T0001", "U0001M") is None
+    await expect_error(client.views_publish(user_id="U404", view=home), "user_not_found")
+    await expect_error(client.views_publish(user_id="U0001", view=MODAL), "invalid_arguments")
+
+
+async def test_shell_side_view_operations_validate(slack: RunningSlackStandin) -> None:
+    with pytest.raises(StandinError) as caught:
+        slack.push_view("T0001", "U0001", MODAL)
+    assert caught.value.error == "not_found"
+    client = AsyncWebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.api_url)
+    opened = (await client.views_open(trigger_id=slack.new_trigger_id(), view=MODAL))["view"]
+    with pytest.raises(StandinError):
+        slack.replace_view(opened["id"], modal("x" * 30))
+    assert slack.replace_view(opened["id"], modal("Fine"))["title"]["text"] == "Fine"
+    slack.clear_views("T0001", "U0001")
+    assert slack.modal_stack("T0001", "U0001") == []
+
+
+# ---------------------------------------------------------------- OAuth
+
+# slack_sdk's oauth_v2_access uses aiohttp.BasicAuth, which aiohttp 3.14 deprecates.
+aiohttp_basic_auth_deprecation = pytest.mark.filterwarnings(
+    "ignore:BasicAuth is deprecated:DeprecationWarning"
+)
+
+
+@aiohttp_basic_auth_deprecation
+async def test_oauth_install_and_token_rotation(slack: RunningSlackStandin) -> None:
+    client = AsyncWebClient(base_url=slack.api_url)
+    code = slack.new_oauth_code("T0001", token_rotation=True)
+    installed = await client.oauth_v2_access(
+        client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, code=code
+    )
+    assert installed["team"]["id"] == "T0001"
+    assert installed["token_type"] == "bot"
+    assert installed["expires_in"] == 43200
+    access = installed["access_token"]
+    assert access.startswith("xoxe.xoxb-")
+    assert (await AsyncWebClient(token=access, base_url=slack.api_url).auth_test())["ok"]
+    await expect_error(
+        client.oauth_v2_access(
+            client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, code=code
+        ),
+        "invalid_code",
+    )
+    refreshed = await client.oauth_v2_access(
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=DEFAULT_CLIENT_SECRET,
+        grant_type="refresh_token",
+        refresh_token=installed["refresh_token"],
+    )
+    assert refreshed["access_token"] != access
+    assert refreshed["refresh_token"] != installed["refresh_token"]
+    # Refresh tokens are single use.
+    await expect_error(
+        client.oauth_v2_access(
+            client_id=DEFAULT_CLIENT_ID,
+            client_secret=DEFAULT_CLIENT_SECRET,
+            grant_type="refresh_token",
+            refresh_token=installed["refresh_token"],
+        ),
+        "invalid_refresh_token",
+    )
+    call = slack.calls_to("oauth.v2.access")[0]
+    assert "code" not in call.params and call.team_id == "T0001"
+    slack.expire_token(access)
+    await expect_error(
+        AsyncWebClient(token=access, base_url=slack.api_url).auth_test(), "token_expired"
+    )
+
+
+@aiohttp_basic_auth_deprecation
+async def test_oauth_checks_client_credentials_and_takes_a_scripted_answer(
+    slack: RunningSlackStandin,
+) -> None:
+    client = AsyncWebClient(base_url=slack.api_url)
+    code = slack.new_oauth_code("T0001", response={"team": {"id": "T0001"}, "scope": "x"})
+    await expect_error(
+        client.oauth_v2_access(client_id=DEFAULT_CLIENT_ID, client_secret="wrong", code=code),
+        "bad_client_secret",
+    )
+    await expect_error(
+        client.oauth_v2_access(client_id="1.1", client_secret=DEFAULT_CLIENT_SECRET, code=code),
+        "invalid_client_id",
+    )
+    answer = await client.oauth_v2_access(
+        client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, code=code
+    )
+    assert answer.data == {"ok": True, "team": {"id": "T0001"}, "scope": "x"}
+
+
+# ---------------------------------------------------------------- server
+
+
+def test_server_stops_cleanly() -> None:
+    with running_slack_standin() as slack:
+        url = slack.api_url
+
+    async def probe() -> None:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await session.post(url + "auth.test")
+
+    asyncio.run(probe())
