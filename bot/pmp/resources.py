@@ -81,28 +81,29 @@ def _rows(payload: Any, info: RequestInfo, id_key: str) -> tuple[builtins.list[A
     raise unexpected_shape(info, f"a list answer was a {type(payload).__name__}")
 
 
+def _meta_number(meta: Any, *keys: str) -> int | None:
+    if not isinstance(meta, dict):
+        return None
+    for key in keys:
+        value = meta.get(key)
+        if isinstance(value, (int, str)) and str(value).isdigit():
+            return int(value)
+    return None
+
+
 def _next_page(meta: Any, page: int, fetched: int, rows_on_page: int) -> int | None:
     """The next 3.x page to ask for, or None when ``meta`` says this was the last."""
     if not isinstance(meta, dict) or rows_on_page == 0:
         return None
-
-    def number(*keys: str) -> int | None:
-        for key in keys:
-            value = meta.get(key)
-            if isinstance(value, (int, str)) and str(value).isdigit():
-                return int(value)
-        return None
-
-    current = number("current_page", "page") or page
     for key in ("has_more", "has_next", "has_next_page"):
         if key in meta:
-            return current + 1 if meta[key] in (True, 1, "1", "true") else None
-    last = number("last_page", "total_pages", "pages")
+            return page + 1 if meta[key] in (True, 1, "1", "true") else None
+    last = _meta_number(meta, "last_page", "total_pages", "pages")
     if last is not None:
-        return current + 1 if current < last else None
-    total = number("total")
+        return page + 1 if page < last else None
+    total = _meta_number(meta, "total")
     if total is not None:
-        return current + 1 if fetched < total else None
+        return page + 1 if fetched < total else None
     return None
 
 
@@ -150,6 +151,9 @@ class _Base(Generic[RecordT]):
             except PmpNotFoundError:
                 break
             rows, meta = _rows(payload, info, self._id_key)
+            reported_page = _meta_number(meta, "current_page", "page")
+            if page > 1 and reported_page is not None and reported_page != page:
+                break  # the server ignores the page parameter: this page repeats an earlier one
             records.extend(self._parse(row, info) for row in rows)
             next_page = _next_page(meta, page, len(records), len(rows))
             if next_page is None:

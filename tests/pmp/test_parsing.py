@@ -217,6 +217,13 @@ async def test_paging_stops_at_an_empty_or_missing_page(make_client: ClientFacto
     assert [c.id for c in await make_client(fake).customers.list()] == [1]
 
 
+async def test_paging_stops_when_the_server_ignores_the_page(make_client: ClientFactory) -> None:
+    fake = FakePmp(_page(_customers(1, 2), {"current_page": 1, "last_page": 4}))
+    customers = await make_client(fake).customers.list()
+    assert [c.id for c in customers] == [1, 2]
+    assert len(fake.requests) == 2
+
+
 async def test_paging_has_a_limit(make_client: ClientFactory) -> None:
     fake = FakePmp(_page(_customers(1), {"has_more": True}))
     customers = await make_client(fake).customers.list()
