@@ -1,0 +1,549 @@
+"""The `/pmp` grammar: the text of a slash command in, a typed `Command` out.
+
+Pure (no I/O, no clock), so every rule is a row in a table test. The command is registered
+with `should_escape: true`, so Slack sends `&`, `<` and `>` typed by the user as `&amp;`,
+`&lt;`, `&gt;`, and channels, users and links as `<#C123|name>`, `<@U123>`,
+`<https://x|label>`. `parse` never raises: whatever it does not understand becomes an
+UNKNOWN command or a command with a `problem` to show the user.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.slack.ids import SLASH_COMMAND
+
+# Far more than anyone types; bounds the work done on pasted text.
+MAX_TEXT_CHARS = 4000
+MAX_QUERY_CHARS = 500
+# Long enough to recognise a typo, short enough to quote back in a reply.
+MAX_UNKNOWN_WORD_CHARS = 50
+# PMP (Perfex) keeps ids in MySQL INT columns.
+MAX_RECORD_ID = 2**31 - 1
+
+
+class CommandAction(StrEnum):
+    HELP = "help"
+    SEARCH = "search"
+    SHOW = "show"
+    NEW = "new"
+    EDIT = "edit"
+    DELETE = "delete"
+    CONNECT = "connect"
+    DISCONNECT = "disconnect"
+    STATUS = "status"
+    NOTIFY = "notify"
+    SETTINGS = "settings"
+    UNKNOWN = "unknown"
+
+
+class RecordKind(StrEnum):
+    CUSTOMER = "customer"
+    LEAD = "lead"
+    PROJECT = "project"
+    MILESTONE = "milestone"
+    TICKET = "ticket"
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """A Slack channel as the user named it: by id (`<#C123|name>`, `C123`), by name
+    (`#sales`), or both. Whoever acts on it resolves the missing half."""
+
+    id: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Command:
+    """One parsed `/pmp` command.
+
+    - `query`: the search words (SEARCH) or the optional subject/name after `new` (NEW),
+      unescaped plain text.
+    - `topic`: a key of `HELP_TOPICS` for HELP, None for the overview.
+    - `channel` / `notify_off`: for NOTIFY; neither set means "show the current channel".
+    - `unknown_word` / `suggestion`: the word not understood and the closest known word, for
+      UNKNOWN and for `help <unknown topic>`.
+    - `problem`: set when the command is understood but incomplete; show it instead of acting.
+    """
+
+    action: CommandAction
+    kind: RecordKind | None = None
+    query: str | None = None
+    record_id: int | None = None
+    topic: str | None = None
+    channel: ChannelRef | None = None
+    notify_off: bool = False
+    unknown_word: str | None = None
+    suggestion: str | None = None
+    problem: str | None = None
+
+
+RECORD_KIND_ALIASES: dict[str, RecordKind] = {
+    "customer": RecordKind.CUSTOMER,
+    "customers": RecordKind.CUSTOMER,
+    "c": RecordKind.CUSTOMER,
+    "client": RecordKind.CUSTOMER,
+    "clients": RecordKind.CUSTOMER,
+    "cust": RecordKind.CUSTOMER,
+    "lead": RecordKind.LEAD,
+    "leads": RecordKind.LEAD,
+    "l": RecordKind.LEAD,
+    "project": RecordKind.PROJECT,
+    "projects": RecordKind.PROJECT,
+    "p": RecordKind.PROJECT,
+    "proj": RecordKind.PROJECT,
+    "milestone": RecordKind.MILESTONE,
+    "milestones": RecordKind.MILESTONE,
+    "m": RecordKind.MILESTONE,
+    "ms": RecordKind.MILESTONE,
+    "ticket": RecordKind.TICKET,
+    "tickets": RecordKind.TICKET,
+    "t": RecordKind.TICKET,
+}
+
+_COMMAND_WORDS: dict[str, CommandAction] = {
+    "help": CommandAction.HELP,
+    "h": CommandAction.HELP,
+    "?": CommandAction.HELP,
+    "connect": CommandAction.CONNECT,
+    "disconnect": CommandAction.DISCONNECT,
+    "status": CommandAction.STATUS,
+    "notify": CommandAction.NOTIFY,
+    "notifications": CommandAction.NOTIFY,
+    "settings": CommandAction.SETTINGS,
+    "setting": CommandAction.SETTINGS,
+}
+
+# Words that follow a record kind (`ticket new`) or precede it (`new ticket`). `rm` and
+# `open` are left out on purpose: `open` reads as "open tickets", and a search for a
+# two-letter word should not delete anything.
+_RECORD_VERBS: dict[str, CommandAction] = {
+    "new": CommandAction.NEW,
+    "create": CommandAction.NEW,
+    "add": CommandAction.NEW,
+    "edit": CommandAction.EDIT,
+    "update": CommandAction.EDIT,
+    "delete": CommandAction.DELETE,
+    "del": CommandAction.DELETE,
+    "remove": CommandAction.DELETE,
+    "show": CommandAction.SHOW,
+    "view": CommandAction.SHOW,
+    "search": CommandAction.SEARCH,
+    "find": CommandAction.SEARCH,
+}
+
+_NOTIFY_OFF_WORDS = frozenset({"off", "none", "stop"})
+
+HELP_TOPICS: dict[str, list[tuple[str, str]]] = {
+    "customer": [
+        ("customer acme", "finds customers by name"),
+        ("customer 42", "shows customer 42"),
+        ("customer new", "adds a customer"),
+        ("customer edit 42", "changes customer 42"),
+        ("customer delete 42", "deletes customer 42"),
+    ],
+    "lead": [
+        ("lead jane", "finds leads by name, company or email"),
+        ("lead 42", "shows lead 42"),
+        ("lead new", "adds a lead"),
+        ("lead edit 42", "changes lead 42"),
+        ("lead delete 42", "deletes lead 42"),
+    ],
+    "project": [
+        ("project website", "finds projects by name"),
+        ("project 42", "shows project 42"),
+        ("project new", "starts a project"),
+        ("project edit 42", "changes project 42"),
+        ("project delete 42", "deletes project 42"),
+    ],
+    "milestone": [
+        ("milestone launch", "finds milestones by name"),
+        ("milestone 12", "shows milestone 12"),
+        ("milestone new", "adds a milestone to a project"),
+        ("milestone edit 12", "changes milestone 12"),
+        ("milestone delete 12", "deletes milestone 12"),
+    ],
+    "ticket": [
+        ("ticket printer", "finds tickets by subject"),
+        ("ticket 42", "shows ticket 42"),
+        ("ticket new Printer is jammed", "opens a ticket; the subject is optional"),
+        ("ticket edit 42", "changes ticket 42"),
+        ("ticket delete 42", "deletes ticket 42"),
+    ],
+    "notify": [
+        ("notify #sales", "posts a note in #sales when someone looks up or changes a record"),
+        ("notify", "shows which channel gets those notes"),
+        ("notify off", "stops the notes"),
+    ],
+    "workspace": [
+        ("connect", "connects this workspace to your PMP"),
+        ("disconnect", "disconnects this workspace from PMP"),
+        ("status", "shows whether this workspace is connected to PMP"),
+        ("settings", "opens the settings for this workspace"),
+    ],
+    "help": [
+        ("help", "shows what I can do"),
+        ("help ticket", "shows the commands for one topic, like ticket or notify"),
+    ],
+}
+
+_TOPIC_WORDS: dict[str, str] = {
+    **{alias: kind.value for alias, kind in RECORD_KIND_ALIASES.items()},
+    "notify": "notify",
+    "notifications": "notify",
+    "connect": "workspace",
+    "disconnect": "workspace",
+    "status": "workspace",
+    "settings": "workspace",
+    "setting": "workspace",
+    "workspace": "workspace",
+    "help": "help",
+    "h": "help",
+    "?": "help",
+}
+
+# Every word the grammar knows, mapped to the word a did-you-mean should offer.
+_CANONICAL_WORDS: dict[str, str] = {
+    **{alias: kind.value for alias, kind in RECORD_KIND_ALIASES.items()},
+    **{word: action.value for word, action in _COMMAND_WORDS.items()},
+    **{word: action.value for word, action in _RECORD_VERBS.items()},
+}
+
+_EXAMPLE_WITHOUT_KIND: dict[CommandAction, str] = {
+    CommandAction.NEW: "ticket new",
+    CommandAction.SEARCH: "customer acme",
+    CommandAction.SHOW: "project 12",
+    CommandAction.EDIT: "lead edit 12",
+    CommandAction.DELETE: "ticket delete 12",
+}
+
+_SLACK_ESCAPES = {"&amp;": "&", "&lt;": "<", "&gt;": ">"}
+_SLACK_ESCAPE_RE = re.compile(r"&(?:amp|lt|gt);")
+_SLACK_REFERENCE_RE = re.compile(r"<([^<>]+)>")
+# Slack on phones and Macs turns straight quotes into curly ones. Single quotes stay literal:
+# they are apostrophes in names like O'Brien far more often than quotes.
+_QUOTES = frozenset('"“”„‟')
+_CHANNEL_ID_RE = re.compile(r"[CG][A-Z0-9]{2,}")
+# Slack channel names: lowercase letters, digits, `-` and `_`, at most 80 characters. `\w`
+# admits other scripts' letters too, which some workspaces allow.
+_CHANNEL_NAME_RE = re.compile(r"[\w-]{1,80}")
+_RECORD_ID_RE = re.compile(r"#?([0-9]+)")
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    # The lowercased word when the token is plain typing: unquoted and no Slack reference.
+    keyword: str | None
+    # Set when the token is exactly one `<#C123|name>` reference.
+    channel: ChannelRef | None
+
+
+def parse(text: str) -> Command:
+    """Parses the text of a `/pmp` command (as Slack sends it, escaped)."""
+    tokens = _tokenize(_clean(text))
+    if not tokens:
+        return Command(CommandAction.HELP)
+    first, rest = tokens[0], tokens[1:]
+    word = first.keyword
+    if word is None:
+        return _unknown(first.text)
+    if word in RECORD_KIND_ALIASES:
+        return _parse_record_command(RECORD_KIND_ALIASES[word], rest)
+    action = _COMMAND_WORDS.get(word)
+    if action is CommandAction.HELP:
+        return _parse_help(rest)
+    if action is CommandAction.NOTIFY:
+        return _parse_notify(rest)
+    if action is not None:
+        return Command(action)
+    verb = _RECORD_VERBS.get(word)
+    if verb is not None:
+        return _parse_verb_first(verb, first, rest)
+    return _unknown(first.text)
+
+
+def parse_channel_ref(text: str) -> ChannelRef | None:
+    """A channel from `<#C123|name>`, `<#C123>`, `#name`, a bare id (`C123`, `G123`) or a bare
+    name (`sales`); None when the text is not one channel."""
+    tokens = _tokenize(_clean(text))
+    if len(tokens) != 1:
+        return None
+    return _channel_from_token(tokens[0])
+
+
+def is_channel_id(text: str) -> bool:
+    """Whether `text` has the shape of a Slack channel id (`C…` or, for old private
+    channels, `G…`: uppercase letters and digits, with at least one digit)."""
+    return bool(_CHANNEL_ID_RE.fullmatch(text)) and any(ch.isdigit() for ch in text)
+
+
+def _parse_record_command(kind: RecordKind, rest: list[_Token]) -> Command:
+    if not rest:
+        return Command(CommandAction.HELP, kind=kind, topic=kind.value)
+    verb = _RECORD_VERBS.get(rest[0].keyword or "")
+    if verb is CommandAction.SEARCH:
+        query = _query(rest[1:])
+        if not query:
+            problem = (
+                f"`{SLASH_COMMAND} {kind} search` needs words to look for, "
+                f"like `{SLASH_COMMAND} {kind} search acme`."
+            )
+            return Command(verb, kind=kind, problem=problem)
+        return Command(verb, kind=kind, query=query)
+    if verb is CommandAction.NEW:
+        return Command(verb, kind=kind, query=_query(rest[1:]) or None)
+    if verb is not None:
+        return _with_record_id(verb, kind, rest[1:])
+    record_id = _record_id(rest[0])
+    if record_id is not None:
+        if len(rest) == 1:
+            return Command(CommandAction.SHOW, kind=kind, record_id=record_id)
+        # `ticket 12 edit` reads as naturally as `ticket edit 12`.
+        trailing_verb = _RECORD_VERBS.get(rest[1].keyword or "")
+        if len(rest) == 2 and trailing_verb in (
+            CommandAction.SHOW,
+            CommandAction.EDIT,
+            CommandAction.DELETE,
+        ):
+            return Command(trailing_verb, kind=kind, record_id=record_id)
+    return Command(CommandAction.SEARCH, kind=kind, query=_query(rest))
+
+
+def _with_record_id(verb: CommandAction, kind: RecordKind, rest: list[_Token]) -> Command:
+    record_id = _record_id(rest[0]) if len(rest) == 1 else None
+    if record_id is None:
+        usage = f"{SLASH_COMMAND} {kind} {verb}"
+        problem = f"`{usage}` needs a {kind} number, like `{usage} 12`."
+        return Command(verb, kind=kind, problem=problem)
+    return Command(verb, kind=kind, record_id=record_id)
+
+
+def _parse_verb_first(verb: CommandAction, first: _Token, rest: list[_Token]) -> Command:
+    kind = RECORD_KIND_ALIASES.get(rest[0].keyword or "") if rest else None
+    if kind is not None:
+        return _parse_record_command(kind, [first, *rest[1:]])
+    example = _EXAMPLE_WITHOUT_KIND.get(verb, "ticket new")
+    problem = (
+        "Tell me which kind of record: customer, lead, project, milestone or ticket, "
+        f"like `{SLASH_COMMAND} {example}`."
+    )
+    return Command(verb, problem=problem)
+
+
+def _parse_help(rest: list[_Token]) -> Command:
+    if not rest:
+        return Command(CommandAction.HELP)
+    word = rest[0].keyword or rest[0].text.casefold()
+    topic = _TOPIC_WORDS.get(word)
+    if topic is not None:
+        kind = RECORD_KIND_ALIASES.get(word)
+        return Command(CommandAction.HELP, kind=kind, topic=topic)
+    if word in _CANONICAL_WORDS:
+        # `help edit`: a real word without a topic of its own; the overview covers it.
+        return Command(CommandAction.HELP)
+    return Command(
+        CommandAction.HELP,
+        unknown_word=_shorten(rest[0].text),
+        suggestion=_suggest(word, _TOPIC_WORDS),
+    )
+
+
+def _parse_notify(rest: list[_Token]) -> Command:
+    if not rest:
+        return Command(CommandAction.NOTIFY)
+    if len(rest) == 1:
+        if rest[0].keyword in _NOTIFY_OFF_WORDS:
+            return Command(CommandAction.NOTIFY, notify_off=True)
+        channel = _channel_from_token(rest[0])
+        if channel is not None:
+            return Command(CommandAction.NOTIFY, channel=channel)
+    problem = (
+        f"`{SLASH_COMMAND} notify` takes one channel, like `{SLASH_COMMAND} notify #sales`, "
+        f"or `{SLASH_COMMAND} notify off` to stop."
+    )
+    return Command(CommandAction.NOTIFY, problem=problem)
+
+
+def _unknown(word: str) -> Command:
+    return Command(
+        CommandAction.UNKNOWN,
+        unknown_word=_shorten(word),
+        suggestion=_suggest(word.casefold(), _CANONICAL_WORDS),
+    )
+
+
+def _suggest(word: str, known: dict[str, str]) -> str | None:
+    matches = difflib.get_close_matches(word[:MAX_UNKNOWN_WORD_CHARS], list(known), n=1)
+    return known[matches[0]] if matches else None
+
+
+def _shorten(word: str) -> str:
+    if len(word) <= MAX_UNKNOWN_WORD_CHARS:
+        return word
+    return word[: MAX_UNKNOWN_WORD_CHARS - 1] + "…"
+
+
+def _query(tokens: list[_Token]) -> str:
+    return " ".join(token.text for token in tokens)[:MAX_QUERY_CHARS].rstrip()
+
+
+def _record_id(token: _Token) -> int | None:
+    if token.keyword is None:
+        return None
+    match = _RECORD_ID_RE.fullmatch(token.keyword)
+    if match is None:
+        return None
+    digits = match.group(1).lstrip("0")
+    # Checked before int(): Python refuses to convert thousands of digits.
+    if not digits or len(digits) > len(str(MAX_RECORD_ID)):
+        return None
+    value = int(digits)
+    return value if value <= MAX_RECORD_ID else None
+
+
+def _channel_from_token(token: _Token) -> ChannelRef | None:
+    if token.channel is not None:
+        return token.channel
+    text = token.text
+    if is_channel_id(text):
+        return ChannelRef(id=text, name=None)
+    name = text.removeprefix("#").casefold()
+    if _CHANNEL_NAME_RE.fullmatch(name):
+        return ChannelRef(id=None, name=name)
+    return None
+
+
+def _clean(text: str) -> str:
+    """Control characters become spaces (tabs and newlines separate words); zero-width and
+    other invisible format characters, which come with pasted text, are removed."""
+    cleaned: list[str] = []
+    for char in text[:MAX_TEXT_CHARS]:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Zl", "Zp"):
+            cleaned.append(" ")
+        elif category not in ("Cf", "Cs"):
+            cleaned.append(char)
+    return "".join(cleaned)
+
+
+def _unescape(text: str) -> str:
+    # One pass, so `&amp;lt;` (a user typing `&lt;`) becomes `&lt;`, not `<`.
+    return _SLACK_ESCAPE_RE.sub(lambda match: _SLACK_ESCAPES[match.group(0)], text)
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens, unclosed_quote_at = _scan(text)
+    if unclosed_quote_at is None:
+        return tokens
+    # An unbalanced quote is a typo, not a phrase running to the end: ignore that one quote.
+    # No quote follows it (one would have closed it), so the second scan is balanced.
+    tokens, _ = _scan(text[:unclosed_quote_at] + text[unclosed_quote_at + 1 :])
+    return tokens
+
+
+class _TokenBuilder:
+    def __init__(self, *, quoted: bool = False) -> None:
+        self.quoted = quoted
+        self.parts: list[str] = []
+        self.plain: list[str] = []
+        self.references = 0
+        self.channel: ChannelRef | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.parts and not self.plain
+
+    def add_char(self, char: str) -> None:
+        self.plain.append(char)
+
+    def add_reference(self, content: str) -> None:
+        self._flush_plain()
+        text, channel = _decode_reference(content)
+        self.parts.append(text)
+        self.references += 1
+        self.channel = channel
+
+    def build(self) -> _Token | None:
+        has_plain_text = bool(self.plain)
+        self._flush_plain()
+        text = " ".join("".join(self.parts).split())
+        if not text:
+            return None
+        plain_word = not self.quoted and self.references == 0
+        whole_reference = not self.quoted and self.references == 1 and not has_plain_text
+        return _Token(
+            text=text,
+            keyword=text.casefold() if plain_word else None,
+            channel=self.channel if whole_reference else None,
+        )
+
+    def _flush_plain(self) -> None:
+        if self.plain:
+            self.parts.append(_unescape("".join(self.plain)))
+            self.plain = []
+
+
+def _scan(text: str) -> tuple[list[_Token], int | None]:
+    """Splits on whitespace, keeping quoted phrases together and decoding Slack's `<…>`
+    references. Returns the tokens and where an unclosed quote opened, if one did."""
+    tokens: list[_Token] = []
+    current = _TokenBuilder()
+    quote_opened_at: int | None = None
+
+    def finish_token(*, quoted: bool = False) -> _TokenBuilder:
+        token = current.build()
+        if token is not None:
+            tokens.append(token)
+        return _TokenBuilder(quoted=quoted)
+
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "<":
+            reference = _SLACK_REFERENCE_RE.match(text, index)
+            if reference is not None:
+                current.add_reference(reference.group(1))
+                index = reference.end()
+                continue
+        if quote_opened_at is not None:
+            if char in _QUOTES:
+                current = finish_token()
+                quote_opened_at = None
+            else:
+                current.add_char(char)
+        elif char.isspace():
+            current = finish_token()
+        elif char in _QUOTES and current.empty:
+            current = finish_token(quoted=True)
+            quote_opened_at = index
+        else:
+            current.add_char(char)
+        index += 1
+    finish_token()
+    return tokens, quote_opened_at
+
+
+def _decode_reference(content: str) -> tuple[str, ChannelRef | None]:
+    """The text a `<…>` reference stands for, and the channel when it is one."""
+    target, _, raw_label = content.partition("|")
+    label = _unescape(raw_label).strip()
+    if target.startswith("#"):
+        channel_id = target[1:]
+        text = f"#{label or channel_id}"
+        if is_channel_id(channel_id):
+            return text, ChannelRef(id=channel_id, name=label or None)
+        return text, None
+    if target.startswith("@"):
+        return (f"@{label.removeprefix('@')}" if label else target), None
+    if target.startswith("!"):
+        # `<!here>`, `<!subteam^S123|@team>`, `<!date^…|fallback>`.
+        return (label or f"@{target[1:].split('^')[0]}"), None
+    if label:
+        return label, None
+    return _unescape(target).removeprefix("mailto:"), None
