@@ -18,10 +18,10 @@ from typing import Any, NamedTuple
 
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import Dialect, Text, and_
+from sqlalchemy import Dialect, Text, and_, literal, select, type_coerce
 from sqlalchemy.types import TypeDecorator
 
-from bot.crypto import TokenCipher
+from bot.crypto import TokenCipher, TokenDecryptionError
 from bot.storage.database import Database
 
 __all__ = [
@@ -71,6 +71,7 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
 
     def __init__(self, client_id: str, engine: Any, cipher: TokenCipher) -> None:
         super().__init__(client_id=client_id, engine=engine)
+        self._cipher = cipher
         encrypted = EncryptedText(cipher)
         for table in (self.installations, self.bots):
             for column in table.columns:
@@ -83,6 +84,51 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
     async def delete_workspace(self, enterprise_id: str | None, team_id: str | None) -> None:
         """Remove every bot and user installation of a workspace or org (app_uninstalled)."""
         await self.async_delete_all(enterprise_id=enterprise_id or None, team_id=team_id or None)
+
+    async def reencrypt_all(self) -> int:
+        """Re-encrypt every stored Slack secret not yet under the first key (key rotation).
+
+        Returns how many values changed. A value no configured key opens is skipped and
+        logged; that workspace has to reinstall the app.
+        """
+        changed = 0
+        for table in (self.installations, self.bots):
+            # Read and write the ciphertext itself, bypassing EncryptedText.
+            secret_columns = [c for c in table.columns if c.name in _SECRET_COLUMNS]
+            raw = {c.name: type_coerce(c, Text()) for c in secret_columns}
+            async with self.engine.connect() as conn:
+                rows = (
+                    (
+                        await conn.execute(
+                            select(table.c.id, *(raw[c.name].label(c.name) for c in secret_columns))
+                        )
+                    )
+                    .mappings()
+                    .all()
+                )
+            async with self.engine.begin() as conn:
+                for row in rows:
+                    for name, old in row.items():
+                        if name == "id" or old is None or self._cipher.is_current(old):
+                            continue
+                        try:
+                            new = self._cipher.rotate(old)
+                        except TokenDecryptionError:
+                            logger.warning(
+                                "A Slack secret (%s row %s, %s) cannot be opened with any "
+                                "configured key; that workspace has to reinstall pmp-bot.",
+                                table.name,
+                                row["id"],
+                                name,
+                            )
+                            continue
+                        result = await conn.execute(
+                            table.update()
+                            .where(table.c.id == row["id"], raw[name] == old)
+                            .values({table.c[name]: literal(new, Text())})
+                        )
+                        changed += result.rowcount
+        return changed
 
 
 class OAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
@@ -121,6 +167,9 @@ class OAuthStores(NamedTuple):
 
     async def delete_installations(self, enterprise_id: str | None, team_id: str | None) -> None:
         await self.installation_store.delete_workspace(enterprise_id, team_id)
+
+    async def reencrypt_all(self) -> int:
+        return await self.installation_store.reencrypt_all()
 
 
 async def build_oauth_stores(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -159,3 +160,39 @@ async def test_built_from_a_url(tmp_path: Path, cipher: TokenCipher) -> None:
     contents = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert b"UINSTALLER" in contents
     assert b"secret" not in contents
+
+
+async def test_key_rotation_reencrypts_slack_secrets(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    old_key, new_key = TokenCipher.generate_key(), TokenCipher.generate_key()
+    before = await build_oauth_stores(db, "1.2", cipher=TokenCipher.from_keys([old_key]))
+    await before.installation_store.async_save(_installation("T1"))
+
+    rotating = await build_oauth_stores(db, "1.2", cipher=TokenCipher.from_keys([new_key, old_key]))
+    # installations: bot, bot refresh, user token and webhook; bots: bot and refresh token.
+    assert await rotating.reencrypt_all() == 6
+    assert await rotating.reencrypt_all() == 0
+
+    new_only = await build_oauth_stores(db, "1.2", cipher=TokenCipher.from_keys([new_key]))
+    found = await new_only.installation_store.async_find_installation(
+        enterprise_id=None, team_id="T1"
+    )
+    assert found is not None
+    assert (found.bot_token, found.user_token, found.incoming_webhook_url) == (
+        f"{BOT_TOKEN}-T1",
+        USER_TOKEN,
+        WEBHOOK,
+    )
+    bot = await new_only.installation_store.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None and bot.bot_refresh_token == REFRESH_TOKEN
+
+    stranger = await build_oauth_stores(
+        db, "1.2", cipher=TokenCipher.from_keys([TokenCipher.generate_key()])
+    )
+    await stranger.installation_store.async_save(_installation("T2"))
+    with caplog.at_level(logging.WARNING, logger="bot.storage.oauth"):
+        assert await new_only.reencrypt_all() == 0
+    assert "reinstall" in caplog.text
+    for secret in (BOT_TOKEN, USER_TOKEN, REFRESH_TOKEN, WEBHOOK):
+        assert secret not in caplog.text
