@@ -14,7 +14,11 @@ from collections.abc import Callable, Sequence
 from bot import __version__
 
 # Modules that contribute a subcommand, in the order `--help` lists them.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("bot.sandbox.cli",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "bot.run.serve",
+    "bot.run.socket",
+    "bot.sandbox.cli",
+)
 
 Runner = Callable[[argparse.Namespace], int]
 

@@ -1,0 +1,80 @@
+"""Everything a handler may need, built once at start-up and closed at shutdown.
+
+Handlers receive it through Bolt's context (`services`), never through module globals, so
+every test can build a fresh app with its own database, PMP and Slack stand-ins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from bot.config import Settings
+from bot.pmp_pool import PmpClientPool, TransportFactory, default_transport
+from bot.slack.admins import AdminChecker
+from bot.storage import (
+    Database,
+    IdempotencyStore,
+    OAuthStores,
+    RecentLookupsStore,
+    WorkspaceStore,
+    build_oauth_stores,
+)
+
+
+@dataclass
+class BotServices:
+    settings: Settings
+    database: Database
+    workspaces: WorkspaceStore
+    idempotency: IdempotencyStore
+    recent_lookups: RecentLookupsStore
+    pmp_pool: PmpClientPool
+    admins: AdminChecker
+    # One aiohttp session for every Slack Web API call: without it slack-sdk opens a new
+    # connection pool per call.
+    slack_http: aiohttp.ClientSession
+    # Slack installations and OAuth states, in OAuth (multi-workspace) mode only.
+    oauth_stores: OAuthStores | None = None
+
+    @classmethod
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        pmp_transport_factory: TransportFactory = default_transport,
+    ) -> BotServices:
+        database = await Database.connect(settings.async_database_url)
+        try:
+            await database.create_schema()
+            cipher = settings.token_cipher()
+            workspaces = WorkspaceStore(database, cipher)
+            oauth_stores = None
+            if settings.oauth_enabled:
+                oauth_stores = await build_oauth_stores(
+                    database, settings.slack_client_id or "", cipher=cipher
+                )
+        except BaseException:
+            await database.dispose()
+            raise
+        return cls(
+            settings=settings,
+            database=database,
+            workspaces=workspaces,
+            idempotency=IdempotencyStore(database),
+            recent_lookups=RecentLookupsStore(database),
+            pmp_pool=PmpClientPool(
+                workspaces,
+                timeout=settings.pmp_timeout,
+                transport_factory=pmp_transport_factory,
+            ),
+            admins=AdminChecker(settings.admin_user_ids),
+            slack_http=aiohttp.ClientSession(),
+            oauth_stores=oauth_stores,
+        )
+
+    async def aclose(self) -> None:
+        await self.pmp_pool.aclose()
+        await self.slack_http.close()
+        await self.database.dispose()

@@ -1,0 +1,106 @@
+"""The app factory: one slack-bolt AsyncApp wired to the bot's services and handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import BoltResponse
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.listener.async_listener_completion_handler import (
+    AsyncDefaultListenerCompletionHandler,
+)
+from slack_bolt.listener.async_listener_start_handler import AsyncDefaultListenerStartHandler
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+import handlers
+from bot.config import Settings
+from bot.observability import current_trace
+from bot.services import BotServices
+from bot.slack.middleware import build_context_middleware
+
+logger = logging.getLogger(__name__)
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+class _TraceStartHandler(AsyncDefaultListenerStartHandler):
+    async def handle(self, request: AsyncBoltRequest, response: BoltResponse | None) -> None:
+        trace = current_trace.get()
+        if trace is not None:
+            trace.mark_listener_started()
+
+
+class _TraceCompletionHandler(AsyncDefaultListenerCompletionHandler):
+    async def handle(self, request: AsyncBoltRequest, response: BoltResponse | None) -> None:
+        trace = current_trace.get()
+        if trace is not None:
+            trace.mark_listener_done()
+
+
+def create_app(
+    settings: Settings,
+    services: BotServices,
+    *,
+    process_before_response: bool = False,
+) -> AsyncApp:
+    """Builds the bot's AsyncApp.
+
+    `process_before_response=True` makes Bolt finish each listener before answering the
+    HTTP request; the console uses it so a reply is on screen when the prompt returns.
+    Every Web API call, token rotation included, goes to `settings.slack_api_url`.
+    """
+    client = AsyncWebClient(
+        base_url=settings.slack_api_url,
+        token=settings.bot_token(),
+        session=services.slack_http,
+    )
+    signing_secret = settings.signing_secret()
+    app_kwargs: dict[str, Any] = {
+        "signing_secret": signing_secret,
+        "client": client,
+        "process_before_response": process_before_response,
+        "request_verification_enabled": True,
+        "name": "pmp-bot",
+    }
+    if settings.oauth_enabled:
+        assert services.oauth_stores is not None, "OAuth mode starts its stores"
+        installation_store = services.oauth_stores.installation_store
+        oauth_settings = AsyncOAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.client_secret(),
+            scopes=settings.scopes,
+            installation_store=installation_store,
+            state_store=services.oauth_stores.state_store,
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+        )
+        # The store goes to the app itself too: otherwise token refreshes build their own
+        # client and ignore SLACK_API_URL. The authorize cache spares an auth.test per request.
+        app_kwargs.update(
+            installation_store=installation_store,
+            oauth_settings=oauth_settings,
+            authorize=AsyncInstallationStoreAuthorize(
+                installation_store=installation_store,
+                client_id=settings.slack_client_id,
+                client_secret=settings.client_secret(),
+                logger=logger,
+                client=client,
+                cache_enabled=True,
+            ),
+        )
+    app = AsyncApp(**app_kwargs)
+
+    # Bolt has no public setting for these hooks; they close each request's log line when
+    # the listener's work (which may outlive the ack) is done.
+    runner = app._async_listener_runner
+    runner.listener_start_handler = _TraceStartHandler(logger=logger)
+    runner.listener_completion_handler = _TraceCompletionHandler(logger=logger)
+
+    app.middleware(build_context_middleware(services))
+    handlers.register(app)
+    return app

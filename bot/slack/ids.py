@@ -1,0 +1,47 @@
+"""Every Slack id the bot defines (callback, block and action ids), in one place.
+
+Builders and handlers both import these, so a renamed id can never leave a handler deaf.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+SLASH_COMMAND = "/pmp"
+
+
+class Callback(StrEnum):
+    CONNECT_MODAL = "pmp_connect"
+
+
+class Block(StrEnum):
+    CONNECT_URL = "pmp_connect_url"
+    CONNECT_TOKEN = "pmp_connect_token"
+
+
+class Action(StrEnum):
+    CONNECT_URL_INPUT = "pmp_connect_url_input"
+    CONNECT_TOKEN_INPUT = "pmp_connect_token_input"
+    OPEN_CONNECT = "pmp_open_connect"
+    DISCONNECT_CONFIRMED = "pmp_disconnect_confirmed"
+    DISCONNECT_CANCELLED = "pmp_disconnect_cancelled"
+
+
+class CardAction(StrEnum):
+    """Actions on record cards and search-result pages (bot/blocks/cards.py, results.py).
+
+    Values: SHARE, REFRESH-style menu choices, SHOW and EDIT_MILESTONE carry a `CardRef` value
+    (`customer:3`, `milestone:7:2`); NEW_TICKET and PROJECTS the customer id; MILESTONES the
+    project id; RESULTS_* a `PageState` value.
+    """
+
+    SHARE = "pmp_card_share"
+    MENU = "pmp_card_menu"
+    DELETE = "pmp_card_delete"
+    NEW_TICKET = "pmp_card_new_ticket"
+    PROJECTS = "pmp_card_projects"
+    MILESTONES = "pmp_card_milestones"
+    EDIT_MILESTONE = "pmp_card_edit_milestone"
+    SHOW = "pmp_result_show"
+    RESULTS_PREVIOUS = "pmp_results_previous"
+    RESULTS_NEXT = "pmp_results_next"

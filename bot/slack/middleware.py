@@ -1,0 +1,64 @@
+"""Bolt middleware that gives every listener its workspace and the bot's services.
+
+It runs after Bolt has verified the request's signature and authorized it, so the team id
+comes from a payload Slack signed: a request from one workspace can only ever see that
+workspace's record and PMP client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt import BoltResponse
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.observability import RequestTrace, current_trace
+from bot.pmp_pool import WorkspaceKey
+from bot.services import BotServices
+
+Next = Callable[[], Awaitable[BoltResponse]]
+Middleware = Callable[[AsyncBoltContext, dict[str, Any], Next], Awaitable[BoltResponse | None]]
+
+
+def describe_request(body: dict[str, Any]) -> tuple[str, str]:
+    """(kind, name) of a Slack payload for the request log: no user-typed text in it."""
+    if "command" in body:
+        words = str(body.get("text") or "").split(maxsplit=1)
+        subcommand = words[0].lower()[:20] if words else ""
+        return "command", f"{body['command']} {subcommand}".strip()
+    kind = str(body.get("type") or "-")
+    if kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        return kind, str(actions[0].get("action_id") or "-")
+    if kind in ("view_submission", "view_closed"):
+        return kind, str((body.get("view") or {}).get("callback_id") or "-")
+    if kind == "block_suggestion":
+        return kind, str(body.get("action_id") or "-")
+    if kind in ("shortcut", "message_action"):
+        return kind, str(body.get("callback_id") or "-")
+    if kind == "event_callback":
+        return "event", str((body.get("event") or {}).get("type") or "-")
+    return kind, "-"
+
+
+def build_context_middleware(services: BotServices) -> Middleware:
+    async def attach_workspace(
+        context: AsyncBoltContext, body: dict[str, Any], next: Next
+    ) -> BoltResponse | None:
+        trace = current_trace.get()
+        if trace is None:
+            # Socket Mode and the console have no web layer to start the trace.
+            trace = RequestTrace()
+            current_trace.set(trace)
+        trace.kind, trace.name = describe_request(body)
+        trace.team = context.team_id or context.enterprise_id or "-"
+        trace.user = context.user_id or "-"
+
+        key = WorkspaceKey(team_id=context.team_id or "", enterprise_id=context.enterprise_id)
+        context["services"] = services
+        context["workspace_key"] = key
+        context["workspace"] = await services.workspaces.get(key.team_id, key.enterprise_id)
+        return await next()
+
+    return attach_workspace

@@ -1,0 +1,136 @@
+"""The `/pmp` slash command: parse the text, then hand over to the subcommand's handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.connect import build_not_connected
+from bot.blocks.help import HelpEntry, build_help
+from bot.grammar import Command, CommandAction, RecordKind, parse
+from bot.pmp_pool import WorkspaceKey
+from bot.services import BotServices
+from bot.slack.ids import SLASH_COMMAND
+from bot.storage import Workspace
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One `/pmp` invocation, with everything a subcommand handler needs."""
+
+    body: dict[str, Any]
+    parsed: Command
+    ack: AsyncAck
+    respond: AsyncRespond
+    client: AsyncWebClient
+    services: BotServices
+    workspace: Workspace | None
+    key: WorkspaceKey
+
+    @property
+    def user_id(self) -> str:
+        return str(self.body.get("user_id", ""))
+
+    @property
+    def trigger_id(self) -> str:
+        return str(self.body.get("trigger_id", ""))
+
+    @property
+    def connected(self) -> bool:
+        return self.workspace is not None and bool(self.workspace.pmp_base_url)
+
+
+SubcommandHandler = Callable[[CommandRequest], Awaitable[None]]
+Route = tuple[CommandAction, RecordKind | None]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    handler: SubcommandHandler
+    help: HelpEntry
+    needs_connection: bool = True
+
+
+def _routes() -> dict[Route, Subcommand]:
+    # Imported here: the subcommand modules import CommandRequest from this one.
+    from handlers import connect
+
+    return {
+        (CommandAction.HELP, None): Subcommand(
+            handle_help, HelpEntry("help", "shows this list"), needs_connection=False
+        ),
+        (CommandAction.STATUS, None): Subcommand(
+            connect.handle_status_command,
+            HelpEntry("status", "shows whether this workspace is connected to PMP"),
+            needs_connection=False,
+        ),
+        (CommandAction.CONNECT, None): Subcommand(
+            connect.handle_connect_command,
+            HelpEntry("connect", "connects this workspace to your PMP", admin_only=True),
+            needs_connection=False,
+        ),
+        (CommandAction.DISCONNECT, None): Subcommand(
+            connect.handle_disconnect_command,
+            HelpEntry("disconnect", "forgets this workspace's PMP token", admin_only=True),
+            needs_connection=False,
+        ),
+    }
+
+
+def help_entries() -> list[HelpEntry]:
+    return [sub.help for sub in _routes().values()]
+
+
+async def handle_help(request: CommandRequest) -> None:
+    await request.ack(blocks=build_help(help_entries()), text="pmp-bot commands")
+
+
+async def handle_pmp_command(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    parsed = parse(str(command.get("text") or ""))
+    request = CommandRequest(
+        body=command,
+        parsed=parsed,
+        ack=ack,
+        respond=respond,
+        client=client,
+        services=services,
+        workspace=workspace,
+        key=workspace_key,
+    )
+    routes = _routes()
+    subcommand = routes.get((parsed.action, parsed.kind)) or routes.get((parsed.action, None))
+    if parsed.action is CommandAction.HELP or subcommand is None:
+        unknown = parsed.unknown_word if parsed.action is CommandAction.UNKNOWN else None
+        await ack(
+            blocks=build_help(help_entries(), unknown=unknown, suggestion=parsed.suggestion),
+            text=f"{SLASH_COMMAND} commands",
+        )
+        return
+    if subcommand.needs_connection and not request.connected:
+        await ack(blocks=build_not_connected(), text="This workspace isn't connected to PMP yet.")
+        return
+    if parsed.problem:
+        await ack(text=parsed.problem)
+        return
+    await subcommand.handler(request)
+
+
+def register(app: AsyncApp) -> None:
+    app.command(SLASH_COMMAND)(handle_pmp_command)

@@ -1,0 +1,137 @@
+"""Plays Slack's part towards the bot: builds payloads as Slack sends them and signs them."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+from bot.console.slack_standin import RunningSlackStandin
+
+
+@dataclass
+class SlackSender:
+    events_url: str
+    signing_secret: str
+    standin: RunningSlackStandin
+    http: httpx.AsyncClient
+    api_app_id: str = "A0PMPBOT"
+    sent: list[str] = field(default_factory=list)
+
+    def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        signature = SignatureVerifier(self.signing_secret).generate_signature(
+            timestamp=ts, body=body
+        )
+        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+
+    async def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+    ) -> httpx.Response:
+        all_headers = {"Content-Type": content_type}
+        if signed:
+            all_headers.update(self.sign(body))
+        all_headers.update(headers or {})
+        return await self.http.post(self.events_url, content=body, headers=all_headers)
+
+    def command_body(
+        self, text: str, *, team: str, user: str, channel: str = "", command: str = "/pmp"
+    ) -> str:
+        channel = channel or "C" + team[1:]
+        return urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": team,
+                "team_domain": team.lower(),
+                "channel_id": channel,
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": command,
+                "text": text,
+                "api_app_id": self.api_app_id,
+                "is_enterprise_install": "false",
+                "response_url": self.standin.new_response_url(team, channel, user),
+                "trigger_id": self.standin.new_trigger_id(team, user),
+            }
+        )
+
+    async def command(
+        self, text: str, *, team: str, user: str, channel: str = ""
+    ) -> httpx.Response:
+        body = self.command_body(text, team=team, user=user, channel=channel)
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def interaction(self, payload: dict[str, Any]) -> httpx.Response:
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def event(self, event: dict[str, Any], *, team: str) -> httpx.Response:
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": team,
+                "api_app_id": self.api_app_id,
+                "event": event,
+                "type": "event_callback",
+                "event_id": f"Ev{int(time.time() * 1000)}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": team, "user_id": "UBOT", "is_bot": True}],
+            }
+        )
+        return await self.post(body, "application/json")
+
+    def block_actions(
+        self,
+        *,
+        team: str,
+        user: str,
+        action: dict[str, Any],
+        channel: str = "",
+        message: dict[str, Any] | None = None,
+        view: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        channel = channel or "C" + team[1:]
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": team, "domain": team.lower()},
+            "user": {"id": user, "team_id": team, "username": user.lower()},
+            "api_app_id": self.api_app_id,
+            "trigger_id": self.standin.new_trigger_id(team, user),
+            "actions": [{"action_ts": str(time.time()), **action}],
+        }
+        if view is not None:
+            payload["container"] = {"type": "view", "view_id": view.get("id", "")}
+            payload["view"] = view
+        else:
+            payload["container"] = {"type": "message", "channel_id": channel, "is_ephemeral": True}
+            payload["channel"] = {"id": channel, "name": "general"}
+            payload["response_url"] = self.standin.new_response_url(team, channel, user)
+            payload["message"] = message or {"type": "message", "text": "", "blocks": []}
+        return payload
+
+    def view_submission(
+        self, *, team: str, user: str, view: dict[str, Any], values: dict[str, Any]
+    ) -> dict[str, Any]:
+        submitted = dict(view)
+        submitted.setdefault("id", "V0TEST")
+        submitted["state"] = {"values": values}
+        return {
+            "type": "view_submission",
+            "team": {"id": team, "domain": team.lower()},
+            "user": {"id": user, "team_id": team, "username": user.lower()},
+            "api_app_id": self.api_app_id,
+            "trigger_id": self.standin.new_trigger_id(team, user),
+            "view": submitted,
+            "response_urls": [],
+        }
