@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "bot.run.serve",
     "bot.run.socket",
     "bot.sandbox.cli",
+    "bot.run.reencrypt",
 )
 
 Runner = Callable[[argparse.Namespace], int]

@@ -280,3 +280,25 @@ async def test_the_token_never_reaches_the_database_file_or_the_logs(
     assert pmp.token not in caplog.text
     assert "xoxb-standin" not in caplog.text
     assert "team=T0001" in caplog.text  # the request log line was written
+
+
+async def test_reencrypt_moves_stored_tokens_to_the_new_key(
+    slack: RunningSlackStandin, pmp: Any, tmp_path: Path, secret_key: str
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from bot.run.reencrypt import reencrypt
+
+    database_url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    async with bot_and_sender(bot_settings(slack, database_url, secret_key), slack) as (_, sender):
+        view = await open_connect_modal(sender, slack)
+        await submit_connect(sender, view, pmp.base_url, pmp.token)
+
+    new_key = Fernet.generate_key().decode()
+    assert await reencrypt(bot_settings(slack, database_url, f"{new_key},{secret_key}")) == (1, 0)
+    # Running it again changes nothing.
+    assert await reencrypt(bot_settings(slack, database_url, f"{new_key},{secret_key}")) == (0, 0)
+    async with bot_and_sender(bot_settings(slack, database_url, new_key), slack) as (bot, _):
+        credentials = await bot.services.workspaces.get_credentials(TEAM_A)
+        assert credentials is not None
+        assert credentials.token.get_secret_value() == pmp.token
