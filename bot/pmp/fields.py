@@ -8,6 +8,7 @@ as a ticket's ``department_name``, counters, creation dates) are never sent back
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,11 +31,18 @@ class Kind(enum.Enum):
     DECIMAL = "decimal"
     DATE = "date"
     DATETIME = "datetime"
+    # Text the server saves through nl2br(): a "<br />" before each line break is its own
+    # doing, so it is taken out before sending back or every update would add another.
+    MULTILINE = "multiline"
     # Perfex checkbox semantics: the field's presence means true whatever its value, so true is
     # sent as "on" and false by leaving the field out.
     CHECKBOX = "checkbox"
+    # A 0/1 column the server also resets when absent: "1" for true, left out for false.
+    FLAG = "flag"
     # Sent as repeated `field[]` in forms and as a JSON array in a PUT.
     LIST = "list"
+    # Tag names: a list or a comma-separated string, sent comma-separated.
+    TAGS = "tags"
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,18 @@ def _parse_checkbox(field: str, value: Any) -> bool:
     raise ValueError(f"{field} must be True or False, not {value!r}")
 
 
+_SERVER_BREAK = re.compile(r"<br\s*/?>(?=\r\n|\n\r|\n|\r)", re.IGNORECASE)
+
+
+def _without_server_breaks(value: Any) -> str:
+    return _SERVER_BREAK.sub("", _text(value))
+
+
+def _tag_names(value: Any) -> list[str]:
+    parts = value.split(",") if isinstance(value, str) else [_text(item) for item in value]
+    return list(dict.fromkeys(part.strip() for part in parts if part.strip()))
+
+
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -136,8 +156,10 @@ def encode(field: str, kind: Kind, value: Any) -> WireValue | None:
     None and blank values are left out: PMP resets an absent field, which is what clearing it
     means (a form body cannot carry a null, and an empty string is not a valid number or date).
     """
-    if kind is Kind.CHECKBOX:
-        return "on" if value is not None and _parse_checkbox(field, value) else None
+    if kind in (Kind.CHECKBOX, Kind.FLAG):
+        if value is None or not _parse_checkbox(field, value):
+            return None
+        return "on" if kind is Kind.CHECKBOX else "1"
     if kind is Kind.LIST:
         if value is None:
             return None
@@ -145,6 +167,10 @@ def encode(field: str, kind: Kind, value: Any) -> WireValue | None:
         return [_text(item) for item in items] or None
     if _is_blank(value):
         return None
+    if kind is Kind.TAGS:
+        return ",".join(_tag_names(value)) or None
+    if kind is Kind.MULTILINE:
+        return _without_server_breaks(value)
     if kind is Kind.INT:
         return str(_parse_int(field, value))
     if kind is Kind.DECIMAL:
@@ -161,13 +187,17 @@ def encode(field: str, kind: Kind, value: Any) -> WireValue | None:
 def canonical(field: str, kind: Kind, value: Any) -> Any:
     """A comparable form of a value, so ``"0.00"`` equals ``Decimal(0)`` and ``"1"`` equals
     ``True``: an update is a no-op when every change is canonically equal to the record."""
-    if kind is Kind.CHECKBOX:
+    if kind in (Kind.CHECKBOX, Kind.FLAG):
         return value is not None and _parse_checkbox(field, value)
     if kind is Kind.LIST:
         encoded = encode(field, kind, value)
         return tuple(sorted(encoded)) if encoded else None
     if _is_blank(value):
         return None
+    if kind is Kind.TAGS:
+        return tuple(sorted(_tag_names(value))) or None
+    if kind is Kind.MULTILINE:
+        return _without_server_breaks(value)
     if kind is Kind.INT:
         return _parse_int(field, value)
     if kind is Kind.DECIMAL:
@@ -248,6 +278,7 @@ def _lenient_canonical(field: str, kind: Kind, value: Any) -> Any:
 
 _T, _I, _D = Kind.TEXT, Kind.INT, Kind.DECIMAL
 _DATE, _DT, _CB, _LIST = Kind.DATE, Kind.DATETIME, Kind.CHECKBOX, Kind.LIST
+_ML, _TAGS = Kind.MULTILINE, Kind.TAGS
 
 _CUSTOMER: dict[str, Kind] = {
     "company": _T,
@@ -273,16 +304,16 @@ _CUSTOMER: dict[str, Kind] = {
     "shipping_zip": _T,
     "shipping_country": _I,
 }
-CUSTOMER_FIELDS = ResourceFields(create=_CUSTOMER, update=_CUSTOMER)
+CUSTOMER_FIELDS = ResourceFields(
+    create=_CUSTOMER, update={**_CUSTOMER, "show_primary_contact": Kind.FLAG}
+)
 
 _LEAD_COMMON: dict[str, Kind] = {
     "name": _T,
     "source": _I,
     "status": _I,
     "assigned": _I,
-    "client_id": _I,
-    "tags": _T,
-    "contact": _T,
+    "tags": _TAGS,
     "title": _T,
     "email": _T,
     "website": _T,
@@ -292,21 +323,27 @@ _LEAD_COMMON: dict[str, Kind] = {
     "city": _T,
     "state": _T,
     "zip": _T,
-    "country": _I,
     "default_language": _T,
-    "description": _T,
+    "description": _ML,
     "is_public": _CB,
 }
 LEAD_FIELDS = ResourceFields(
+    # PMP sets a new lead's last contact to now whatever these two say.
     create={**_LEAD_COMMON, "custom_contact_date": _DT, "contacted_today": _CB},
-    update={**_LEAD_COMMON, "lastcontact": _DT},
+    update={
+        **_LEAD_COMMON,
+        "contact": _T,
+        "country": _I,
+        "client_id": _I,
+        "lastcontact": _DT,
+    },
 )
 
 _MILESTONE: dict[str, Kind] = {
     "project_id": _I,
     "name": _T,
     "due_date": _DATE,
-    "description": _T,
+    "description": _ML,
     "description_visible_to_customer": _CB,
     "milestone_order": _I,
 }
@@ -325,7 +362,7 @@ _PROJECT: dict[str, Kind] = {
     "estimated_hours": _D,
     "project_members": _LIST,
     "deadline": _DATE,
-    "tags": _T,
+    "tags": _TAGS,
     "description": _T,
 }
 PROJECT_FIELDS = ResourceFields(create=_PROJECT, update=_PROJECT)
@@ -339,9 +376,10 @@ _TICKET_COMMON: dict[str, Kind] = {
     "service": _I,
     "assigned": _I,
     "priority": _I,
-    "tags": _T,
+    "tags": _TAGS,
+    "cc": _T,
 }
 TICKET_FIELDS = ResourceFields(
-    create={**_TICKET_COMMON, "message": _T, "cc": _T},
+    create={**_TICKET_COMMON, "message": _T},
     update={**_TICKET_COMMON, "status": _I},
 )

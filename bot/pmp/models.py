@@ -271,8 +271,13 @@ class Ticket(PmpRecord):
     message: Text = None
     userid: Int = None
     contactid: Int = None
+    # The contact's e-mail; from_name / ticket_email are set for tickets without a contact.
     email: Text = None
-    name: Text = None
+    from_name: Text = None
+    ticket_email: Text = None
+    user_firstname: Text = None
+    user_lastname: Text = None
+    company: Text = None
     department: Int = None
     priority: Int = None
     status: Int = None
@@ -289,10 +294,16 @@ class Ticket(PmpRecord):
     priority_name: Text = None
     status_name: Text = None
     service_name: Text = None
+    cc: Text = None
 
     @property
     def customer_id(self) -> int | None:
         return self.userid
+
+    @property
+    def contact_name(self) -> str | None:
+        name = " ".join(part for part in (self.user_firstname, self.user_lastname) if part)
+        return name or self.from_name or None
 
     @property
     def display_name(self) -> str:

@@ -59,7 +59,9 @@ def search_segment(term: str) -> str:
 
 
 def _search_term(term: str) -> str:
-    cleaned = term.strip() if isinstance(term, str) else ""
+    # PMP pastes the term into its SQL between double quotes, so a quote in it breaks the
+    # query (HTTP 500); quotes around a phrase add nothing to its LIKE '%term%' anyway.
+    cleaned = term.replace('"', "").strip() if isinstance(term, str) else ""
     if not cleaned:
         raise PmpValidationError(
             "empty search term refused before sending",
@@ -211,8 +213,13 @@ class RecordResource(_Base[RecordT]):
     ``update(id, **changes)`` reads the record, merges ``changes`` and sends the full record,
     because PMP's PUT replaces every field (absent ones are reset). It returns False, sending
     nothing, when ``changes`` would not change the record. Only the fields PMP knows for the
-    module are sent; an unknown field name raises ValueError before any request.
+    module are sent; an unknown field name raises ValueError before any request. Fields in
+    ``reset_by_update`` cannot be read back, so an update resets them unless they are passed.
     """
+
+    # Fields no PMP endpoint returns: update() cannot carry them over, so every update resets
+    # them unless they are passed. Edit forms should ask for them or warn.
+    reset_by_update: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -290,6 +297,8 @@ class CustomersResource(RecordResource[Customer]):
     them. Deleting a customer with invoices or estimates fails (PmpWriteFailedError).
     """
 
+    reset_by_update = ("groups_in",)
+
     def __init__(self, client: PmpClient) -> None:
         super().__init__(
             client,
@@ -309,7 +318,10 @@ class CustomersResource(RecordResource[Customer]):
 
 class LeadsResource(RecordResource[Lead]):
     """Leads (``pmp.leads``). ``status`` and ``source`` are per-instance ids; 2.0.8 also
-    requires ``assigned`` (a staff id). Search skips converted leads."""
+    requires ``assigned`` (a staff id). PMP sets a new lead's last contact to now. Search skips
+    converted leads; a term starting with ``#`` searches tags."""
+
+    reset_by_update = ("tags",)
 
     def __init__(self, client: PmpClient) -> None:
         super().__init__(client, path="leads", noun="lead", model=Lead, fields=LEAD_FIELDS)
@@ -352,8 +364,10 @@ class MilestonesResource(RecordResource[Milestone]):
 
 
 class ProjectsResource(RecordResource[Project]):
-    """Projects (``pmp.projects``). Members (``project_members``) are not part of a project
-    record, so update() only sends them when passed."""
+    """Projects (``pmp.projects``). Members and tags are not part of a project record, so
+    update() resets them unless passed (``project_members=[...]``, ``tags=[...]``)."""
+
+    reset_by_update = ("project_members", "tags")
 
     def __init__(self, client: PmpClient) -> None:
         super().__init__(
@@ -385,7 +399,10 @@ class ProjectsResource(RecordResource[Project]):
 
 
 class TicketsResource(RecordResource[Ticket]):
-    """Tickets (``pmp.tickets``). A new ticket always starts Open; priority 0 when omitted."""
+    """Tickets (``pmp.tickets``). A new ticket always starts Open; priority 0 when omitted.
+    Tags can't be read back, so update() resets them unless passed."""
+
+    reset_by_update = ("tags",)
 
     def __init__(self, client: PmpClient) -> None:
         super().__init__(

@@ -484,3 +484,96 @@ async def test_the_client_timeout_is_the_default(make_client: ClientFactory) -> 
     fake = FakePmp(json_response(200, PROJECT_ROW))
     await make_client(fake, timeout=7.5).projects.get(28)
     assert fake.requests[0].extensions["timeout"]["read"] == 7.5
+
+
+async def test_update_keeps_show_primary_contact(make_client: ClientFactory) -> None:
+    shown = {**CUSTOMER_ROW, "show_primary_contact": "1"}
+    fake = FakePmp(
+        json_response(200, shown),
+        json_response(200, OK),
+        json_response(200, CUSTOMER_ROW),
+        json_response(200, OK),
+    )
+    pmp = make_client(fake)
+    await pmp.customers.update(3, city="Paris")
+    await pmp.customers.update(3, city="Paris")
+    first, second = (json_body(r) for r in fake.requests if r.method == "PUT")
+    assert first["show_primary_contact"] == "1"
+    assert "show_primary_contact" not in second
+
+
+async def test_update_takes_out_the_servers_line_breaks(make_client: ClientFactory) -> None:
+    # The server saves descriptions through nl2br(); sending them back as read would add a
+    # second <br /> before every line break on each update.
+    lead = {**LEAD_ROW, "description": "line one<br />\nline two<br />\r\nthree"}
+    fake = FakePmp(json_response(200, lead), json_response(200, OK))
+    await make_client(fake).leads.update(17, city="Paris")
+    assert json_body(fake.requests[1])["description"] == "line one\nline two\r\nthree"
+
+
+async def test_a_description_change_that_only_differs_by_breaks_is_a_no_op(
+    make_client: ClientFactory,
+) -> None:
+    milestone = {**MILESTONE_ROW, "description": "a<br />\nb"}
+    fake = FakePmp(json_response(200, [milestone]))
+    assert await make_client(fake).milestones.update(5, description="a\nb") is False
+    assert fake.methods == ["GET"]
+
+
+@pytest.mark.parametrize(
+    ("tags", "sent"),
+    [(["vip", " urgent "], "vip,urgent"), ("vip, urgent,,", "vip,urgent"), (("a", "a"), "a")],
+)
+async def test_tags_are_sent_comma_separated(
+    make_client: ClientFactory, tags: Any, sent: str
+) -> None:
+    fake = FakePmp(json_response(200, OK))
+    await make_client(fake).tickets.create(subject="S", department=1, contactid=4, tags=tags)
+    assert form_fields(fake.requests[0])["tags"] == [sent]
+
+
+async def test_ticket_update_keeps_cc_and_can_change_status(make_client: ClientFactory) -> None:
+    ticket = {**TICKET_ROW, "cc": "boss@example.com"}
+    fake = FakePmp(json_response(200, ticket), json_response(200, OK))
+    await make_client(fake).tickets.update(7, status=5, tags=["closed"])
+    sent = json_body(fake.requests[1])
+    assert sent["cc"] == "boss@example.com"
+    assert sent["status"] == "5"
+    assert sent["tags"] == "closed"
+
+
+@pytest.mark.parametrize(
+    ("term", "segment"), [('"acme corp"', "acme%20corp"), ('12" pipe', "12%20pipe")]
+)
+async def test_double_quotes_are_taken_out_of_search_terms(
+    make_client: ClientFactory, term: str, segment: str
+) -> None:
+    fake = FakePmp(json_response(404, NO_DATA))
+    await make_client(fake).customers.search(term)
+    assert fake.requests[0].url.raw_path == f"/api/customers/search/{segment}".encode()
+
+
+async def test_a_term_of_only_quotes_is_blank(make_client: ClientFactory) -> None:
+    fake = FakePmp(json_response(404, NO_DATA))
+    with pytest.raises(PmpValidationError):
+        await make_client(fake).customers.search('""')
+    assert fake.requests == []
+
+
+async def test_resources_name_the_fields_an_update_resets(make_client: ClientFactory) -> None:
+    pmp = make_client(FakePmp(json_response(200, [])))
+    assert pmp.customers.reset_by_update == ("groups_in",)
+    assert pmp.projects.reset_by_update == ("project_members", "tags")
+    assert pmp.tickets.reset_by_update == ("tags",)
+    assert pmp.leads.reset_by_update == ("tags",)
+    assert pmp.milestones.reset_by_update == ()
+
+
+@pytest.mark.parametrize("field", ["contact", "country", "client_id"])
+async def test_lead_create_refuses_fields_pmp_ignores_on_create(
+    make_client: ClientFactory, field: str
+) -> None:
+    fake = FakePmp(json_response(200, OK))
+    with pytest.raises(ValueError, match=field):
+        await make_client(fake).leads.create(name="L", source=1, status=1, **{field: "1"})
+    assert fake.requests == []
