@@ -1,0 +1,390 @@
+"""The sandbox's HTTP side: a Starlette app that answers like PMP's REST API module 2.0.8.
+
+Request handling follows the real server's order: CodeIgniter checks the URI's characters
+(HTML 400), routes it (HTML 404 for unknown controllers), the REST controller checks the
+token (JSON 404), looks for a handler for the HTTP method (JSON 405), then runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from bot.sandbox import pages, resources
+from bot.sandbox.auth import check_token, presented_token
+from bot.sandbox.faults import SandboxFaults
+from bot.sandbox.phpish import (
+    PhpFatalError,
+    PhpValue,
+    is_empty,
+    parse_multipart,
+    parse_urlencoded,
+    xss_clean,
+)
+from bot.sandbox.store import PmpDatabaseError, SandboxStore
+
+logger = logging.getLogger(__name__)
+
+# CodeIgniter's $config['permitted_uri_chars'] as Perfex ships it (checked per raw segment).
+_PERMITTED_SEGMENT = re.compile(r"[a-z 0-9~%.:_\-@]+", re.IGNORECASE)
+_NUMBER = re.compile(r"[0-9]+")
+# REST_Controller answers these verbs; anything else is treated as GET.
+_KNOWN_VERBS = frozenset({"get", "delete", "post", "put", "options", "patch", "head"})
+CONTROLLERS = frozenset({"customers", "leads", "projects", "milestones", "tickets", "contacts"})
+# Controller methods that exist, as "<method>_<verb>" (contacts: the sandbox serves reads only).
+_HANDLED = {
+    **{
+        name: frozenset({"data_get", "data_search_get", "data_post", "data_put", "data_delete"})
+        for name in CONTROLLERS - {"contacts"}
+    },
+    "contacts": frozenset({"data_get", "data_search_get"}),
+}
+# Controllers whose PUT also accepts a form body (Parse_Input_Stream fallback).
+_PUT_ACCEPTS_FORM = frozenset({"leads", "projects", "tickets"})
+_V3_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    controller: str
+    method: str
+    args: tuple[str, ...]
+
+
+def route(segments: list[str]) -> ApiRoute | None:
+    """Map URI segments to (controller, method, args) like Perfex's api routes + HMVC."""
+    if len(segments) < 2 or segments[0] != "api":
+        return None
+    rest = segments[1:]
+    if len(rest) == 3 and rest[0] == "delete" and _NUMBER.fullmatch(rest[2]):
+        return ApiRoute(rest[1], "data", (rest[2],))
+    if len(rest) == 3 and rest[1] == "search":
+        return ApiRoute(rest[0], "data_search", (rest[2],))
+    if len(rest) == 2 and rest[1] == "search":
+        return ApiRoute(rest[0], "data_search", ())
+    if len(rest) == 3 and _NUMBER.fullmatch(rest[2]):
+        return ApiRoute(rest[0], "data", (rest[1], rest[2]))
+    if len(rest) == 2 and _NUMBER.fullmatch(rest[1]):
+        return ApiRoute(rest[0], "data", (rest[1],))
+    if len(rest) == 1:
+        return ApiRoute(rest[0], "data", ())
+    # No route matched: CodeIgniter falls back to api/<controller>/<method>/<args...>.
+    return ApiRoute(rest[0], rest[1], tuple(rest[2:]))
+
+
+def php_json(payload: object) -> bytes:
+    """PHP's ``json_encode`` with default flags: compact, \\uXXXX escapes, escaped slashes."""
+    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("/", "\\/").encode("ascii")
+
+
+def json_answer(status: int, payload: object) -> Response:
+    return Response(
+        php_json(payload),
+        status_code=status,
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+
+
+def _html(status: int, page: str) -> Response:
+    return HTMLResponse(page, status_code=status)
+
+
+class SandboxApp:
+    """ASGI application serving the sandbox; ``self.starlette`` is the Starlette app inside."""
+
+    def __init__(
+        self,
+        store: SandboxStore,
+        *,
+        token: str,
+        api_version: int = 2,
+        faults: SandboxFaults | None = None,
+        random_seed: int = 0,
+    ) -> None:
+        if api_version not in (2, 3):
+            raise ValueError("api_version must be 2 or 3")
+        self.store = store
+        self.token = token
+        self.api_version = api_version
+        self.faults = faults if faults is not None else SandboxFaults()
+        self._random = random.Random(random_seed)
+        self._closing: asyncio.Event | None = None
+        self.starlette = Starlette(routes=[Route("/{path:path}", endpoint=_Endpoint(self))])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.starlette(scope, receive, send)
+
+    def _closing_event(self) -> asyncio.Event:
+        if self._closing is None:
+            self._closing = asyncio.Event()
+        return self._closing
+
+    def release_waiting_requests(self) -> None:
+        """Let hanging and delayed requests finish now (called by the server when it stops)."""
+        self._closing_event().set()
+
+    # faults
+
+    async def _hang(self, receive: Receive) -> bool:
+        """Wait until the client disconnects (True) or the server stops (False)."""
+
+        async def client_gone() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        gone = asyncio.ensure_future(client_gone())
+        closing = asyncio.ensure_future(self._closing_event().wait())
+        try:
+            await asyncio.wait({gone, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (gone, closing):
+                task.cancel()
+            await asyncio.gather(gone, closing, return_exceptions=True)
+        return gone.done() and not gone.cancelled() and gone.exception() is None
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing_event().wait(), timeout=seconds)
+
+    def _fails_now(self) -> bool:
+        if self.faults.html_500:
+            return True
+        return self.faults.error_rate > 0 and self._random.random() < self.faults.error_rate
+
+    # request handling
+
+    async def respond(self, request: Request, receive: Receive) -> Response | None:
+        raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+        path = raw_path.decode("latin-1")
+        if path.startswith("/_sandbox/"):
+            return await self._control(request, path)
+        if self.faults.hang:
+            if await self._hang(receive):
+                return None
+            return _html(500, pages.internal_server_error())
+        if self.faults.latency > 0:
+            await self._pause(self.faults.latency)
+        if self._fails_now():
+            return _html(500, pages.internal_server_error())
+        try:
+            return await self._api(request, path)
+        except PmpDatabaseError as error:
+            page = pages.database_error(
+                error.number, error.message, error.query, error.filename, error.line
+            )
+            return _html(500, page)
+        except PhpFatalError as error:
+            page = pages.uncaught_exception("Error", error.message, error.filename, error.line)
+            return _html(500, page)
+
+    async def _api(self, request: Request, path: str) -> Response:
+        segments: list[str] = []
+        for segment in path.split("/"):
+            segment = segment.strip()
+            if segment and not _PERMITTED_SEGMENT.fullmatch(segment):
+                return _html(400, pages.disallowed_characters())
+            if segment:
+                segments.append(segment)
+        if segments[:1] == ["index.php"]:
+            segments = segments[1:]
+        target = route(segments)
+        if target is None or target.controller not in CONTROLLERS:
+            return _html(404, pages.page_not_found())
+        token = presented_token(request.headers, accept_bearer=self.api_version >= 3)
+        refused = check_token(token, self.token)
+        if refused is not None:
+            return json_answer(404, {"status": False, "message": refused.message})
+        verb = request.method.lower()
+        if verb not in _KNOWN_VERBS:
+            verb = "get"
+        handler_name = f"{target.method}_{verb}"
+        if handler_name not in _HANDLED[target.controller]:
+            return json_answer(405, {"status": False, "error": "Unknown method"})
+        handler = self._handlers()[handler_name]
+        return await handler(request, target.controller, target.args)
+
+    def _handlers(
+        self,
+    ) -> dict[str, Callable[[Request, str, tuple[str, ...]], Awaitable[Response]]]:
+        return {
+            "data_get": self._get,
+            "data_search_get": self._search,
+            "data_post": self._post,
+            "data_put": self._put,
+            "data_delete": self._delete,
+        }
+
+    @staticmethod
+    def _no_data() -> Response:
+        return json_answer(404, {"status": False, "message": "No data were found"})
+
+    async def _get(self, request: Request, controller: str, args: tuple[str, ...]) -> Response:
+        first = args[0] if args else ""
+        if controller == "contacts":
+            contact_id = args[1] if len(args) > 1 else ""
+            found: object = None
+            if not is_empty(first) and is_empty(contact_id):
+                found = self.store.customer_contacts(first) or None
+            elif not is_empty(first):
+                found = self.store.contact(contact_id)
+            return json_answer(200, found) if found else self._no_data()
+        if is_empty(first) or (not first.isdigit() and controller != "milestones"):
+            rows = resources.read_all(self.store, controller)
+            if not rows:
+                return self._no_data()
+            if self.api_version >= 3:
+                return json_answer(200, self._page(request, rows))
+            return json_answer(200, rows)
+        site_url = str(request.base_url).rstrip("/")
+        record = resources.read(self.store, controller, first, site_url=site_url)
+        return json_answer(200, record) if record else self._no_data()
+
+    @staticmethod
+    def _page(request: Request, rows: list[PhpValue]) -> PhpValue:
+        """3.x list envelope: 20 a page, ``?page=`` (clamped to the last page), ``?per_page=``."""
+
+        def number(name: str, default: int) -> int:
+            raw = request.query_params.get(name, "")
+            return int(raw) if re.fullmatch(r"-?[0-9]+", raw.strip()) else default
+
+        per_page = max(1, min(100, number("per_page", _V3_PAGE_SIZE)))
+        total = len(rows)
+        total_pages = max(1, -(-total // per_page))
+        page = min(max(1, number("page", 1)), total_pages)
+        start = (page - 1) * per_page
+        return {
+            "data": rows[start : start + per_page],
+            "meta": {
+                "page": page,
+                "per_page": per_page,
+                "total": total,
+                "total_pages": total_pages,
+                "has_more": page < total_pages,
+                "current_page": page,
+                "last_page": total_pages,
+            },
+        }
+
+    async def _search(self, request: Request, controller: str, args: tuple[str, ...]) -> Response:
+        raw = args[0] if args else ""
+        if self.api_version >= 3 and is_empty(raw):
+            raw = request.query_params.get("q") or request.query_params.get("query") or ""
+            if is_empty(raw):
+                message = (
+                    f"Search term is required. Use /api/{controller}/search/{{term}} or "
+                    f"/api/{controller}/search?q={{term}}"
+                )
+                return json_answer(400, {"status": False, "message": message})
+        # The module urldecodes the term and trims it before building its SQL.
+        term = unquote_plus(raw, errors="replace").strip(" \t\n\r\0\x0b")
+        rows = resources.search(self.store, controller, term)
+        return json_answer(200, rows) if rows else self._no_data()
+
+    async def _post(self, request: Request, controller: str, args: tuple[str, ...]) -> Response:
+        form = await _form_fields(request)
+        answer = resources.create(self.store, controller, form, self.api_version)
+        return json_answer(answer.status, answer.body)
+
+    async def _put(self, request: Request, controller: str, args: tuple[str, ...]) -> Response:
+        raw = await request.body()
+        body = _decode_put_body(raw)
+        if body is None and controller in _PUT_ACCEPTS_FORM:
+            body = await _form_fields(request) or None
+        if body is None:
+            return json_answer(
+                406, {"status": False, "message": "Data Not Acceptable OR Not Provided"}
+            )
+        key = args[0] if args else ""
+        answer = resources.update(self.store, controller, key, body, self.api_version)
+        return json_answer(answer.status, answer.body)
+
+    async def _delete(self, request: Request, controller: str, args: tuple[str, ...]) -> Response:
+        answer = resources.delete(self.store, controller, args[0] if args else "")
+        return json_answer(answer.status, answer.body)
+
+    # control endpoints
+
+    async def _control(self, request: Request, path: str) -> Response:
+        token = presented_token(request.headers, accept_bearer=True)
+        refused = check_token(token, self.token)
+        if refused is not None:
+            return json_answer(404, {"status": False, "message": refused.message})
+        action = path.rstrip("/")
+        if action == "/_sandbox/faults" and request.method == "GET":
+            return json_answer(200, {"status": True, "faults": dict(self.faults.as_dict())})
+        if action == "/_sandbox/faults" and request.method == "POST":
+            try:
+                changes = json.loads(await request.body() or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("send a JSON object of fault fields")
+                self.faults.update(changes)
+            except ValueError as error:
+                return json_answer(400, {"status": False, "message": str(error)})
+            return json_answer(200, {"status": True, "faults": dict(self.faults.as_dict())})
+        if action == "/_sandbox/reset" and request.method == "POST":
+            self.store.reset()
+            self.faults.clear()
+            return json_answer(200, {"status": True, "message": "Sandbox reset."})
+        return json_answer(404, {"status": False, "message": "Unknown sandbox control."})
+
+
+class _Endpoint:
+    """The single Starlette route's ASGI endpoint (an instance, so Starlette passes every verb)."""
+
+    def __init__(self, app: SandboxApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self._app.respond(request, receive)
+        except Exception:
+            logger.exception("sandbox request failed")
+            response = _html(500, pages.internal_server_error())
+        if response is not None:
+            await response(scope, receive, send)
+
+
+async def _form_fields(request: Request) -> dict[str, PhpValue]:
+    """$_POST: form bodies only; any other body (JSON included) leaves it empty."""
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    body = await request.body()
+    if media_type == "application/x-www-form-urlencoded":
+        return parse_urlencoded(body)
+    if media_type == "multipart/form-data":
+        return parse_multipart(body, content_type)
+    return {}
+
+
+def _decode_put_body(raw: bytes) -> dict[str, PhpValue] | None:
+    """``json_decode(xss_clean(php://input), true)``; None when PHP would see it as empty."""
+    text = xss_clean(raw.decode("utf-8", errors="replace"))
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return None
+    if is_empty(decoded):
+        return None
+    if isinstance(decoded, dict):
+        return {str(name): value for name, value in decoded.items()}
+    if isinstance(decoded, list):
+        # A JSON array becomes a PHP array with keys 0..n-1: column "0" does not exist.
+        return {str(index): value for index, value in enumerate(decoded)}
+    raise PhpFatalError(
+        "Cannot use a scalar value as an array", "modules/api/controllers/REST_Controller.php", 1123
+    )

@@ -1,0 +1,108 @@
+"""``pmp-bot sandbox``: run a local PMP server with demo data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.sandbox.auth import DEFAULT_SANDBOX_TOKEN
+from bot.sandbox.faults import SandboxFaults
+from bot.sandbox.runner import serve
+
+DEFAULT_PORT = 8765
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run a local PMP server with demo data",
+        description=(
+            "Run a local server that answers exactly like a PMP server's REST API "
+            "(Perfex CRM API module 2.0.8, or 3.x with --api-version 3), filled with demo "
+            "customers, leads, projects, milestones and tickets. Point the bot at the printed "
+            "address and token. Stop it with Ctrl-C."
+        ),
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="FILE",
+        default=":memory:",
+        help="SQLite file that keeps the data between runs (seeded when new); default: in memory",
+    )
+    parser.add_argument(
+        "--token",
+        default=DEFAULT_SANDBOX_TOKEN,
+        help="API token the server accepts (default: a fixed demo token)",
+    )
+    parser.add_argument(
+        "--api-version",
+        type=int,
+        choices=(2, 3),
+        default=2,
+        help="answer like the API module 2.0.8 (2) or 3.x (3) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay every answer by SECONDS",
+    )
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="answer this share of requests (0..1) with an HTML 500 page",
+    )
+    parser.add_argument(
+        "--html-500", action="store_true", help="answer every request with an HTML 500 page"
+    )
+    parser.add_argument(
+        "--hang",
+        action="store_true",
+        help="never answer (requests stay open until the client gives up)",
+    )
+    parser.set_defaults(run=run_sandbox)
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    faults = SandboxFaults()
+    try:
+        faults.update(
+            {
+                "latency": args.latency,
+                "error_rate": args.error_rate,
+                "html_500": args.html_500,
+                "hang": args.hang,
+            }
+        )
+    except ValueError as error:
+        print(f"pmp-bot sandbox: {error}", file=sys.stderr)
+        return 2
+    try:
+        serve(
+            host=args.host,
+            port=args.port,
+            db=args.db,
+            token=args.token,
+            api_version=args.api_version,
+            faults=faults,
+            announce=lambda line: print(line, flush=True),
+        )
+    except OSError as error:
+        print(
+            f"pmp-bot sandbox: cannot listen on {args.host}:{args.port}: {error.strerror or error}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,897 @@
+"""The sandbox's data: SQLite tables shaped like Perfex's, read back the way the REST module does.
+
+Reads reproduce the module's SQL, including its quirks: joined columns overwrite each other
+(a ticket's ``name`` is its priority's name, ``id`` is its contact's id), searches use MySQL
+``LIKE '%term%'`` with a case- and accent-insensitive collation, and a search term that
+contains a double quote breaks the module's hand-built SQL (HTTP 500).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+import threading
+import unicodedata
+import uuid
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from types import TracebackType
+from typing import TypeAlias
+
+from bot.sandbox import schema
+from bot.sandbox.phpish import PhpValue
+from bot.sandbox.schema import Column, Table
+
+Row: TypeAlias = dict[str, str | None]
+Record: TypeAlias = dict[str, PhpValue]
+
+# Which record kinds the sandbox serves, and the table behind each.
+RESOURCE_TABLES: dict[str, Table] = {
+    "customers": schema.CLIENTS,
+    "leads": schema.LEADS,
+    "projects": schema.PROJECTS,
+    "milestones": schema.MILESTONES,
+    "tickets": schema.TICKETS,
+}
+
+
+class PmpDatabaseError(Exception):
+    """A MySQL error the real server would show as CodeIgniter's HTML error page (HTTP 500)."""
+
+    def __init__(self, number: int, message: str, query: str, filename: str, line: int) -> None:
+        super().__init__(f"Error Number: {number} {message}")
+        self.number = number
+        self.message = message
+        self.query = query
+        self.filename = filename
+        self.line = line
+
+
+def now_text() -> str:
+    return dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def today_text() -> str:
+    return dt.date.today().isoformat()
+
+
+def new_hash() -> str:
+    return uuid.uuid4().hex
+
+
+# --- MySQL semantics ----------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive comparison key, like a MySQL ``*_ci`` collation."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).casefold()
+
+
+@lru_cache(maxsize=512)
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    escaped = False
+    for char in fold(pattern):
+        if escaped:
+            parts.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "%":
+            parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    if escaped:
+        parts.append(re.escape("\\"))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def mysql_like(value: object, pattern: str | None) -> bool:
+    """MySQL ``value LIKE pattern`` under a case- and accent-insensitive collation."""
+    if value is None or pattern is None:
+        return False
+    return _like_regex(pattern).fullmatch(fold(str(value))) is not None
+
+
+def escape_like(term: str) -> str:
+    """CodeIgniter's ``escape_like_str``: the term's wildcards match literally."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_NUMERIC_PREFIX = re.compile(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
+_DATE_PREFIX = re.compile(
+    r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?"
+)
+
+
+def _number(value: str) -> Decimal:
+    match = _NUMERIC_PREFIX.match(value)
+    if match is None:
+        return Decimal(0)
+    try:
+        return Decimal(match.group(1))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def canonical(column: Column, value: str | None) -> str | None:
+    """What MySQL (non-strict mode, as Perfex runs it) stores for ``value`` in ``column``."""
+    if value is None:
+        return column.default
+    if column.kind == "int":
+        return str(int(_number(value).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    if column.kind == "decimal":
+        return str(_number(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    if column.kind in ("date", "datetime"):
+        zero = "0000-00-00" if column.kind == "date" else "0000-00-00 00:00:00"
+        match = _DATE_PREFIX.match(value)
+        if match is None:
+            return zero
+        year, month, day = (int(part) for part in match.group(1, 2, 3))
+        hour, minute, second = (int(part or 0) for part in match.group(4, 5, 6))
+        try:
+            moment = dt.datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            return zero
+        if column.kind == "date":
+            return moment.strftime("%Y-%m-%d")
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def _sql_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _search_term_breaks_sql(term: str, query: str, filename: str, line: int) -> None:
+    """The module pastes search terms into SQL inside double quotes: a quote breaks it."""
+    if '"' not in term:
+        return
+    near = term[term.index('"') + 1 :][:80]
+    raise PmpDatabaseError(
+        1064,
+        "You have an error in your SQL syntax; check the manual that corresponds to your "
+        f"MySQL server version for the right syntax to use near '{near}' at line 1",
+        query,
+        filename,
+        line,
+    )
+
+
+# The module's "#tag" searches: records carrying the tag (parameters: rel_type, tag name).
+_TAGGED = (
+    "IN (SELECT tg.rel_id FROM taggables tg JOIN tags t ON t.id = tg.tag_id "
+    "WHERE tg.rel_type = ? AND pmp_fold(t.name) = pmp_fold(?))"
+)
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+class SandboxStore:
+    """The sandbox database. Thread-safe: the server thread and tests may use it at once.
+
+    ``path`` is a file name or ":memory:". A fresh database gets Perfex's reference data
+    (departments, statuses, ...) and, when ``seed`` is true, the demo records; an existing
+    database file is used as it is.
+    """
+
+    def __init__(self, path: str = ":memory:", *, seed: bool = True) -> None:
+        self.path = path
+        self.seeded = seed
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(path, check_same_thread=False)
+        self._conn.create_function("pmp_like", 2, mysql_like, deterministic=True)
+        self._conn.create_function("pmp_fold", 1, _fold_or_empty, deterministic=True)
+        with self._lock, self._conn:
+            for table in schema.ALL_TABLES:
+                for statement in schema.create_table_sql(table):
+                    self._conn.execute(statement)
+            (count,) = self._conn.execute('SELECT COUNT(*) FROM "departments"').fetchone()
+            if count == 0:
+                self._load_initial_data()
+
+    # lifecycle
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SandboxStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def reset(self) -> None:
+        """Wipe every record and load the initial data again (ids restart from 1)."""
+        with self._lock, self._conn:
+            for table in schema.ALL_TABLES:
+                self._conn.execute(f'DELETE FROM "{table.name}"')
+            self._conn.execute("DELETE FROM sqlite_sequence")
+            self._load_initial_data()
+
+    def _load_initial_data(self) -> None:
+        from bot.sandbox import seed
+
+        for table_name, rows in seed.reference_rows().items():
+            self._insert_many(_table(table_name), rows)
+        if self.seeded:
+            for table_name, rows in seed.demo_rows().items():
+                self._insert_many(_table(table_name), rows)
+
+    def _insert_many(
+        self, table: Table, rows: Sequence[Row], *, canonical_already: bool = False
+    ) -> None:
+        """Insert rows with explicit or automatic ids; missing columns get their defaults."""
+        if not rows:
+            return
+        names = table.column_names
+        placeholders = ", ".join("?" for _ in names)
+        quoted = ", ".join(f'"{name}"' for name in names)
+        if canonical_already:
+            defaults = [
+                None if column.name == table.key else column.default for column in table.columns
+            ]
+            values = [
+                tuple(row.get(name, default) for name, default in zip(names, defaults, strict=True))
+                for row in rows
+            ]
+        else:
+            values = [
+                tuple(
+                    row.get(column.name)
+                    if column.name == table.key
+                    else canonical(column, row.get(column.name, column.default))
+                    for column in table.columns
+                )
+                for row in rows
+            ]
+        self._conn.executemany(
+            f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})', values
+        )
+
+    def add_bulk_customers(self, count: int) -> list[int]:
+        """Add ``count`` active customers, each with one primary contact; returns their ids."""
+        from bot.sandbox import seed
+
+        with self._lock, self._conn:
+            (last,) = self._conn.execute(
+                'SELECT COALESCE(MAX(userid), 0) FROM "clients"'
+            ).fetchone()
+            customers, contacts = seed.bulk_customer_rows(int(last) + 1, count)
+            self._insert_many(schema.CLIENTS, customers, canonical_already=True)
+            self._insert_many(schema.CONTACTS, contacts, canonical_already=True)
+        return [int(str(row["userid"])) for row in customers]
+
+    # low-level rows
+
+    def _rows(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        cursor = self._conn.execute(sql, tuple(params))
+        names = [description[0] for description in cursor.description]
+        return [
+            {
+                name: None if value is None else str(value)
+                for name, value in zip(names, row, strict=True)
+            }
+            for row in cursor.fetchall()
+        ]
+
+    def row(self, table: Table, key: str) -> Row | None:
+        with self._lock:
+            found = self._rows(f'SELECT * FROM "{table.name}" WHERE "{table.key}" = ?', (key,))
+        return found[0] if found else None
+
+    def rows(self, table: Table, where: str = "", params: Sequence[object] = ()) -> list[Row]:
+        with self._lock:
+            clause = f" WHERE {where}" if where else ""
+            return self._rows(
+                f'SELECT * FROM "{table.name}"{clause} ORDER BY "{table.key}"', params
+            )
+
+    def insert(self, table: Table, values: Row) -> int:
+        """Insert one row; columns left out get their defaults. Returns the new id."""
+        unknown = set(values) - set(table.column_names)
+        if unknown:
+            raise KeyError(f"not columns of {table.name}: {sorted(unknown)}")
+        with self._lock, self._conn:
+            columns = [column for column in table.columns if column.name != table.key]
+            stored = [
+                canonical(column, values.get(column.name, column.default)) for column in columns
+            ]
+            quoted = ", ".join(f'"{column.name}"' for column in columns)
+            placeholders = ", ".join("?" for _ in columns)
+            cursor = self._conn.execute(
+                f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})', stored
+            )
+            return int(cursor.lastrowid or 0)
+
+    def update(self, table: Table, key: str, values: Row) -> None:
+        if not values:
+            return
+        with self._lock, self._conn:
+            assignments = ", ".join(f'"{name}" = ?' for name in values)
+            stored = [canonical(table.column(name), value) for name, value in values.items()]
+            self._conn.execute(
+                f'UPDATE "{table.name}" SET {assignments} WHERE "{table.key}" = ?',
+                [*stored, key],
+            )
+
+    # tags, customer groups, project members (not returned by any endpoint)
+
+    def tags(self, rel_type: str, rel_id: str) -> list[str]:
+        with self._lock:
+            return [
+                str(row["name"])
+                for row in self._rows(
+                    'SELECT t.name FROM "taggables" tg JOIN "tags" t ON t.id = tg.tag_id '
+                    "WHERE tg.rel_type = ? AND tg.rel_id = ? "
+                    "ORDER BY CAST(tg.tag_order AS INTEGER), tg.id",
+                    (rel_type, rel_id),
+                )
+            ]
+
+    def set_tags(self, rel_type: str, rel_id: str, tags: Iterable[str]) -> None:
+        with self._lock, self._conn:
+            self._conn.execute(
+                'DELETE FROM "taggables" WHERE rel_type = ? AND rel_id = ?', (rel_type, rel_id)
+            )
+            for order, name in enumerate(tags, start=1):
+                found = self._conn.execute(
+                    'SELECT id FROM "tags" WHERE name = ?', (name,)
+                ).fetchone()
+                if found is None:
+                    tag_id = self._conn.execute(
+                        'INSERT INTO "tags" (name) VALUES (?)', (name,)
+                    ).lastrowid
+                else:
+                    tag_id = found[0]
+                self._conn.execute(
+                    'INSERT INTO "taggables" (rel_id, rel_type, tag_id, tag_order) '
+                    "VALUES (?, ?, ?, ?)",
+                    (rel_id, rel_type, str(tag_id), str(order)),
+                )
+
+    def customer_groups(self, customer_id: str) -> list[str]:
+        with self._lock:
+            return [
+                str(row["groupid"])
+                for row in self._rows(
+                    'SELECT groupid FROM "customer_groups" WHERE customer_id = ? '
+                    "ORDER BY CAST(groupid AS INTEGER)",
+                    (customer_id,),
+                )
+            ]
+
+    def set_customer_groups(self, customer_id: str, group_ids: Iterable[str]) -> None:
+        with self._lock, self._conn:
+            self._conn.execute(
+                'DELETE FROM "customer_groups" WHERE customer_id = ?', (customer_id,)
+            )
+            for group_id in dict.fromkeys(group_ids):
+                self._conn.execute(
+                    'INSERT INTO "customer_groups" (groupid, customer_id) VALUES (?, ?)',
+                    (canonical(schema.CUSTOMER_GROUPS.column("groupid"), group_id), customer_id),
+                )
+
+    def project_members(self, project_id: str) -> list[str]:
+        with self._lock:
+            return [
+                str(row["staff_id"])
+                for row in self._rows(
+                    'SELECT staff_id FROM "project_members" WHERE project_id = ? '
+                    "ORDER BY CAST(staff_id AS INTEGER)",
+                    (project_id,),
+                )
+            ]
+
+    def set_project_members(self, project_id: str, staff_ids: Iterable[str]) -> None:
+        with self._lock, self._conn:
+            self._conn.execute('DELETE FROM "project_members" WHERE project_id = ?', (project_id,))
+            for staff_id in dict.fromkeys(staff_ids):
+                self._conn.execute(
+                    'INSERT INTO "project_members" (project_id, staff_id) VALUES (?, ?)',
+                    (project_id, canonical(schema.PROJECT_MEMBERS.column("staff_id"), staff_id)),
+                )
+
+    def has_invoices_or_estimates(self, customer_id: str) -> bool:
+        with self._lock:
+            for table in ("invoices", "estimates"):
+                found = self._conn.execute(
+                    f'SELECT 1 FROM "{table}" WHERE clientid = ? LIMIT 1', (customer_id,)
+                ).fetchone()
+                if found is not None:
+                    return True
+        return False
+
+    def snapshot(self, kind: str, key: str) -> tuple[object, ...] | None:
+        """Everything an update can change about a record, to tell whether it changed."""
+        table = RESOURCE_TABLES[kind]
+        with self._lock:
+            found = self.row(table, key)
+            if found is None:
+                return None
+            extras: tuple[object, ...] = ()
+            if kind == "customers":
+                extras = (tuple(self.customer_groups(key)),)
+            elif kind in ("leads", "projects", "tickets"):
+                extras = (tuple(self.tags(kind[:-1], key)),)
+            if kind == "projects":
+                extras += (tuple(self.project_members(key)),)
+            return (tuple(sorted(found.items())), *extras)
+
+    # deletes (with Perfex's cascades)
+
+    def delete_customer(self, key: str) -> bool:
+        with self._lock, self._conn:
+            if self.row(schema.CLIENTS, key) is None or self.has_invoices_or_estimates(key):
+                return False
+            for project in self._rows('SELECT id FROM "projects" WHERE clientid = ?', (key,)):
+                self._delete_project_rows(str(project["id"]))
+            for ticket in self._rows('SELECT ticketid FROM "tickets" WHERE userid = ?', (key,)):
+                self._delete_ticket_rows(str(ticket["ticketid"]))
+            self._conn.execute('DELETE FROM "contacts" WHERE userid = ?', (key,))
+            self._conn.execute('DELETE FROM "customer_groups" WHERE customer_id = ?', (key,))
+            self._conn.execute(
+                "UPDATE \"leads\" SET client_id = '0', date_converted = NULL WHERE client_id = ?",
+                (key,),
+            )
+            self._conn.execute('DELETE FROM "clients" WHERE userid = ?', (key,))
+            return True
+
+    def delete_lead(self, key: str) -> bool:
+        with self._lock, self._conn:
+            deleted = self._conn.execute('DELETE FROM "leads" WHERE id = ?', (key,)).rowcount
+            self._conn.execute(
+                "DELETE FROM \"taggables\" WHERE rel_type = 'lead' AND rel_id = ?", (key,)
+            )
+            return deleted > 0
+
+    def delete_project(self, key: str) -> bool:
+        with self._lock, self._conn:
+            if self.row(schema.PROJECTS, key) is None:
+                return False
+            self._delete_project_rows(key)
+            return True
+
+    def _delete_project_rows(self, key: str) -> None:
+        self._conn.execute('DELETE FROM "milestones" WHERE project_id = ?', (key,))
+        self._conn.execute(
+            "DELETE FROM \"tasks\" WHERE rel_type = 'project' AND rel_id = ?", (key,)
+        )
+        self._conn.execute('DELETE FROM "project_members" WHERE project_id = ?', (key,))
+        self._conn.execute(
+            "DELETE FROM \"taggables\" WHERE rel_type = 'project' AND rel_id = ?", (key,)
+        )
+        self._conn.execute("UPDATE \"tickets\" SET project_id = '0' WHERE project_id = ?", (key,))
+        self._conn.execute('DELETE FROM "projects" WHERE id = ?', (key,))
+
+    def delete_milestone(self, key: str) -> bool:
+        with self._lock, self._conn:
+            deleted = self._conn.execute('DELETE FROM "milestones" WHERE id = ?', (key,)).rowcount
+            self._conn.execute("UPDATE \"tasks\" SET milestone = '0' WHERE milestone = ?", (key,))
+            return deleted > 0
+
+    def delete_ticket(self, key: str) -> bool:
+        with self._lock, self._conn:
+            if self.row(schema.TICKETS, key) is None:
+                return False
+            self._delete_ticket_rows(key)
+            return True
+
+    def _delete_ticket_rows(self, key: str) -> None:
+        self._conn.execute(
+            "DELETE FROM \"taggables\" WHERE rel_type = 'ticket' AND rel_id = ?", (key,)
+        )
+        self._conn.execute('DELETE FROM "tickets" WHERE ticketid = ?', (key,))
+
+    # --- reads shaped like the REST module's answers ------------------------------------------
+
+    # customers
+
+    def customers(self) -> list[Record]:
+        with self._lock:
+            rows = self._rows('SELECT * FROM "clients" ORDER BY pmp_fold(company), userid')
+        return [_with_customfields(row) for row in rows]
+
+    def customer(self, key: str) -> Record | None:
+        found = self.row(schema.CLIENTS, key)
+        return None if found is None else _with_customfields(found)
+
+    def search_customers(self, term: str) -> list[Record]:
+        sql = (
+            'SELECT c.* FROM "clients" c LEFT JOIN "contacts" ct '
+            "ON ct.userid = c.userid AND ct.is_primary = '1' WHERE c.active = '1'"
+        )
+        params: list[object] = []
+        if term:
+            _search_term_breaks_sql(
+                term,
+                "SELECT * FROM `tblclients` WHERE tblclients.active=1 AND "
+                f'(company LIKE "%{term}%" OR CONCAT(firstname, " ", lastname) LIKE "%{term}%" '
+                f'OR email LIKE "%{term}%")',
+                "models/Clients_model.php",
+                92,
+            )
+            sql += (
+                " AND (pmp_like(c.company, ?) OR pmp_like(ct.firstname || ' ' || ct.lastname, ?)"
+                " OR pmp_like(ct.email, ?))"
+            )
+            params = [f"%{term}%"] * 3
+        with self._lock:
+            rows = self._rows(sql + " ORDER BY pmp_fold(c.company), c.userid", params)
+        return [_with_customfields(row) for row in rows]
+
+    # contacts
+
+    def customer_contacts(self, customer_id: str) -> list[Record]:
+        with self._lock:
+            rows = self._rows(
+                "SELECT * FROM \"contacts\" WHERE userid = ? AND active = '1' "
+                "ORDER BY CAST(is_primary AS INTEGER) DESC, id",
+                (customer_id,),
+            )
+        return [_with_customfields(row) for row in rows]
+
+    def contact(self, key: str) -> Record | None:
+        found = self.row(schema.CONTACTS, key)
+        return None if found is None else _with_customfields(found)
+
+    def search_contacts(self, term: str) -> list[Record]:
+        sql = (
+            'SELECT ct.id AS contact_key, ct.userid AS customer_key FROM "contacts" ct '
+            "LEFT JOIN \"clients\" c ON ct.userid = c.userid WHERE c.active = '1'"
+        )
+        params: list[object] = []
+        if term:
+            pattern = f"%{escape_like(term)}%"
+            sql += (
+                " AND (pmp_like(c.company, ?) OR pmp_like(ct.firstname || ' ' || ct.lastname, ?)"
+                " OR pmp_like(ct.email, ?))"
+            )
+            params = [pattern] * 3
+        with self._lock:
+            found = self._rows(sql + " ORDER BY CAST(ct.is_primary AS INTEGER) DESC, ct.id", params)
+            records: list[Record] = []
+            for hit in found:
+                contact = self.row(schema.CONTACTS, str(hit["contact_key"]))
+                client = self.row(schema.CLIENTS, str(hit["customer_key"]))
+                if contact is None:
+                    continue
+                merged: Record = {"id": contact["id"]}
+                merged.update(client or dict.fromkeys(schema.CLIENTS.column_names))
+                merged.update(contact)
+                records.append(_with_customfields(merged))
+        return records
+
+    # leads
+
+    def _lead_with_labels(self, lead: Row) -> Record:
+        status = self.row(schema.LEADS_STATUS, str(lead["status"])) or dict.fromkeys(
+            schema.LEADS_STATUS.column_names
+        )
+        source = self.row(schema.LEADS_SOURCES, str(lead["source"])) or dict.fromkeys(
+            schema.LEADS_SOURCES.column_names
+        )
+        merged: Record = dict(lead)
+        merged.update(status)
+        merged.update(source)
+        merged["name"] = lead["name"]
+        merged["id"] = lead["id"]
+        merged["status_name"] = status["name"]
+        merged["source_name"] = source["name"]
+        return merged
+
+    def leads(self) -> list[Record]:
+        with self._lock:
+            return [
+                _with_customfields(self._lead_with_labels(lead))
+                for lead in self._rows('SELECT * FROM "leads" ORDER BY id')
+            ]
+
+    def lead(self, key: str, *, site_url: str) -> Record | None:
+        with self._lock:
+            found = self.row(schema.LEADS, key)
+            if found is None:
+                return None
+            record = self._lead_with_labels(found)
+        record["attachments"] = []
+        record["public_url"] = f"{site_url}/forms/l/{found['hash']}"
+        return _with_customfields(record)
+
+    def search_leads(self, term: str) -> list[Record]:
+        sql = 'SELECT * FROM "leads" WHERE CAST(client_id AS INTEGER) < 1'
+        params: list[object] = []
+        if term.startswith("#"):
+            sql += " AND id " + _TAGGED
+            params = ["lead", term[1:]]
+        elif term:
+            _search_term_breaks_sql(
+                term,
+                f'SELECT `tblleads`.* FROM `tblleads` WHERE (name LIKE "%{term}%" OR title LIKE '
+                f'"%{term}%" OR company LIKE "%{term}%") AND client_id < 1 ORDER BY name ASC',
+                "modules/api/models/Api_model.php",
+                372,
+            )
+            fields = ("name", "title", "company", "zip", "city", "state", "address", "email")
+            sql += " AND (" + " OR ".join(f"pmp_like({field}, ?)" for field in fields)
+            sql += " OR pmp_like(phonenumber, ?))"
+            params = [f"%{term}%"] * (len(fields) + 1)
+        with self._lock:
+            rows = self._rows(sql + " ORDER BY pmp_fold(name), id", params)
+        return [_with_customfields(row) for row in rows]
+
+    # projects
+
+    def projects(self) -> list[Record]:
+        with self._lock:
+            records: list[Record] = []
+            for project in self._rows('SELECT * FROM "projects" ORDER BY id DESC'):
+                client = self.row(schema.CLIENTS, str(project["clientid"]))
+                if client is None:
+                    continue  # the module inner-joins the customer
+                merged: Record = dict(project)
+                merged.update(client)
+                records.append(_with_customfields(merged))
+        return records
+
+    def project(self, key: str) -> Record | None:
+        with self._lock:
+            found = self.row(schema.PROJECTS, key)
+            if found is None:
+                return None
+            client = self.row(schema.CLIENTS, str(found["clientid"]))
+        record: Record = dict(found)
+        record["shared_vault_entries"] = []
+        record["settings"] = dict(_PROJECT_SETTINGS)
+        record["client_data"] = dict(client) if client is not None else None
+        return _with_customfields(record)
+
+    def search_projects(self, term: str) -> list[Record]:
+        sql = 'SELECT p.* FROM "projects" p LEFT JOIN "clients" c ON c.userid = p.clientid'
+        params: list[object] = []
+        if term.startswith("#"):
+            sql += " WHERE p.id " + _TAGGED
+            params = ["project", term[1:]]
+        elif term:
+            _search_term_breaks_sql(
+                term,
+                f"SELECT `tblprojects`.* FROM `tblprojects` WHERE (tblprojects.description LIKE "
+                f'"%{term}%" OR tblprojects.name LIKE "%{term}%") ORDER BY tblprojects.name ASC',
+                "modules/api/models/Api_model.php",
+                531,
+            )
+            sql += (
+                " WHERE (pmp_like(p.name, ?) OR pmp_like(p.description, ?)"
+                " OR pmp_like(c.company, ?))"
+            )
+            params = [f"%{term}%"] * 3
+        with self._lock:
+            rows = self._rows(sql + " ORDER BY pmp_fold(p.name), p.id", params)
+        return [_with_customfields(row) for row in rows]
+
+    # milestones
+
+    _MILESTONES_SQL = (
+        'SELECT m.*, (SELECT COUNT(t.id) FROM "tasks" t WHERE t.milestone = m.id) AS total_tasks, '
+        "(SELECT COUNT(t.id) FROM \"tasks\" t WHERE t.rel_type = 'project' AND t.milestone = m.id "
+        "AND t.status = '5') AS total_finished_tasks FROM \"milestones\" m"
+    )
+    _MILESTONES_ORDER = " ORDER BY CAST(m.milestone_order AS INTEGER), m.id"
+
+    def milestones(self) -> list[Record]:
+        with self._lock:
+            return _records(self._rows(self._MILESTONES_SQL + self._MILESTONES_ORDER))
+
+    def milestone(self, key: str) -> list[Record]:
+        """The module answers one milestone as a list holding it."""
+        with self._lock:
+            sql = self._MILESTONES_SQL + " WHERE m.id = ?" + self._MILESTONES_ORDER
+            return _records(self._rows(sql, (key,)))
+
+    def search_milestones(self, term: str) -> list[Record]:
+        sql = self._MILESTONES_SQL
+        params: list[object] = []
+        if term:
+            _search_term_breaks_sql(
+                term,
+                f'SELECT * FROM `tblmilestones` WHERE (name LIKE "%{term}%" OR id LIKE "%{term}%") '
+                "ORDER BY milestone_order ASC",
+                "modules/api/models/Api_model.php",
+                945,
+            )
+            sql += " WHERE (pmp_like(m.name, ?) OR pmp_like(m.id, ?))"
+            params = [f"%{term}%"] * 2
+        with self._lock:
+            return _records(self._rows(sql + self._MILESTONES_ORDER, params))
+
+    # tickets
+
+    def _joined(self, table: Table, key: str | None) -> Row:
+        found = self.row(table, key) if key is not None else None
+        return found if found is not None else dict.fromkeys(table.column_names)
+
+    def _ticket_record(self, ticket: Row) -> Record:
+        """``Tickets_model::get``: ``SELECT *`` over seven joins, then explicit aliases."""
+        department = self._joined(schema.DEPARTMENTS, ticket["department"])
+        status = self._joined(schema.TICKETS_STATUS, ticket["status"])
+        service = self._joined(schema.SERVICES, ticket["service"])
+        client = self._joined(schema.CLIENTS, ticket["userid"])
+        contact = self._joined(schema.CONTACTS, ticket["contactid"])
+        staff = self._joined(schema.STAFF, ticket["admin"])
+        priority = self._joined(schema.TICKETS_PRIORITIES, ticket["priority"])
+        record: Record = dict(ticket)
+        for joined in (department, status, service, client, contact, staff, priority):
+            record.update(joined)
+        record.update(
+            {
+                "userid": ticket["userid"],
+                "from_name": ticket["name"],
+                "ticket_email": ticket["email"],
+                "department_name": department["name"],
+                "priority_name": priority["name"],
+                "statuscolor": status["statuscolor"],
+                "admin": ticket["admin"],
+                "service_name": service["name"],
+                "service": ticket["service"],
+                "status_name": status["name"],
+                "ticketid": ticket["ticketid"],
+                "user_firstname": contact["firstname"],
+                "user_lastname": contact["lastname"],
+                "staff_firstname": staff["firstname"],
+                "staff_lastname": staff["lastname"],
+                "lastreply": ticket["lastreply"],
+                "message": ticket["message"],
+                "status": ticket["status"],
+                "subject": ticket["subject"],
+                "department": ticket["department"],
+                "priority": ticket["priority"],
+                "email": contact["email"],
+                "adminread": ticket["adminread"],
+                "clientread": ticket["clientread"],
+                "date": ticket["date"],
+            }
+        )
+        return record
+
+    def tickets(self) -> list[Record]:
+        with self._lock:
+            rows = self._rows(
+                'SELECT * FROM "tickets" ORDER BY lastreply IS NOT NULL, lastreply, ticketid'
+            )
+            return [self._ticket_record(row) for row in rows]
+
+    def ticket(self, key: str) -> Record | None:
+        with self._lock:
+            found = self.row(schema.TICKETS, key)
+            return None if found is None else self._ticket_record(found)
+
+    def search_tickets(self, term: str) -> list[Record]:
+        sql = (
+            'SELECT t.ticketid FROM "tickets" t '
+            'JOIN "departments" d ON d.departmentid = t.department '
+            'LEFT JOIN "clients" c ON c.userid = t.userid '
+            'LEFT JOIN "contacts" ct ON ct.id = t.contactid'
+        )
+        params: list[object] = []
+        if term.startswith("#"):
+            sql += " WHERE t.ticketid " + _TAGGED
+            params = ["ticket", term[1:]]
+        elif term:
+            _search_term_breaks_sql(
+                term,
+                "SELECT * FROM `tbltickets` JOIN `tbldepartments` "
+                "ON `tbldepartments`.`departmentid` = `tbltickets`.`department` "
+                f'WHERE (ticketid LIKE "{term}%" OR subject LIKE "%{term}%" '
+                f'OR message LIKE "%{term}%") ORDER BY `ticketid` DESC',
+                "modules/api/models/Api_model.php",
+                339,
+            )
+            columns = (
+                "t.subject",
+                "t.message",
+                "ct.email",
+                "ct.firstname || ' ' || ct.lastname",
+                "c.company",
+                "c.vat",
+                "ct.phonenumber",
+                "c.phonenumber",
+                "c.city",
+                "c.state",
+                "c.address",
+                "d.name",
+            )
+            sql += " WHERE (pmp_like(t.ticketid, ?) OR "
+            sql += " OR ".join(f"pmp_like({column}, ?)" for column in columns) + ")"
+            params = [f"{term}%", *([f"%{term}%"] * len(columns))]
+        with self._lock:
+            records: list[Record] = []
+            for hit in self._rows(sql + " ORDER BY t.ticketid DESC", params):
+                ticket = self.row(schema.TICKETS, str(hit["ticketid"]))
+                if ticket is None:
+                    continue
+                record: Record = dict(ticket)
+                for joined in (
+                    self._joined(schema.DEPARTMENTS, ticket["department"]),
+                    self._joined(schema.CLIENTS, ticket["userid"]),
+                    self._joined(schema.CONTACTS, ticket["contactid"]),
+                ):
+                    record.update(joined)
+                records.append(_with_customfields(record))
+        return records
+
+
+def _table(name: str) -> Table:
+    for table in schema.ALL_TABLES:
+        if table.name == name:
+            return table
+    raise KeyError(name)
+
+
+def _fold_or_empty(value: object) -> str:
+    return "" if value is None else fold(str(value))
+
+
+def _records(rows: list[Row]) -> list[Record]:
+    return [dict(row) for row in rows]
+
+
+def _with_customfields(row: Row | Record) -> Record:
+    """The module appends the record's custom fields; the sandbox defines none."""
+    record: Record = dict(row)
+    record["customfields"] = []
+    return record
+
+
+# Perfex's default project settings, as ``GET api/projects/<id>`` shows them.
+_PROJECT_SETTINGS: dict[str, PhpValue] = {
+    "available_features": (
+        'a:15:{s:16:"project_overview";i:1;s:18:"project_milestones";i:1;s:13:"project_gantt";'
+        'i:1;s:13:"project_tasks";i:1;s:17:"project_estimates";i:1;s:21:"project_subscriptions";'
+        'i:1;s:16:"project_invoices";i:1;s:16:"project_expenses";i:1;s:20:"project_credit_notes";'
+        'i:1;s:15:"project_tickets";i:1;s:18:"project_timesheets";i:1;s:13:"project_files";i:1;'
+        's:19:"project_discussions";i:1;s:13:"project_notes";i:1;s:16:"project_activity";i:1;}'
+    ),
+    "view_tasks": "1",
+    "create_tasks": "1",
+    "edit_tasks": "1",
+    "comment_on_tasks": "1",
+    "view_task_comments": "1",
+    "view_task_attachments": "1",
+    "view_task_checklist_items": "1",
+    "upload_on_tasks": "1",
+    "view_task_total_logged_time": "1",
+    "view_finance_overview": "1",
+    "upload_files": "1",
+    "open_discussions": "1",
+    "view_milestones": "1",
+    "view_gantt": "1",
+    "view_timesheets": "1",
+    "view_activity_log": "1",
+    "view_team_members": "1",
+    "hide_tasks_on_main_tasks_table": "0",
+}
+
+__all__ = [
+    "RESOURCE_TABLES",
+    "PmpDatabaseError",
+    "Record",
+    "Row",
+    "SandboxStore",
+    "canonical",
+    "escape_like",
+    "fold",
+    "mysql_like",
+    "now_text",
+    "today_text",
+]
