@@ -258,6 +258,17 @@ def html_to_text(markup: str | None) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+_SERVER_BREAK = re.compile(r"<br\s*/?>(?=\r\n|\n\r|\n|\r)", re.IGNORECASE)
+
+
+def _server_text(text: str | None) -> str:
+    """Plain text PMP saved through nl2br() (lead and milestone descriptions), without the
+    `<br />` the server put before each line break."""
+    if not text:
+        return ""
+    return "\n".join(_SERVER_BREAK.sub("", text).splitlines())
+
+
 def _safe_line(text: str | None, limit: int) -> str:
     return safe(one_line(text), limit) if text else ""
 
@@ -535,7 +546,7 @@ def build_lead_card(
             _field("Value", format_money(lead.lead_value)),
             _field("Last contact", format_moment(lead.lastcontact)),
         ],
-        sections=[_text_section("Description", lead.description or "", DESCRIPTION_MAX)],
+        sections=[_text_section("Description", _server_text(lead.description), DESCRIPTION_MAX)],
         buttons=[],
     )
     return _card(body, base_url=base_url, can_delete=can_delete, shared_by=shared_by)
@@ -604,7 +615,9 @@ def build_milestone_card(
             ),
             _field("Tasks", tasks),
         ],
-        sections=[_text_section("Description", milestone.description or "", DESCRIPTION_MAX)],
+        sections=[
+            _text_section("Description", _server_text(milestone.description), DESCRIPTION_MAX)
+        ],
         buttons=[_button("Edit", CardAction.EDIT_MILESTONE, ref.to_value())],
     )
     return _card(body, base_url=base_url, can_delete=can_delete, shared_by=shared_by)
@@ -626,11 +639,10 @@ def build_ticket_card(
     who: list[str | None]
     if contact is not None:
         who = [contact.display_name, contact.email]
-    elif ticket.name or ticket.email:
-        # Tickets from people outside the contacts carry their own name and email.
-        who = [ticket.name, ticket.email]
     else:
-        who = [_id_label(ticket.contactid, None)]
+        # Tickets from people outside the contacts carry their own name and email.
+        email = ticket.email or ticket.ticket_email
+        who = [ticket.contact_name or (None if email else _id_label(ticket.contactid, None)), email]
     who = [part for i, part in enumerate(who) if part and part not in who[:i]]
     body = _CardBody(
         ref=ref_of(ticket),
@@ -641,7 +653,7 @@ def build_ticket_card(
             _field("Priority", names.ticket_priority(ticket)),
             _field("Department", names.ticket_department(ticket)),
             _field("Service", names.ticket_service(ticket)),
-            _field("Customer", _id_label(ticket.userid, customer_name)),
+            _field("Customer", _id_label(ticket.userid, customer_name or ticket.company)),
             _multiline_field("Contact", who),
             _field("Opened", format_moment(ticket.date)),
             _field("Last reply", format_moment(ticket.lastreply)),

@@ -30,9 +30,10 @@ class Action(StrEnum):
 class CardAction(StrEnum):
     """Actions on record cards and search-result pages (bot/blocks/cards.py, results.py).
 
-    Values: SHARE, REFRESH-style menu choices, SHOW and EDIT_MILESTONE carry a `CardRef` value
-    (`customer:3`, `milestone:7:2`); NEW_TICKET and PROJECTS the customer id; MILESTONES the
-    project id; RESULTS_* a `PageState` value.
+    Values: SHARE, SHOW and EDIT_MILESTONE carry a `CardRef` (`customer:3`, `milestone:7:2`);
+    the options of the MENU and DELETE overflows a `menu_value` (`refresh:customer:3`, read
+    with `parse_menu_value`); NEW_TICKET and PROJECTS the customer id; MILESTONES the project
+    id; RESULTS_PREVIOUS / RESULTS_NEXT a `PageState`.
     """
 
     SHARE = "pmp_card_share"
