@@ -96,6 +96,7 @@ async def run(calls: int, warmup: int) -> None:
                 response.raise_for_status()
                 return response.json()
 
+            hits = len(await pmp.customers.search(term))
             results = {
                 "get": await _compare(
                     lambda: pmp.customers.get(customer.id),
@@ -111,7 +112,10 @@ async def run(calls: int, warmup: int) -> None:
                 ),
             }
     print(f"PMP client overhead: {calls} interleaved calls each after {warmup} warm-up calls")
-    print(f"(search term {term!r}, customer #{customer.id}; times in ms: mean / p50 / p95)")
+    print(
+        f"(get: customer #{customer.id}; search: {term!r}, {hits} hits; "
+        "times in ms: mean / p50 / p95)"
+    )
     print()
     print("| call | PmpClient | raw httpx + json | ratio (mean) | ratio (p50) |")
     print("|---|---|---|---|---|")
