@@ -337,3 +337,16 @@ def view_problems(view: object, *, expected_type: str | None = None) -> list[str
     else:
         _check_blocks(problems, view.get("blocks"), "/view/blocks", surface="view")
     return problems.messages
+
+
+def options_problems(options: object) -> list[str]:
+    """Slack's objections to an options-load answer (it then shows the user no results)."""
+    problems = _Problems()
+    if not isinstance(options, list):
+        problems.add("must be an array of options", "/options")
+        return problems.messages
+    if len(options) > 100:
+        problems.add("must be less than 101 items", "/options")
+    for index, option in enumerate(options):
+        _check_option(problems, option, f"/options/{index}")
+    return problems.messages

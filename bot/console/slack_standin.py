@@ -533,6 +533,14 @@ class RunningSlackStandin:
             found = self._messages.get((channel_id, ts))
             return copy.deepcopy(found) if found else None
 
+    def find_message(self, ts: str) -> StoredMessage | None:
+        """A message by its ts alone (the stand-in never gives two messages the same ts)."""
+        with self._lock:
+            for (_, message_ts), message in self._messages.items():
+                if message_ts == ts:
+                    return copy.deepcopy(message)
+            return None
+
     def message_payload(self, channel_id: str, ts: str) -> JsonDict | None:
         """The message as Slack puts it in interaction payloads."""
         with self._lock:
