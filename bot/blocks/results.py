@@ -212,12 +212,16 @@ def _summary(
         )
     if isinstance(record, Ticket):
         reply = format_moment(record.lastreply)
+        department = names.ticket_department(record)
+        if department == f"#{record.department}":
+            # A bare "#1" among the other values of one line would read as the ticket's id.
+            department = None
         return _joined(
             [
                 id_text(record.id),
                 names.ticket_status(record),
                 names.ticket_priority(record),
-                names.ticket_department(record),
+                department,
                 f"last reply {reply}" if reply else None,
             ]
         )
@@ -275,7 +279,8 @@ def build_results(
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
     total = len(records)
     if total == 0:
-        fallback = f"No {_PLURALS[kind]} match {_quoted(query)}" if query else "No results"
+        plural = _PLURALS[kind]
+        fallback = f"No {plural} match {_quoted(query)}" if query else f"No {plural} found"
         return Message(text=fallback, blocks=_no_results(kind, query, scope))
 
     pages = math.ceil(total / page_size)

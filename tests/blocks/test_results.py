@@ -102,6 +102,7 @@ def test_one_page_has_no_page_buttons() -> None:
 def test_no_results_is_friendly_with_a_hint() -> None:
     message = build_results("customer", [], base_url=BASE_URL, query="<!channel>")
     blocks = check_message(message)
+    assert message.text == "No customers match “&lt;!channel&gt;”"
     assert blocks[0]["text"]["text"] == ":mag: No customers match “&lt;!channel&gt;”."
     assert "primary contact" in blocks[1]["elements"][0]["text"]
     assert not buttons_of(blocks)
@@ -199,6 +200,12 @@ def test_rows_of_every_kind_are_safe_whatever_the_data(
         for row in rows_of(blocks):
             title = row["text"]["text"].split("\n")[0]
             assert title.endswith("…>*")
+
+
+def test_ticket_rows_leave_out_departments_known_only_by_id() -> None:
+    ticket = Ticket.from_wire(ticket_wire(department="9", lastreply=None))
+    blocks = check_message(build_results("ticket", [ticket], base_url=BASE_URL))
+    assert rows_of(blocks)[0]["text"]["text"].split("\n")[1] == "#42 · Open · Medium"
 
 
 def test_ten_thousand_results_with_huge_names_respect_every_limit() -> None:
