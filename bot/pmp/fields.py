@@ -197,7 +197,7 @@ def canonical(field: str, kind: Kind, value: Any) -> Any:
     if kind is Kind.TAGS:
         return tuple(sorted(_tag_names(value))) or None
     if kind is Kind.MULTILINE:
-        return _without_server_breaks(value)
+        return _without_server_breaks(value).strip()
     if kind is Kind.INT:
         return _parse_int(field, value)
     if kind is Kind.DECIMAL:
@@ -207,7 +207,9 @@ def canonical(field: str, kind: Kind, value: Any) -> Any:
         return moment.date() if moment is not None else None
     if kind is Kind.DATETIME:
         return _parse_datetime(field, value)
-    return _text(value)
+    # PMP trims some fields as it saves them: a change of surrounding spaces alone would be
+    # a no-op that 2.0.8 reports as "Update Fail.".
+    return _text(value).strip()
 
 
 def encode_all(

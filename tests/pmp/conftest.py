@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -94,8 +95,6 @@ def connect_error(message: str = "connection refused") -> httpx.ConnectError:
 
 
 def form_fields(request: httpx.Request) -> dict[str, list[str]]:
-    from urllib.parse import parse_qs
-
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     return parse_qs(request.content.decode(), keep_blank_values=True)
 

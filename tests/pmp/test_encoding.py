@@ -402,6 +402,7 @@ async def test_update_of_a_lead_keeps_its_last_contact(make_client: ClientFactor
         {"country": "102", "company": "Jk Technologies"},
         {"billing_city": None},
         {"billing_city": ""},
+        {"company": " Jk Technologies  "},
     ],
 )
 async def test_a_no_op_update_sends_nothing(
