@@ -42,6 +42,12 @@ class _TraceCompletionHandler(AsyncDefaultListenerCompletionHandler):
             trace.mark_listener_done()
 
 
+def authorization_url(api_url: str) -> str:
+    """Slack's OAuth authorize page for the Web API at `api_url` (slack.com, GovSlack, ...)."""
+    root = api_url.rstrip("/").removesuffix("/api")
+    return f"{root}/oauth/v2/authorize"
+
+
 def create_app(
     settings: Settings,
     services: BotServices,
@@ -77,6 +83,7 @@ def create_app(
             installation_store=installation_store,
             state_store=services.oauth_stores.state_store,
             install_path=INSTALL_PATH,
+            authorization_url=authorization_url(settings.slack_api_url),
             redirect_uri_path=REDIRECT_PATH,
         )
         # The store goes to the app itself too: otherwise token refreshes build their own
