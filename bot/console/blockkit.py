@@ -54,6 +54,11 @@ STATEFUL_ELEMENT_TYPES = frozenset(
 INTERACTIVE_ELEMENT_TYPES = STATEFUL_ELEMENT_TYPES | {"button", "overflow", "icon_button"}
 
 
+def as_list(value: object) -> list[Any]:
+    """`value` when it is a list, else an empty list (app data is not trusted to be well-formed)."""
+    return value if isinstance(value, list) else []
+
+
 def text_of(obj: object) -> str:
     """The text of a text object (`{"type": "plain_text", "text": ...}`), or "" when absent."""
     if isinstance(obj, Mapping):
@@ -69,7 +74,7 @@ def block_elements(block: Mapping[str, Any]) -> list[JsonDict]:
     block_type = block.get("type")
     found: list[JsonDict] = []
     if block_type in ("actions", "context_actions"):
-        found = [e for e in block.get("elements") or [] if isinstance(e, dict)]
+        found = [e for e in as_list(block.get("elements")) if isinstance(e, dict)]
     elif block_type == "section":
         accessory = block.get("accessory")
         if isinstance(accessory, dict):
@@ -155,11 +160,11 @@ def _check_option(problems: _Problems, option: object, pointer: str) -> None:
 
 
 def _iter_options(element: Mapping[str, Any]) -> Iterator[tuple[object, str]]:
-    for index, option in enumerate(element.get("options") or []):
+    for index, option in enumerate(as_list(element.get("options"))):
         yield option, f"/options/{index}"
-    for group_index, group in enumerate(element.get("option_groups") or []):
+    for group_index, group in enumerate(as_list(element.get("option_groups"))):
         if isinstance(group, Mapping):
-            for index, option in enumerate(group.get("options") or []):
+            for index, option in enumerate(as_list(group.get("options"))):
                 yield option, f"/option_groups/{group_index}/options/{index}"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.console.blockkit import JsonDict, text_of
+from bot.console.blockkit import JsonDict, as_list, text_of
 from bot.console.payloads import initial_entry, rich_text_value
 from bot.console.render import Names, element_kind, render_text_object
 
@@ -68,7 +68,7 @@ class Choices:
 def form_fields(view: Mapping[str, Any], names: Names | None = None) -> list[FormField]:
     known = names or Names()
     fields: list[FormField] = []
-    for block in view.get("blocks") or []:
+    for block in as_list(view.get("blocks")):
         if not isinstance(block, Mapping) or block.get("type") != "input":
             continue
         element = block.get("element")
@@ -95,10 +95,10 @@ def empty_entry(element: Mapping[str, Any]) -> JsonDict:
 
 def flat_options(element_or_answer: Mapping[str, Any]) -> list[JsonDict]:
     """Options of a static select (or of an options-load answer), option groups flattened."""
-    options = [o for o in element_or_answer.get("options") or [] if isinstance(o, dict)]
-    for group in element_or_answer.get("option_groups") or []:
+    options = [o for o in as_list(element_or_answer.get("options")) if isinstance(o, dict)]
+    for group in as_list(element_or_answer.get("option_groups")):
         if isinstance(group, Mapping):
-            options.extend(o for o in group.get("options") or [] if isinstance(o, dict))
+            options.extend(o for o in as_list(group.get("options")) if isinstance(o, dict))
     return options
 
 
@@ -292,5 +292,5 @@ def _rich_text_has_text(value: object) -> bool:
     if isinstance(value, Mapping):
         if value.get("type") == "text" and value.get("text"):
             return True
-        return any(_rich_text_has_text(e) for e in value.get("elements") or [])
+        return any(_rich_text_has_text(e) for e in as_list(value.get("elements")))
     return False

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.console.blockkit import INTERACTIVE_ELEMENT_TYPES, JsonDict, text_of
+from bot.console.blockkit import INTERACTIVE_ELEMENT_TYPES, JsonDict, as_list, text_of
 from bot.console.payloads import action_payload, initial_entry
 
 DIVIDER = "-" * 40
@@ -109,6 +109,7 @@ class Rendered:
 # ------------------------------------------------------------------ mrkdwn
 
 _ANGLE_TOKEN = re.compile(r"<([^<>\n]*)>")
+_LINK_TARGET = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$")
 
 
 def unescape(text: str) -> str:
@@ -146,6 +147,8 @@ def mrkdwn_to_text(text: str, names: Names | None = None) -> str:
             if special in ("channel", "here", "everyone"):
                 return "@" + special
             return label or "@" + special
+        if not _LINK_TARGET.match(target):
+            return match.group(0)  # not a Slack token: shown as typed
         if not label or label == target:
             return target
         return f"{label} ({target})"
@@ -183,8 +186,16 @@ def rich_text_plain(value: object, names: Names | None = None) -> str:
     """The text of a rich_text object (as typed in a rich_text_input)."""
     if not isinstance(value, Mapping):
         return ""
-    lines = _rich_text_lines(value.get("elements") or [], names or Names())
+    lines = _rich_text_lines(as_list(value.get("elements")), names or Names())
     return "\n".join(lines)
+
+
+def _user(user_id: object, names: Names) -> str:
+    return "@" + names.users.get(str(user_id), str(user_id))
+
+
+def _channel(channel_id: object, names: Names) -> str:
+    return "#" + names.channels.get(str(channel_id), str(channel_id))
 
 
 def value_summary(element: Mapping[str, Any], entry: Mapping[str, Any] | None, names: Names) -> str:
@@ -195,19 +206,19 @@ def value_summary(element: Mapping[str, Any], entry: Mapping[str, Any] | None, n
     if "selected_option" in values:
         return _option_label(values["selected_option"], names)
     if "selected_options" in values:
-        return ", ".join(_option_label(o, names) for o in values["selected_options"] or [])
+        return ", ".join(_option_label(o, names) for o in as_list(values["selected_options"]))
     if "selected_user" in values:
         user = values["selected_user"]
-        return "@" + names.users.get(user, user) if user else ""
+        return _user(user, names) if user else ""
     if "selected_users" in values:
-        return ", ".join("@" + names.users.get(u, u) for u in values["selected_users"] or [])
+        return ", ".join(_user(u, names) for u in as_list(values["selected_users"]))
     for key in ("selected_conversation", "selected_channel"):
         if key in values:
             channel = values[key]
-            return "#" + names.channels.get(channel, channel) if channel else ""
+            return _channel(channel, names) if channel else ""
     for key in ("selected_conversations", "selected_channels"):
         if key in values:
-            return ", ".join("#" + names.channels.get(c, c) for c in values[key] or [])
+            return ", ".join(_channel(c, names) for c in as_list(values[key]))
     if "selected_date" in values:
         return str(values["selected_date"] or "")
     if "selected_time" in values:
@@ -218,7 +229,7 @@ def value_summary(element: Mapping[str, Any], entry: Mapping[str, Any] | None, n
     if "rich_text_value" in values:
         return rich_text_plain(values["rich_text_value"], names)
     if "files" in values:
-        files = values["files"] or []
+        files = as_list(values["files"])
         return f"{len(files)} file(s)" if files else ""
     return ""
 
@@ -226,7 +237,7 @@ def value_summary(element: Mapping[str, Any], entry: Mapping[str, Any] | None, n
 def _ticks(element: Mapping[str, Any], entry: Mapping[str, Any] | None, names: Names) -> str:
     values = entry if entry is not None else initial_entry(element)
     if element.get("type") == "checkboxes":
-        chosen = {o.get("value") for o in values.get("selected_options") or []}
+        chosen = {o.get("value") for o in as_list(values.get("selected_options"))}
         marks = ("[x]", "[ ]")
     else:
         selected = values.get("selected_option")
@@ -234,7 +245,7 @@ def _ticks(element: Mapping[str, Any], entry: Mapping[str, Any] | None, names: N
         marks = ("(o)", "( )")
     return "  ".join(
         f"{marks[0] if o.get('value') in chosen else marks[1]} {_option_label(o, names)}"
-        for o in element.get("options") or []
+        for o in as_list(element.get("options"))
         if isinstance(o, Mapping)
     )
 
@@ -334,7 +345,7 @@ class _Renderer:
         if element_type == "overflow":
             items = [
                 self.number(_option_label(o, self.names), block_id, element, o)
-                for o in element.get("options") or []
+                for o in as_list(element.get("options"))
                 if isinstance(o, Mapping)
             ]
             return "... " + " ".join(items)
@@ -381,7 +392,7 @@ class _Renderer:
             return self.section(block, block_id)
         if block_type == "context":
             parts = []
-            for item in block.get("elements") or []:
+            for item in as_list(block.get("elements")):
                 if not isinstance(item, Mapping):
                     continue
                 if item.get("type") == "image":
@@ -392,7 +403,7 @@ class _Renderer:
         if block_type in ("actions", "context_actions"):
             rendered = [
                 self.element(e, block_id)
-                for e in block.get("elements") or []
+                for e in as_list(block.get("elements"))
                 if isinstance(e, Mapping)
             ]
             return ["  ".join(rendered)]
@@ -403,7 +414,7 @@ class _Renderer:
         if block_type == "input":
             return self.input(block, block_id)
         if block_type == "rich_text":
-            return _rich_text_lines(block.get("elements") or [], self.names)
+            return _rich_text_lines(as_list(block.get("elements")), self.names)
         if block_type == "markdown":
             return str(block.get("text", "")).splitlines() or [""]
         if block_type == "video":
@@ -419,7 +430,7 @@ class _Renderer:
         lines: list[str] = []
         if block.get("text") is not None:
             lines.extend(self.text(block.get("text")).splitlines() or [""])
-        for field_obj in block.get("fields") or []:
+        for field_obj in as_list(block.get("fields")):
             lines.append("  " + self.text(field_obj).replace("\n", " "))
         accessory = block.get("accessory")
         if isinstance(accessory, Mapping):
@@ -453,11 +464,13 @@ class _Renderer:
 
     def table(self, block: Mapping[str, Any]) -> list[str]:
         lines = []
-        for row in block.get("rows") or []:
+        for row in as_list(block.get("rows")):
             cells = []
             for cell in row if isinstance(row, list) else []:
                 if isinstance(cell, Mapping) and cell.get("type") == "rich_text":
-                    cells.append(" ".join(_rich_text_lines(cell.get("elements") or [], self.names)))
+                    cells.append(
+                        " ".join(_rich_text_lines(as_list(cell.get("elements")), self.names))
+                    )
                 elif isinstance(cell, Mapping):
                     cells.append(str(cell.get("text", "")))
             lines.append(" | ".join(cells))
@@ -476,10 +489,10 @@ class _Renderer:
                 inner[-1:] = [f"{inner[-1] if inner else ''} ({attachment['title_link']})"]
             if attachment.get("text"):
                 inner.extend(mrkdwn_to_text(str(attachment["text"]), self.names).splitlines())
-            for field_obj in attachment.get("fields") or []:
+            for field_obj in as_list(attachment.get("fields")):
                 if isinstance(field_obj, Mapping):
                     inner.append(f"{field_obj.get('title', '')}: {field_obj.get('value', '')}")
-            inner.extend(self.blocks(attachment.get("blocks") or []))
+            inner.extend(self.blocks(as_list(attachment.get("blocks"))))
             if attachment.get("footer"):
                 inner.append(str(attachment["footer"]))
             if not inner and attachment.get("fallback"):
@@ -536,21 +549,22 @@ def _rich_text_lines(elements: Sequence[Any], names: Names) -> list[str]:
             continue
         kind = item.get("type")
         if kind == "rich_text_section":
-            lines.extend(_rich_text_inline(item.get("elements") or [], names).split("\n"))
+            lines.extend(_rich_text_inline(as_list(item.get("elements")), names).split("\n"))
         elif kind == "rich_text_list":
-            indent = "  " * int(item.get("indent", 0) or 0)
+            depth = item.get("indent")
+            indent = "  " * (depth if isinstance(depth, int) and 0 < depth < 10 else 0)
             ordered = item.get("style") == "ordered"
-            for index, entry in enumerate(item.get("elements") or [], start=1):
+            for index, entry in enumerate(as_list(item.get("elements")), start=1):
                 bullet = f"{index}." if ordered else "-"
                 text = _rich_text_inline(
-                    entry.get("elements") or [] if isinstance(entry, Mapping) else [], names
+                    as_list(entry.get("elements")) if isinstance(entry, Mapping) else [], names
                 )
                 lines.append(f"{indent}{bullet} {text}")
         elif kind == "rich_text_preformatted":
-            body = _rich_text_inline(item.get("elements") or [], names)
+            body = _rich_text_inline(as_list(item.get("elements")), names)
             lines.extend(["```", *body.split("\n"), "```"])
         elif kind == "rich_text_quote":
-            body = _rich_text_inline(item.get("elements") or [], names)
+            body = _rich_text_inline(as_list(item.get("elements")), names)
             lines.extend("> " + line for line in body.split("\n"))
     if lines and lines[-1] == "":
         lines.pop()
@@ -604,7 +618,7 @@ def render_view(
     renderer = _Renderer(names or Names(), first_number, state, errors, number_inputs=not is_modal)
     title = renderer.text(view.get("title")) if is_modal else "Home"
     lines = [f"=== {title} ==="]
-    lines.extend(renderer.blocks(view.get("blocks") or []))
+    lines.extend(renderer.blocks(as_list(view.get("blocks"))))
     if is_modal:
         buttons = []
         if view.get("submit") is not None:
