@@ -619,7 +619,7 @@ def _update_project(store: SandboxStore, key: str, data: Body, values: Row, curr
     values["deadline"] = to_sql_date(deadline) if not is_empty(deadline) else None
     values["start_date"] = to_sql_date(values.get("start_date"))
     _default(schema.PROJECTS, values, "progress")
-    _default(schema.PROJECTS, values, "description")
+    values["description"] = values.get("description") or ""
     status = (values.get("status") or "").strip()
     if current["status"] == "4" and status != "4":
         values["date_finished"] = None

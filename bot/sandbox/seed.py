@@ -872,7 +872,7 @@ def _ticket_rows(
                 "cc": "",
             }
         )
-        if index % 6 == 0:
+        if index % 4 == 0:
             tags.append(("ticket", str(index), ["bug", "customer-facing"]))
     return tickets, tags
 
