@@ -80,7 +80,14 @@ from bot.console.render import (
     render_view,
     value_summary,
 )
-from bot.console.slack_standin import RecordedCall, RunningSlackStandin, StandinError
+from bot.console.slack_standin import (
+    DEFAULT_CHANNEL_ID,
+    DEFAULT_TEAM_ID,
+    DEFAULT_USER_ID,
+    RecordedCall,
+    RunningSlackStandin,
+    StandinError,
+)
 
 ACK_DEADLINE_SECONDS = 3.0
 
@@ -261,6 +268,7 @@ class ConsoleShell:
         self._asked: dict[str, set[str]] = {}  # view id -> block ids already asked
         self._seen_calls = len(slack.calls)
         self._trace = False
+        self._app_tasks: set[asyncio.Task[Any]] = set()
         self._ended = False
         self._event_ids = itertools.count(1)
 
@@ -391,7 +399,10 @@ class ConsoleShell:
         payload = global_shortcut(
             self._actor(), callback_id=callback_id, trigger_id=self._new_trigger()
         )
-        await self._post(interaction_body(payload), FORM_CONTENT_TYPE, f"shortcut {callback_id}")
+        reply = await self._post(
+            interaction_body(payload), FORM_CONTENT_TYPE, f"shortcut {callback_id}"
+        )
+        self._note_ignored_ack(reply)
         await self._finish(_Output())
 
     async def _message_shortcut_command(self, rest: str) -> None:
@@ -412,9 +423,10 @@ class ConsoleShell:
             message=message,
             response_url=self._slack.new_response_url(self.team_id, self.channel_id, self.user_id),
         )
-        await self._post(
+        reply = await self._post(
             interaction_body(payload), FORM_CONTENT_TYPE, f"message shortcut {callback_id}"
         )
+        self._note_ignored_ack(reply)
         await self._finish(_Output())
 
     async def _home_command(self) -> None:
@@ -506,10 +518,14 @@ class ConsoleShell:
     async def _post(self, body: str, content_type: str, what: str) -> _Reply | None:
         signed = sign(body, self._secret, content_type)
         started = time.monotonic()
+        tasks_before = asyncio.all_tasks()
         try:
             response = await self._http.post(
                 self._path, content=body.encode(), headers=signed.headers
             )
+            # Work the app left running in this process (lazy listeners, or all listeners
+            # without process_before_response): _settle waits for it.
+            self._app_tasks |= {t for t in asyncio.all_tasks() - tasks_before if not t.done()}
         except httpx.HTTPError as error:
             self._say(f"Could not reach the app: {error or type(error).__name__}.")
             return None
@@ -554,10 +570,22 @@ class ConsoleShell:
             return reply.data
         return None
 
+    def _note_ignored_ack(self, reply: _Reply | None) -> None:
+        if reply is not None and reply.ok and self._ack_message(reply) is not None:
+            self._say(
+                "(The app answered with a message; Slack ignores messages in the answer to "
+                "this request. Use respond() or the Web API to show one.)"
+            )
+
     async def _settle(self, timeout: float | None = None) -> None:
-        """Wait until the app has been quiet at the stand-in for a moment (bounded)."""
+        """Wait for the app's background work, then until it has been quiet at the stand-in
+        for a moment (bounded by the timeout)."""
         limit = self._settle_timeout if timeout is None else timeout
         started = time.monotonic()
+        running = {t for t in self._app_tasks if not t.done()}
+        self._app_tasks = set()
+        if running:
+            await asyncio.wait(running, timeout=limit)
         last_count = len(self._slack.calls)
         last_change = started
         while True:
@@ -1000,7 +1028,10 @@ class ConsoleShell:
                 trigger_id=self._new_trigger(),
                 state_values=state,
             )
-        await self._post(interaction_body(payload), FORM_CONTENT_TYPE, f"press of '{action.label}'")
+        reply = await self._post(
+            interaction_body(payload), FORM_CONTENT_TYPE, f"press of '{action.label}'"
+        )
+        self._note_ignored_ack(reply)
         return True
 
     # ------------------------------------------------------------------ modals
@@ -1252,11 +1283,46 @@ class ConsoleShell:
         await self._show_follow_ups()
 
 
+async def run_console(
+    asgi_app: Any,
+    *,
+    signing_secret: str,
+    slack: RunningSlackStandin,
+    team_id: str = DEFAULT_TEAM_ID,
+    user_id: str = DEFAULT_USER_ID,
+    channel_id: str = DEFAULT_CHANNEL_ID,
+    out: TextIO | None = None,
+    lines: LineSource | Iterable[str] | AsyncIterable[str] | None = None,
+    shortcuts: Mapping[str, str] | None = None,
+    events_path: str = "/slack/events",
+) -> None:
+    """Run the console against an ASGI app serving Bolt at `events_path`, in this process.
+
+    Reads a terminal or stdin unless `lines` are given.
+    """
+    stream = out if out is not None else sys.stdout
+    transport = httpx.ASGITransport(app=asgi_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://pmp-bot.console") as http:
+        shell = ConsoleShell(
+            http=http,
+            signing_secret=signing_secret,
+            slack=slack,
+            team_id=team_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            out=stream,
+            events_path=events_path,
+            shortcuts=shortcuts,
+        )
+        await shell.run(lines if lines is not None else stdin_lines(stream))
+
+
 __all__ = [
     "HELP",
     "ConsoleShell",
     "LineSource",
     "ScriptedLines",
     "TerminalLines",
+    "run_console",
     "stdin_lines",
 ]

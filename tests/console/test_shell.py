@@ -7,11 +7,13 @@ import json
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 
-from bot.console.shell import ConsoleShell
+from bot.console import shell as shell_module
+from bot.console.shell import ConsoleShell, run_console
 from bot.console.slack_standin import RunningSlackStandin
 from tests.console.conftest import ShellRig
-from tests.console.toy_app import build_toy_app, serve
+from tests.console.toy_app import SIGNING_SECRET, build_toy_app, serve
 
 EVERY_INPUT_ANSWERS = [
     "",  # Company: keep "Acme"
@@ -300,3 +302,55 @@ async def test_run_reads_async_lines_and_stops_at_quit(rig: ShellRig) -> None:
 async def test_input_ending_inside_a_form(rig: ShellRig) -> None:
     transcript = await rig.run("/form", "", "notes")
     assert "(Input ended with the modal still open.)" in transcript
+
+
+async def test_background_work_is_waited_for(rig: ShellRig) -> None:
+    transcript = await rig.run("/later")
+    # The lazy listener posts after the ack has been answered; the shell waits for it.
+    assert "(only visible to you):\n  Working on it\npmp-bot in #general:\n  Done later" in (
+        transcript
+    )
+
+
+async def test_modal_actions_clear_and_ignored_ack_messages(rig: ShellRig) -> None:
+    transcript = await rig.run("/wizard", "press 1", "2", "press 2", "trace on", "submit")
+    assert "=== Size ? ===\n  [1 choose: Size]  [2 Chat]" in transcript
+    # The app updated the view; the select keeps the user's choice (same block and action id).
+    assert "=== Size L ===\n  [1 choose: Large]  [2 Chat]" in transcript
+    assert "Slack ignores messages in the answer to this request" in transcript
+    assert "Please answer submit, cancel, edit or press N." in transcript  # "trace on"
+    assert "(The app closed all its modals.)" in transcript
+    assert rig.slack.modal_stack("T0001", "U0001") == []
+    press = rig.payloads("block_actions")[0]
+    assert press["container"]["type"] == "view"
+    assert press["view"]["state"]["values"]["sizes"]["size"]["selected_option"]["value"] == "L"
+
+
+async def test_trace_lists_web_api_calls(rig: ShellRig) -> None:
+    transcript = await rig.run("trace on", "/later", "trace off", "/later")
+    assert "Tracing Web API calls is on." in transcript
+    assert transcript.count("  . chat.postMessage -> ok") == 1
+
+
+async def test_failed_web_api_calls_are_reported(rig: ShellRig) -> None:
+    rig.slack.fail_next("chat.postMessage", error="not_in_channel")
+    transcript = await rig.run("/later")
+    assert "! The app called chat.postMessage; Slack answered not_in_channel." in transcript
+
+
+async def test_slow_acks_are_flagged(rig: ShellRig, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shell_module, "ACK_DEADLINE_SECONDS", 0.0)
+    transcript = await rig.run("/plain hi")
+    assert "Slack stops waiting after" in transcript
+
+
+async def test_run_console_serves_an_asgi_app(slack: RunningSlackStandin) -> None:
+    out = io.StringIO()
+    await run_console(
+        serve(build_toy_app(slack)),
+        signing_secret=SIGNING_SECRET,
+        slack=slack,
+        out=out,
+        lines=["/plain from the helper"],
+    )
+    assert "You said: from the helper" in out.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -377,6 +378,35 @@ def build_toy_app(
             },
         )
 
+    async def ack_later(ack: AsyncAck) -> None:
+        await ack("Working on it")
+
+    async def post_later(body: dict[str, Any], client: AsyncWebClient) -> None:
+        await asyncio.sleep(0.2)
+        await client.chat_postMessage(channel=body["channel_id"], text="Done later")
+
+    app.command("/later")(ack=ack_later, lazy=[post_later])
+
+    @app.command("/wizard")
+    async def handle_wizard(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.views_open(trigger_id=body["trigger_id"], view=wizard_view("?"))
+
+    @app.action("size")
+    async def handle_size(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        size = body["actions"][0]["selected_option"]["value"]
+        assert body["view"]["state"]["values"]["sizes"]["size"]["selected_option"]["value"] == size
+        await client.views_update(view_id=body["view"]["id"], view=wizard_view(size))
+
+    @app.view("wizard")
+    async def handle_wizard_done(ack: AsyncAck) -> None:
+        await ack(response_action="clear")
+
+    @app.action("chatty")
+    async def handle_chatty(ack: AsyncAck) -> None:
+        await ack(text="Slack drops this")
+
     @app.event("app_home_opened")
     async def handle_home(event: dict[str, Any], client: AsyncWebClient) -> None:
         await client.views_publish(user_id=event["user"], view=home_view(0))
@@ -390,6 +420,30 @@ def build_toy_app(
         await client.views_publish(user_id=body["user"]["id"], view=home_view(count))
 
     return app
+
+
+def wizard_view(size: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": "wizard",
+        "title": plain(f"Size {size}"),
+        "submit": plain("Finish"),
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "sizes",
+                "elements": [
+                    {
+                        "type": "static_select",
+                        "action_id": "size",
+                        "placeholder": plain("Size"),
+                        "options": [option("Small", "S"), option("Large", "L")],
+                    },
+                    {"type": "button", "action_id": "chatty", "text": plain("Chat")},
+                ],
+            }
+        ],
+    }
 
 
 def home_view(count: int) -> dict[str, Any]:
