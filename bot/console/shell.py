@@ -10,10 +10,12 @@ in as forms at the prompt. Lines come from a terminal or from a script (stdin, a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
 import sys
+import threading
 import time
 from collections.abc import (
     AsyncIterable,
@@ -149,19 +151,42 @@ class ScriptedLines:
         return line
 
 
+async def _in_daemon_thread(read: Callable[[], str | None]) -> str | None:
+    """Run a blocking read without blocking the event loop.
+
+    A daemon thread, not the default executor: asyncio.run() joins executor threads on exit,
+    so Ctrl-C at a prompt would hang until the user pressed Enter.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str | None] = loop.create_future()
+
+    def deliver(line: str | None) -> None:
+        if not future.done():
+            future.set_result(line)
+
+    def work() -> None:
+        try:
+            line = read()
+        except (EOFError, OSError, ValueError):
+            line = None
+        # RuntimeError: the loop is gone, nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(deliver, line)
+
+    threading.Thread(target=work, name="console-input", daemon=True).start()
+    return await future
+
+
 class TerminalLines:
     """Lines typed at a terminal (with the terminal's line editing)."""
 
     async def read(self, prompt: str) -> str | None:
-        try:
-            return await asyncio.to_thread(input, prompt)
-        except EOFError:
-            return None
+        return await _in_daemon_thread(lambda: input(prompt))
 
 
 async def _stdin_lines() -> AsyncIterator[str]:
     while True:
-        line = await asyncio.to_thread(sys.stdin.readline)
+        line = await _in_daemon_thread(sys.stdin.readline)
         if not line:
             return
         yield line
@@ -300,7 +325,10 @@ class ConsoleShell:
         command = word.lower()
         try:
             if text.startswith("/"):
-                await self._slash_command(word, rest)
+                if len(word) < 2:
+                    self._say("Give the command name after the slash, e.g. /pmp help")
+                else:
+                    await self._slash_command(word, rest)
             elif command in ("press", "p"):
                 await self._press_command(rest)
             elif command == "shortcut":
@@ -324,6 +352,8 @@ class ConsoleShell:
                 self._say(f"Unknown command '{word}'. Type help for the list.")
         except StandinError as problem:
             self._say(f"Slack refused that: {problem}.")
+        except Exception as error:  # keep the session alive whatever went wrong
+            self._say(f"The console could not do that: {type(error).__name__}: {error}")
         return not self._ended
 
     # ------------------------------------------------------------------ commands
@@ -784,8 +814,7 @@ class ConsoleShell:
 
     async def _read(self, prompt: str) -> str | None:
         if self._lines is None or self._ended:
-            self._ended = True
-            return None
+            return None  # execute() called on its own: no more lines to answer with
         line = await self._lines.read(prompt)
         if line is None:
             self._ended = True

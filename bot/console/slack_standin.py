@@ -369,6 +369,7 @@ class RunningSlackStandin:
             "auth.test": self._auth_test,
             "auth.revoke": self._auth_revoke,
             "users.info": self._users_info,
+            "team.info": self._team_info,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -1121,6 +1122,18 @@ class RunningSlackStandin:
         if user.is_bot:
             answer["profile"]["bot_id"] = team.bot_id
         return {"user": answer}
+
+    def _team_info(self, request: _Request) -> JsonDict:
+        team, _ = self._authed(request)
+        return {
+            "team": {
+                "id": team.id,
+                "name": team.name,
+                "domain": team.domain,
+                "email_domain": "",
+                "icon": {"image_default": True},
+            }
+        }
 
     def _store_bot_message(
         self,

@@ -64,6 +64,8 @@ async def test_auth_test_answers_for_the_bot_token(
     assert call.token == DEFAULT_BOT_TOKEN
     assert call.team_id == "T0001"
     assert DEFAULT_BOT_TOKEN not in repr(call)
+    team = (await client.team_info())["team"]
+    assert (team["id"], team["domain"]) == ("T0001", "workspace-t0001")
 
 
 async def test_unknown_token_is_invalid_auth_and_missing_token_not_authed(
