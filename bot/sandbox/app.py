@@ -123,6 +123,7 @@ class SandboxApp:
         self.faults = faults if faults is not None else SandboxFaults()
         self._random = random.Random(random_seed)
         self._closing: asyncio.Event | None = None
+        self._held = 0
         self.starlette = Starlette(routes=[Route("/{path:path}", endpoint=_Endpoint(self))])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -132,6 +133,11 @@ class SandboxApp:
         if self._closing is None:
             self._closing = asyncio.Event()
         return self._closing
+
+    @property
+    def held_requests(self) -> int:
+        """Requests currently held back by the latency or hang fault."""
+        return self._held
 
     def release_waiting_requests(self) -> None:
         """Let hanging and delayed requests finish now (called by the server when it stops)."""
@@ -148,17 +154,23 @@ class SandboxApp:
 
         gone = asyncio.ensure_future(client_gone())
         closing = asyncio.ensure_future(self._closing_event().wait())
+        self._held += 1
         try:
             await asyncio.wait({gone, closing}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._held -= 1
             for task in (gone, closing):
                 task.cancel()
             await asyncio.gather(gone, closing, return_exceptions=True)
         return gone.done() and not gone.cancelled() and gone.exception() is None
 
     async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing_event().wait(), timeout=seconds)
+        self._held += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing_event().wait(), timeout=seconds)
+        finally:
+            self._held -= 1
 
     def _fails_now(self) -> bool:
         if self.faults.html_500:
