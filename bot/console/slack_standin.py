@@ -431,6 +431,7 @@ class RunningSlackStandin:
         tz: str = "Europe/London",
         email: str = "",
     ) -> StandinUser:
+        """Add (or replace) a person; like Slack, owners are admins too."""
         with self._lock:
             team = self._team(team_id)
             user = StandinUser(
@@ -445,7 +446,7 @@ class RunningSlackStandin:
                 email=email,
             )
             team.users[user_id] = user
-            return user
+            return copy.copy(user)
 
     def add_channel(
         self,
@@ -465,7 +466,7 @@ class RunningSlackStandin:
                 bot_is_member=bot_is_member,
             )
             self._team(team_id).channels[channel_id] = channel
-            return channel
+            return copy.copy(channel)
 
     def add_user_token(self, team_id: str, user_id: str, token: str) -> None:
         with self._lock:
