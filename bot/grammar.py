@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.pmp.links import RecordKind as PmpRecordKind
 from bot.slack.ids import SLASH_COMMAND
 
 # Far more than anyone types; bounds the work done on pasted text.
@@ -49,6 +50,15 @@ class RecordKind(StrEnum):
     TICKET = "ticket"
 
 
+_PMP_KINDS: dict[RecordKind, PmpRecordKind] = {
+    RecordKind.CUSTOMER: "customer",
+    RecordKind.LEAD: "lead",
+    RecordKind.PROJECT: "project",
+    RecordKind.MILESTONE: "milestone",
+    RecordKind.TICKET: "ticket",
+}
+
+
 @dataclass(frozen=True)
 class ChannelRef:
     """A Slack channel as the user named it: by id (`<#C123|name>`, `C123`), by name
@@ -81,6 +91,11 @@ class Command:
     unknown_word: str | None = None
     suggestion: str | None = None
     problem: str | None = None
+
+    @property
+    def record_kind(self) -> PmpRecordKind | None:
+        """`kind` as the PMP client and the card builders name it."""
+        return None if self.kind is None else _PMP_KINDS[self.kind]
 
 
 RECORD_KIND_ALIASES: dict[str, RecordKind] = {

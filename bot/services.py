@@ -11,13 +11,18 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.config import Settings
+from bot.lookups import Lookups
+from bot.notify import NotificationQueue
+from bot.notify.slack_poster import SlackPoster, report_notice_failure
 from bot.pmp_pool import PmpClientPool, TransportFactory, default_transport
+from bot.result_cache import ResultCache
 from bot.slack.admins import AdminChecker
 from bot.storage import (
     Database,
     IdempotencyStore,
     OAuthStores,
     RecentLookupsStore,
+    Workspace,
     WorkspaceStore,
     build_oauth_stores,
 )
@@ -35,8 +40,16 @@ class BotServices:
     # One aiohttp session for every Slack Web API call: without it slack-sdk opens a new
     # connection pool per call.
     slack_http: aiohttp.ClientSession
+    lookups: Lookups
+    notices: NotificationQueue
     # Slack installations and OAuth states, in OAuth (multi-workspace) mode only.
     oauth_stores: OAuthStores | None = None
+
+    def notify(self, workspace: Workspace | None, line: str) -> None:
+        """Queues a notice for the workspace's notify channel, if it has one."""
+        if workspace is None or not workspace.notify_channel_id:
+            return
+        self.notices.enqueue(workspace.team_id or "", workspace.notify_channel_id, line)
 
     @classmethod
     async def start(
@@ -58,6 +71,10 @@ class BotServices:
         except BaseException:
             await database.dispose()
             raise
+        slack_http = aiohttp.ClientSession()
+        notices = NotificationQueue(
+            SlackPoster(settings, slack_http, oauth_stores), on_failure=report_notice_failure
+        )
         return cls(
             settings=settings,
             database=database,
@@ -70,11 +87,14 @@ class BotServices:
                 transport_factory=pmp_transport_factory,
             ),
             admins=AdminChecker(settings.admin_user_ids),
-            slack_http=aiohttp.ClientSession(),
+            slack_http=slack_http,
+            lookups=Lookups(ResultCache()),
+            notices=notices,
             oauth_stores=oauth_stores,
         )
 
     async def aclose(self) -> None:
+        await self.notices.aclose()
         await self.pmp_pool.aclose()
         await self.slack_http.close()
         await self.database.dispose()

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import commands, connect, home, lifecycle
+from handlers import cards, commands, connect, home, lifecycle
 
 
 def register(app: AsyncApp) -> None:
     commands.register(app)
+    cards.register(app)
     connect.register(app)
     home.register(app)
     lifecycle.register(app)

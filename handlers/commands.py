@@ -62,9 +62,17 @@ class Subcommand:
 
 def _routes() -> dict[Route, Subcommand]:
     # Imported here: the subcommand modules import CommandRequest from this one.
-    from handlers import connect
+    from handlers import connect, lookups
 
-    return {
+    record_routes: dict[Route, Subcommand] = {}
+    for kind in RecordKind:
+        record_routes[(CommandAction.SEARCH, kind)] = Subcommand(
+            lookups.handle_search, HelpEntry(f"{kind} <words>", f"finds {kind}s")
+        )
+        record_routes[(CommandAction.SHOW, kind)] = Subcommand(
+            lookups.handle_show, HelpEntry(f"{kind} <number>", f"shows one {kind}")
+        )
+    return record_routes | {
         (CommandAction.HELP, None): Subcommand(
             handle_help, HelpEntry("help", "shows this list"), needs_connection=False
         ),

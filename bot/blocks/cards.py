@@ -671,12 +671,20 @@ def build_record_card(
     names: NameBook | None = None,
     can_delete: bool = False,
     shared_by: str | None = None,
+    primary_contact: Contact | None = None,
+    customer_name: str | None = None,
+    project_name: str | None = None,
+    contact: Contact | None = None,
 ) -> Message:
-    """The card of any record, without the optional related names (for Share and Refresh,
-    which rebuild a card from its `CardRef` alone)."""
+    """The card of any record; the related names and contacts are used where the record's
+    card shows them."""
     if isinstance(record, Customer):
         return build_customer_card(
-            record, base_url=base_url, can_delete=can_delete, shared_by=shared_by
+            record,
+            base_url=base_url,
+            primary_contact=primary_contact,
+            can_delete=can_delete,
+            shared_by=shared_by,
         )
     if isinstance(record, Lead):
         return build_lead_card(
@@ -684,14 +692,29 @@ def build_record_card(
         )
     if isinstance(record, Project):
         return build_project_card(
-            record, base_url=base_url, names=names, can_delete=can_delete, shared_by=shared_by
+            record,
+            base_url=base_url,
+            customer_name=customer_name,
+            names=names,
+            can_delete=can_delete,
+            shared_by=shared_by,
         )
     if isinstance(record, Milestone):
         return build_milestone_card(
-            record, base_url=base_url, can_delete=can_delete, shared_by=shared_by
+            record,
+            base_url=base_url,
+            project_name=project_name,
+            can_delete=can_delete,
+            shared_by=shared_by,
         )
     if isinstance(record, Ticket):
         return build_ticket_card(
-            record, base_url=base_url, names=names, can_delete=can_delete, shared_by=shared_by
+            record,
+            base_url=base_url,
+            names=names,
+            customer_name=customer_name,
+            contact=contact,
+            can_delete=can_delete,
+            shared_by=shared_by,
         )
     raise TypeError(f"no card for {type(record).__name__}")

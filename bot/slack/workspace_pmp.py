@@ -1,0 +1,45 @@
+"""The PMP of the workspace a request came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.blocks.names import NameBook
+from bot.pmp import PmpClient
+from bot.pmp_pool import WorkspaceKey
+from bot.services import BotServices
+from bot.storage import Workspace
+
+
+class NotConnectedError(Exception):
+    """The workspace has no PMP credentials (never connected, or disconnected since)."""
+
+
+@dataclass(frozen=True)
+class ConnectedPmp:
+    client: PmpClient
+    workspace: Workspace
+    key: WorkspaceKey
+
+    @property
+    def base_url(self) -> str:
+        return self.workspace.pmp_base_url or ""
+
+    @property
+    def cache_scope(self) -> str:
+        return f"{self.key.enterprise_id or ''}:{self.key.team_id}"
+
+    @property
+    def names(self) -> NameBook:
+        return NameBook.from_settings(self.workspace.ticket_settings)
+
+
+async def connected_pmp(
+    services: BotServices, workspace: Workspace | None, key: WorkspaceKey
+) -> ConnectedPmp:
+    if workspace is None or not workspace.pmp_base_url:
+        raise NotConnectedError
+    client = await services.pmp_pool.client_for(key, workspace.credentials_version)
+    if client is None:
+        raise NotConnectedError
+    return ConnectedPmp(client=client, workspace=workspace, key=key)

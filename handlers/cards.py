@@ -1,0 +1,214 @@
+"""Buttons on record cards and result pages: share, show, page, and the linked lists."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot.blocks.cards import (
+    CardRef,
+    MenuChoice,
+    build_record_card,
+    card_url,
+    parse_menu_value,
+)
+from bot.blocks.results import PageState, build_results
+from bot.lookups import Listing
+from bot.notify import notice_line
+from bot.pmp_pool import WorkspaceKey
+from bot.services import BotServices
+from bot.slack.ids import CardAction
+from bot.slack.replies import reporting_failures
+from bot.slack.workspace_pmp import ConnectedPmp, connected_pmp
+from bot.storage import Workspace
+
+logger = logging.getLogger(__name__)
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str(body.get("user", {}).get("id", ""))
+
+
+def _value(action: dict[str, Any]) -> str:
+    if "selected_option" in action:
+        return str((action.get("selected_option") or {}).get("value", ""))
+    return str(action.get("value", ""))
+
+
+async def _card(
+    services: BotServices, pmp: ConnectedPmp, ref: CardRef, *, shared_by: str | None = None
+) -> tuple[Any, str]:
+    details = await services.lookups.details(pmp.client, ref)
+    message = build_record_card(
+        details.record,
+        base_url=pmp.base_url,
+        names=pmp.names,
+        shared_by=shared_by,
+        primary_contact=details.primary_contact,
+        customer_name=details.customer_name,
+        project_name=details.project_name,
+    )
+    return message, details.label
+
+
+async def handle_share(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack()
+
+    async def share() -> None:
+        ref = CardRef.parse(_value(action))
+        user = _user(body)
+        pmp = await connected_pmp(services, workspace, workspace_key)
+        message, label = await _card(services, pmp, ref, shared_by=user)
+        await respond(
+            response_type="in_channel",
+            replace_original=False,
+            text=message.text,
+            blocks=message.blocks,
+        )
+        services.notify(
+            pmp.workspace, notice_line(user, "shared", ref.kind, label, card_url(pmp.base_url, ref))
+        )
+
+    await reporting_failures(respond, share())
+
+
+async def handle_show(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack()
+
+    async def show() -> None:
+        ref = CardRef.parse(_value(action))
+        user = _user(body)
+        pmp = await connected_pmp(services, workspace, workspace_key)
+        message, label = await _card(services, pmp, ref)
+        await respond(replace_original=False, text=message.text, blocks=message.blocks)
+        await services.recent_lookups.add(workspace_key.team_id, user, ref.kind, ref.id, label)
+        services.notify(
+            pmp.workspace,
+            notice_line(user, "looked up", ref.kind, label, card_url(pmp.base_url, ref)),
+        )
+
+    await reporting_failures(respond, show())
+
+
+async def handle_menu(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack()
+    choice, ref = parse_menu_value(_value(action))
+    if choice is not MenuChoice.REFRESH:
+        return  # "Open in PMP" is a link: Slack opens it, nothing to do here.
+
+    async def refresh() -> None:
+        pmp = await connected_pmp(services, workspace, workspace_key)
+        message, _ = await _card(services, pmp, ref)
+        await respond(replace_original=True, text=message.text, blocks=message.blocks)
+
+    await reporting_failures(respond, refresh())
+
+
+def _results_reply(pmp: ConnectedPmp, listing: Listing, page: int = 1) -> dict[str, Any]:
+    message = build_results(
+        listing.kind,
+        listing.records,
+        base_url=pmp.base_url,
+        query=listing.query,
+        scope=listing.scope,
+        page=page,
+        cache_key=listing.cache_key,
+        names=pmp.names,
+    )
+    return {"text": message.text, "blocks": message.blocks}
+
+
+async def handle_page(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack()
+
+    async def turn_page() -> None:
+        state = PageState.parse(_value(action))
+        pmp = await connected_pmp(services, workspace, workspace_key)
+        listing = await services.lookups.page(pmp.client, pmp.cache_scope, state)
+        await respond(replace_original=True, **_results_reply(pmp, listing, state.page))
+
+    await reporting_failures(respond, turn_page())
+
+
+async def handle_customer_projects(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack()
+
+    async def projects() -> None:
+        pmp = await connected_pmp(services, workspace, workspace_key)
+        listing = await services.lookups.customer_projects(
+            pmp.client, pmp.cache_scope, int(_value(action))
+        )
+        await respond(replace_original=False, **_results_reply(pmp, listing))
+
+    await reporting_failures(respond, projects())
+
+
+async def handle_project_milestones(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack()
+
+    async def milestones() -> None:
+        pmp = await connected_pmp(services, workspace, workspace_key)
+        listing = await services.lookups.project_milestones(
+            pmp.client, pmp.cache_scope, int(_value(action))
+        )
+        await respond(replace_original=False, **_results_reply(pmp, listing))
+
+    await reporting_failures(respond, milestones())
+
+
+def register(app: AsyncApp) -> None:
+    app.action(CardAction.SHARE.value)(handle_share)
+    app.action(CardAction.SHOW.value)(handle_show)
+    app.action(CardAction.MENU.value)(handle_menu)
+    app.action(CardAction.RESULTS_NEXT.value)(handle_page)
+    app.action(CardAction.RESULTS_PREVIOUS.value)(handle_page)
+    app.action(CardAction.PROJECTS.value)(handle_customer_projects)
+    app.action(CardAction.MILESTONES.value)(handle_project_milestones)

@@ -1,0 +1,66 @@
+"""`/pmp <record> <words>` searches and `/pmp <record> <id>` shows one record.
+
+The ack goes first and empty; PMP is asked afterwards and the answer arrives through the
+response_url, privately, so a slow PMP never costs the 3-second ack.
+"""
+
+from __future__ import annotations
+
+from bot.blocks.cards import CardRef, build_record_card, card_url, ref_of
+from bot.blocks.results import build_results
+from bot.notify import notice_line
+from bot.slack.replies import reporting_failures
+from bot.slack.workspace_pmp import connected_pmp
+from handlers.commands import CommandRequest
+
+
+async def handle_search(request: CommandRequest) -> None:
+    await request.ack()
+    await reporting_failures(request.respond, _search(request))
+
+
+async def _search(request: CommandRequest) -> None:
+    kind, query = request.parsed.record_kind, request.parsed.query or ""
+    assert kind is not None
+    pmp = await connected_pmp(request.services, request.workspace, request.key)
+    listing = await request.services.lookups.search(pmp.client, pmp.cache_scope, kind, query)
+    message = build_results(
+        kind,
+        listing.records,
+        base_url=pmp.base_url,
+        query=query,
+        cache_key=listing.cache_key,
+        names=pmp.names,
+    )
+    await request.respond(text=message.text, blocks=message.blocks)
+    request.services.notify(
+        pmp.workspace, notice_line(request.user_id, "searched", f"{kind}s for", query)
+    )
+
+
+async def handle_show(request: CommandRequest) -> None:
+    await request.ack()
+    await reporting_failures(request.respond, _show(request))
+
+
+async def _show(request: CommandRequest) -> None:
+    kind, record_id = request.parsed.record_kind, request.parsed.record_id
+    assert kind is not None and record_id is not None
+    pmp = await connected_pmp(request.services, request.workspace, request.key)
+    details = await request.services.lookups.details(pmp.client, CardRef(kind, record_id))
+    message = build_record_card(
+        details.record,
+        base_url=pmp.base_url,
+        names=pmp.names,
+        primary_contact=details.primary_contact,
+        customer_name=details.customer_name,
+        project_name=details.project_name,
+    )
+    await request.respond(text=message.text, blocks=message.blocks)
+    await request.services.recent_lookups.add(
+        request.key.team_id, request.user_id, kind, record_id, details.label
+    )
+    link = card_url(pmp.base_url, ref_of(details.record))
+    request.services.notify(
+        pmp.workspace, notice_line(request.user_id, "looked up", kind, details.label, link)
+    )
