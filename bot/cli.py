@@ -15,6 +15,7 @@ from bot import __version__
 
 # Modules that contribute a subcommand, in the order `--help` lists them.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "bot.run.shell",
     "bot.run.serve",
     "bot.run.socket",
     "bot.sandbox.cli",
