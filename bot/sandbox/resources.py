@@ -24,7 +24,6 @@ from bot.sandbox.phpish import (
 )
 from bot.sandbox.schema import Table
 from bot.sandbox.store import (
-    RESOURCE_TABLES,
     PmpDatabaseError,
     Row,
     SandboxStore,
@@ -57,7 +56,6 @@ class Resource:
     name: str
     table: Table
     added: str  # "<X> add successful."
-    add_failed: str
     updated: str  # "<X> Update Successful." / "<X> Update Fail."
     deleted: str  # "<X> Delete Successful." / "<X> Delete Fail."
     invalid_put_id: str
@@ -98,7 +96,6 @@ RESOURCES: dict[str, Resource] = {
         name="customers",
         table=schema.CLIENTS,
         added="Client add successful.",
-        add_failed="Client add fail.",
         updated="Customers Update",
         deleted="Customer Delete",
         invalid_put_id="Invalid Customers ID",
@@ -112,7 +109,6 @@ RESOURCES: dict[str, Resource] = {
         name="leads",
         table=schema.LEADS,
         added="Lead add successful.",
-        add_failed="Lead add fail.",
         updated="Lead Update",
         deleted="Lead Delete",
         invalid_put_id="Invalid Lead ID",
@@ -156,7 +152,6 @@ RESOURCES: dict[str, Resource] = {
         name="milestones",
         table=schema.MILESTONES,
         added="Milestone add successful.",
-        add_failed="Milestone add fail.",
         updated="Milestone Update",
         deleted="Milestone Delete",
         invalid_put_id="Invalid Milestone ID",
@@ -184,7 +179,6 @@ RESOURCES: dict[str, Resource] = {
         name="projects",
         table=schema.PROJECTS,
         added="Project add successful.",
-        add_failed="Project add failed.",
         updated="Project Update",
         deleted="Project Delete",
         # The module's project and ticket PUT handlers were copied from the leads one.
@@ -226,7 +220,6 @@ RESOURCES: dict[str, Resource] = {
         name="tickets",
         table=schema.TICKETS,
         added="Ticket add successful.",
-        add_failed="Ticket add fail.",
         updated="Ticket Update",
         deleted="Ticket Delete",
         invalid_put_id="Invalid Lead ID",
@@ -256,9 +249,6 @@ RESOURCES: dict[str, Resource] = {
         virtual_fields=frozenset({"tags", "custom_fields", "file"}),
     ),
 }
-
-# Perfex calls tags' owners by the singular name.
-TAG_TYPES = {"leads": "lead", "projects": "project", "tickets": "ticket"}
 
 
 def failure(status: int, message: str | None) -> Answer:
@@ -360,8 +350,6 @@ def create(store: SandboxStore, kind: str, data: Body, api_version: int) -> Answ
         return invalid
     post = _Post(data)
     new_id = _CREATORS[kind](store, post)
-    if new_id <= 0:
-        return failure(404, resource.add_failed)
     if api_version >= 3:
         return success(resource.added, record_id=new_id)
     return success(resource.added)
@@ -572,23 +560,15 @@ def update(store: SandboxStore, kind: str, key: str, data: Body, api_version: in
     return success(f"{resource.updated} Successful.")
 
 
-def _default(table: Table, values: Row, name: str) -> None:
-    if values.get(name) is None:
-        values[name] = table.column(name).default
+# Each updater adjusts ``values`` (column -> new text; None stores the column's default) the
+# way the Perfex model does before its UPDATE, and rewrites what lives in other tables.
 
 
 def _update_customer(store: SandboxStore, key: str, data: Body, values: Row, current: Row) -> None:
-    del current
-    for name in ("company", *CUSTOMER_FIELDS, "show_primary_contact"):
-        _default(schema.CLIENTS, values, name)
     store.set_customer_groups(key, _list_of_ids(data.get("groups_in")))
 
 
 def _update_lead(store: SandboxStore, key: str, data: Body, values: Row, current: Row) -> None:
-    table = schema.LEADS
-    for name in RESOURCES["leads"].replaced_on_update:
-        if table.has_column(name) and name != "is_public":
-            _default(table, values, name)
     values["is_public"] = _checkbox(data.get("is_public") is not None)
     values["description"] = nl2br(values.get("description") or "")
     if "lastcontact" in data:
@@ -602,13 +582,11 @@ def _update_lead(store: SandboxStore, key: str, data: Body, values: Row, current
 
 
 def _update_milestone(store: SandboxStore, key: str, data: Body, values: Row, current: Row) -> None:
-    del store, key, current
     values["due_date"] = to_sql_date(values.get("due_date"))
     values["description"] = nl2br(values.get("description") or "")
     values["description_visible_to_customer"] = _checkbox(
         data.get("description_visible_to_customer") is not None
     )
-    _default(schema.MILESTONES, values, "milestone_order")
 
 
 def _update_project(store: SandboxStore, key: str, data: Body, values: Row, current: Row) -> None:
@@ -618,7 +596,6 @@ def _update_project(store: SandboxStore, key: str, data: Body, values: Row, curr
     deadline = values.get("deadline")
     values["deadline"] = to_sql_date(deadline) if not is_empty(deadline) else None
     values["start_date"] = to_sql_date(values.get("start_date"))
-    _default(schema.PROJECTS, values, "progress")
     values["description"] = values.get("description") or ""
     status = (values.get("status") or "").strip()
     if current["status"] == "4" and status != "4":
@@ -631,9 +608,6 @@ def _update_project(store: SandboxStore, key: str, data: Body, values: Row, curr
 
 
 def _update_ticket(store: SandboxStore, key: str, data: Body, values: Row, current: Row) -> None:
-    del current
-    for name in ("cc", "userid", "assigned", "priority", "project_id"):
-        _default(schema.TICKETS, values, name)
     if is_empty(values.get("service")):
         values["service"] = "0"
     if not is_empty(values.get("contactid")):
@@ -709,6 +683,3 @@ def search(store: SandboxStore, kind: str, term: str) -> list[PhpValue]:
         "contacts": store.search_contacts,
     }
     return list(searchers[kind](term))
-
-
-assert set(RESOURCES) == set(RESOURCE_TABLES)

@@ -182,8 +182,7 @@ class SandboxStore:
     """
 
     def __init__(self, path: str = ":memory:", *, seed: bool = True) -> None:
-        self.path = path
-        self.seeded = seed
+        self._seed_demo = seed
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(path, check_same_thread=False)
         self._conn.create_function("pmp_like", 2, mysql_like, deterministic=True)
@@ -226,7 +225,7 @@ class SandboxStore:
 
         for table_name, rows in seed.reference_rows().items():
             self._insert_many(_table(table_name), rows)
-        if self.seeded:
+        if self._seed_demo:
             for table_name, rows in seed.demo_rows().items():
                 self._insert_many(_table(table_name), rows)
 
@@ -266,8 +265,9 @@ class SandboxStore:
         from bot.sandbox import seed
 
         with self._lock, self._conn:
+            # Continue after the highest id ever used: like MySQL, deleted ids are not reused.
             (last,) = self._conn.execute(
-                'SELECT COALESCE(MAX(userid), 0) FROM "clients"'
+                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'clients'), 0)"
             ).fetchone()
             customers, contacts = seed.bulk_customer_rows(int(last) + 1, count)
             self._insert_many(schema.CLIENTS, customers, canonical_already=True)
@@ -291,13 +291,6 @@ class SandboxStore:
         with self._lock:
             found = self._rows(f'SELECT * FROM "{table.name}" WHERE "{table.key}" = ?', (key,))
         return found[0] if found else None
-
-    def rows(self, table: Table, where: str = "", params: Sequence[object] = ()) -> list[Row]:
-        with self._lock:
-            clause = f" WHERE {where}" if where else ""
-            return self._rows(
-                f'SELECT * FROM "{table.name}"{clause} ORDER BY "{table.key}"', params
-            )
 
     def insert(self, table: Table, values: Row) -> int:
         """Insert one row; columns left out get their defaults. Returns the new id."""
