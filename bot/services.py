@@ -6,7 +6,9 @@ every test can build a fresh app with its own database, PMP and Slack stand-ins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -28,6 +30,40 @@ from bot.storage import (
 )
 
 
+logger = logging.getLogger(__name__)
+
+
+class ListenerTracker:
+    """Counts listeners still working after their ack, so shutdown can let them finish
+    (Bolt runs that work in tasks of its own that nothing else waits for)."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    def started(self) -> None:
+        self._running += 1
+        self._idle.clear()
+
+    def finished(self) -> None:
+        self._running = max(self._running - 1, 0)
+        if self._running == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """True when every listener finished within `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
 @dataclass
 class BotServices:
     settings: Settings
@@ -44,6 +80,7 @@ class BotServices:
     notices: NotificationQueue
     # Slack installations and OAuth states, in OAuth (multi-workspace) mode only.
     oauth_stores: OAuthStores | None = None
+    listeners: ListenerTracker = field(default_factory=ListenerTracker)
 
     def notify(self, workspace: Workspace | None, line: str) -> None:
         """Queues a notice for the workspace's notify channel, if it has one."""
@@ -93,7 +130,11 @@ class BotServices:
             oauth_stores=oauth_stores,
         )
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, grace_seconds: float = 15.0) -> None:
+        if not await self.listeners.wait_idle(grace_seconds):
+            logger.warning(
+                "Stopping with %d request(s) still being answered", self.listeners.running
+            )
         await self.notices.aclose()
         await self.pmp_pool.aclose()
         await self.slack_http.close()

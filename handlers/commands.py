@@ -62,7 +62,7 @@ class Subcommand:
 
 def _routes() -> dict[Route, Subcommand]:
     # Imported here: the subcommand modules import CommandRequest from this one.
-    from handlers import connect, lookups
+    from handlers import connect, lookups, notify
 
     record_routes: dict[Route, Subcommand] = {}
     for kind in RecordKind:
@@ -84,6 +84,15 @@ def _routes() -> dict[Route, Subcommand]:
         (CommandAction.CONNECT, None): Subcommand(
             connect.handle_connect_command,
             HelpEntry("connect", "connects this workspace to your PMP", admin_only=True),
+            needs_connection=False,
+        ),
+        (CommandAction.NOTIFY, None): Subcommand(
+            notify.handle_notify,
+            HelpEntry(
+                "notify #channel",
+                "posts lookups and changes in a channel (`off` stops)",
+                admin_only=True,
+            ),
             needs_connection=False,
         ),
         (CommandAction.DISCONNECT, None): Subcommand(

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 import handlers
 from bot.config import Settings
 from bot.observability import current_trace
-from bot.services import BotServices
+from bot.services import BotServices, ListenerTracker
 from bot.slack.middleware import build_context_middleware
 
 logger = logging.getLogger(__name__)
@@ -29,14 +29,24 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 
 
 class _TraceStartHandler(AsyncDefaultListenerStartHandler):
+    def __init__(self, listeners: ListenerTracker) -> None:
+        super().__init__(logger=logger)
+        self._listeners = listeners
+
     async def handle(self, request: AsyncBoltRequest, response: BoltResponse | None) -> None:
+        self._listeners.started()
         trace = current_trace.get()
         if trace is not None:
             trace.mark_listener_started()
 
 
 class _TraceCompletionHandler(AsyncDefaultListenerCompletionHandler):
+    def __init__(self, listeners: ListenerTracker) -> None:
+        super().__init__(logger=logger)
+        self._listeners = listeners
+
     async def handle(self, request: AsyncBoltRequest, response: BoltResponse | None) -> None:
+        self._listeners.finished()
         trace = current_trace.get()
         if trace is not None:
             trace.mark_listener_done()
@@ -105,8 +115,8 @@ def create_app(
     # Bolt has no public setting for these hooks; they close each request's log line when
     # the listener's work (which may outlive the ack) is done.
     runner = app._async_listener_runner
-    runner.listener_start_handler = _TraceStartHandler(logger=logger)
-    runner.listener_completion_handler = _TraceCompletionHandler(logger=logger)
+    runner.listener_start_handler = _TraceStartHandler(services.listeners)
+    runner.listener_completion_handler = _TraceCompletionHandler(services.listeners)
 
     app.middleware(build_context_middleware(services))
     handlers.register(app)
