@@ -29,7 +29,6 @@ from bot.storage import (
     build_oauth_stores,
 )
 
-
 logger = logging.getLogger(__name__)
 
 

@@ -82,7 +82,7 @@ async def test_notify_off_and_showing_the_current_channel(
 async def test_members_cannot_change_the_channel(
     connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
 ) -> None:
-    bot, sender = connected
+    _, sender = connected
     assert "Only workspace admins" in await notify(sender, slack, "off", user=MEMBER_A)
 
 
