@@ -24,6 +24,22 @@ from bot.slack.middleware import build_context_middleware
 
 logger = logging.getLogger(__name__)
 
+# Bolt copies this logger's level to the loggers it creates, so `configure_logging` keeps
+# Bolt (which logs whole payloads at INFO and DEBUG) quiet through it.
+BOLT_LOGGER = logging.getLogger("slack_bolt")
+
+
+class _DropClientTokenNotice(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused because the app gets a ready client; the
+    client carries that very token, so the warning only confuses operators."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+if not any(isinstance(f, _DropClientTokenNotice) for f in BOLT_LOGGER.filters):
+    BOLT_LOGGER.addFilter(_DropClientTokenNotice())
+
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
@@ -82,6 +98,7 @@ def create_app(
         "process_before_response": process_before_response,
         "request_verification_enabled": True,
         "name": "pmp-bot",
+        "logger": BOLT_LOGGER,
     }
     if settings.oauth_enabled:
         assert services.oauth_stores is not None, "OAuth mode starts its stores"

@@ -302,3 +302,51 @@ async def test_reencrypt_moves_stored_tokens_to_the_new_key(
         credentials = await bot.services.workspaces.get_credentials(TEAM_A)
         assert credentials is not None
         assert credentials.token.get_secret_value() == pmp.token
+
+
+@pytest.mark.parametrize(
+    ("tokens", "forgotten"), [({"bot": ["UBOT"]}, True), ({"oauth": ["U1"]}, False)]
+)
+async def test_revoked_bot_tokens_forget_the_workspace(
+    slack: RunningSlackStandin,
+    pmp: Any,
+    tmp_path: Path,
+    secret_key: str,
+    tokens: dict[str, list[str]],
+    forgotten: bool,
+) -> None:
+    settings = bot_settings(slack, f"sqlite:///{tmp_path / 'bot.sqlite3'}", secret_key)
+    async with bot_and_sender(settings, slack) as (bot, sender):
+        view = await open_connect_modal(sender, slack)
+        await submit_connect(sender, view, pmp.base_url, pmp.token)
+        response = await sender.event({"type": "tokens_revoked", "tokens": tokens}, team=TEAM_A)
+        assert response.status_code == 200
+        await bot.services.listeners.wait_idle(timeout=10)
+        credentials = await bot.services.workspaces.get_credentials(TEAM_A)
+        assert (credentials is None) is forgotten
+
+
+async def test_connect_through_the_console_form() -> None:
+    import io
+
+    from bot.run.shell import run_shell
+
+    out = io.StringIO()
+    # The console starts connected to its sandbox; connecting again goes through the modal,
+    # filled in at the prompt: URL (Enter keeps the current one), then a wrong token; the
+    # refused field is asked again, and the form is cancelled.
+    await run_shell(
+        out=out,
+        lines=[
+            "/pmp connect",
+            "",
+            "wrong.token.value",
+            "submit",
+            "still.wrong.token",
+            "cancel",
+            "quit",
+        ],
+    )
+    text = out.getvalue()
+    assert "Connect PMP" in text
+    assert "PMP refused this token" in text
