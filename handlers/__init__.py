@@ -1,18 +1,23 @@
-"""Slack listeners. Each module exposes `register(app)`; `register` below wires them all.
+"""Slack listeners. Each module exposes `register(app)` for its listeners, and modules that
+add `/pmp` subcommands expose `routes()`; the lists below wire them all.
 
 Handlers stay thin: ack, one domain call, one Block Kit builder, one Slack call.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from slack_bolt.async_app import AsyncApp
 
-from handlers import cards, commands, connect, home, lifecycle
+from handlers import cards, commands, connect, home, lifecycle, lookups, notify
+
+# Modules whose `register(app)` adds Slack listeners.
+LISTENER_MODULES: tuple[ModuleType, ...] = (commands, cards, connect, home, lifecycle)
+# Modules whose `routes()` adds `/pmp` subcommands.
+SUBCOMMAND_MODULES: tuple[ModuleType, ...] = (connect, lookups, notify)
 
 
 def register(app: AsyncApp) -> None:
-    commands.register(app)
-    cards.register(app)
-    connect.register(app)
-    home.register(app)
-    lifecycle.register(app)
+    for module in LISTENER_MODULES:
+        module.register(app)

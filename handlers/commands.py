@@ -62,45 +62,16 @@ class Subcommand:
 
 def _routes() -> dict[Route, Subcommand]:
     # Imported here: the subcommand modules import CommandRequest from this one.
-    from handlers import connect, lookups, notify
+    from handlers import SUBCOMMAND_MODULES
 
-    record_routes: dict[Route, Subcommand] = {}
-    for kind in RecordKind:
-        record_routes[(CommandAction.SEARCH, kind)] = Subcommand(
-            lookups.handle_search, HelpEntry(f"{kind} <words>", f"finds {kind}s")
-        )
-        record_routes[(CommandAction.SHOW, kind)] = Subcommand(
-            lookups.handle_show, HelpEntry(f"{kind} <number>", f"shows one {kind}")
-        )
-    return record_routes | {
+    routes: dict[Route, Subcommand] = {
         (CommandAction.HELP, None): Subcommand(
             handle_help, HelpEntry("help", "shows this list"), needs_connection=False
         ),
-        (CommandAction.STATUS, None): Subcommand(
-            connect.handle_status_command,
-            HelpEntry("status", "shows whether this workspace is connected to PMP"),
-            needs_connection=False,
-        ),
-        (CommandAction.CONNECT, None): Subcommand(
-            connect.handle_connect_command,
-            HelpEntry("connect", "connects this workspace to your PMP", admin_only=True),
-            needs_connection=False,
-        ),
-        (CommandAction.NOTIFY, None): Subcommand(
-            notify.handle_notify,
-            HelpEntry(
-                "notify #channel",
-                "posts lookups and changes in a channel (`off` stops)",
-                admin_only=True,
-            ),
-            needs_connection=False,
-        ),
-        (CommandAction.DISCONNECT, None): Subcommand(
-            connect.handle_disconnect_command,
-            HelpEntry("disconnect", "forgets this workspace's PMP token", admin_only=True),
-            needs_connection=False,
-        ),
     }
+    for module in SUBCOMMAND_MODULES:
+        routes |= module.routes()
+    return routes
 
 
 def help_entries() -> list[HelpEntry]:

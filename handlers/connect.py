@@ -21,12 +21,14 @@ from bot.blocks.connect import (
     build_not_connected,
     build_status,
 )
+from bot.blocks.help import HelpEntry
 from bot.connect import connect_workspace
+from bot.grammar import CommandAction
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
 from bot.slack.ids import Action, Block, Callback
 from bot.storage import Workspace
-from handlers.commands import CommandRequest
+from handlers.commands import CommandRequest, Route, Subcommand
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +154,26 @@ async def handle_disconnect_confirmed(
 async def handle_disconnect_cancelled(ack: AsyncAck, respond: AsyncRespond) -> None:
     await ack()
     await respond(delete_original=True)
+
+
+def routes() -> dict[Route, Subcommand]:
+    return {
+        (CommandAction.STATUS, None): Subcommand(
+            handle_status_command,
+            HelpEntry("status", "shows whether this workspace is connected to PMP"),
+            needs_connection=False,
+        ),
+        (CommandAction.CONNECT, None): Subcommand(
+            handle_connect_command,
+            HelpEntry("connect", "connects this workspace to your PMP", admin_only=True),
+            needs_connection=False,
+        ),
+        (CommandAction.DISCONNECT, None): Subcommand(
+            handle_disconnect_command,
+            HelpEntry("disconnect", "forgets this workspace's PMP token", admin_only=True),
+            needs_connection=False,
+        ),
+    }
 
 
 def register(app: AsyncApp) -> None:

@@ -7,11 +7,13 @@ response_url, privately, so a slow PMP never costs the 3-second ack.
 from __future__ import annotations
 
 from bot.blocks.cards import CardRef, build_record_card, card_url, ref_of
+from bot.blocks.help import HelpEntry
 from bot.blocks.results import build_results
+from bot.grammar import CommandAction, RecordKind
 from bot.notify import notice_line
 from bot.slack.replies import reporting_failures
 from bot.slack.workspace_pmp import connected_pmp
-from handlers.commands import CommandRequest
+from handlers.commands import CommandRequest, Route, Subcommand
 
 
 async def handle_search(request: CommandRequest) -> None:
@@ -64,3 +66,15 @@ async def _show(request: CommandRequest) -> None:
     request.services.notify(
         pmp.workspace, notice_line(request.user_id, "looked up", kind, details.label, link)
     )
+
+
+def routes() -> dict[Route, Subcommand]:
+    table: dict[Route, Subcommand] = {}
+    for kind in RecordKind:
+        table[(CommandAction.SEARCH, kind)] = Subcommand(
+            handle_search, HelpEntry(f"{kind} <words>", f"finds {kind}s")
+        )
+        table[(CommandAction.SHOW, kind)] = Subcommand(
+            handle_show, HelpEntry(f"{kind} <number>", f"shows one {kind}")
+        )
+    return table

@@ -5,8 +5,10 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.connect import build_admins_only
+from bot.blocks.help import HelpEntry
 from bot.blocks.notify import notify_current, notify_failed, notify_off, notify_set, notify_welcome
-from handlers.commands import CommandRequest
+from bot.grammar import CommandAction
+from handlers.commands import CommandRequest, Route, Subcommand
 
 
 async def handle_notify(request: CommandRequest) -> None:
@@ -40,3 +42,17 @@ async def handle_notify(request: CommandRequest) -> None:
     channel_id = str(posted.get("channel") or channel.id or "")
     await services.workspaces.set_notify_channel(key.team_id, key.enterprise_id, channel_id)
     await request.respond(text=notify_set(channel_id))
+
+
+def routes() -> dict[Route, Subcommand]:
+    return {
+        (CommandAction.NOTIFY, None): Subcommand(
+            handle_notify,
+            HelpEntry(
+                "notify #channel",
+                "posts lookups and changes in a channel (`off` stops)",
+                admin_only=True,
+            ),
+            needs_connection=False,
+        ),
+    }

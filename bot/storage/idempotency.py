@@ -54,6 +54,12 @@ class IdempotencyStore:
             return False
         return await self._insert(key, team_id, now)
 
+    async def release(self, key: str) -> None:
+        """Give up a claim whose work failed, so that trying again is possible."""
+        _check_key(key)
+        async with self._db.write() as conn:
+            await conn.execute(idempotency_keys.delete().where(idempotency_keys.c.key == key))
+
     async def record_result(self, key: str, result_json: str) -> bool:
         """Store the outcome of the claimed work; False when the key is not claimed."""
         _check_key(key)

@@ -1,0 +1,75 @@
+"""Typeahead options for external selects, answered within Slack's 3-second budget.
+
+An options load's answer IS its ack, so PMP gets about two seconds; searches are kept
+per workspace (the lookups cache), so PMP is asked about once per distinct query. When PMP
+is slower, the search goes on in the background to fill the cache, and the user gets one
+friendly option instead of an empty list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Option
+
+from bot.lookups import Lookups
+from bot.pmp import PmpClient, PmpError, PmpRecord
+from bot.pmp.links import RecordKind
+from bot.slack.text import truncate
+
+logger = logging.getLogger(__name__)
+
+OPTIONS_BUDGET_S = 2.0
+MAX_OPTIONS = 100
+SLOW_VALUE = "__pmp_slow__"
+FAILED_VALUE = "__pmp_failed__"
+
+_background: set[asyncio.Future[Any]] = set()
+
+
+def notice_option(text: str, value: str) -> dict[str, Any]:
+    return Option(value=value, text=truncate(text, 75)).to_dict()
+
+
+def record_options(
+    records: Sequence[PmpRecord], label: Callable[[PmpRecord], str]
+) -> list[dict[str, Any]]:
+    return [
+        Option(value=str(record.id), text=truncate(label(record) or f"#{record.id}", 75)).to_dict()
+        for record in records[:MAX_OPTIONS]
+    ]
+
+
+async def typeahead(
+    lookups: Lookups,
+    pmp: PmpClient,
+    scope: str,
+    kind: RecordKind,
+    query: str,
+    label: Callable[[PmpRecord], str],
+    *,
+    budget_s: float = OPTIONS_BUDGET_S,
+) -> list[dict[str, Any]]:
+    """Options for `query`: matching records, or one option saying what went wrong."""
+    text = " ".join(query.split())
+    if not text:
+        return []
+    search = asyncio.ensure_future(lookups.search(pmp, scope, kind, text))
+    try:
+        listing = await asyncio.wait_for(asyncio.shield(search), budget_s)
+    except TimeoutError:
+        _background.add(search)
+        search.add_done_callback(_forget)
+        return [notice_option("PMP is slow — keep typing", SLOW_VALUE)]
+    except PmpError as error:
+        return [notice_option(error.user_message, FAILED_VALUE)]
+    return record_options(listing.records, label)
+
+
+def _forget(future: asyncio.Future[Any]) -> None:
+    _background.discard(future)
+    if not future.cancelled() and future.exception() is not None:
+        logger.debug("A background typeahead search failed: %s", type(future.exception()).__name__)
