@@ -46,3 +46,14 @@ class CardAction(StrEnum):
     SHOW = "pmp_result_show"
     RESULTS_PREVIOUS = "pmp_results_previous"
     RESULTS_NEXT = "pmp_results_next"
+
+
+class HomeAction(StrEnum):
+    """The Home tab and the customer search it opens."""
+
+    SEARCH_CUSTOMERS = "pmp_home_search_customers"
+    SHOW_RECENT = "pmp_home_show_recent"
+    SHOW_RESULT = "pmp_home_show_result"
+    SEARCH_MODAL = "pmp_home_search_modal"
+    SEARCH_BLOCK = "pmp_home_search_query"
+    SEARCH_INPUT = "pmp_home_search_query_input"
