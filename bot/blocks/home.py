@@ -1,62 +1,226 @@
-"""Block Kit for the App Home tab."""
+"""Block Kit for the App Home tab and the customer search it opens."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
+    InputBlock,
     MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
+from bot.blocks.cards import CardRef, Message, card_url, record_link
 from bot.blocks.connect import ConnectionStatus, host_of
 from bot.blocks.help import HelpEntry
-from bot.slack.ids import SLASH_COMMAND
-from bot.slack.text import safe
+from bot.pmp import Customer
+from bot.slack.ids import SLASH_COMMAND, CardAction, HomeAction
+from bot.slack.text import safe, truncate
+from bot.storage import RecentLookup
+
+MAX_RESULTS_IN_MODAL = 20
+KIND_EMOJI = {
+    "customer": ":office:",
+    "lead": ":seedling:",
+    "project": ":file_folder:",
+    "milestone": ":triangular_flag_on_post:",
+    "ticket": ":ticket:",
+}
 
 
-def build_home(status: ConnectionStatus, *, is_admin: bool, commands: list[HelpEntry]) -> View:
-    blocks: list[Block] = [HeaderBlock(text="PMP in Slack")]
-    if status.connected and status.pmp_url:
-        lines = [":large_green_circle: This workspace is connected to PMP."]
-        if is_admin:
-            lines[0] = f":large_green_circle: Connected to PMP at *{safe(status.pmp_url, 500)}*."
-            if status.last_success_at:
-                epoch = int(status.last_success_at.timestamp())
-                lines.append(
-                    f"Last successful PMP call: <!date^{epoch}^{{date_short_pretty}} at {{time}}|"
-                    f"{status.last_success_at:%Y-%m-%d %H:%M} UTC>"
-                )
-        if status.notify_channel_id:
-            lines.append(f"Changes and lookups are posted to <#{status.notify_channel_id}>.")
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
-    else:
+def _connection_lines(status: ConnectionStatus, is_admin: bool) -> list[str]:
+    if not (status.connected and status.pmp_url):
         hint = (
             f"Run `{SLASH_COMMAND} connect` to connect it."
             if is_admin
-            else "A workspace admin can connect it with `/pmp connect`."
+            else f"A workspace admin can connect it with `{SLASH_COMMAND} connect`."
         )
+        return [f":white_circle: This workspace isn't connected to PMP yet. {hint}"]
+    if not is_admin:
+        lines = [f":large_green_circle: Connected to PMP at {safe(host_of(status.pmp_url), 200)}."]
+    else:
+        lines = [f":large_green_circle: Connected to PMP at *{safe(status.pmp_url, 500)}*."]
+        if status.last_success_at:
+            epoch = int(status.last_success_at.timestamp())
+            lines.append(
+                f"Last successful PMP call: <!date^{epoch}^{{date_short_pretty}} at {{time}}|"
+                f"{status.last_success_at:%Y-%m-%d %H:%M} UTC>"
+            )
+    if status.notify_channel_id:
+        lines.append(f"Lookups and changes are posted to <#{status.notify_channel_id}>.")
+    return lines
+
+
+def build_home(
+    status: ConnectionStatus,
+    *,
+    is_admin: bool,
+    commands: Sequence[HelpEntry],
+    recent: Sequence[RecentLookup] = (),
+) -> View:
+    blocks: list[Block] = [
+        HeaderBlock(text="PMP in Slack"),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(_connection_lines(status, is_admin)))),
+    ]
+    if status.connected:
         blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f":white_circle: This workspace isn't connected to PMP yet. {hint}"
-                )
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text="New ticket",
+                        action_id=CardAction.NEW_TICKET,
+                        value="",
+                        style="primary",
+                    ),
+                    ButtonElement(text="Search customers", action_id=HomeAction.SEARCH_CUSTOMERS),
+                ]
             )
         )
+    if status.connected and recent:
+        blocks += [
+            DividerBlock(),
+            SectionBlock(text=MarkdownTextObject(text="*Your recent lookups*")),
+        ]
+        for item in recent[:10]:
+            emoji = KIND_EMOJI.get(item.kind, ":mag:")
+            try:
+                ref = CardRef.parse(f"{item.kind}:{item.record_id}")
+            except ValueError:
+                continue
+            blocks.append(
+                SectionBlock(
+                    text=MarkdownTextObject(
+                        text=f"{emoji} {safe(item.label, 200) or f'#{item.record_id}'}"
+                        f"  `{SLASH_COMMAND} {item.kind} {item.record_id}`"
+                    ),
+                    accessory=ButtonElement(
+                        text="Show", action_id=HomeAction.SHOW_RECENT, value=ref.to_value()
+                    ),
+                )
+            )
     blocks.append(DividerBlock())
     lines = [
         f"`{SLASH_COMMAND} {entry.usage}` {entry.summary}"
         for entry in commands
         if is_admin or not entry.admin_only
     ]
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="*Commands*\n" + "\n".join(lines))))
-    if status.pmp_url and not is_admin:
+    blocks.append(
+        SectionBlock(
+            text=MarkdownTextObject(text=truncate("*Commands*\n" + "\n".join(lines), 3000))
+        )
+    )
+    return View(type="home", blocks=blocks)
+
+
+def _search_input(query: str | None) -> InputBlock:
+    return InputBlock(
+        block_id=HomeAction.SEARCH_BLOCK,
+        label=PlainTextObject(text="Company, contact name or email"),
+        element=PlainTextInputElement(
+            action_id=HomeAction.SEARCH_INPUT,
+            initial_value=query or None,
+            max_length=200,
+            placeholder=PlainTextObject(text="acme"),
+        ),
+    )
+
+
+def build_customer_search_modal(query: str | None = None) -> View:
+    return View(
+        type="modal",
+        callback_id=HomeAction.SEARCH_MODAL,
+        title=PlainTextObject(text="Search customers"),
+        submit=PlainTextObject(text="Search"),
+        close=PlainTextObject(text="Close"),
+        blocks=[_search_input(query)],
+    )
+
+
+def build_customer_results_modal(
+    query: str, customers: Sequence[Customer], *, base_url: str
+) -> View:
+    blocks: list[Block] = [_search_input(query)]
+    count = len(customers)
+    noun = "customer matches" if count == 1 else "customers match"
+    headline = (
+        f"{count} {noun} “{safe(query, 100)}”"
+        if count
+        else (f"No customer matches “{safe(query, 100)}”. Try part of a name, or a shorter word.")
+    )
+    if count > MAX_RESULTS_IN_MODAL:
+        headline += f" Showing the first {MAX_RESULTS_IN_MODAL}: add a word to narrow it down."
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=headline)))
+    for customer in customers[:MAX_RESULTS_IN_MODAL]:
+        ref = CardRef("customer", customer.id)
+        place = ", ".join(p for p in (customer.city, customer.phonenumber) if p)
+        label = record_link(card_url(base_url, ref), customer.display_name)
+        text = f":office: {label}" + (f"\n{safe(place, 300)}" if place else "")
         blocks.append(
-            ContextBlock(
-                elements=[MarkdownTextObject(text=f"PMP: {safe(host_of(status.pmp_url), 200)}")]
+            SectionBlock(
+                text=MarkdownTextObject(text=text),
+                accessory=ButtonElement(
+                    text="Show", action_id=HomeAction.SHOW_RESULT, value=ref.to_value()
+                ),
             )
         )
-    return View(type="home", blocks=blocks)
+    return View(
+        type="modal",
+        callback_id=HomeAction.SEARCH_MODAL,
+        title=PlainTextObject(text="Search customers"),
+        submit=PlainTextObject(text="Search"),
+        close=PlainTextObject(text="Close"),
+        blocks=blocks,
+    )
+
+
+def readonly(blocks: Sequence[Block]) -> list[Block]:
+    """A card's blocks without its buttons and menus: in a modal there is no channel to
+    share to, so only the record and its links are shown."""
+    kept: list[Block] = []
+    for block in blocks:
+        if isinstance(block, ActionsBlock):
+            continue
+        if isinstance(block, SectionBlock) and block.accessory is not None:
+            block = SectionBlock(block_id=block.block_id, text=block.text, fields=block.fields)
+        kept.append(block)
+    return kept
+
+
+def build_card_modal(message: Message, ref: CardRef) -> View:
+    hint = (
+        f"To share it, run `{SLASH_COMMAND} {ref.kind} {ref.id}` in a channel and press "
+        "Share in channel."
+    )
+    return View(
+        type="modal",
+        title=PlainTextObject(text=f"PMP {ref.kind}"[:24]),
+        close=PlainTextObject(text="Close"),
+        blocks=[*readonly(message.blocks), ContextBlock(elements=[MarkdownTextObject(text=hint)])],
+    )
+
+
+def build_loading_modal(title: str) -> View:
+    return View(
+        type="modal",
+        title=PlainTextObject(text=title[:24]),
+        close=PlainTextObject(text="Close"),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=":hourglass_flowing_sand: Asking PMP…"))],
+    )
+
+
+def build_modal_message(title: str, text: str) -> View:
+    return View(
+        type="modal",
+        title=PlainTextObject(text=title[:24]),
+        close=PlainTextObject(text="Close"),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=text))],
+    )
