@@ -191,9 +191,12 @@ HELP_TOPICS: dict[str, list[tuple[str, str]]] = {
         ("ticket delete 42", "deletes ticket 42"),
     ],
     "notify": [
-        ("notify #sales", "posts a note in #sales when someone looks up or changes a record"),
+        (
+            "notify #sales",
+            "posts a note in #sales when someone looks up or changes a record _(admins)_",
+        ),
         ("notify", "shows which channel gets those notes"),
-        ("notify off", "stops the notes"),
+        ("notify off", "stops the notes _(admins)_"),
     ],
     "workspace": [
         ("connect", "connects this workspace to your PMP"),

@@ -13,8 +13,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.connect import build_not_connected
-from bot.blocks.help import HelpEntry, build_help
-from bot.grammar import Command, CommandAction, RecordKind, parse
+from bot.blocks.help import HelpEntry, HelpSection, build_help
+from bot.grammar import HELP_TOPICS, Command, CommandAction, RecordKind, parse
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
 from bot.slack.ids import SLASH_COMMAND
@@ -74,12 +74,52 @@ def _routes() -> dict[Route, Subcommand]:
     return routes
 
 
+TOPIC_TITLES = {
+    "customer": "Customers",
+    "lead": "Leads",
+    "project": "Projects",
+    "milestone": "Milestones",
+    "ticket": "Tickets",
+    "notify": "Channel notices",
+    "workspace": "This workspace",
+    "help": "Help",
+}
+
+
+def _route_for(routes: dict[Route, Subcommand], parsed: Command) -> Subcommand | None:
+    return routes.get((parsed.action, parsed.kind)) or routes.get((parsed.action, None))
+
+
+def help_sections(topic: str | None = None) -> list[HelpSection]:
+    """The help topics' examples, keeping only commands this bot has a handler for."""
+    routes = _routes()
+    sections = []
+    for name, examples in HELP_TOPICS.items():
+        if topic is not None and name != topic:
+            continue
+        entries = []
+        for usage, summary in examples:
+            subcommand = _route_for(routes, parse(usage))
+            if subcommand is not None:
+                entries.append(HelpEntry(usage, summary, admin_only=subcommand.help.admin_only))
+        sections.append(HelpSection(TOPIC_TITLES.get(name, name.title()), entries))
+    return sections
+
+
 def help_entries() -> list[HelpEntry]:
-    return [sub.help for sub in _routes().values()]
+    return [entry for section in help_sections() for entry in section.entries]
 
 
 async def handle_help(request: CommandRequest) -> None:
-    await request.ack(blocks=build_help(help_entries()), text="pmp-bot commands")
+    parsed = request.parsed
+    await request.ack(
+        blocks=build_help(
+            help_sections(parsed.topic),
+            unknown=parsed.unknown_word,
+            suggestion=parsed.suggestion,
+        ),
+        text=f"{SLASH_COMMAND} help",
+    )
 
 
 async def handle_pmp_command(
@@ -103,12 +143,15 @@ async def handle_pmp_command(
         key=workspace_key,
     )
     routes = _routes()
-    subcommand = routes.get((parsed.action, parsed.kind)) or routes.get((parsed.action, None))
-    if parsed.action is CommandAction.HELP or subcommand is None:
+    subcommand = _route_for(routes, parsed)
+    if parsed.action is CommandAction.HELP:
+        await handle_help(request)
+        return
+    if subcommand is None:
         unknown = parsed.unknown_word if parsed.action is CommandAction.UNKNOWN else None
         await ack(
-            blocks=build_help(help_entries(), unknown=unknown, suggestion=parsed.suggestion),
-            text=f"{SLASH_COMMAND} commands",
+            blocks=build_help(help_sections(), unknown=unknown, suggestion=parsed.suggestion),
+            text=f"{SLASH_COMMAND} help",
         )
         return
     if subcommand.needs_connection and not request.connected:

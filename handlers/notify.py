@@ -51,7 +51,6 @@ def routes() -> dict[Route, Subcommand]:
             HelpEntry(
                 "notify #channel",
                 "posts lookups and changes in a channel (`off` stops)",
-                admin_only=True,
             ),
             needs_connection=False,
         ),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.slack.ids import SLASH_COMMAND
-from bot.slack.text import safe
+from bot.slack.text import safe, truncate
 
 
 @dataclass(frozen=True)
@@ -17,8 +17,22 @@ class HelpEntry:
     admin_only: bool = False
 
 
+@dataclass(frozen=True)
+class HelpSection:
+    title: str
+    entries: list[HelpEntry]
+
+
+def _lines(entries: list[HelpEntry]) -> str:
+    lines = []
+    for entry in entries:
+        admin = " _(admins)_" if entry.admin_only else ""
+        lines.append(f"`{SLASH_COMMAND} {entry.usage}` {entry.summary}{admin}")
+    return "\n".join(lines)
+
+
 def build_help(
-    entries: list[HelpEntry], *, unknown: str | None = None, suggestion: str | None = None
+    sections: list[HelpSection], *, unknown: str | None = None, suggestion: str | None = None
 ) -> list[Block]:
     blocks: list[Block] = []
     if unknown is not None:
@@ -30,15 +44,19 @@ def build_help(
                 )
             )
         )
-    lines = []
-    for entry in entries:
-        admin = " _(admins)_" if entry.admin_only else ""
-        lines.append(f"`{SLASH_COMMAND} {entry.usage}` {entry.summary}{admin}")
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+    for section in sections:
+        if section.entries:
+            text = f"*{section.title}*\n{_lines(section.entries)}"
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000))))
     blocks.append(
         ContextBlock(
             elements=[
-                MarkdownTextObject(text="Replies are only visible to you unless you share them.")
+                MarkdownTextObject(
+                    text=(
+                        "Replies are only visible to you unless you share them. "
+                        f"`{SLASH_COMMAND} help ticket` shows one topic."
+                    )
+                )
             ]
         )
     )
