@@ -50,3 +50,18 @@ def test_shell_refuses_half_of_the_pmp_options() -> None:
     )
     assert result.returncode == 2
     assert "--pmp-token" in result.stderr
+
+
+async def test_paging_showing_and_sharing_through_the_shell() -> None:
+    out = io.StringIO()
+    await run_shell(
+        out=out,
+        lines=["/pmp customer a", "press 6", "press 1", "press 5", "/pmp notify #general", "quit"],
+    )
+    text = out.getvalue()
+    assert "Page 1 of" in text and "Page 2 of" in text  # press 6 was Next
+    assert "Alpine Ski House" in text  # press 1 showed the first card of page 2
+    shared = text.split("> press 5", 1)[1]
+    assert "pmp-bot posted in #general:" in shared  # public, not "only visible to you"
+    assert "Shared by @alex" in shared
+    assert "lookups and changes in PMP are posted to" in text
