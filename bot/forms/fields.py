@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
     UrlInputElement,
 )
 
+from bot.forms.options import FAILED_VALUE, SLOW_VALUE
 from bot.slack.text import truncate
 
 OPTION_TEXT_MAX = 75
@@ -79,13 +80,16 @@ class FormField:
     # a block_actions when the value changes (to update dependent fields).
     dispatch_action: bool = False
     min_query_length: int = 1
+    # An app-wide unique action id, for external selects: Slack routes their options loads
+    # by action id alone, so `<name>_input` could reach another form's handler.
+    action: str | None = None
 
     def block_id(self, form: str) -> str:
         return f"{form}.{self.name}"
 
     @property
     def action_id(self) -> str:
-        return f"{self.name}_input"
+        return self.action or f"{self.name}_input"
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,9 @@ def _check(spec: FormField, raw: Any) -> tuple[Any, str | None]:
             verb = "Choose" if spec.kind in (Kind.SELECT, Kind.EXTERNAL, Kind.DATE) else "Enter"
             return None, f"{verb} the {label}."
         return None, None
+    if spec.kind is Kind.EXTERNAL and text in (SLOW_VALUE, FAILED_VALUE):
+        # The option that said PMP was slow or failed is not a choice.
+        return None, f"Choose a {label} from the list."
     if spec.max_length is not None and len(text) > spec.max_length:
         return text, f"Keep it to {spec.max_length} characters (now {len(text)})."
     if spec.kind is Kind.INTEGER:
@@ -279,6 +286,25 @@ def read_form(form: FormSpec, state_values: Mapping[str, Any]) -> FormResult:
         if error:
             result.errors[block_id] = error
     return result
+
+
+def typed_values(form: FormSpec, state_values: Mapping[str, Any]) -> dict[str, Any]:
+    """What the user typed, unchecked, in the form `build_inputs` takes (the chosen option
+    of an external select as a Choice): to show a form again exactly as it was submitted."""
+    values: dict[str, Any] = {}
+    for spec in form.fields:
+        entry = (state_values.get(spec.block_id(form.id)) or {}).get(spec.action_id) or {}
+        if spec.kind is Kind.EXTERNAL:
+            option = entry.get("selected_option") or {}
+            text = (option.get("text") or {}).get("text") or ""
+            value = option.get("value")
+            chosen = value and value not in (SLOW_VALUE, FAILED_VALUE)
+            values[spec.name] = Choice(str(value), str(text)) if chosen else None
+        elif spec.kind is Kind.CHECKBOX:
+            values[spec.name] = bool(_raw(spec, entry))
+        else:
+            values[spec.name] = _raw(spec, entry)
+    return values
 
 
 # ----------------------------------------------------------------------------- what changed

@@ -103,7 +103,7 @@ class Submission:
     async def run(self, budget_s: float = ACK_BUDGET_S) -> None:
         key = submission_key(self.team_id, self.view)
         if not await self.idempotency.claim(key, self.team_id):
-            stored = await self.idempotency.get_result(key)
+            stored = await self._first_outcome(key, budget_s)
             shown = (
                 self.done_view(WriteOutcome.from_json(stored))
                 if stored
@@ -118,6 +118,17 @@ class Submission:
         else:
             await self.ack(response_action="update", view=saving_view(self.title))
             await self._answer_later(key, task)
+
+    async def _first_outcome(self, key: str, budget_s: float) -> str | None:
+        """The outcome of the submission that claimed the key, waited for within the budget:
+        a double click usually arrives while the first one is still saving."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget_s
+        while True:
+            stored = await self.idempotency.get_result(key)
+            if stored or loop.time() >= deadline:
+                return stored
+            await asyncio.sleep(0.1)
 
     async def _answer_in_ack(self, key: str, task: asyncio.Future[WriteOutcome]) -> None:
         try:
