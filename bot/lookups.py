@@ -74,6 +74,10 @@ class Lookups:
     def __init__(self, cache: ResultCache) -> None:
         self._cache = cache
 
+    def forget_results(self, workspace: str) -> None:
+        """Drops the workspace's kept searches and lists, after a record was changed."""
+        self._cache.forget_workspace(workspace)
+
     async def search(self, pmp: PmpClient, workspace: str, kind: RecordKind, query: str) -> Listing:
         key = ResultCache.key_for("search", kind, query.casefold())
         cached = self._cache.get(workspace, key)

@@ -57,3 +57,20 @@ class HomeAction(StrEnum):
     SEARCH_MODAL = "pmp_home_search_modal"
     SEARCH_BLOCK = "pmp_home_search_query"
     SEARCH_INPUT = "pmp_home_search_query_input"
+
+
+class RecordForm(StrEnum):
+    """Record forms and deletes (bot/blocks/record_forms.py, handlers/records.py).
+
+    MODAL is the callback id of every customer, lead, project and milestone modal (the kind
+    is in its private_metadata); the *_OPTIONS are the action ids of its typeaheads. DELETE
+    and DELETE_CANCEL are the buttons of the `/pmp <record> delete <id>` prompt; DELETE
+    carries a `CardRef`.
+    """
+
+    MODAL = "pmp_record_form"
+    CUSTOMER_OPTIONS = "pmp_record_customer_options"
+    PROJECT_OPTIONS = "pmp_record_project_options"
+    COUNTRY_OPTIONS = "pmp_record_country_options"
+    DELETE = "pmp_record_delete"
+    DELETE_CANCEL = "pmp_record_delete_cancel"
