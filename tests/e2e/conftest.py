@@ -94,6 +94,23 @@ def bot_settings(
     return load_settings(env_file=None, **values)
 
 
+@pytest.fixture
+async def connected(
+    slack: RunningSlackStandin, pmp: Any, tmp_path: Path, secret_key: str
+) -> AsyncIterator[tuple[RunningBot, SlackSender]]:
+    """The bot, with workspace TEAM_A already connected to the sandbox."""
+    settings = bot_settings(slack, f"sqlite:///{tmp_path / 'bot.sqlite3'}", secret_key)
+    async with bot_and_sender(settings, slack) as (bot, sender):
+        await bot.services.workspaces.save_credentials(
+            team_id=TEAM_A,
+            enterprise_id=None,
+            base_url=pmp.base_url,
+            token=pmp.token,
+            connected_by=OWNER_A,
+        )
+        yield bot, sender
+
+
 @asynccontextmanager
 async def bot_and_sender(
     settings: Settings, slack: RunningSlackStandin

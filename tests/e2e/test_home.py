@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.console.slack_standin import RunningSlackStandin
 from bot.run.embedded import RunningBot
 from bot.slack.ids import CardAction, HomeAction
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.slack_client import SlackSender
-
-
-@pytest.fixture
-async def connected(
-    slack: RunningSlackStandin, pmp: Any, tmp_path: Path, secret_key: str
-) -> AsyncIterator[tuple[RunningBot, SlackSender]]:
-    settings = bot_settings(slack, f"sqlite:///{tmp_path / 'bot.sqlite3'}", secret_key)
-    async with bot_and_sender(settings, slack) as (bot, sender):
-        await bot.services.workspaces.save_credentials(
-            team_id=TEAM_A,
-            enterprise_id=None,
-            base_url=pmp.base_url,
-            token=pmp.token,
-            connected_by=OWNER_A,
-        )
-        yield bot, sender
 
 
 async def open_home(sender: SlackSender, slack: RunningSlackStandin, user: str) -> dict[str, Any]:
