@@ -74,3 +74,19 @@ class RecordForm(StrEnum):
     COUNTRY_OPTIONS = "pmp_record_country_options"
     DELETE = "pmp_record_delete"
     DELETE_CANCEL = "pmp_record_delete_cancel"
+
+
+class TicketForm(StrEnum):
+    """The ticket forms (bot/blocks/ticket_forms.py, handlers/tickets.py).
+
+    NEW_MODAL and SETTINGS_MODAL are modal callback ids; NEW_SHORTCUT (global) and FROM_MESSAGE
+    (message shortcut) are shortcut callback ids in the manifests; CUSTOMER_INPUT is the action
+    id of the new-ticket modal's customer select (its options loads, and the block_actions that
+    load the chosen customer's contacts and projects).
+    """
+
+    NEW_MODAL = "pmp_ticket_new"
+    SETTINGS_MODAL = "pmp_ticket_settings"
+    NEW_SHORTCUT = "pmp_ticket_new_shortcut"
+    FROM_MESSAGE = "pmp_ticket_from_message"
+    CUSTOMER_INPUT = "pmp_ticket_customer"
