@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.blocks.cards import CardRef
 from bot.blocks.results import PageState
@@ -22,6 +22,9 @@ from bot.pmp import (
 )
 from bot.pmp.links import RecordKind
 from bot.result_cache import ResultCache
+
+if TYPE_CHECKING:
+    from bot.tickets import LearnedTicketNames
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +75,13 @@ async def _optional(call: Awaitable[T]) -> T | None:
 
 class Lookups:
     def __init__(self, cache: ResultCache) -> None:
+        # Imported here: bot.tickets reaches this module through bot.forms.
+        from bot.tickets import LearnedTicketNames
+
         self._cache = cache
+        # Ticket records name their department, priority, service and status, and PMP has no
+        # endpoint that lists those: names seen here fill the ticket form and settings.
+        self.ticket_names: LearnedTicketNames = LearnedTicketNames()
 
     def forget_results(self, workspace: str) -> None:
         """Drops the workspace's kept searches and lists, after a record was changed."""
@@ -83,6 +92,8 @@ class Lookups:
         cached = self._cache.get(workspace, key)
         if cached is None:
             records = await _resource(pmp, kind).search(query)
+            if kind == "ticket":
+                self.ticket_names.learn(pmp.base_url, records)
             cached = self._cache.put(workspace, key, records)
         return Listing(kind=kind, records=cached.records, cache_key=key, query=query)
 
@@ -130,6 +141,8 @@ class Lookups:
         """One record and what its card shows beside it (primary contact, customer or
         project name), fetched together."""
         record: PmpRecord = await _resource(pmp, ref.kind).get(ref.id)
+        if ref.kind == "ticket":
+            self.ticket_names.learn(pmp.base_url, [record])
         if isinstance(record, Customer):
             contacts = await _optional(pmp.contacts.list(record.id))
             primary = next((c for c in contacts or [] if c.is_primary), None)

@@ -10,12 +10,12 @@ from types import ModuleType
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import cards, commands, connect, home, lifecycle, lookups, notify
+from handlers import cards, commands, connect, home, lifecycle, lookups, notify, tickets
 
 # Modules whose `register(app)` adds Slack listeners.
-LISTENER_MODULES: tuple[ModuleType, ...] = (commands, cards, connect, home, lifecycle)
+LISTENER_MODULES: tuple[ModuleType, ...] = (commands, cards, connect, home, lifecycle, tickets)
 # Modules whose `routes()` adds `/pmp` subcommands.
-SUBCOMMAND_MODULES: tuple[ModuleType, ...] = (connect, lookups, notify)
+SUBCOMMAND_MODULES: tuple[ModuleType, ...] = (connect, lookups, notify, tickets)
 
 
 def register(app: AsyncApp) -> None:

@@ -30,6 +30,7 @@ from bot.sandbox import running_sandbox
 from bot.services import BotServices
 from bot.slack.app import create_app
 from bot.slack.web import create_web_app
+from handlers.tickets import SHORTCUTS
 
 BANNER = """\
 pmp-bot console: the real bot, with a stand-in for Slack and {pmp}.
@@ -102,6 +103,7 @@ async def run_shell(
                 channel_id=DEFAULT_CHANNEL_ID,
                 out=stream,
                 lines=lines,
+                shortcuts=SHORTCUTS,
             )
         finally:
             await services.aclose()

@@ -1,0 +1,456 @@
+"""Opening PMP tickets from Slack, and naming ticket ids (`/pmp settings`).
+
+The new-ticket modal opens from `/pmp ticket new [subject]`, a customer card's "New ticket"
+button, the "New PMP ticket" shortcut and the "Create PMP ticket" message shortcut. The
+modal opens at once (a trigger_id lives 3 s); whatever takes PMP time (a customer's contacts
+and projects) is filled in afterwards with views.update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.connect import build_admins_only
+from bot.blocks.help import HelpEntry
+from bot.blocks.ticket_forms import (
+    NEW_TICKET_TITLE,
+    build_new_ticket_modal,
+    build_settings_loading_modal,
+    build_settings_saved_view,
+    build_ticket_done_view,
+    build_ticket_loading_modal,
+    build_ticket_problem_modal,
+    build_ticket_retry_modal,
+    build_ticket_settings_modal,
+)
+from bot.forms.fields import Choice
+from bot.forms.options import FAILED_VALUE, notice_option, typeahead
+from bot.forms.submission import Submission, WriteOutcome
+from bot.grammar import CommandAction, RecordKind
+from bot.notify import notice_line
+from bot.pmp import PmpClient, PmpError, PmpRecord, normalise_base_url
+from bot.pmp_pool import WorkspaceKey
+from bot.services import BotServices
+from bot.slack.ids import SLASH_COMMAND, CardAction, TicketForm
+from bot.slack.replies import SOMETHING_WENT_WRONG
+from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
+from bot.storage import Workspace
+from bot.tickets import (
+    SUBJECT_BLOCK,
+    CustomerPeople,
+    NewTicketForm,
+    TicketChoices,
+    form_from_view,
+    learn_from_pmp,
+    load_customer_people,
+    merged_settings,
+    new_ticket_form,
+    open_ticket,
+    pmp_field_errors,
+    prefill_from_message,
+    read_new_ticket,
+    read_settings,
+    settings_spec,
+    ticket_choices,
+)
+from handlers.commands import CommandRequest, Route, Subcommand
+
+logger = logging.getLogger(__name__)
+
+# A customer's contacts usually arrive faster than this; otherwise the modal says they're
+# on their way rather than seeming to ignore the choice.
+LOADING_NOTICE_AFTER_S = 0.5
+# The settings form waits this long for PMP's tickets (to suggest names) before opening.
+SETTINGS_LEARN_TIMEOUT_S = 8.0
+
+NOT_CONNECTED = (
+    "This workspace isn't connected to PMP yet. "
+    f"A workspace admin can run `{SLASH_COMMAND} connect` to set it up."
+)
+OPEN_FAILED = "Slack didn't let me open the form in time. Try again."
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id", ""))
+
+
+def _connected(workspace: Workspace | None) -> bool:
+    return workspace is not None and bool(workspace.pmp_base_url)
+
+
+def _site(workspace: Workspace | None) -> str:
+    try:
+        return normalise_base_url(workspace.pmp_base_url or "") if workspace else ""
+    except ValueError:
+        return ""
+
+
+def _choices(services: BotServices, workspace: Workspace | None) -> TicketChoices:
+    assert workspace is not None
+    learned = services.lookups.ticket_names.names(_site(workspace))
+    return ticket_choices(workspace.ticket_settings, learned)
+
+
+async def _open(client: AsyncWebClient, trigger_id: str, view: View) -> str | None:
+    """views.open; the new view's id, or None when Slack refused (the trigger expired)."""
+    try:
+        response = await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        logger.warning("views.open failed for a ticket form: %s", error.response.get("error"))
+        return None
+    return str((response.get("view") or {}).get("id", "")) or None
+
+
+async def _update(client: AsyncWebClient, view_id: str, view: View) -> None:
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except SlackApiError as error:
+        # Mostly: the user closed the modal meanwhile.
+        logger.info("views.update of a ticket form failed: %s", error.response.get("error"))
+
+
+# ------------------------------------------------------------------------ opening the form
+
+
+async def handle_new_ticket_command(request: CommandRequest) -> None:
+    await request.ack()
+    form = new_ticket_form(
+        _choices(request.services, request.workspace), subject=request.parsed.query
+    )
+    if await _open(request.client, request.trigger_id, build_new_ticket_modal(form)) is None:
+        await request.respond(text=f"{OPEN_FAILED} (`{SLASH_COMMAND} ticket new`)")
+
+
+async def handle_new_ticket_shortcut(
+    ack: AsyncAck,
+    shortcut: dict[str, Any],
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace: Workspace | None,
+) -> None:
+    await ack()
+    trigger_id = str(shortcut.get("trigger_id", ""))
+    if not _connected(workspace):
+        await _open(client, trigger_id, build_ticket_problem_modal(NOT_CONNECTED))
+        return
+    form = new_ticket_form(_choices(services, workspace))
+    await _open(client, trigger_id, build_new_ticket_modal(form))
+
+
+async def _permalink(client: AsyncWebClient, channel_id: str, message_ts: str) -> str | None:
+    try:
+        response = await client.chat_getPermalink(channel=channel_id, message_ts=message_ts)
+    except SlackApiError as error:
+        # A conversation the bot can't see: the ticket goes without the link.
+        logger.info("chat.getPermalink failed: %s", error.response.get("error"))
+        return None
+    link = response.get("permalink")
+    return str(link) if link else None
+
+
+async def handle_message_shortcut(
+    ack: AsyncAck,
+    shortcut: dict[str, Any],
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace: Workspace | None,
+) -> None:
+    await ack()
+    trigger_id = str(shortcut.get("trigger_id", ""))
+    if not _connected(workspace):
+        await _open(client, trigger_id, build_ticket_problem_modal(NOT_CONNECTED))
+        return
+    view_id = await _open(client, trigger_id, build_ticket_loading_modal())
+    if view_id is None:
+        return
+    message = shortcut.get("message") or {}
+    channel_id = str((shortcut.get("channel") or {}).get("id", ""))
+    permalink = await _permalink(client, channel_id, str(message.get("ts", "")))
+    prefill = prefill_from_message(str(message.get("text") or ""), permalink)
+    form = new_ticket_form(
+        _choices(services, workspace), subject=prefill.subject, message=prefill.message
+    )
+    await _update(client, view_id, build_new_ticket_modal(form))
+
+
+async def handle_card_new_ticket(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack()
+    trigger_id = str(body.get("trigger_id", ""))
+    value = str(action.get("value", ""))
+    if not _connected(workspace):
+        await _open(client, trigger_id, build_ticket_problem_modal(NOT_CONNECTED))
+        return
+    if not (value.isascii() and value.isdigit() and int(value) > 0):
+        logger.warning("A New ticket button carried no customer id")
+        return
+    view_id = await _open(client, trigger_id, build_ticket_loading_modal())
+    if view_id is None:
+        return
+    try:
+        pmp = await connected_pmp(services, workspace, workspace_key)
+        people = await load_customer_people(pmp.client, int(value))
+        view = build_new_ticket_modal(
+            new_ticket_form(_choices(services, workspace)).with_people(people)
+        )
+    except NotConnectedError:
+        view = build_ticket_problem_modal(NOT_CONNECTED)
+    except PmpError as error:
+        view = build_ticket_problem_modal(f"Couldn't load the customer: {error.user_message}")
+    except Exception:
+        logger.exception("Loading the new-ticket form failed")
+        view = build_ticket_problem_modal(SOMETHING_WENT_WRONG)
+    await _update(client, view_id, view)
+
+
+async def handle_customer_chosen(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    """A customer was chosen in the modal: list its contacts and projects, keeping every
+    other value the user has typed."""
+    await ack()
+    view = body.get("view") or {}
+    view_id = str(view.get("id", ""))
+    form = form_from_view(view)
+    option = action.get("selected_option") or {}
+    value = str(option.get("value") or "")
+    if not (value.isascii() and value.isdigit() and int(value) > 0):
+        # Cleared, or PMP's "slow" notice chosen: nothing to list.
+        await _update(client, view_id, build_new_ticket_modal(_without_customer(form)))
+        return
+    customer = Choice(value, str((option.get("text") or {}).get("text") or f"#{value}"))
+    try:
+        pmp = await connected_pmp(services, workspace, workspace_key)
+        people = await _load_people(client, view_id, form, customer, pmp.client)
+        updated = build_new_ticket_modal(form.with_notice(None).with_people(people))
+    except NotConnectedError:
+        updated = build_ticket_problem_modal(NOT_CONNECTED)
+    except PmpError as error:
+        problem = f"Couldn't load the contacts: {error.user_message} Choose the customer again."
+        updated = build_new_ticket_modal(form.loading_for(customer).with_notice(problem))
+    except Exception:
+        logger.exception("Loading a customer's contacts failed")
+        updated = build_new_ticket_modal(
+            form.loading_for(customer).with_notice(SOMETHING_WENT_WRONG)
+        )
+    await _update(client, view_id, updated)
+
+
+def _without_customer(form: NewTicketForm) -> NewTicketForm:
+    return NewTicketForm(
+        choices=form.choices, values={**form.values, "userid": None}, notice=form.notice
+    )
+
+
+async def _load_people(
+    client: AsyncWebClient,
+    view_id: str,
+    form: NewTicketForm,
+    customer: Choice,
+    pmp: PmpClient,
+) -> CustomerPeople:
+    loading = asyncio.ensure_future(load_customer_people(pmp, customer))
+    done, _ = await asyncio.wait({loading}, timeout=LOADING_NOTICE_AFTER_S)
+    if not done:
+        await _update(client, view_id, build_new_ticket_modal(form.loading_for(customer)))
+    return await loading
+
+
+async def handle_customer_options(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    try:
+        pmp = await connected_pmp(services, workspace, workspace_key)
+    except NotConnectedError:
+        await ack(options=[notice_option("Not connected to PMP", FAILED_VALUE)])
+        return
+    options = await typeahead(
+        services.lookups,
+        pmp.client,
+        pmp.cache_scope,
+        "customer",
+        str(body.get("value") or ""),
+        _label,
+    )
+    await ack(options=options)
+
+
+def _label(record: PmpRecord) -> str:
+    return record.display_name
+
+
+# ------------------------------------------------------------------------ submitting
+
+
+async def handle_new_ticket_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    reading = read_new_ticket(view)
+    draft = reading.draft
+    if draft is None:
+        await ack(response_action="errors", errors=reading.errors)
+        return
+    try:
+        pmp = await connected_pmp(services, workspace, workspace_key)
+    except NotConnectedError:
+        await ack(response_action="errors", errors={SUBJECT_BLOCK: NOT_CONNECTED})
+        return
+    user_id = _user(body)
+
+    async def write() -> WriteOutcome:
+        opened = await open_ticket(pmp.client, draft)
+        return WriteOutcome(
+            kind="ticket",
+            label=opened.subject,
+            verb="opened",
+            record_id=opened.ticket_id,
+            url=opened.url,
+            note=opened.note,
+        )
+
+    async def after(outcome: WriteOutcome) -> None:
+        services.lookups.forget_results(pmp.cache_scope)
+        line = notice_line(user_id, outcome.verb, outcome.kind, outcome.label, outcome.url)
+        services.notify(pmp.workspace, line)
+
+    await Submission(
+        ack=ack,
+        client=client,
+        idempotency=services.idempotency,
+        team_id=workspace_key.team_id,
+        view=view,
+        title=NEW_TICKET_TITLE,
+        first_block_id=SUBJECT_BLOCK,
+        write=write,
+        done_view=build_ticket_done_view,
+        retry_view=lambda reason: build_ticket_retry_modal(reading.form, reason),
+        after=after,
+        field_errors=lambda error: pmp_field_errors(error, reading.form),
+    ).run()
+
+
+# ------------------------------------------------------------------------ ticket settings
+
+
+async def handle_settings_command(request: CommandRequest) -> None:
+    await request.ack()
+    services = request.services
+    if not await services.admins.is_admin(request.client, request.key.team_id, request.user_id):
+        await request.respond(
+            blocks=build_admins_only("change the ticket settings"), text="Admins only"
+        )
+        return
+    view_id = await _open(request.client, request.trigger_id, build_settings_loading_modal())
+    if view_id is None:
+        await request.respond(text=f"{OPEN_FAILED} (`{SLASH_COMMAND} settings`)")
+        return
+    assert request.workspace is not None
+    note = None
+    try:
+        pmp = await connected_pmp(services, request.workspace, request.key)
+        problem = await learn_from_pmp(
+            pmp.client, services.lookups.ticket_names, timeout_s=SETTINGS_LEARN_TIMEOUT_S
+        )
+    except NotConnectedError:
+        problem = "this workspace isn't connected to PMP"
+    if problem:
+        note = f"Couldn't read PMP's tickets to suggest names ({problem}); showing the saved names."
+    learned = services.lookups.ticket_names.names(_site(request.workspace))
+    prefill = merged_settings(request.workspace.ticket_settings, learned)
+    await _update(request.client, view_id, build_ticket_settings_modal(prefill, note))
+
+
+async def handle_settings_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace_key: WorkspaceKey,
+) -> None:
+    reading = read_settings(view)
+    if not await services.admins.is_admin(client, workspace_key.team_id, _user(body)):
+        spec = settings_spec()
+        await ack(
+            response_action="errors",
+            errors={
+                spec.fields[0].block_id(spec.id): (
+                    "Only workspace admins and owners can change the ticket settings."
+                )
+            },
+        )
+        return
+    if reading.settings is None:
+        await ack(response_action="errors", errors=reading.errors)
+        return
+    await services.workspaces.set_ticket_settings(
+        workspace_key.team_id, workspace_key.enterprise_id, reading.settings
+    )
+    await ack(response_action="update", view=build_settings_saved_view(reading.settings))
+
+
+# ------------------------------------------------------------------------ wiring
+
+
+def routes() -> dict[Route, Subcommand]:
+    return {
+        (CommandAction.NEW, RecordKind.TICKET): Subcommand(
+            handle_new_ticket_command, HelpEntry("ticket new [subject]", "opens a ticket in PMP")
+        ),
+        (CommandAction.SETTINGS, None): Subcommand(
+            handle_settings_command,
+            HelpEntry(
+                "settings",
+                "names ticket departments, priorities, services and statuses",
+                admin_only=True,
+            ),
+        ),
+    }
+
+
+# Shortcut names as in the manifests, for `pmp-bot shell` (`shortcut New PMP ticket`).
+SHORTCUTS: dict[str, str] = {
+    "New PMP ticket": TicketForm.NEW_SHORTCUT.value,
+    "Create PMP ticket": TicketForm.FROM_MESSAGE.value,
+}
+
+
+def register(app: AsyncApp) -> None:
+    app.shortcut(TicketForm.NEW_SHORTCUT.value)(handle_new_ticket_shortcut)
+    app.shortcut(TicketForm.FROM_MESSAGE.value)(handle_message_shortcut)
+    app.action(CardAction.NEW_TICKET.value)(handle_card_new_ticket)
+    app.action(TicketForm.CUSTOMER_INPUT.value)(handle_customer_chosen)
+    app.options(TicketForm.CUSTOMER_INPUT.value)(handle_customer_options)
+    app.view(TicketForm.NEW_MODAL.value)(handle_new_ticket_submission)
+    app.view(TicketForm.SETTINGS_MODAL.value)(handle_settings_submission)
