@@ -10,12 +10,20 @@ from types import ModuleType
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import cards, commands, connect, home, lifecycle, lookups, notify, tickets
+from handlers import cards, commands, connect, home, lifecycle, lookups, notify, records, tickets
 
 # Modules whose `register(app)` adds Slack listeners.
-LISTENER_MODULES: tuple[ModuleType, ...] = (commands, cards, connect, home, lifecycle, tickets)
+LISTENER_MODULES: tuple[ModuleType, ...] = (
+    commands,
+    cards,
+    connect,
+    home,
+    lifecycle,
+    records,
+    tickets,
+)
 # Modules whose `routes()` adds `/pmp` subcommands.
-SUBCOMMAND_MODULES: tuple[ModuleType, ...] = (connect, lookups, notify, tickets)
+SUBCOMMAND_MODULES: tuple[ModuleType, ...] = (connect, lookups, notify, records, tickets)
 
 
 def register(app: AsyncApp) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.cards import (
     CardRef,
@@ -20,6 +21,7 @@ from bot.blocks.results import PageState, build_results
 from bot.lookups import Listing
 from bot.notify import notice_line
 from bot.pmp_pool import WorkspaceKey
+from bot.record_forms import may_delete
 from bot.services import BotServices
 from bot.slack.ids import CardAction
 from bot.slack.replies import reporting_failures
@@ -40,7 +42,12 @@ def _value(action: dict[str, Any]) -> str:
 
 
 async def _card(
-    services: BotServices, pmp: ConnectedPmp, ref: CardRef, *, shared_by: str | None = None
+    services: BotServices,
+    pmp: ConnectedPmp,
+    ref: CardRef,
+    *,
+    shared_by: str | None = None,
+    can_delete: bool = False,
 ) -> tuple[Any, str]:
     details = await services.lookups.details(pmp.client, ref)
     message = build_record_card(
@@ -48,6 +55,7 @@ async def _card(
         base_url=pmp.base_url,
         names=pmp.names,
         shared_by=shared_by,
+        can_delete=can_delete,
         primary_contact=details.primary_contact,
         customer_name=details.customer_name,
         project_name=details.project_name,
@@ -88,6 +96,7 @@ async def handle_show(
     ack: AsyncAck,
     body: dict[str, Any],
     action: dict[str, Any],
+    client: AsyncWebClient,
     respond: AsyncRespond,
     services: BotServices,
     workspace: Workspace | None,
@@ -99,7 +108,8 @@ async def handle_show(
         ref = CardRef.parse(_value(action))
         user = _user(body)
         pmp = await connected_pmp(services, workspace, workspace_key)
-        message, label = await _card(services, pmp, ref)
+        can_delete = await may_delete(services, client, workspace_key.team_id, user)
+        message, label = await _card(services, pmp, ref, can_delete=can_delete)
         await respond(replace_original=False, text=message.text, blocks=message.blocks)
         await services.recent_lookups.add(workspace_key.team_id, user, ref.kind, ref.id, label)
         services.notify(
@@ -112,7 +122,9 @@ async def handle_show(
 
 async def handle_menu(
     ack: AsyncAck,
+    body: dict[str, Any],
     action: dict[str, Any],
+    client: AsyncWebClient,
     respond: AsyncRespond,
     services: BotServices,
     workspace: Workspace | None,
@@ -125,7 +137,8 @@ async def handle_menu(
 
     async def refresh() -> None:
         pmp = await connected_pmp(services, workspace, workspace_key)
-        message, _ = await _card(services, pmp, ref)
+        can_delete = await may_delete(services, client, workspace_key.team_id, _user(body))
+        message, _ = await _card(services, pmp, ref, can_delete=can_delete)
         await respond(replace_original=True, text=message.text, blocks=message.blocks)
 
     await reporting_failures(respond, refresh())

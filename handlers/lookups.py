@@ -11,6 +11,7 @@ from bot.blocks.help import HelpEntry
 from bot.blocks.results import build_results
 from bot.grammar import CommandAction, RecordKind
 from bot.notify import notice_line
+from bot.record_forms import may_delete
 from bot.slack.replies import reporting_failures
 from bot.slack.workspace_pmp import connected_pmp
 from handlers.commands import CommandRequest, Route, Subcommand
@@ -50,10 +51,14 @@ async def _show(request: CommandRequest) -> None:
     assert kind is not None and record_id is not None
     pmp = await connected_pmp(request.services, request.workspace, request.key)
     details = await request.services.lookups.details(pmp.client, CardRef(kind, record_id))
+    can_delete = await may_delete(
+        request.services, request.client, request.key.team_id, request.user_id
+    )
     message = build_record_card(
         details.record,
         base_url=pmp.base_url,
         names=pmp.names,
+        can_delete=can_delete,
         primary_contact=details.primary_contact,
         customer_name=details.customer_name,
         project_name=details.project_name,

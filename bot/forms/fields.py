@@ -318,7 +318,8 @@ def _normal(value: Any, kind: Kind) -> str:
     if value is None:
         return ""
     if isinstance(value, list | tuple):
-        return json.dumps(sorted(str(v) for v in value))
+        # An empty list is "nothing chosen", as None is.
+        return json.dumps(sorted(str(v) for v in value)) if value else ""
     if isinstance(value, date):
         return value.isoformat()
     text = str(value).strip()

@@ -1,0 +1,433 @@
+"""Adding, changing and deleting customers, leads, projects and milestones (and deleting
+tickets): `/pmp <record> new|edit|delete`, the Edit button and Delete menu of cards, the
+record modals' submissions and their typeaheads.
+
+A modal opens at once (a trigger id lives 3 seconds); an edit form shows "Reading…" first
+and is filled in with views.update once PMP has answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.cards import CardRef, MenuChoice, parse_menu_value, ref_of
+from bot.blocks.help import HelpEntry
+from bot.blocks.record_forms import (
+    build_delete_cancelled,
+    build_delete_failed,
+    build_delete_prompt,
+    build_delete_refused,
+    build_deleted,
+    build_done_view,
+    build_form_problem_view,
+    build_loading_modal,
+    build_record_modal,
+)
+from bot.forms.options import FAILED_VALUE, notice_option, typeahead
+from bot.forms.submission import Submission, WriteOutcome
+from bot.grammar import CommandAction, RecordKind
+from bot.pmp import PmpError
+from bot.pmp.links import RecordKind as PmpRecordKind
+from bot.pmp_pool import WorkspaceKey
+from bot.record_forms import (
+    DELETE_KINDS,
+    DELETED,
+    EDIT_KINDS,
+    FORM_KINDS,
+    FormPlan,
+    announce,
+    check_submission,
+    country_options,
+    customer_option_label,
+    delete_record,
+    edit_form,
+    form_again,
+    form_spec,
+    may_delete,
+    new_form,
+    pmp_field_errors,
+    project_option_label,
+    read_record,
+    save,
+)
+from bot.services import BotServices
+from bot.slack.ids import CardAction, RecordForm
+from bot.slack.replies import SOMETHING_WENT_WRONG, reporting_failures, respond_quietly
+from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
+from bot.storage import Workspace
+from handlers.commands import CommandRequest, Route, Subcommand
+
+logger = logging.getLogger(__name__)
+
+NOT_CONNECTED = "This workspace isn't connected to PMP any more. An admin can run `/pmp connect`."
+TRIGGER_EXPIRED = "Slack didn't let me open the form in time. Please try again."
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str(body.get("user", {}).get("id", ""))
+
+
+async def _open(
+    client: AsyncWebClient, trigger_id: str, view: View, respond: AsyncRespond
+) -> str | None:
+    """Opens a modal; its view id, or None (the user has been told) when Slack refused."""
+    try:
+        opened = await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        logger.warning("views.open failed for a record form: %s", error.response.get("error"))
+        await respond_quietly(respond, text=TRIGGER_EXPIRED, replace_original=False)
+        return None
+    return str((opened.get("view") or {}).get("id") or "") or None
+
+
+async def _update(client: AsyncWebClient, view_id: str, view: View) -> None:
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except SlackApiError as error:
+        # The user closed the "Reading…" modal: nothing left to fill in.
+        logger.info("views.update of a record form failed: %s", error.response.get("error"))
+
+
+async def _open_edit_form(
+    *,
+    client: AsyncWebClient,
+    trigger_id: str,
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    key: WorkspaceKey,
+    kind: PmpRecordKind,
+    record_id: int,
+) -> None:
+    view_id = await _open(client, trigger_id, build_loading_modal(kind, record_id), respond)
+    if view_id is None:
+        return
+    try:
+        pmp = await connected_pmp(services, workspace, key)
+        view = build_record_modal(await edit_form(pmp.client, kind, record_id))
+    except NotConnectedError:
+        view = build_form_problem_view(kind, NOT_CONNECTED)
+    except PmpError as error:
+        view = build_form_problem_view(kind, error.user_message)
+    except Exception:
+        logger.exception("Filling in an edit form failed")
+        view = build_form_problem_view(kind, SOMETHING_WENT_WRONG)
+    await _update(client, view_id, view)
+
+
+# ------------------------------------------------------------------------------- commands
+
+
+async def handle_new_command(request: CommandRequest) -> None:
+    await request.ack()
+    kind = request.parsed.record_kind
+    assert kind is not None
+    content = new_form(kind, name=request.parsed.query)
+    await _open(request.client, request.trigger_id, build_record_modal(content), request.respond)
+
+
+async def handle_edit_command(request: CommandRequest) -> None:
+    await request.ack()
+    kind, record_id = request.parsed.record_kind, request.parsed.record_id
+    assert kind is not None and record_id is not None
+    await _open_edit_form(
+        client=request.client,
+        trigger_id=request.trigger_id,
+        respond=request.respond,
+        services=request.services,
+        workspace=request.workspace,
+        key=request.key,
+        kind=kind,
+        record_id=record_id,
+    )
+
+
+async def handle_delete_command(request: CommandRequest) -> None:
+    await request.ack()
+    await reporting_failures(request.respond, _delete_prompt(request))
+
+
+async def _delete_prompt(request: CommandRequest) -> None:
+    services = request.services
+    if not await may_delete(services, request.client, request.key.team_id, request.user_id):
+        refused = build_delete_refused()
+        await request.respond(text=refused.text, blocks=refused.blocks)
+        return
+    kind, record_id = request.parsed.record_kind, request.parsed.record_id
+    assert kind is not None and record_id is not None
+    pmp = await connected_pmp(services, request.workspace, request.key)
+    record = await read_record(pmp.client, CardRef(kind, record_id))
+    prompt = build_delete_prompt(ref_of(record), record.display_name, base_url=pmp.base_url)
+    await request.respond(text=prompt.text, blocks=prompt.blocks)
+
+
+# -------------------------------------------------------------------------------- buttons
+
+
+async def handle_edit_button(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack()
+    try:
+        ref = CardRef.parse(str(action.get("value", "")))
+    except ValueError:
+        logger.warning("An Edit button carried no record reference")
+        return
+    await _open_edit_form(
+        client=client,
+        trigger_id=str(body.get("trigger_id", "")),
+        respond=respond,
+        services=services,
+        workspace=workspace,
+        key=workspace_key,
+        kind=ref.kind,
+        record_id=ref.id,
+    )
+
+
+async def _delete(
+    *,
+    ref: CardRef,
+    user_id: str,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    key: WorkspaceKey,
+) -> None:
+    # Checked again here: the card or prompt may have been shown to someone else, or
+    # before the user stopped being an admin.
+    if not await may_delete(services, client, key.team_id, user_id):
+        refused = build_delete_refused()
+        await respond(replace_original=False, text=refused.text, blocks=refused.blocks)
+        return
+    pmp = await connected_pmp(services, workspace, key)
+    deletion = await delete_record(pmp.client, ref)
+    if deletion.problem is not None:
+        failed = build_delete_failed(ref, deletion.label, deletion.problem)
+        await respond(replace_original=False, text=failed.text, blocks=failed.blocks)
+        return
+    deleted = build_deleted(ref, deletion.label, user_id)
+    await respond(replace_original=True, text=deleted.text, blocks=deleted.blocks)
+    announce(
+        services,
+        pmp,
+        user_id,
+        WriteOutcome(kind=ref.kind, label=deletion.label, verb=DELETED, record_id=ref.id),
+    )
+
+
+async def handle_delete_button(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack()
+
+    async def delete() -> None:
+        await _delete(
+            ref=CardRef.parse(str(action.get("value", ""))),
+            user_id=_user(body),
+            client=client,
+            respond=respond,
+            services=services,
+            workspace=workspace,
+            key=workspace_key,
+        )
+
+    await reporting_failures(respond, delete())
+
+
+async def handle_card_delete(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack()
+
+    async def delete() -> None:
+        value = str((action.get("selected_option") or {}).get("value", ""))
+        choice, ref = parse_menu_value(value)
+        if choice is not MenuChoice.DELETE:
+            return
+        await _delete(
+            ref=ref,
+            user_id=_user(body),
+            client=client,
+            respond=respond,
+            services=services,
+            workspace=workspace,
+            key=workspace_key,
+        )
+
+    await reporting_failures(respond, delete())
+
+
+async def handle_delete_cancel(
+    ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond
+) -> None:
+    await ack()
+    try:
+        ref = CardRef.parse(str(action.get("value", "")))
+    except ValueError:
+        return
+    cancelled = build_delete_cancelled(ref)
+    await respond_quietly(
+        respond, replace_original=True, text=cancelled.text, blocks=cancelled.blocks
+    )
+
+
+# ----------------------------------------------------------------------------- submission
+
+
+async def handle_record_submission(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    try:
+        plan = FormPlan.from_metadata(str(view.get("private_metadata") or ""))
+    except ValueError:
+        logger.warning("A record form arrived without its plan")
+        await ack(
+            response_action="update", view=build_form_problem_view(None, SOMETHING_WENT_WRONG)
+        )
+        return
+    state = (view.get("state") or {}).get("values") or {}
+    checked = check_submission(plan, state)
+    spec = form_spec(plan)
+    first_block = spec.fields[0].block_id(spec.id)
+    if not checked.ok:
+        await ack(response_action="errors", errors=dict(checked.errors))
+        return
+    try:
+        pmp = await connected_pmp(services, workspace, workspace_key)
+    except NotConnectedError:
+        await ack(response_action="errors", errors={first_block: NOT_CONNECTED})
+        return
+    user_id = _user(body)
+
+    async def write() -> WriteOutcome:
+        return await save(pmp.client, pmp.base_url, plan, checked)
+
+    async def after(outcome: WriteOutcome) -> None:
+        announce(services, pmp, user_id, outcome)
+
+    await Submission(
+        ack=ack,
+        client=client,
+        idempotency=services.idempotency,
+        team_id=workspace_key.team_id,
+        view=view,
+        title=str((view.get("title") or {}).get("text") or "PMP"),
+        first_block_id=first_block,
+        write=write,
+        done_view=build_done_view,
+        retry_view=lambda problem: build_record_modal(form_again(plan, state), problem=problem),
+        after=after,
+        field_errors=lambda error: pmp_field_errors(plan, error),
+    ).run()
+
+
+# -------------------------------------------------------------------------------- options
+
+
+async def _record_options(
+    services: BotServices,
+    workspace: Workspace | None,
+    key: WorkspaceKey,
+    kind: PmpRecordKind,
+    body: dict[str, Any],
+) -> list[dict[str, Any]]:
+    try:
+        pmp = await connected_pmp(services, workspace, key)
+    except NotConnectedError:
+        return [notice_option("This workspace isn't connected to PMP", FAILED_VALUE)]
+    label = project_option_label if kind == "project" else customer_option_label
+    query = str(body.get("value") or "")
+    return await typeahead(services.lookups, pmp.client, pmp.cache_scope, kind, query, label)
+
+
+async def handle_project_options(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack(options=await _record_options(services, workspace, workspace_key, "project", body))
+
+
+async def handle_customer_options(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    services: BotServices,
+    workspace: Workspace | None,
+    workspace_key: WorkspaceKey,
+) -> None:
+    await ack(options=await _record_options(services, workspace, workspace_key, "customer", body))
+
+
+async def handle_country_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+    await ack(options=country_options(str(body.get("value") or "")))
+
+
+# ------------------------------------------------------------------------------- wiring
+
+
+def register(app: AsyncApp) -> None:
+    app.view(RecordForm.MODAL.value)(handle_record_submission)
+    app.action(CardAction.EDIT_MILESTONE.value)(handle_edit_button)
+    app.action(CardAction.DELETE.value)(handle_card_delete)
+    app.action(RecordForm.DELETE.value)(handle_delete_button)
+    app.action(RecordForm.DELETE_CANCEL.value)(handle_delete_cancel)
+    app.options(RecordForm.PROJECT_OPTIONS.value)(handle_project_options)
+    app.options(RecordForm.CUSTOMER_OPTIONS.value)(handle_customer_options)
+    app.options(RecordForm.COUNTRY_OPTIONS.value)(handle_country_options)
+
+
+def routes() -> dict[Route, Subcommand]:
+    table: dict[Route, Subcommand] = {}
+    for kind in FORM_KINDS:
+        table[(CommandAction.NEW, RecordKind(kind))] = Subcommand(
+            handle_new_command, HelpEntry(f"{kind} new", f"adds a {kind}")
+        )
+    for kind in EDIT_KINDS:
+        table[(CommandAction.EDIT, RecordKind(kind))] = Subcommand(
+            handle_edit_command, HelpEntry(f"{kind} edit <number>", f"changes a {kind}")
+        )
+    for kind in DELETE_KINDS:
+        table[(CommandAction.DELETE, RecordKind(kind))] = Subcommand(
+            handle_delete_command,
+            HelpEntry(f"{kind} delete <number>", f"deletes a {kind}", admin_only=True),
+        )
+    return table

@@ -1,0 +1,40 @@
+"""Fixtures: an idempotency store on a SQLite file, and the PMP sandbox with a client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.pmp import PmpClient
+from bot.sandbox import RunningSandbox, running_sandbox
+from bot.storage import Database, IdempotencyStore
+
+
+@pytest.fixture
+async def idempotency(tmp_path: Path) -> AsyncIterator[IdempotencyStore]:
+    database = await Database.connect(f"sqlite:///{tmp_path / 'forms.sqlite3'}")
+    try:
+        await database.create_schema()
+        yield IdempotencyStore(database)
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    with running_sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+async def pmp(sandbox: RunningSandbox) -> AsyncIterator[PmpClient]:
+    async with PmpClient(base_url=sandbox.base_url, token=sandbox.token, timeout=5) as client:
+        yield client
+
+
+@pytest.fixture
+def store(sandbox: RunningSandbox) -> Any:
+    return sandbox.store
