@@ -6,7 +6,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.connect import build_admins_only
 from bot.blocks.help import HelpEntry
-from bot.blocks.notify import notify_current, notify_failed, notify_off, notify_set, notify_welcome
+from bot.blocks.notify import (
+    SLACK_UNAVAILABLE,
+    notify_current,
+    notify_failed,
+    notify_off,
+    notify_set,
+    notify_welcome,
+)
 from bot.grammar import CommandAction
 from handlers.commands import CommandRequest, Route, Subcommand
 
@@ -37,7 +44,10 @@ async def handle_notify(request: CommandRequest) -> None:
             unfurl_links=False,
         )
     except SlackApiError as error:
-        await request.respond(text=notify_failed(channel, str(error.response.get("error"))))
+        # A 5xx post may have gone through, so it is not sent again; the admin retries.
+        status = error.response.status_code
+        code = SLACK_UNAVAILABLE if status >= 500 or status == 429 else error.response.get("error")
+        await request.respond(text=notify_failed(channel, str(code)))
         return
     channel_id = str(posted.get("channel") or channel.id or "")
     await services.workspaces.set_notify_channel(key.team_id, key.enterprise_id, channel_id)

@@ -6,6 +6,9 @@ from bot.grammar import ChannelRef
 from bot.notify import channel_mention
 from bot.slack.ids import SLASH_COMMAND
 
+# Not a Slack error code: Slack answered 5xx, or kept rate-limiting after the retries.
+SLACK_UNAVAILABLE = "slack_unavailable"
+
 NOTIFY_FAILURE_HINTS = {
     "not_in_channel": (
         "I'm not a member of {channel}. Invite me there (type `/invite @PMP` in the channel), "
@@ -17,6 +20,10 @@ NOTIFY_FAILURE_HINTS = {
     ),
     "is_archived": "{channel} is archived. Pick a channel that is in use.",
     "restricted_action": "This workspace doesn't let apps post in {channel}. Pick another channel.",
+    SLACK_UNAVAILABLE: (
+        "Slack had a problem posting in {channel} just now, so notices still go where they "
+        "went before. Run `{command} notify {channel}` again in a minute."
+    ),
 }
 
 

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.observability import current_trace
 from bot.services import BotServices, ListenerTracker
 from bot.slack.middleware import build_context_middleware
+from bot.slack.retries import slack_retry_handlers
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def create_app(
         base_url=settings.slack_api_url,
         token=settings.bot_token(),
         session=services.slack_http,
+        retry_handlers=slack_retry_handlers(),
     )
     signing_secret = settings.signing_secret()
     app_kwargs: dict[str, Any] = {

@@ -16,6 +16,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from bot.observability import RequestTrace, current_trace
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
+from bot.slack.replies import RetryingRespond
 
 Next = Callable[[], Awaitable[BoltResponse]]
 Middleware = Callable[[AsyncBoltContext, dict[str, Any], Next], Awaitable[BoltResponse | None]]
@@ -58,6 +59,13 @@ def build_context_middleware(services: BotServices) -> Middleware:
         key = WorkspaceKey(team_id=context.team_id or "", enterprise_id=context.enterprise_id)
         context["services"] = services
         context["workspace_key"] = key
+        if context.response_url:
+            # Bolt's own respond drops a post Slack answers 429 or 5xx to.
+            context["respond"] = RetryingRespond(
+                response_url=context.response_url,
+                proxy=context.client.proxy,
+                ssl=context.client.ssl,
+            )
         context["workspace"] = await services.workspaces.get(key.team_id, key.enterprise_id)
         return await next()
 

@@ -3,14 +3,19 @@ message and never as silence (Bolt only logs exceptions raised after the ack).""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.models.attachments import Attachment
+from slack_sdk.models.blocks import Block
+from slack_sdk.webhook import WebhookResponse
 
 from bot.blocks.connect import build_not_connected
 from bot.pmp import PmpError
+from bot.slack.retries import MAX_RETRY_AFTER_S, SERVER_ERRORS, retry_after_seconds
 from bot.slack.workspace_pmp import NotConnectedError
 
 logger = logging.getLogger(__name__)
@@ -19,6 +24,72 @@ SOMETHING_WENT_WRONG = (
     "Something went wrong on pmp-bot's side, sorry. Try again; if it keeps happening, "
     "tell whoever runs pmp-bot."
 )
+
+SLACK_DID_NOT_SHOW = (
+    "Slack had a problem showing my answer just now, so it may be missing. "
+    "Try the same thing again in a moment."
+)
+RESPONSE_URL_ATTEMPTS = 3
+
+
+class RetryingRespond(AsyncRespond):
+    """Bolt's `respond`, sending a post to the response_url again when that is safe.
+
+    A 429 is retried after its Retry-After. A 5xx is retried only for a post that replaces or
+    deletes the original message (doing that twice changes nothing); a new message answered
+    5xx may already be on screen, so instead of a copy the user gets a short note. Like Bolt's
+    own respond, it returns Slack's answer and never raises for an HTTP status.
+    """
+
+    async def __call__(
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[dict[str, Any] | Block] | None = None,
+        attachments: Sequence[dict[str, Any] | Attachment] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> WebhookResponse:
+        message: dict[str, Any] = {
+            "text": text,
+            "blocks": blocks,
+            "attachments": attachments,
+            "response_type": response_type,
+            "replace_original": replace_original,
+            "delete_original": delete_original,
+            "unfurl_links": unfurl_links,
+            "unfurl_media": unfurl_media,
+            "thread_ts": thread_ts,
+            "metadata": metadata,
+        }
+        whole = text if isinstance(text, dict) else message
+        idempotent = bool(whole.get("replace_original") or whole.get("delete_original"))
+        attempt = 1
+        while True:
+            response = await super().__call__(**message)
+            status = response.status_code
+            if status == 200 or attempt >= RESPONSE_URL_ATTEMPTS:
+                break
+            if status == 429:
+                wait = retry_after_seconds(response.headers)
+                if wait > MAX_RETRY_AFTER_S:
+                    break
+            elif status in SERVER_ERRORS and idempotent:
+                wait = 0.5 * 2 ** (attempt - 1)
+            else:
+                break
+            logger.info("response_url answered %d; posting again in %.1f s", status, wait)
+            await asyncio.sleep(wait)
+            attempt += 1
+        if status != 200:
+            logger.warning("response_url answered %d: %s", status, response.body[:200])
+            if status in SERVER_ERRORS and not idempotent:
+                await super().__call__(text=SLACK_DID_NOT_SHOW, replace_original=False)
+        return response
 
 
 async def respond_quietly(respond: AsyncRespond, **message: Any) -> None:
