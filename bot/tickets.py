@@ -69,6 +69,7 @@ _NAME_KEYS: tuple[tuple[TicketSettingKind, str, str], ...] = (
 )
 MAX_LEARNED_SITES = 500
 SETTING_NAME_MAX = 75  # an option's text
+SETTINGS_TEXT_MAX = 3000  # a text input's most
 
 
 def _positive_id(value: Any) -> int | None:
@@ -164,6 +165,51 @@ def merged_settings(saved: TicketSettings, learned: TicketSettings) -> TicketSet
     return TicketSettings(**maps)
 
 
+@dataclass(frozen=True)
+class SettingsPrefill:
+    settings: TicketSettings
+    # Kinds with more saved names than one input holds: saving the form drops the rest.
+    overflowing: tuple[TicketSettingKind, ...] = ()
+
+
+def settings_prefill(saved: TicketSettings, learned: TicketSettings) -> SettingsPrefill:
+    """What the settings form shows: the saved names, plus learned names for ids nobody
+    named yet, as many as an input holds (3000 characters, 100 lines)."""
+    maps: dict[str, dict[int, str]] = {}
+    overflowing: list[TicketSettingKind] = []
+    for kind in TICKET_SETTING_KINDS:
+        saved_names: Mapping[int, str] = getattr(saved, kind)
+        learned_names: Mapping[int, str] = getattr(learned, kind)
+        candidates = [*sorted(saved_names.items())]
+        candidates += sorted((i, n) for i, n in learned_names.items() if i not in saved_names)
+        kept: dict[int, str] = {}
+        size = -1  # the first line has no line break before it
+        for record_id, name in candidates:
+            line = len(f"{record_id} = {name}") + 1
+            if size + line > SETTINGS_TEXT_MAX or len(kept) >= MAX_CHOICES:
+                if record_id in saved_names and kind not in overflowing:
+                    overflowing.append(kind)
+                continue
+            kept[record_id] = name
+            size += line
+        maps[kind] = dict(sorted(kept.items()))
+    return SettingsPrefill(TicketSettings(**maps), tuple(overflowing))
+
+
+def settings_note(problem: str | None, overflowing: Sequence[TicketSettingKind]) -> str | None:
+    """What the settings form says above its inputs when something is amiss."""
+    notes = []
+    if problem:
+        notes.append(
+            f"Couldn't read PMP's tickets to suggest more names: {problem} "
+            "Showing the names known so far."
+        )
+    if overflowing:
+        kinds = " and ".join(SETTING_LABELS[kind].lower() for kind in overflowing)
+        notes.append(f"Not all {kinds} fit in this form; saving keeps only those shown.")
+    return " ".join(notes) or None
+
+
 def settings_text(names: Mapping[int, str]) -> str:
     """One `id = name` line per entry, by id."""
     return "\n".join(f"{record_id} = {name}" for record_id, name in sorted(names.items()))
@@ -219,7 +265,6 @@ _SETTING_HINTS: Mapping[TicketSettingKind, str] = {
     "services": "As set up in PMP under Setup → Support → Services.",
     "statuses": "A fresh PMP has 1 = Open, 2 = In progress, 3 = Answered, 4 = On Hold, 5 = Closed.",
 }
-SETTINGS_TEXT_MAX = 3000
 
 
 def settings_spec() -> FormSpec:
@@ -369,6 +414,8 @@ def new_ticket_form(
     choices: TicketChoices, *, subject: str | None = None, message: str | None = None
 ) -> NewTicketForm:
     values: dict[str, Any] = {"priority": choices.default_priority}
+    if len(choices.departments) == 1:
+        values["department"] = choices.departments[0].value
     if subject:
         values["subject"] = truncate(subject.strip(), SUBJECT_MAX)
     if message:
@@ -690,14 +737,24 @@ class OpenedTicket:
         )
 
 
-def _comparable(text: str | None) -> str:
-    return " ".join(html.unescape(text or "").split()).casefold()
+_TAG = re.compile(r"<[^>]*>")
+# Characters PMP's search passes through unchanged, and neither strips (tags, quotes) nor
+# reads specially (a leading "#" searches tags; "%" and "/" fare badly in a URL path).
+_SEARCHABLE_RUN = re.compile(r"[\w .,:!?'+-]+")
+
+
+def _signature(subject: str | None) -> str:
+    """The letters and digits of a subject, as PMP stored it or as it was typed: PMP strips
+    tags and escapes some characters as entities, so punctuation can't be compared."""
+    plain = _TAG.sub("", html.unescape(subject or ""))
+    return "".join(char for char in plain.casefold() if char.isalnum())
 
 
 def _search_term(subject: str) -> str | None:
-    # PMP's search drops quotes, and a term starting with "#" searches tags instead.
-    term = subject.replace('"', " ").strip().lstrip("#").strip()
-    return term or None
+    """The longest stretch of the subject that PMP's search can find as typed."""
+    runs = [run.strip(" .,:!?'+-") for run in _SEARCHABLE_RUN.findall(subject)]
+    runs = [run for run in runs if any(char.isalnum() for char in run)]
+    return max(runs, key=len) if runs else None
 
 
 def _unreachable(error: PmpError) -> bool:
@@ -710,12 +767,12 @@ def _unreachable(error: PmpError) -> bool:
 
 async def _matching_tickets(pmp: PmpClient, draft: TicketDraft, term: str) -> set[int]:
     found = await pmp.tickets.search(term)
-    wanted = _comparable(draft.subject)
+    wanted = _signature(draft.subject)
     return {
         ticket.id
         for ticket in found
         if isinstance(ticket, Ticket)
-        and _comparable(ticket.subject) == wanted
+        and _signature(ticket.subject) == wanted
         and ticket.contactid == draft.contact_id
     }
 

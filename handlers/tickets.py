@@ -51,13 +51,14 @@ from bot.tickets import (
     form_from_view,
     learn_from_pmp,
     load_customer_people,
-    merged_settings,
     new_ticket_form,
     open_ticket,
     pmp_field_errors,
     prefill_from_message,
     read_new_ticket,
     read_settings,
+    settings_note,
+    settings_prefill,
     settings_spec,
     ticket_choices,
 )
@@ -376,19 +377,20 @@ async def handle_settings_command(request: CommandRequest) -> None:
         await request.respond(text=f"{OPEN_FAILED} (`{SLASH_COMMAND} settings`)")
         return
     assert request.workspace is not None
-    note = None
     try:
         pmp = await connected_pmp(services, request.workspace, request.key)
         problem = await learn_from_pmp(
             pmp.client, services.lookups.ticket_names, timeout_s=SETTINGS_LEARN_TIMEOUT_S
         )
     except NotConnectedError:
-        problem = "this workspace isn't connected to PMP"
-    if problem:
-        note = f"Couldn't read PMP's tickets to suggest names ({problem}); showing the saved names."
+        problem = "This workspace isn't connected to PMP."
+    except Exception:
+        logger.exception("Reading PMP's tickets for the settings form failed")
+        problem = SOMETHING_WENT_WRONG
     learned = services.lookups.ticket_names.names(_site(request.workspace))
-    prefill = merged_settings(request.workspace.ticket_settings, learned)
-    await _update(request.client, view_id, build_ticket_settings_modal(prefill, note))
+    prefill = settings_prefill(request.workspace.ticket_settings, learned)
+    note = settings_note(problem, prefill.overflowing)
+    await _update(request.client, view_id, build_ticket_settings_modal(prefill.settings, note))
 
 
 async def handle_settings_submission(
