@@ -156,15 +156,6 @@ _SETTING_EXAMPLES: Mapping[TicketSettingKind, str] = {
 _SETTING_LINE = re.compile(r"^#?\s*(\d+)\s*[=:]\s*(.*)$")
 
 
-def merged_settings(saved: TicketSettings, learned: TicketSettings) -> TicketSettings:
-    """The saved names, plus learned names for ids nobody named yet."""
-    maps: dict[str, dict[int, str]] = {}
-    for kind in TICKET_SETTING_KINDS:
-        merged = {**getattr(learned, kind), **getattr(saved, kind)}
-        maps[kind] = dict(sorted(merged.items()))
-    return TicketSettings(**maps)
-
-
 @dataclass(frozen=True)
 class SettingsPrefill:
     settings: TicketSettings
@@ -337,13 +328,13 @@ def _choices(names: Mapping[int, str]) -> tuple[Choice, ...]:
 
 
 def ticket_choices(saved: TicketSettings, learned: TicketSettings) -> TicketChoices:
-    """Menus from the workspace's settings and the names learned from tickets; priorities
+    """Menus from the workspace's settings; a kind the admins haven't named lists the names
+    learned from tickets (an admin who left a name out of the settings meant to). Priorities
     fall back to a fresh install's Low / Medium / High."""
-    merged = merged_settings(saved, learned)
     return TicketChoices(
-        departments=_choices(merged.departments),
-        priorities=_choices(merged.priorities or DEFAULT_PRIORITIES),
-        services=_choices(merged.services),
+        departments=_choices(saved.departments or learned.departments),
+        priorities=_choices(saved.priorities or learned.priorities or DEFAULT_PRIORITIES),
+        services=_choices(saved.services or learned.services),
     )
 
 

@@ -14,7 +14,6 @@ from bot.tickets import (
     MAX_CHOICES,
     SETTING_NAME_MAX,
     LearnedTicketNames,
-    merged_settings,
     parse_settings_text,
     read_settings,
     settings_note,
@@ -83,15 +82,7 @@ def test_a_renamed_id_is_updated_and_the_list_stays_within_a_menu() -> None:
     assert len(learned.names(SITE).departments) == MAX_CHOICES
 
 
-def test_saved_names_win_over_learned_ones() -> None:
-    saved = TicketSettings(departments={1: "Helpdesk"})
-    learned = TicketSettings(departments={1: "Support", 2: "Sales"}, statuses={9: "Waiting"})
-    merged = merged_settings(saved, learned)
-    assert dict(merged.departments) == {1: "Helpdesk", 2: "Sales"}
-    assert dict(merged.statuses) == {9: "Waiting"}
-
-
-def test_form_choices_default_to_a_fresh_installs_priorities() -> None:
+def test_form_choices_come_from_settings_then_learned_names_then_defaults() -> None:
     choices = ticket_choices(TicketSettings(), TicketSettings(services={2: "Web"}))
     assert [(c.value, c.label) for c in choices.priorities] == [
         ("1", "Low"),
@@ -105,6 +96,14 @@ def test_form_choices_default_to_a_fresh_installs_priorities() -> None:
     custom = ticket_choices(TicketSettings(priorities={5: "Urgent"}), TicketSettings())
     assert [c.label for c in custom.priorities] == ["Urgent"]
     assert custom.default_priority is None
+
+    # Once admins name departments, the names they left out stay out.
+    named = ticket_choices(
+        TicketSettings(departments={1: "Helpdesk"}),
+        TicketSettings(departments={1: "Support", 3: "Billing"}, priorities={4: "Urgent"}),
+    )
+    assert [(c.value, c.label) for c in named.departments] == [("1", "Helpdesk")]
+    assert [c.label for c in named.priorities] == ["Urgent"]
 
 
 @pytest.mark.parametrize(
