@@ -71,8 +71,12 @@ NOT_CONNECTED = "This workspace isn't connected to PMP any more. An admin can ru
 TRIGGER_EXPIRED = "Slack didn't let me open the form in time. Please try again."
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _user(body: dict[str, Any]) -> str:
-    return str(body.get("user", {}).get("id", ""))
+    return str(_mapping(body.get("user")).get("id", ""))
 
 
 async def _open(
@@ -322,7 +326,7 @@ async def handle_record_submission(
             response_action="update", view=build_form_problem_view(None, SOMETHING_WENT_WRONG)
         )
         return
-    state = (view.get("state") or {}).get("values") or {}
+    state = _mapping(_mapping(view.get("state")).get("values"))
     checked = check_submission(plan, state)
     spec = form_spec(plan)
     first_block = spec.fields[0].block_id(spec.id)
@@ -348,7 +352,7 @@ async def handle_record_submission(
         idempotency=services.idempotency,
         team_id=workspace_key.team_id,
         view=view,
-        title=str((view.get("title") or {}).get("text") or "PMP"),
+        title=str(_mapping(view.get("title")).get("text") or "PMP"),
         first_block_id=first_block,
         write=write,
         done_view=build_done_view,
