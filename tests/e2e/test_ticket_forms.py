@@ -616,3 +616,24 @@ def test_the_ticket_flow_through_the_shell() -> None:
     assert "From Slack: https://" in transcript
     assert "has no handler" not in transcript
     assert transcript.count("(Modal closed.)") == 3
+
+
+async def test_searches_after_opening_a_ticket_find_it(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp: Any
+) -> None:
+    _, sender = connected
+
+    async def search(text: str) -> str:
+        since = len(slack.calls)
+        assert (await sender.command(text, team=TEAM_A, user=MEMBER_A)).status_code == 200
+        reply = await slack.wait_for("response_url", timeout=WAIT, since=since)
+        return json.dumps(reply.params)
+
+    kept = await search("ticket Printer jammed")  # the lookups keep this result a while
+    view = await ready_form(sender, slack, "Printer jammed")
+    before = ticket_ids(pmp)
+    assert (await submit(sender, view, DEPARTMENT)).json()["response_action"] == "update"
+    (new,) = ticket_ids(pmp) - before
+    link = f"/admin/tickets/ticket/{new}"
+    assert link not in kept
+    assert link in await search("ticket Printer jammed")
