@@ -63,7 +63,7 @@ from bot.slack.workspace_pmp import ConnectedPmp
 logger = logging.getLogger(__name__)
 
 FORM_KINDS: Final[tuple[RecordKind, ...]] = ("customer", "lead", "project", "milestone")
-EDIT_KINDS: Final[tuple[RecordKind, ...]] = ("customer", "lead", "milestone")
+EDIT_KINDS: Final[tuple[RecordKind, ...]] = ("customer", "lead", "project", "milestone")
 DELETE_KINDS: Final[tuple[RecordKind, ...]] = ("customer", "lead", "project", "milestone", "ticket")
 
 ADDED, UPDATED, UNCHANGED, DELETED = "added", "updated", "unchanged", "deleted"
@@ -85,6 +85,7 @@ _NAME_FIELD: Final[dict[RecordKind, str]] = {
 _UNREADABLE: Final[dict[RecordKind, tuple[str, ...]]] = {
     "customer": ("groups_in",),
     "lead": ("tags",),
+    "project": ("project_members", "tags"),
 }
 # Text fields holding record numbers separated by commas.
 _ID_LISTS: Final = frozenset({"groups_in", "project_members"})
@@ -265,10 +266,23 @@ def _project_fields(editing: bool) -> list[FormField]:
             "project_members",
             "Members",
             max_length=200,
-            hint="Staff numbers separated by commas, like 1, 3.",
+            hint="Staff numbers separated by commas, like 1, 3."
+            + (" Saving replaces the project's members." if editing else ""),
         ),
-        _text("tags", "Tags", max_length=500, hint="Separated by commas."),
-        FormField("description", "Description", Kind.MULTILINE, max_length=TEXT_MAX),
+        _text(
+            "tags",
+            "Tags",
+            max_length=500,
+            hint="Separated by commas."
+            + (" Saving replaces the project's tags." if editing else ""),
+        ),
+        FormField(
+            "description",
+            "Description",
+            Kind.MULTILINE,
+            max_length=TEXT_MAX,
+            hint="PMP keeps a project's description as HTML." if editing else None,
+        ),
     ]
 
 
@@ -423,6 +437,11 @@ def form_notes(plan: FormPlan) -> tuple[str, ...]:
             "replaces them: enter the group numbers under Groups, or the customer will be "
             "in no group."
         )
+    if plan.editing and plan.kind == "project":
+        notes.append(
+            "PMP doesn't tell pmp-bot a project's members or tags, and saving any change "
+            "replaces them: enter them under Members and Tags, or the project will have none."
+        )
     if plan.editing and plan.kind == "lead":
         notes.append(
             "PMP doesn't tell pmp-bot a lead's tags, and saving any change replaces them: "
@@ -490,8 +509,9 @@ def _resource(pmp: PmpClient, kind: RecordKind) -> Any:
     }[kind]
 
 
-def _shown_value(spec: FormField, record: PmpRecord) -> Any:
-    """A record's value as its input shows it (PMP's strings, Choices for countries)."""
+def _shown_value(spec: FormField, record: PmpRecord, names: Mapping[str, str]) -> Any:
+    """A record's value as its input shows it: PMP's strings, and Choices for typeaheads
+    (a country by its name, a record by the name in `names` or its number)."""
     raw = record.raw.get(spec.name)
     if raw is None:
         return None
@@ -506,11 +526,15 @@ def _shown_value(spec: FormField, record: PmpRecord) -> Any:
         number = text.strip()
         if not number.isdigit() or int(number) <= 0:
             return None
-        return Choice(number, country_name(int(number)) or f"#{number}")
-    if spec.kind is Kind.SELECT:
+        if spec.action == RecordForm.COUNTRY_OPTIONS:
+            return Choice(number, country_name(int(number)) or f"#{number}")
+        return Choice(number, truncate(names.get(spec.name) or f"#{number}", 75))
+    if spec.kind is Kind.SELECT or (spec.kind is Kind.INTEGER and (spec.min_value or 0) > 0):
+        # PMP's "0" for an id means none chosen (a lead nobody is assigned to).
         return None if text.strip() in ("", "0") else text.strip()
-    if spec.kind is Kind.MULTILINE:
-        # PMP saved it through nl2br(): its own "<br />" before each line break goes.
+    if spec.kind is Kind.MULTILINE and not isinstance(record, Project):
+        # PMP saved it through nl2br(): its own "<br />" before each line break goes. (A
+        # project's description is HTML from PMP's editor, shown as it is.)
         return "\n".join(_SERVER_BREAK.sub("", text).splitlines())
     return text
 
@@ -527,8 +551,11 @@ def _select_label(record: PmpRecord, name: str, value: str) -> str:
     return str(own).strip() if isinstance(own, str) and own.strip() else f"#{value}"
 
 
-def edit_plan(kind: RecordKind, record: PmpRecord) -> tuple[FormPlan, dict[str, Any]]:
-    """The plan and pre-filled values of an edit form for `record`."""
+def edit_plan(
+    kind: RecordKind, record: PmpRecord, names: Mapping[str, str] | None = None
+) -> tuple[FormPlan, dict[str, Any]]:
+    """The plan and pre-filled values of an edit form for `record`; `names` names the
+    records its typeaheads show (a project's customer)."""
     values: dict[str, Any] = {}
     extra: dict[str, tuple[str, str]] = {}
     relaxed: list[str] = []
@@ -538,7 +565,7 @@ def edit_plan(kind: RecordKind, record: PmpRecord) -> tuple[FormPlan, dict[str, 
         if spec.name in unreadable or spec.name.endswith(_OTHER_SUFFIX):
             values[spec.name] = None
             continue
-        value = _shown_value(spec, record)
+        value = _shown_value(spec, record, names or {})
         if isinstance(value, str) and len(value) > TEXT_MAX:
             skipped.append(spec.name)
             continue
@@ -569,7 +596,14 @@ def edit_plan(kind: RecordKind, record: PmpRecord) -> tuple[FormPlan, dict[str, 
 async def edit_form(pmp: PmpClient, kind: RecordKind, record_id: int) -> RecordFormContent:
     """The edit form of a record, pre-filled from PMP (PmpNotFoundError when it's gone)."""
     record = await _resource(pmp, kind).get(record_id)
-    plan, values = edit_plan(kind, record)
+    names: dict[str, str] = {}
+    if isinstance(record, Project) and record.clientid:
+        try:
+            names["clientid"] = (await pmp.customers.get(record.clientid)).display_name
+        except PmpError as error:
+            # The form still works: the customer is shown by its number.
+            logger.info("Reading a project's customer failed: %s", type(error).__name__)
+    plan, values = edit_plan(kind, record, names)
     return _content(plan, values)
 
 

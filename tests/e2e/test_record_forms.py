@@ -438,6 +438,28 @@ async def test_project_new_with_a_customer_typeahead_and_dates_in_order(
     assert project["project_cost"] == "12000.50"
 
 
+async def test_project_edit_keeps_the_rest_and_sets_members_again(
+    connected: Connected, slack: RunningSlackStandin, pmp: Any
+) -> None:
+    _, sender = connected
+    before = dict(pmp.store.row(schema.PROJECTS, "3"))
+    view = await open_edit_form(sender, slack, "project edit 3", "Edit project")
+    shown = inputs(view)
+    assert shown["project.clientid"]["initial_option"]["text"]["text"] == "Bits & Bytes <Dev> Co."
+    assert shown["project.billing_type"]["initial_option"]["value"] == "3"
+    assert "members or tags" in texts(view["blocks"])
+    answer = await submit(
+        sender,
+        view,
+        state_with(view, deadline=day("2024-07-31"), project_members=text("2, 3")),
+    )
+    assert answer["response_action"] == "update", answer
+    after = dict(pmp.store.row(schema.PROJECTS, "3"))
+    assert {key for key in before if (before[key] or "") != (after[key] or "")} == {"deadline"}
+    assert after["deadline"] == "2024-07-31"
+    assert pmp.store.project_members("3") == ["2", "3"]
+
+
 # ------------------------------------------------------------------- what can go wrong
 
 

@@ -21,20 +21,24 @@ from bot.blocks.record_forms import (
     build_loading_modal,
     build_record_modal,
 )
+from bot.console.blockkit import view_problems
+from bot.console.payloads import initial_entry
 from bot.forms.submission import WriteOutcome
-from bot.pmp import Customer, Lead, Milestone
+from bot.pmp import Customer, Lead, Milestone, Project
 from bot.record_forms import (
     ADDED,
     FORM_KINDS,
     UNCHANGED,
     UPDATED,
     RecordFormContent,
+    check_submission,
     edit_plan,
     form_again,
     form_notes,
     form_spec,
     new_form,
 )
+from bot.sandbox.store import SandboxStore
 from bot.slack.ids import RecordForm
 from tests.forms_records.helpers import state_of
 
@@ -244,3 +248,34 @@ def test_delete_failures_and_refusals() -> None:
     assert "admins" in mrkdwn_texts([b.to_dict() for b in refused.blocks])
     cancelled = build_delete_cancelled(CardRef("project", 4))
     assert "project #4 stays in PMP" in cancelled.text
+
+
+@pytest.mark.parametrize("kind", ["customer", "lead", "project", "milestone"])
+def test_every_demo_record_gets_an_edit_form_slack_would_take(kind: Any) -> None:
+    store = SandboxStore()
+    try:
+        rows = {
+            "customer": store.customers,
+            "lead": store.leads,
+            "project": lambda: [store.project(str(p["id"])) for p in store.projects()],
+            "milestone": store.milestones,
+        }[kind]()
+        model = {"customer": Customer, "lead": Lead, "project": Project, "milestone": Milestone}[
+            kind
+        ]
+        for row in rows:
+            plan, values = edit_plan(kind, model.from_wire(row))
+            view = build_record_modal(RecordFormContent(plan, form_spec(plan), values))
+            data = checked(view)
+            assert view_problems(data, expected_type="modal") == [], row
+            # Submitted untouched, every demo record's form passes and changes nothing.
+            state = {
+                block["block_id"]: {block["element"]["action_id"]: initial_entry(block["element"])}
+                for block in data["blocks"]
+                if block["type"] == "input"
+            }
+            result = check_submission(plan, state)
+            assert result.ok, (row, result.errors)
+            assert result.changes == {}, row
+    finally:
+        store.close()

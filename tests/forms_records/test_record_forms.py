@@ -13,7 +13,7 @@ import pytest
 from bot.blocks.cards import CardRef
 from bot.forms.fields import Choice, Kind
 from bot.forms.options import SLOW_VALUE
-from bot.pmp import Customer, Lead, Milestone, PmpClient, PmpValidationError
+from bot.pmp import Customer, Lead, Milestone, PmpClient, PmpValidationError, Project
 from bot.record_forms import (
     ADDED,
     COUNTRIES,
@@ -21,11 +21,13 @@ from bot.record_forms import (
     UPDATED,
     CheckedForm,
     FormPlan,
+    RecordFormContent,
     check_submission,
     country_options,
     delete_record,
     edit_form,
     edit_plan,
+    form_notes,
     form_spec,
     new_form,
     pmp_field_errors,
@@ -216,9 +218,7 @@ def test_the_lead_edit_form_warns_about_tags() -> None:
     assert any("tags" in note for note in content.notes)
 
 
-def edit_form_content(kind: Any, wire: dict[str, Any]) -> Any:
-    from bot.record_forms import RecordFormContent, form_notes
-
+def edit_form_content(kind: Any, wire: dict[str, Any]) -> RecordFormContent:
     model = {"customer": Customer, "lead": Lead, "milestone": Milestone}[kind]
     plan, values = edit_plan(kind, model.from_wire(wire))
     return RecordFormContent(plan, form_spec(plan), values, form_notes(plan))
@@ -450,3 +450,43 @@ def test_metadata_is_compact_json() -> None:
     plan, _ = milestone_plan()
     data = json.loads(plan.to_metadata())
     assert data["k"] == "milestone" and data["i"] == 5
+
+
+PROJECT_WIRE = {
+    "id": "3",
+    "name": "App",
+    "clientid": "1",
+    "billing_type": "1",
+    "status": "2",
+    "start_date": "2024-01-01",
+    "deadline": "2024-06-01",
+    "project_cost": "17000.00",
+    "progress": "0",
+    "progress_from_tasks": "1",
+    "description": "<p>Hi<br />\nthere</p>",
+}
+
+
+def test_a_project_edit_names_its_customer_and_asks_for_members_and_tags() -> None:
+    plan, values = edit_plan(
+        "project", Project.from_wire(PROJECT_WIRE), {"clientid": "Acme Corporation"}
+    )
+    assert values["clientid"] == Choice("1", "Acme Corporation")
+    assert values["description"] == "<p>Hi<br />\nthere</p>"  # HTML, shown as PMP keeps it
+    assert values["project_members"] is None and values["tags"] is None
+    assert any("members or tags" in note for note in form_notes(plan))
+    assert submit(plan, values).changes == {}
+    moved = submit(plan, {**values, "deadline": "2024-07-01", "tags": "web"})
+    assert moved.changes == {"deadline": date(2024, 7, 1), "project_members": None, "tags": "web"}
+    early = submit(plan, {**values, "deadline": "2023-12-31"})
+    assert early.errors == {"project.deadline": "The deadline can't be before the start date."}
+
+
+def test_a_projects_customer_without_a_name_is_shown_by_number() -> None:
+    _, values = edit_plan("project", Project.from_wire(PROJECT_WIRE))
+    assert values["clientid"] == Choice("1", "#1")
+
+
+async def test_a_project_edit_form_reads_its_customers_name(pmp: PmpClient) -> None:
+    content = await edit_form(pmp, "project", 3)
+    assert content.values["clientid"] == Choice("8", "Bits & Bytes <Dev> Co.")
