@@ -131,7 +131,13 @@ async def handle_menu(
     workspace_key: WorkspaceKey,
 ) -> None:
     await ack()
-    choice, ref = parse_menu_value(_value(action))
+    try:
+        choice, ref = parse_menu_value(_value(action))
+    except ValueError:
+        # Not a value pmp-bot puts in its menus. Raising here, just after the ack, could make
+        # Bolt drop the ack and show the user an error.
+        logger.warning("A card menu sent a value pmp-bot doesn't know")
+        return
     if choice is not MenuChoice.REFRESH:
         return  # "Open in PMP" is a link: Slack opens it, nothing to do here.
 

@@ -70,7 +70,10 @@ async def handle_search_customers_button(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
 ) -> None:
     await ack()
-    await client.views_open(trigger_id=body["trigger_id"], view=build_customer_search_modal())
+    try:
+        await client.views_open(trigger_id=body["trigger_id"], view=build_customer_search_modal())
+    except SlackApiError as error:
+        _log_view_failure("customer search", error)
 
 
 async def handle_customer_search(
@@ -147,12 +150,15 @@ async def handle_show_result(
     workspace_key: WorkspaceKey,
 ) -> None:
     await ack()
-    # Pushed at once (the trigger lives 3 s), filled in when PMP has answered.
-    pushed = await client.views_push(
-        trigger_id=body["trigger_id"], view=build_loading_modal("PMP customer")
-    )
-    view = await _card_view(services, workspace, workspace_key, str(action.get("value", "")))
-    await client.views_update(view_id=pushed["view"]["id"], view=view)
+    try:
+        # Pushed at once (the trigger lives 3 s), filled in when PMP has answered.
+        pushed = await client.views_push(
+            trigger_id=body["trigger_id"], view=build_loading_modal("PMP customer")
+        )
+        view = await _card_view(services, workspace, workspace_key, str(action.get("value", "")))
+        await client.views_update(view_id=pushed["view"]["id"], view=view)
+    except SlackApiError as error:
+        _log_view_failure("search result", error)
 
 
 async def handle_show_recent(
@@ -165,17 +171,26 @@ async def handle_show_recent(
     workspace_key: WorkspaceKey,
 ) -> None:
     await ack()
-    if workspace is None or not workspace.pmp_base_url:
-        await client.views_open(
-            trigger_id=body["trigger_id"],
-            view=build_modal_message("PMP", NOT_CONNECTED),
+    try:
+        if workspace is None or not workspace.pmp_base_url:
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view=build_modal_message("PMP", NOT_CONNECTED),
+            )
+            return
+        opened = await client.views_open(
+            trigger_id=body["trigger_id"], view=build_loading_modal("PMP record")
         )
-        return
-    opened = await client.views_open(
-        trigger_id=body["trigger_id"], view=build_loading_modal("PMP record")
-    )
-    view = await _card_view(services, workspace, workspace_key, str(action.get("value", "")))
-    await client.views_update(view_id=opened["view"]["id"], view=view)
+        view = await _card_view(services, workspace, workspace_key, str(action.get("value", "")))
+        await client.views_update(view_id=opened["view"]["id"], view=view)
+    except SlackApiError as error:
+        _log_view_failure("recent lookup", error)
+
+
+def _log_view_failure(what: str, error: SlackApiError) -> None:
+    # The trigger expired or the user closed the modal: there is nowhere left to answer.
+    # Raising instead, just after the ack, could make Bolt drop the ack.
+    logger.warning("Opening the %s view failed: %s", what, error.response.get("error"))
 
 
 def register(app: AsyncApp) -> None:

@@ -56,6 +56,10 @@ def build_context_middleware(services: BotServices) -> Middleware:
         trace.team = context.team_id or context.enterprise_id or "-"
         trace.user = context.user_id or "-"
 
+        if not context.team_id and not context.enterprise_id:
+            # Slack names the workspace in every request it sends; without one there is no
+            # record to look up, and handlers could not answer anyway.
+            return BoltResponse(status=400, body="")
         key = WorkspaceKey(team_id=context.team_id or "", enterprise_id=context.enterprise_id)
         context["services"] = services
         context["workspace_key"] = key
