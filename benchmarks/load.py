@@ -221,12 +221,11 @@ class SlackLoad:
         duration: float,
         wait_for_delivery: bool,
         delivery_timeout: float = 10.0,
-    ) -> tuple[list[Sample], float]:
+    ) -> list[Sample]:
         """`workers` senders, each sending again once answered (the result delivered, when
-        `wait_for_delivery`), for `duration` seconds. Returns the samples and the time taken."""
+        `wait_for_delivery`), for `duration` seconds; count what finished within them."""
         samples: list[Sample] = []
-        start = time.monotonic()
-        stop = start + duration
+        stop = time.monotonic() + duration
 
         async def worker() -> None:
             while time.monotonic() < stop:
@@ -238,7 +237,7 @@ class SlackLoad:
                     await self.wait_delivered(request.key, delivery_timeout)
 
         await asyncio.gather(*(worker() for _ in range(workers)))
-        return samples, time.monotonic() - start
+        return samples
 
     # ---------------------------------------------------------------- deliveries
 
@@ -311,8 +310,9 @@ def summarize(
     *,
     pmp_latency: float,
     expect_delivery: bool,
-    elapsed: float | None = None,
+    window: tuple[float, float] | None = None,
 ) -> Summary:
+    """`window`: (start, stop) of a closed-loop run; throughput counts what finished in it."""
     errors = [s for s in samples if s.error]
     delivered = [s for s in samples if s.delivered is not None and s.delivery_status == 200]
     failed_deliveries = [s for s in samples if s.delivered is not None and s.delivery_status != 200]
@@ -335,7 +335,11 @@ def summarize(
             summary.notes.append(f"response_url answered {statuses}")
     if errors:
         summary.notes.append("ack errors: " + ", ".join(sorted({s.error for s in errors})))
-    if elapsed:
-        done = len(delivered) if expect_delivery else len(samples) - len(errors)
-        summary.throughput = done / elapsed
+    if window is not None:
+        start, stop = window
+        if expect_delivery:
+            done = sum(1 for s in delivered if s.delivered is not None and s.delivered <= stop)
+        else:
+            done = sum(1 for s in samples if not s.error and s.acked <= stop)
+        summary.throughput = done / (stop - start)
     return summary

@@ -47,6 +47,7 @@ from cryptography.fernet import Fernet
 from benchmarks.load import Sample, SlackLoad, Summary, percentile, summarize
 from benchmarks.servers import BENCH_CHANNEL, BENCH_TEAM, BENCH_TOKEN, BENCH_USER
 from bot.config import load_settings
+from bot.grammar import CommandAction, parse
 from bot.sandbox.auth import DEFAULT_SANDBOX_TOKEN
 from bot.storage import Database, WorkspaceStore
 
@@ -98,6 +99,11 @@ class Process:
     @property
     def pid(self) -> int:
         return self.popen.pid
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def memory_kb(self) -> dict[str, int]:
         """VmRSS and VmHWM (peak RSS) of the process, in kB."""
@@ -190,7 +196,13 @@ async def query_pool(session: aiohttp.ClientSession, sandbox_url: str) -> list[s
                 part = name[start : start + size]
                 if part.isalpha():
                     words.add(part)
-    pool = sorted(words)
+    # Only words `/pmp customer <word>` takes as a search (not "new", "edit", ...).
+    pool = sorted(
+        word
+        for word in words
+        if (parsed := parse(f"customer {word}")).action is CommandAction.SEARCH
+        and parsed.query == word
+    )
     random.Random(7).shuffle(pool)
     return pool
 
@@ -208,6 +220,10 @@ class Queries:
         taken = [self._pool[(self._next + i) % len(self._pool)] for i in range(count)]
         self._next += count
         return taken
+
+    def give_back(self, count: int) -> None:
+        """The last `count` words taken were never sent: hand them out again."""
+        self._next -= count
 
 
 def fmt(value: float, digits: int = 1) -> str:
@@ -247,6 +263,26 @@ class Targets:
     def events(self, process: Process) -> str:
         return process.url + "/slack/events"
 
+    def cpu_snapshot(self, server: Process) -> tuple[float, dict[str, float]]:
+        used = {
+            "server": server.cpu_seconds(),
+            "sandbox": self.sandbox.cpu_seconds(),
+            "stand-in": self.standin.cpu_seconds(),
+            "generator": time.process_time(),
+        }
+        return time.monotonic(), used
+
+    @staticmethod
+    def cpu_note(
+        before: tuple[float, dict[str, float]], after: tuple[float, dict[str, float]]
+    ) -> str:
+        """CPU cores each process kept busy between two snapshots."""
+        elapsed = after[0] - before[0]
+        shares = [
+            f"{name} {(after[1][name] - used) / elapsed:.2f}" for name, used in before[1].items()
+        ]
+        return "cores: " + ", ".join(shares)
+
 
 async def open_loop(
     load: SlackLoad, t: Targets, plan: Plan, queries: dict[str, Queries], latency: float
@@ -255,18 +291,19 @@ async def open_loop(
     summaries = []
     for process in (t.bot, t.ack, t.respond):
         requests = await load.commands([f"customer {q}" for q in queries[process.name].take(count)])
+        cpu_before = t.cpu_snapshot(process)
         samples = await load.open_loop(t.events(process), requests, plan.open_rate)
         expect = process is not t.ack
         if expect:
             await load.collect_deliveries(samples, timeout=latency + 10)
-        summaries.append(
-            summarize(
-                f"open {plan.open_rate:g}/s x {plan.open_seconds:g} s: {process.name}",
-                samples,
-                pmp_latency=latency,
-                expect_delivery=expect,
-            )
+        summary = summarize(
+            f"open {plan.open_rate:g}/s x {plan.open_seconds:g} s: {process.name}",
+            samples,
+            pmp_latency=latency,
+            expect_delivery=expect,
         )
+        summary.notes.append(t.cpu_note(cpu_before, t.cpu_snapshot(process)))
+        summaries.append(summary)
         await asyncio.sleep(1.0)
     return summaries
 
@@ -288,25 +325,32 @@ async def closed_loop(
         spy = None
         if profile and process is t.bot:
             spy = start_profiler(process.pid, profile, plan.closed_seconds)
-        samples, elapsed = await load.closed_loop(
+        cpu_before = t.cpu_snapshot(process)
+        start = time.monotonic()
+        samples = await load.closed_loop(
             t.events(process),
             requests.__next__,
             workers=plan.closed_workers,
             duration=plan.closed_seconds,
             wait_for_delivery=True,
         )
-        if spy is not None:
+        cpu_after = t.cpu_snapshot(process)
+        cpu_note = t.cpu_note(cpu_before, cpu_after)
+        if spy is not None and profile is not None:
             finish_profiler(spy)
+            if profile.endswith(".txt") and Path(profile).exists():
+                summarize_profile(Path(profile))
         await load.collect_deliveries(samples, timeout=latency + 10)
-        summaries.append(
-            summarize(
-                f"closed C={plan.closed_workers} x {plan.closed_seconds:g} s: {process.name}",
-                samples,
-                pmp_latency=latency,
-                expect_delivery=True,
-                elapsed=elapsed,
-            )
+        queries[process.name].give_back(budget - len(samples))
+        summary = summarize(
+            f"closed C={plan.closed_workers} x {plan.closed_seconds:g} s: {process.name}",
+            samples,
+            pmp_latency=latency,
+            expect_delivery=True,
+            window=(start, start + plan.closed_seconds),
         )
+        summary.notes.append(cpu_note)
+        summaries.append(summary)
         await asyncio.sleep(1.0)
     return summaries
 
@@ -446,7 +490,7 @@ def start_profiler(pid: int, output: str, seconds: float) -> subprocess.Popen[by
     if not Path(spy).exists():
         print("(py-spy is not installed: .venv/bin/pip install py-spy)")
         return None
-    fmt_arg = "speedscope" if output.endswith(".json") else "flamegraph"
+    fmt_arg = {".json": "speedscope", ".txt": "raw"}.get(Path(output).suffix, "flamegraph")
     return subprocess.Popen(
         [
             spy,
@@ -466,6 +510,32 @@ def start_profiler(pid: int, output: str, seconds: float) -> subprocess.Popen[by
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+def summarize_profile(collapsed: Path, top: int = 25) -> None:
+    """Where the bot's CPU went, from py-spy's collapsed stacks (`--profile FILE.txt`): the
+    functions most often on top of the stack (self), and the bot's own code inclusive."""
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        total += count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+    print(f"\nprofile: {total} samples; self time, top {top}:")
+    for frame, count in sorted(own.items(), key=lambda item: -item[1])[:top]:
+        print(f"  {100 * count / total:5.1f}%  {frame}")
+    print("inclusive, top frames:")
+    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1])[: top * 2]:
+        print(f"  {100 * count / total:5.1f}%  {frame}")
 
 
 def finish_profiler(spy: subprocess.Popen[bytes]) -> None:

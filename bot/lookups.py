@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,7 +22,7 @@ from bot.pmp import (
     Project,
 )
 from bot.pmp.links import RecordKind
-from bot.result_cache import ResultCache
+from bot.result_cache import CachedResults, ResultCache
 
 if TYPE_CHECKING:
     from bot.tickets import LearnedTicketNames
@@ -73,6 +74,13 @@ async def _optional(call: Awaitable[T]) -> T | None:
         return None
 
 
+def _note_unawaited_failure(task: asyncio.Task[CachedResults]) -> None:
+    # Every caller may have stopped waiting (time budgets): read the error so asyncio
+    # doesn't report it as never retrieved; callers still waiting get it themselves.
+    if not task.cancelled() and task.exception() is not None:
+        logger.debug("A PMP search failed: %s", type(task.exception()).__name__)
+
+
 class Lookups:
     def __init__(self, cache: ResultCache) -> None:
         # Imported here: bot.tickets reaches this module through bot.forms.
@@ -82,20 +90,43 @@ class Lookups:
         # Ticket records name their department, priority, service and status, and PMP has no
         # endpoint that lists those: names seen here fill the ticket form and settings.
         self.ticket_names: LearnedTicketNames = LearnedTicketNames()
+        # Searches PMP is answering right now: a typeahead sends the same query from several
+        # users (and keystrokes) at once, and they all wait for one PMP request.
+        self._searching: dict[tuple[str, str], asyncio.Task[CachedResults]] = {}
 
     def forget_results(self, workspace: str) -> None:
         """Drops the workspace's kept searches and lists, after a record was changed."""
         self._cache.forget_workspace(workspace)
+        for pending in [k for k in self._searching if k[0] == workspace]:
+            del self._searching[pending]  # later searches ask PMP afresh
 
     async def search(self, pmp: PmpClient, workspace: str, kind: RecordKind, query: str) -> Listing:
         key = ResultCache.key_for("search", kind, query.casefold())
         cached = self._cache.get(workspace, key)
         if cached is None:
-            records = await _resource(pmp, kind).search(query)
-            if kind == "ticket":
-                self.ticket_names.learn(pmp.base_url, records)
-            cached = self._cache.put(workspace, key, records)
+            task = self._searching.get((workspace, key))
+            if task is None:
+                task = asyncio.ensure_future(self._search_pmp(pmp, workspace, kind, query, key))
+                task.add_done_callback(_note_unawaited_failure)
+                self._searching[(workspace, key)] = task
+            # Shielded: one caller giving up (a time budget) must not cancel the others' search.
+            cached = await asyncio.shield(task)
         return Listing(kind=kind, records=cached.records, cache_key=key, query=query)
+
+    async def _search_pmp(
+        self, pmp: PmpClient, workspace: str, kind: RecordKind, query: str, key: str
+    ) -> CachedResults:
+        try:
+            records = await _resource(pmp, kind).search(query)
+        finally:
+            current = self._searching.get((workspace, key)) is asyncio.current_task()
+            if current:
+                del self._searching[(workspace, key)]
+        if kind == "ticket":
+            self.ticket_names.learn(pmp.base_url, records)
+        if not current:  # the workspace's results were forgotten meanwhile: don't keep these
+            return CachedResults(key=key, records=tuple(records), stored_at=time.monotonic())
+        return self._cache.put(workspace, key, records)
 
     async def page(self, pmp: PmpClient, workspace: str, state: PageState) -> Listing:
         """The listing a Next / Previous button refers to: from memory while it is fresh,

@@ -69,6 +69,7 @@ def build_context_middleware(services: BotServices) -> Middleware:
                 response_url=context.response_url,
                 proxy=context.client.proxy,
                 ssl=context.client.ssl,
+                session=services.slack_http,
             )
         context["workspace"] = await services.workspaces.get(key.team_id, key.enterprise_id)
         return await next()

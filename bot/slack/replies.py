@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
+from ssl import SSLContext
 from typing import Any
 
+import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.models.attachments import Attachment
 from slack_sdk.models.blocks import Block
 from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.connect import build_not_connected
 from bot.pmp import PmpError
@@ -39,7 +43,31 @@ class RetryingRespond(AsyncRespond):
     deletes the original message (doing that twice changes nothing); a new message answered
     5xx may already be on screen, so instead of a copy the user gets a short note. Like Bolt's
     own respond, it returns Slack's answer and never raises for an HTTP status.
+
+    With a `session`, every post goes through that one pooled aiohttp session: Bolt's respond
+    opens and closes a session, and so a new connection, for each post.
     """
+
+    def __init__(
+        self,
+        *,
+        response_url: str | None,
+        proxy: str | None = None,
+        ssl: SSLContext | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        super().__init__(response_url=response_url, proxy=proxy, ssl=ssl)
+        self._session = session
+
+    async def _post(self, **message: Any) -> WebhookResponse:
+        if self._session is None or self.response_url is None:
+            return await super().__call__(**message)
+        client = AsyncWebhookClient(
+            url=self.response_url, session=self._session, proxy=self.proxy, ssl=self.ssl
+        )
+        text = message.get("text")
+        body = _build_message(**text) if isinstance(text, dict) else _build_message(**message)
+        return await client.send_dict(body)
 
     async def __call__(
         self,
@@ -70,7 +98,7 @@ class RetryingRespond(AsyncRespond):
         idempotent = bool(whole.get("replace_original") or whole.get("delete_original"))
         attempt = 1
         while True:
-            response = await super().__call__(**message)
+            response = await self._post(**message)
             status = response.status_code
             if status == 200 or attempt >= RESPONSE_URL_ATTEMPTS:
                 break
@@ -88,7 +116,7 @@ class RetryingRespond(AsyncRespond):
         if status != 200:
             logger.warning("response_url answered %d: %s", status, response.body[:200])
             if status in SERVER_ERRORS and not idempotent:
-                await super().__call__(text=SLACK_DID_NOT_SHOW, replace_original=False)
+                await self._post(text=SLACK_DID_NOT_SHOW, replace_original=False)
         return response
 
 
