@@ -7,7 +7,6 @@ from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.listener.async_listener_completion_handler import (
     AsyncDefaultListenerCompletionHandler,
 )
@@ -22,6 +21,7 @@ from bot.observability import current_trace
 from bot.services import BotServices, ListenerTracker
 from bot.slack.middleware import build_context_middleware
 from bot.slack.retries import slack_retry_handlers
+from bot.slack.token_rotation import SerializedRotationAuthorize
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +120,13 @@ def create_app(
         app_kwargs.update(
             installation_store=installation_store,
             oauth_settings=oauth_settings,
-            authorize=AsyncInstallationStoreAuthorize(
+            authorize=SerializedRotationAuthorize(
+                database=services.database,
                 installation_store=installation_store,
-                client_id=settings.slack_client_id,
-                client_secret=settings.client_secret(),
-                logger=logger,
+                client_id=settings.slack_client_id or "",
+                client_secret=settings.client_secret() or "",
                 client=client,
-                cache_enabled=True,
+                logger=logger,
             ),
         )
     app = AsyncApp(**app_kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,8 @@ _SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 # Any constant works; it only has to be the same for every pmp-bot process.
 _SCHEMA_LOCK_ID = 0x706D70626F74  # "pmpbot"
+# First key of named advisory locks (see Database.exclusive); an int4, "pmpb".
+_NAMED_LOCK_SPACE = 0x706D7062
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -140,6 +143,23 @@ class Database:
             await conn.execute(
                 text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": _SCHEMA_LOCK_ID}
             )
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Runs the block while no other pmp-bot process on this PostgreSQL database runs a
+        block of the same `name` (a transaction-level advisory lock, released even if this
+        process dies). SQLite is single-host: callers also serialise within the process."""
+        if self.dialect_name != "postgresql":
+            yield
+            return
+        key = zlib.crc32(name.encode("utf-8"))
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                # Two int4 halves: pmp-bot's space, then the name's CRC as a signed int4.
+                {"space": _NAMED_LOCK_SPACE, "key": key - 2**32 if key >= 2**31 else key},
+            )
+            yield
 
     async def schema_version(self) -> int | None:
         """The schema version recorded in the database, None before create_schema()."""
