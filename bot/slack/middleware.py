@@ -7,16 +7,25 @@ workspace's record and PMP client.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.context.async_context import AsyncBoltContext
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.observability import RequestTrace, current_trace
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
 from bot.slack.replies import RetryingRespond
+
+logger = logging.getLogger(__name__)
+
+DATABASE_DOWN = (
+    "pmp-bot can't reach its database for a moment, so it couldn't do that. Try again in a minute."
+)
 
 Next = Callable[[], Awaitable[BoltResponse]]
 Middleware = Callable[[AsyncBoltContext, dict[str, Any], Next], Awaitable[BoltResponse | None]]
@@ -71,7 +80,27 @@ def build_context_middleware(services: BotServices) -> Middleware:
                 ssl=context.client.ssl,
                 session=services.slack_http,
             )
-        context["workspace"] = await services.workspaces.get(key.team_id, key.enterprise_id)
+        try:
+            context["workspace"] = await services.workspaces.get(key.team_id, key.enterprise_id)
+        except (SQLAlchemyError, OSError) as error:
+            logger.warning("The database is unreachable: %s", type(error).__name__)
+            return await _database_down(context, body)
         return await next()
 
     return attach_workspace
+
+
+async def _database_down(context: AsyncBoltContext, body: dict[str, Any]) -> BoltResponse:
+    """The answer while the database is away (a restart, a failover): the person who asked
+    hears so; what Slack can send again (events, modal submissions) gets a 503 so that
+    nothing typed or announced is lost."""
+    if "command" in body:
+        message = {"response_type": "ephemeral", "text": DATABASE_DOWN}
+        return BoltResponse(
+            status=200, body=json.dumps(message), headers={"content-type": "application/json"}
+        )
+    respond = context.get("respond")
+    if body.get("type") == "block_actions" and isinstance(respond, RetryingRespond):
+        await respond(text=DATABASE_DOWN, replace_original=False)
+        return BoltResponse(status=200, body="")
+    return BoltResponse(status=503, body=DATABASE_DOWN)

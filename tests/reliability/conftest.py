@@ -15,6 +15,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from bot.console.slack_standin import RecordedCall, RunningSlackStandin, running_slack_standin
 from bot.run.embedded import RunningBot
@@ -58,7 +59,10 @@ async def postgres_url() -> AsyncIterator[str]:
     if not base:
         pytest.skip("TEST_DATABASE_URL is not set: this reliability test needs PostgreSQL")
     name = f"pmpbot_rel_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(to_async_database_url(base), isolation_level="AUTOCOMMIT")
+    # No pool: a pooled connection would not survive the restart test.
+    admin = create_async_engine(
+        to_async_database_url(base), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
     try:
         async with admin.connect() as conn:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
