@@ -190,7 +190,9 @@ async def handle_edit_button(
     try:
         ref = CardRef.parse(str(action.get("value", "")))
     except ValueError:
-        logger.warning("An Edit button carried no record reference")
+        ref = None
+    if ref is None or ref.kind not in EDIT_KINDS:
+        logger.warning("An Edit button carried no record reference pmp-bot can edit")
         return
     await _open_edit_form(
         client=client,
@@ -247,10 +249,15 @@ async def handle_delete_button(
     workspace_key: WorkspaceKey,
 ) -> None:
     await ack()
+    try:
+        ref = CardRef.parse(str(action.get("value", "")))
+    except ValueError:
+        logger.warning("A Delete button carried no record reference")
+        return
 
     async def delete() -> None:
         await _delete(
-            ref=CardRef.parse(str(action.get("value", ""))),
+            ref=ref,
             user_id=_user(body),
             client=client,
             respond=respond,
@@ -273,12 +280,15 @@ async def handle_card_delete(
     workspace_key: WorkspaceKey,
 ) -> None:
     await ack()
+    try:
+        choice, ref = parse_menu_value(str(_mapping(action.get("selected_option")).get("value")))
+    except ValueError:
+        logger.warning("A card's Delete menu sent a value pmp-bot doesn't know")
+        return
+    if choice is not MenuChoice.DELETE:
+        return
 
     async def delete() -> None:
-        value = str((action.get("selected_option") or {}).get("value", ""))
-        choice, ref = parse_menu_value(value)
-        if choice is not MenuChoice.DELETE:
-            return
         await _delete(
             ref=ref,
             user_id=_user(body),
