@@ -419,8 +419,9 @@ def form_spec(plan: FormPlan) -> FormSpec:
         if spec.name in plan.skipped:
             continue
         if spec.name in plan.relaxed:
-            kind = Kind.MULTILINE if spec.kind is Kind.MULTILINE else Kind.TEXT
-            spec = replace(spec, kind=kind, max_length=TEXT_MAX, min_value=None, placeholder=None)
+            spec = replace(
+                spec, kind=Kind.TEXT, max_length=TEXT_MAX, min_value=None, placeholder=None
+            )
         if spec.name in plan.extra_choices:
             value, label = plan.extra_choices[spec.name]
             spec = replace(spec, choices=(*spec.choices, Choice(value, label)))
@@ -623,9 +624,7 @@ class CheckedForm:
         return not self.errors
 
 
-def _id_list(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
+def _id_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 

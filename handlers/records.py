@@ -89,6 +89,10 @@ async def _open(
         logger.warning("views.open failed for a record form: %s", error.response.get("error"))
         await respond_quietly(respond, text=TRIGGER_EXPIRED, replace_original=False)
         return None
+    except Exception:
+        logger.warning("Slack couldn't be reached to open a record form", exc_info=True)
+        await respond_quietly(respond, text=TRIGGER_EXPIRED, replace_original=False)
+        return None
     return str((opened.get("view") or {}).get("id") or "") or None
 
 
@@ -98,6 +102,8 @@ async def _update(client: AsyncWebClient, view_id: str, view: View) -> None:
     except SlackApiError as error:
         # The user closed the "Reading…" modal: nothing left to fill in.
         logger.info("views.update of a record form failed: %s", error.response.get("error"))
+    except Exception:
+        logger.warning("Slack couldn't be reached to fill in a record form", exc_info=True)
 
 
 async def _open_edit_form(

@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
@@ -461,6 +462,19 @@ async def test_project_edit_keeps_the_rest_and_sets_members_again(
 
 
 # ------------------------------------------------------------------- what can go wrong
+
+
+async def test_an_expired_trigger_is_explained(
+    connected: Connected, slack: RunningSlackStandin
+) -> None:
+    _, sender = connected
+    fields = dict(parse_qsl(sender.command_body("milestone new", team=TEAM_A, user=OWNER_A)))
+    fields["trigger_id"] = "12345.67890.expired"
+    since = len(slack.calls)
+    response = await sender.post(urlencode(fields), "application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    answer = await reply(slack, since)
+    assert "didn't let me open the form in time" in texts(answer.params)
 
 
 async def test_invalid_input_is_answered_on_each_input(
