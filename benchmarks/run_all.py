@@ -53,6 +53,7 @@ from bot.storage import Database, WorkspaceStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "bench-signing-secret"
+SCENARIOS = ("open", "closed", "burst", "typeahead", "modal")
 PYTHON = sys.executable
 
 
@@ -557,7 +558,7 @@ def load_average() -> str:
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min)"
 
 
-async def run(plan: Plan, profile: str | None, workdir: Path) -> None:
+async def run(plan: Plan, profile: str | None, workdir: Path, only: set[str]) -> None:
     secret_key = Fernet.generate_key().decode()
     database_url = f"sqlite:///{workdir / 'bot.sqlite3'}"
     ports = {name: free_port() for name in ("sandbox", "standin", "bot", "ack", "respond")}
@@ -659,6 +660,7 @@ async def run(plan: Plan, profile: str | None, workdir: Path) -> None:
                     session,
                     workdir,
                     (open_latency, burst_latency, typeahead_latency),
+                    only,
                 )
             finally:
                 await load.stop_watching()
@@ -673,6 +675,7 @@ async def _scenarios(
     session: aiohttp.ClientSession,
     workdir: Path,
     latencies: tuple[float, float, float],
+    only: set[str],
 ) -> None:
     open_latency, burst_latency, typeahead_latency = latencies
     pool = await query_pool(session, t.sandbox.url)
@@ -688,19 +691,38 @@ async def _scenarios(
     print(f"bot idle (after 5 warm-up lookups): VmRSS {idle['VmRSS'] / 1024:.1f} MB")
 
     summaries: list[Summary] = []
-    summaries += await open_loop(load, t, plan, queries, open_latency)
-    closed = await closed_loop(load, t, plan, queries, open_latency, profile)
-    summaries += closed
-    await set_pmp_latency(session, t.sandbox.url, burst_latency)
-    burst_summary, tail = await burst(load, t, plan, queries, burst_latency)
-    summaries.append(burst_summary)
-    burst_summary.notes.append(f"last result {tail:.2f} s after the last ack")
-    await set_pmp_latency(session, t.sandbox.url, typeahead_latency)
-    typeahead_summary, typeahead_note = await typeahead(load, t, plan, queries, session)
-    if typeahead_summary is not None:
-        summaries.append(typeahead_summary)
-    await set_pmp_latency(session, t.sandbox.url, open_latency)
-    summaries.append(await modal_submissions(load, t, plan, queries, open_latency))
+    ratios: list[str] = []
+    if "open" in only:
+        opened = await open_loop(load, t, plan, queries, open_latency)
+        summaries += opened
+        bot_p99, ack_p99, respond_p99 = (percentile(s.ack_ms, 0.99) for s in opened)
+        ratios.append(
+            f"open loop ack p99 bot / ack-only: {bot_p99 / ack_p99:.2f}x; "
+            f"bot / ack-and-respond: {bot_p99 / respond_p99:.2f}x"
+        )
+    if "closed" in only:
+        closed_respond, closed_bot = await closed_loop(
+            load, t, plan, queries, open_latency, profile
+        )
+        summaries += [closed_respond, closed_bot]
+        ratios.append(
+            "closed loop throughput bot / ack-and-respond: "
+            f"{closed_bot.throughput / max(closed_respond.throughput, 1e-9):.2f}x"
+        )
+    if "burst" in only:
+        await set_pmp_latency(session, t.sandbox.url, burst_latency)
+        burst_summary, tail = await burst(load, t, plan, queries, burst_latency)
+        burst_summary.notes.append(f"last result {tail:.2f} s after the last ack")
+        summaries.append(burst_summary)
+    if "typeahead" in only:
+        await set_pmp_latency(session, t.sandbox.url, typeahead_latency)
+        typeahead_summary, typeahead_note = await typeahead(load, t, plan, queries, session)
+        if typeahead_summary is not None:
+            summaries.append(typeahead_summary)
+        ratios.append(f"typeahead: {typeahead_note}")
+    if "modal" in only:
+        await set_pmp_latency(session, t.sandbox.url, open_latency)
+        summaries.append(await modal_submissions(load, t, plan, queries, open_latency))
     await asyncio.sleep(2.0)
     after = t.bot.memory_kb()
 
@@ -709,19 +731,8 @@ async def _scenarios(
     for summary in summaries:
         print(row(summary))
     print()
-    print(f"typeahead: {typeahead_note}")
-    bot_open, ack_open, respond_open = summaries[0], summaries[1], summaries[2]
-    print(
-        "open loop ack p99 bot / ack-only: "
-        f"{bot_open.p(bot_open.ack_ms, 0.99) / ack_open.p(ack_open.ack_ms, 0.99):.2f}x; "
-        "bot / ack-and-respond: "
-        f"{bot_open.p(bot_open.ack_ms, 0.99) / respond_open.p(respond_open.ack_ms, 0.99):.2f}x"
-    )
-    closed_respond, closed_bot = closed
-    print(
-        "closed loop throughput bot / ack-and-respond: "
-        f"{closed_bot.throughput / max(closed_respond.throughput, 1e-9):.2f}x"
-    )
+    for line in ratios:
+        print(line)
     print(
         f"bot RSS: idle {idle['VmRSS'] / 1024:.1f} MB; after the runs "
         f"{after['VmRSS'] / 1024:.1f} MB ({after['VmRSS'] / idle['VmRSS']:.2f}x idle); "
@@ -739,11 +750,15 @@ def main() -> None:
         metavar="FILE",
         help="py-spy the bot during its closed-loop run (.svg flame graph or .json speedscope)",
     )
+    parser.add_argument(
+        "--only", metavar="LIST", help=f"comma-separated scenarios: {','.join(SCENARIOS)}"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the logs' temporary folder")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="pmp-bench-"))
     try:
-        asyncio.run(run(QUICK if args.quick else Plan(), args.profile, workdir))
+        only = set(args.only.split(",")) if args.only else set(SCENARIOS)
+        asyncio.run(run(QUICK if args.quick else Plan(), args.profile, workdir, only))
     finally:
         if args.keep:
             print(f"logs kept in {workdir}")
