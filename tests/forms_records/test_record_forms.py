@@ -14,9 +14,11 @@ from bot.blocks.cards import CardRef
 from bot.forms.fields import Choice, Kind
 from bot.forms.options import SLOW_VALUE
 from bot.pmp import Customer, Lead, Milestone, PmpClient, PmpValidationError, Project
+from bot.pmp.fields import CUSTOMER_FIELDS, LEAD_FIELDS, MILESTONE_FIELDS, PROJECT_FIELDS
 from bot.record_forms import (
     ADDED,
     COUNTRIES,
+    FORM_KINDS,
     UNCHANGED,
     UPDATED,
     CheckedForm,
@@ -490,3 +492,18 @@ def test_a_projects_customer_without_a_name_is_shown_by_number() -> None:
 async def test_a_project_edit_form_reads_its_customers_name(pmp: PmpClient) -> None:
     content = await edit_form(pmp, "project", 3)
     assert content.values["clientid"] == Choice("8", "Bits & Bytes <Dev> Co.")
+
+
+@pytest.mark.parametrize("kind", FORM_KINDS)
+@pytest.mark.parametrize("editing", [False, True])
+def test_every_field_a_form_reads_is_one_pmp_takes(kind: Any, editing: bool) -> None:
+    # An unknown field in a PUT reaches PMP's database as an HTTP 500.
+    fields = {
+        "customer": CUSTOMER_FIELDS,
+        "lead": LEAD_FIELDS,
+        "project": PROJECT_FIELDS,
+        "milestone": MILESTONE_FIELDS,
+    }[kind]
+    plan = FormPlan(kind=kind, record_id=1 if editing else None)
+    names = [f.name for f in form_spec(plan).fields if not f.name.endswith("_other")]
+    fields.check_names(names, operation="update" if editing else "create", noun=kind)
