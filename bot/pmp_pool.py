@@ -62,9 +62,20 @@ class WorkspaceKey:
 TransportFactory = Callable[[], httpx.AsyncBaseTransport]
 
 
+# Per workspace. Lookups answer after the ack and may all wait on a slow PMP at once: a small
+# pool would queue them (200 lookups behind 50 connections take four PMP round trips). Few idle
+# connections are kept: httpcore checks every idle one on each request, which costs more CPU
+# than reopening a connection now and then.
+PMP_MAX_CONNECTIONS = 256
+PMP_KEEPALIVE_CONNECTIONS = 20
+
+
 def default_transport() -> httpx.AsyncBaseTransport:
     return httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        limits=httpx.Limits(
+            max_connections=PMP_MAX_CONNECTIONS,
+            max_keepalive_connections=PMP_KEEPALIVE_CONNECTIONS,
+        ),
         retries=0,  # PmpClient owns the retry policy
     )
 
