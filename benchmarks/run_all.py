@@ -639,7 +639,9 @@ async def run(plan: Plan, profile: str | None, workdir: Path, only: set[str]) ->
                 )
             )
         targets = Targets(bot, bare[0], bare[1], sandbox, standin)
-        connector = aiohttp.TCPConnector(limit=0, force_close=False)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive closes them, so no
+        # request is sent on a connection the server is closing.
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=3.0)
         timeout = aiohttp.ClientTimeout(total=15)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             load = SlackLoad(
