@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bot.console.slack_standin import RunningSlackStandin, running_slack_standin
 from bot.sandbox import running_sandbox
-from bot.slack.ids import Action, Block, Callback, CardAction, HomeAction, RecordForm
+from bot.slack.ids import Action, Block, Callback, CardAction, HomeAction, RecordForm, TicketForm
 from tests.e2e.conftest import MEMBER_A, OWNER_A, SIGNING_SECRET, TEAM_A, TEAM_B, bot_settings
 from tests.e2e.slack_client import SlackSender
 from tests.reliability.bot_thread import ThreadedBot, bot_in_thread
@@ -243,10 +243,18 @@ state_values = st.one_of(
 )
 
 
+MODALS = [
+    Callback.CONNECT_MODAL.value,
+    HomeAction.SEARCH_MODAL.value,
+    RecordForm.MODAL.value,
+    TicketForm.NEW_MODAL.value,
+    TicketForm.SETTINGS_MODAL.value,
+]
+
+
 @FUZZ
 @given(
-    callback_id=st.sampled_from([Callback.CONNECT_MODAL.value, HomeAction.SEARCH_MODAL.value])
-    | slack_text,
+    callback_id=st.sampled_from(MODALS) | slack_text,
     values=state_values,
     private_metadata=st.one_of(st.just(""), slack_text, json_values.map(json.dumps)),
     user=st.sampled_from([MEMBER_A, OWNER_A]),
@@ -270,7 +278,7 @@ def test_fuzzed_view_submissions_are_answered_calmly(
     payload = sender.view_submission(team=TEAM_A, user=user, view=view, values=values)
     response = threaded.interaction(payload)
     assert_calm(response)
-    if callback_id in (Callback.CONNECT_MODAL, HomeAction.SEARCH_MODAL):
+    if callback_id in MODALS:
         assert response.status_code == 200
     if response.status_code == 200 and response.text:
         answer = response.json()
@@ -364,3 +372,64 @@ def test_hostile_form_bodies_never_reach_pmp_or_slack_as_tracebacks(
     threaded.wait_idle()
     for call in slack.calls:
         assert_no_traceback(json.dumps(call.params, ensure_ascii=False))
+
+
+@FUZZ
+@given(
+    action_id=st.sampled_from(
+        [
+            TicketForm.CUSTOMER_INPUT.value,
+            RecordForm.CUSTOMER_OPTIONS.value,
+            RecordForm.PROJECT_OPTIONS.value,
+            RecordForm.COUNTRY_OPTIONS.value,
+        ]
+    ),
+    value=slack_text,
+    private_metadata=st.one_of(st.just(""), slack_text, json_values.map(json.dumps)),
+)
+def test_fuzzed_typeahead_loads_are_answered_calmly(
+    world: tuple[ThreadedBot, Any], action_id: str, value: str, private_metadata: str
+) -> None:
+    threaded, _ = world
+    payload = {
+        "type": "block_suggestion",
+        "team": {"id": TEAM_A, "domain": "t0001"},
+        "user": {"id": MEMBER_A, "team_id": TEAM_A},
+        "api_app_id": "A0PMPBOT",
+        "action_id": action_id,
+        "block_id": "b",
+        "value": value,
+        "view": {"id": "V0FUZZ", "type": "modal", "private_metadata": private_metadata},
+    }
+    response = threaded.interaction(payload)
+    assert response.status_code == 200, response.text
+    assert_no_traceback(response.text)
+    answer = response.json()
+    assert isinstance(answer.get("options", answer.get("option_groups")), list), answer
+
+
+@FUZZ
+@given(
+    callback_id=st.sampled_from([TicketForm.NEW_SHORTCUT.value, TicketForm.FROM_MESSAGE.value]),
+    message=st.one_of(st.none(), st.dictionaries(slack_text, json_values, max_size=3)),
+)
+def test_fuzzed_shortcuts_are_answered_calmly(
+    world: tuple[ThreadedBot, Any], callback_id: str, message: dict[str, Any] | None
+) -> None:
+    threaded, slack = world
+    payload: dict[str, Any] = {
+        "type": "shortcut" if callback_id == TicketForm.NEW_SHORTCUT else "message_action",
+        "team": {"id": TEAM_A, "domain": "t0001"},
+        "user": {"id": MEMBER_A, "team_id": TEAM_A},
+        "api_app_id": "A0PMPBOT",
+        "callback_id": callback_id,
+        "trigger_id": slack.new_trigger_id(TEAM_A, MEMBER_A),
+    }
+    if payload["type"] == "message_action":
+        payload["channel"] = {"id": "C0001", "name": "general"}
+        payload["response_url"] = slack.new_response_url(TEAM_A, "C0001", MEMBER_A)
+        if message is not None:
+            payload["message"] = message
+    response = threaded.interaction(payload)
+    assert response.status_code == 200, response.text
+    assert_no_traceback(response.text)
