@@ -39,7 +39,7 @@ SERVER_ERRORS = frozenset({500, 502, 503, 504})
 DEFAULT_RETRY_AFTER_S = 1.0
 # A longer Retry-After is not waited for: the user is waiting on the answer, and the caller
 # says what went wrong instead.
-MAX_RETRY_AFTER_S = 30.0
+MAX_RETRY_AFTER_S = 10.0
 
 
 def method_of(url: str) -> str:

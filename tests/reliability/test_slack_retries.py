@@ -148,3 +148,15 @@ async def test_views_update_is_retried_after_a_rate_limit_and_a_server_error(
         assert done.ok, done.response
         view: Any = done.params["view"]
         assert "Acme Corporation" in json.dumps(view)
+
+
+async def test_a_long_rate_limit_is_not_waited_out_and_the_admin_is_told(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    bot, sender = connected
+    slack.fail_next("chat.postMessage", status=429, retry_after=600)
+    reply, posts = await notify_reply(sender, slack)
+    assert posts == 1
+    assert "Slack" in reply and "again" in reply
+    workspace = await bot.services.workspaces.get(TEAM_A)
+    assert workspace is not None and workspace.notify_channel_id is None
