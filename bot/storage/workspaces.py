@@ -7,8 +7,10 @@ enterprise id set.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -18,6 +20,7 @@ from pydantic import SecretStr
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.crypto import TokenCipher, TokenDecryptionError
 from bot.storage.database import Database
@@ -151,12 +154,44 @@ class WorkspaceStore:
         self._db = db
         self._cipher = cipher
         self._last_marked: dict[tuple[str, str], datetime] = {}
+        # Every request reads its workspace; requests arriving together share one read (each
+        # read is several hops to the database driver's thread). A read is only shared while
+        # no write of this store began since it started, so nobody sees a change late.
+        self._reads: dict[tuple[str, str], tuple[int, asyncio.Task[Workspace | None]]] = {}
+        self._writes_begun = 0
 
     def __repr__(self) -> str:
         return f"WorkspaceStore({self._db!r})"
 
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        self._writes_begun += 1
+        try:
+            async with self._db.write() as conn:
+                yield conn
+        finally:
+            self._writes_begun += 1  # reads that began during the write aren't shared either
+
     async def get(self, team_id: str | None, enterprise_id: str | None = None) -> Workspace | None:
         key = _team_key(team_id, enterprise_id)
+        shared = self._reads.get(key)
+        if shared is None or shared[0] != self._writes_begun:
+            shared = (self._writes_begun, asyncio.ensure_future(self._read(key)))
+            self._reads[key] = shared
+            shared[1].add_done_callback(lambda _: self._read_done(key, shared))
+        # Shielded: one request giving up must not cancel the read the others wait for.
+        return await asyncio.shield(shared[1])
+
+    def _read_done(
+        self, key: tuple[str, str], shared: tuple[int, asyncio.Task[Workspace | None]]
+    ) -> None:
+        if self._reads.get(key) is shared:
+            del self._reads[key]
+        task = shared[1]
+        if not task.cancelled():
+            task.exception()  # retrieved here too, in case every waiter has gone
+
+    async def _read(self, key: tuple[str, str]) -> Workspace | None:
         async with self._db.read() as conn:
             row = (
                 (await conn.execute(select(workspaces).where(_where(key)))).mappings().one_or_none()
@@ -204,7 +239,7 @@ class WorkspaceStore:
         if not token:
             raise ValueError("token must not be empty")
         await self._ensure_row(key)
-        async with self._db.write() as conn:
+        async with self._write() as conn:
             version = (
                 await conn.execute(
                     workspaces.update()
@@ -228,7 +263,7 @@ class WorkspaceStore:
     ) -> bool:
         """Forget the PMP URL and token (disconnect). False when there was nothing to forget."""
         key = _team_key(team_id, enterprise_id)
-        async with self._db.write() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 workspaces.update()
                 .where(
@@ -256,7 +291,7 @@ class WorkspaceStore:
         key = _team_key(team_id, enterprise_id)
         channel = (channel_id or "").strip() or None
         await self._ensure_row(key)
-        async with self._db.write() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 workspaces.update().where(_where(key)).values(notify_channel_id=channel)
             )
@@ -274,7 +309,7 @@ class WorkspaceStore:
         if previous is not None and previous <= when < previous + MARK_SUCCESS_INTERVAL:
             return
         column = workspaces.c.last_pmp_success_at
-        async with self._db.write() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 workspaces.update()
                 .where(
@@ -303,7 +338,7 @@ class WorkspaceStore:
     ) -> None:
         key = _team_key(team_id, enterprise_id)
         await self._ensure_row(key)
-        async with self._db.write() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 workspaces.update().where(_where(key)).values(ticket_settings=settings.to_json())
             )
@@ -315,7 +350,7 @@ class WorkspaceStore:
         """
         key = _team_key(team_id, enterprise_id)
         _, team = key
-        async with self._db.write() as conn:
+        async with self._write() as conn:
             result = await conn.execute(workspaces.delete().where(_where(key)))
             if team:
                 await conn.execute(recent_lookups.delete().where(recent_lookups.c.team_id == team))
@@ -360,7 +395,7 @@ class WorkspaceStore:
                 )
         changed = 0
         for batch in _batches(pending, _REENCRYPT_BATCH):
-            async with self._db.write() as conn:
+            async with self._write() as conn:
                 for row_id, old, new in batch:
                     result = await conn.execute(
                         workspaces.update()
@@ -374,7 +409,7 @@ class WorkspaceStore:
     async def _ensure_row(self, key: tuple[str, str]) -> None:
         enterprise, team = key
         try:
-            async with self._db.write() as conn:
+            async with self._write() as conn:
                 exists = (
                     await conn.execute(select(workspaces.c.id).where(_where(key)))
                 ).scalar_one_or_none()
