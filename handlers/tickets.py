@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -116,6 +116,8 @@ async def _update(client: AsyncWebClient, view_id: str, view: View) -> None:
     except SlackApiError as error:
         # Mostly: the user closed the modal meanwhile.
         logger.info("views.update of a ticket form failed: %s", error.response.get("error"))
+    except SlackClientError as error:
+        logger.warning("views.update of a ticket form was not sent: %s", type(error).__name__)
 
 
 # ------------------------------------------------------------------------ opening the form
@@ -233,6 +235,8 @@ async def handle_customer_chosen(
     await ack()
     view = body.get("view") or {}
     view_id = str(view.get("id", ""))
+    if not view_id:
+        return  # not from a modal: there is no form to update
     form = form_from_view(view)
     option = action.get("selected_option") or {}
     value = str(option.get("value") or "")

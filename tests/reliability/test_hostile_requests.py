@@ -295,6 +295,7 @@ BUTTONS = [
     Action.DISCONNECT_CANCELLED.value,
     RecordForm.DELETE.value,
     RecordForm.DELETE_CANCEL.value,
+    TicketForm.CUSTOMER_INPUT.value,
 ]
 
 
@@ -325,6 +326,7 @@ def test_fuzzed_button_presses_are_answered_calmly(
         (HomeAction.SHOW_RESULT.value, "customer:1"),  # views.push with no modal open
         (HomeAction.SHOW_RECENT.value, "customer:1"),
         (HomeAction.SEARCH_CUSTOMERS.value, ""),
+        (TicketForm.CUSTOMER_INPUT.value, "1"),  # a customer chosen outside any modal
     ],
 )
 def test_a_button_whose_work_fails_after_the_ack_keeps_its_ack(
