@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.blocks.cards import CardRef
+from bot.blocks.cards import CardRef, Message, build_record_card
+from bot.blocks.names import NameBook
 from bot.blocks.results import PageState
 from bot.pmp import (
     Contact,
@@ -53,6 +54,26 @@ class RecordDetails:
     @property
     def label(self) -> str:
         return self.record.display_name
+
+    def card(
+        self,
+        *,
+        base_url: str,
+        names: NameBook | None = None,
+        shared_by: str | None = None,
+        can_delete: bool = False,
+    ) -> Message:
+        """The record's card, with the related names and contact this lookup found."""
+        return build_record_card(
+            self.record,
+            base_url=base_url,
+            names=names,
+            shared_by=shared_by,
+            can_delete=can_delete,
+            primary_contact=self.primary_contact,
+            customer_name=self.customer_name,
+            project_name=self.project_name,
+        )
 
 
 def _resource(pmp: PmpClient, kind: RecordKind) -> Any:

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.cards import (
     CardRef,
     MenuChoice,
-    build_record_card,
+    Message,
     card_url,
     parse_menu_value,
 )
@@ -48,17 +48,10 @@ async def _card(
     *,
     shared_by: str | None = None,
     can_delete: bool = False,
-) -> tuple[Any, str]:
+) -> tuple[Message, str]:
     details = await services.lookups.details(pmp.client, ref)
-    message = build_record_card(
-        details.record,
-        base_url=pmp.base_url,
-        names=pmp.names,
-        shared_by=shared_by,
-        can_delete=can_delete,
-        primary_contact=details.primary_contact,
-        customer_name=details.customer_name,
-        project_name=details.project_name,
+    message = details.card(
+        base_url=pmp.base_url, names=pmp.names, shared_by=shared_by, can_delete=can_delete
     )
     return message, details.label
 
@@ -183,7 +176,7 @@ async def handle_page(
     await reporting_failures(respond, turn_page())
 
 
-async def handle_customer_projects(
+async def handle_linked_list(
     ack: AsyncAck,
     action: dict[str, Any],
     respond: AsyncRespond,
@@ -191,36 +184,23 @@ async def handle_customer_projects(
     workspace: Workspace | None,
     workspace_key: WorkspaceKey,
 ) -> None:
+    """A customer card's Projects button, or a project card's Milestones button."""
     await ack()
 
-    async def projects() -> None:
+    async def linked() -> None:
         pmp = await connected_pmp(services, workspace, workspace_key)
-        listing = await services.lookups.customer_projects(
-            pmp.client, pmp.cache_scope, int(_value(action))
-        )
+        record_id = int(_value(action))
+        if action.get("action_id") == CardAction.PROJECTS:
+            listing = await services.lookups.customer_projects(
+                pmp.client, pmp.cache_scope, record_id
+            )
+        else:
+            listing = await services.lookups.project_milestones(
+                pmp.client, pmp.cache_scope, record_id
+            )
         await respond(replace_original=False, **_results_reply(pmp, listing))
 
-    await reporting_failures(respond, projects())
-
-
-async def handle_project_milestones(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    respond: AsyncRespond,
-    services: BotServices,
-    workspace: Workspace | None,
-    workspace_key: WorkspaceKey,
-) -> None:
-    await ack()
-
-    async def milestones() -> None:
-        pmp = await connected_pmp(services, workspace, workspace_key)
-        listing = await services.lookups.project_milestones(
-            pmp.client, pmp.cache_scope, int(_value(action))
-        )
-        await respond(replace_original=False, **_results_reply(pmp, listing))
-
-    await reporting_failures(respond, milestones())
+    await reporting_failures(respond, linked())
 
 
 def register(app: AsyncApp) -> None:
@@ -229,5 +209,5 @@ def register(app: AsyncApp) -> None:
     app.action(CardAction.MENU.value)(handle_menu)
     app.action(CardAction.RESULTS_NEXT.value)(handle_page)
     app.action(CardAction.RESULTS_PREVIOUS.value)(handle_page)
-    app.action(CardAction.PROJECTS.value)(handle_customer_projects)
-    app.action(CardAction.MILESTONES.value)(handle_project_milestones)
+    app.action(CardAction.PROJECTS.value)(handle_linked_list)
+    app.action(CardAction.MILESTONES.value)(handle_linked_list)

@@ -11,7 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.cards import CardRef, build_record_card
+from bot.blocks.cards import CardRef
 from bot.blocks.home import (
     build_card_modal,
     build_customer_results_modal,
@@ -129,15 +129,7 @@ async def _card_view(
     except Exception:
         logger.exception("Showing a record in a modal failed")
         return build_modal_message("PMP", SOMETHING_WENT_WRONG)
-    message = build_record_card(
-        details.record,
-        base_url=pmp.base_url,
-        names=pmp.names,
-        primary_contact=details.primary_contact,
-        customer_name=details.customer_name,
-        project_name=details.project_name,
-    )
-    return build_card_modal(message, ref)
+    return build_card_modal(details.card(base_url=pmp.base_url, names=pmp.names), ref)
 
 
 async def handle_show_result(

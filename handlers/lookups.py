@@ -6,7 +6,7 @@ response_url, privately, so a slow PMP never costs the 3-second ack.
 
 from __future__ import annotations
 
-from bot.blocks.cards import CardRef, build_record_card, card_url, ref_of
+from bot.blocks.cards import CardRef, card_url, ref_of
 from bot.blocks.help import HelpEntry
 from bot.blocks.results import build_results
 from bot.grammar import CommandAction, RecordKind
@@ -54,15 +54,7 @@ async def _show(request: CommandRequest) -> None:
     can_delete = await may_delete(
         request.services, request.client, request.key.team_id, request.user_id
     )
-    message = build_record_card(
-        details.record,
-        base_url=pmp.base_url,
-        names=pmp.names,
-        can_delete=can_delete,
-        primary_contact=details.primary_contact,
-        customer_name=details.customer_name,
-        project_name=details.project_name,
-    )
+    message = details.card(base_url=pmp.base_url, names=pmp.names, can_delete=can_delete)
     await request.respond(text=message.text, blocks=message.blocks)
     await request.services.recent_lookups.add(
         request.key.team_id, request.user_id, kind, record_id, details.label

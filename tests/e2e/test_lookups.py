@@ -203,3 +203,15 @@ async def test_pmp_failures_reach_the_user_as_clear_messages(
     text = json.dumps(reply.params)
     assert expected in text
     assert "Traceback" not in text
+
+
+async def test_project_card_lists_its_milestones(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    _, sender = connected
+    card = await command_reply(sender, slack, "project 1")
+    listing = await press(sender, slack, buttons(card)[CardAction.MILESTONES][0])
+    text = json.dumps(listing.params)
+    assert "milestone" in text.lower()
+    assert "went wrong" not in text
+    assert CardAction.SHOW in buttons(listing)
