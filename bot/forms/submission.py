@@ -79,6 +79,24 @@ def saving_view(title: str) -> View:
     )
 
 
+# Recorded for a write whose fate is unknown (PMP timed out after the request was sent):
+# sending it again could create a second record, so the same form is not written again.
+UNCERTAIN_OUTCOME = '{"uncertain": true}'
+UNCERTAIN_TEXT = (
+    ":warning: PMP didn't confirm the change in time, so it may or may not have been saved. "
+    "Look the record up with `/pmp` before trying again; this form won't send it twice."
+)
+
+
+def uncertain_view(title: str) -> View:
+    return View(
+        type="modal",
+        title=PlainTextObject(text=title[:24]),
+        close=PlainTextObject(text="Close"),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=UNCERTAIN_TEXT))],
+    )
+
+
 def submission_key(team_id: str, view: Mapping[str, Any]) -> str:
     # The root view id is the same for every submission of one modal, whichever instance
     # of the bot receives it.
@@ -104,11 +122,12 @@ class Submission:
         key = submission_key(self.team_id, self.view)
         if not await self.idempotency.claim(key, self.team_id):
             stored = await self._first_outcome(key, budget_s)
-            shown = (
-                self.done_view(WriteOutcome.from_json(stored))
-                if stored
-                else saving_view(self.title)
-            )
+            if stored == UNCERTAIN_OUTCOME:
+                shown = uncertain_view(self.title)
+            elif stored:
+                shown = self.done_view(WriteOutcome.from_json(stored))
+            else:
+                shown = saving_view(self.title)
             await self.ack(response_action="update", view=shown)
             return
         task = asyncio.ensure_future(self.write())
@@ -133,17 +152,12 @@ class Submission:
     async def _answer_in_ack(self, key: str, task: asyncio.Future[WriteOutcome]) -> None:
         try:
             outcome = task.result()
-        except PmpValidationError as error:
-            await self.idempotency.release(key)
-            errors = self.field_errors(error) or {self.first_block_id: error.user_message}
-            await self.ack(response_action="errors", errors=errors)
-            return
         except PmpError as error:
-            await self.idempotency.release(key)
-            await self.ack(
-                response_action="errors",
-                errors={self.first_block_id: f"{error.user_message} Your entries are kept."},
-            )
+            if error.write_unconfirmed:
+                await self.idempotency.record_result(key, UNCERTAIN_OUTCOME)
+                await self.ack(response_action="update", view=uncertain_view(self.title))
+                return
+            await self._refuse(key, error)
             return
         except Exception:
             logger.exception("A form submission failed")
@@ -156,11 +170,25 @@ class Submission:
         await self.ack(response_action="update", view=self.done_view(outcome))
         await self._after(outcome)
 
+    async def _refuse(self, key: str, error: PmpError) -> None:
+        """PMP refused, or was not reached: nothing was written, so the same form may be
+        submitted again, with the errors shown on the inputs."""
+        await self.idempotency.release(key)
+        if isinstance(error, PmpValidationError):
+            errors = self.field_errors(error) or {self.first_block_id: error.user_message}
+        else:
+            errors = {self.first_block_id: f"{error.user_message} Your entries are kept."}
+        await self.ack(response_action="errors", errors=errors)
+
     async def _answer_later(self, key: str, task: asyncio.Future[WriteOutcome]) -> None:
         view_id = str(self.view.get("id", ""))
         try:
             outcome = await task
         except PmpError as error:
+            if error.write_unconfirmed:
+                await self.idempotency.record_result(key, UNCERTAIN_OUTCOME)
+                await self._update(view_id, uncertain_view(self.title))
+                return
             await self.idempotency.release(key)
             await self._update(view_id, self.retry_view(error.user_message))
             return

@@ -66,6 +66,9 @@ class PmpError(Exception):
         self.user_message = user_message or self.default_user_message
         self.status_code = status_code
         self.server_message = server_message
+        # True when a write (POST, PUT, DELETE) was sent but its answer was lost: PMP may
+        # have carried it out, so sending it again could do it twice.
+        self.write_unconfirmed = False
 
 
 class PmpConnectionError(PmpError):
@@ -182,22 +185,30 @@ def _describe(info: RequestInfo, detail: str) -> str:
     return f"{info.method} {info.log_path}: {detail}"
 
 
+# Failures that happen before a request leaves: the server cannot have acted on it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
 def error_for_transport(exc: httpx.TransportError, info: RequestInfo) -> PmpError:
     """Map an httpx transport failure (no HTTP answer) to a PMP error."""
     kind = type(exc).__name__
+    error: PmpError
     if isinstance(exc, httpx.TimeoutException):
-        return PmpTimeoutError(
+        error = PmpTimeoutError(
             _describe(info, f"no answer within {_format_seconds(info.timeout)} ({kind})"),
             user_message=(
                 f"PMP didn't answer within {_format_seconds(info.timeout)} — try again in a minute."
             ),
         )
-    return PmpConnectionError(
-        _describe(info, f"could not reach {info.site} ({kind})"),
-        user_message=(
-            f"Couldn't reach PMP at {info.site}. Check the URL, or try again in a minute."
-        ),
-    )
+    else:
+        error = PmpConnectionError(
+            _describe(info, f"could not reach {info.site} ({kind})"),
+            user_message=(
+                f"Couldn't reach PMP at {info.site}. Check the URL, or try again in a minute."
+            ),
+        )
+    error.write_unconfirmed = info.method != "GET" and not isinstance(exc, _NOT_SENT)
+    return error
 
 
 def unexpected_shape(info: RequestInfo, detail: str) -> PmpUnexpectedResponseError:

@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import MarkdownTextObject, PlainTextObject, Section
 from slack_sdk.models.views import View
 
 from bot.forms.submission import Submission, WriteOutcome, submission_key
-from bot.pmp import PmpConnectionError, PmpValidationError
+from bot.pmp import PmpConnectionError, PmpTimeoutError, PmpValidationError
 from bot.storage import IdempotencyStore
 
 TEAM = "T0001"
@@ -274,3 +274,41 @@ async def test_a_failing_follow_up_does_not_undo_the_done_view(harness: Harness)
     submission.after = failing_after
     await submission.run()
     assert harness.ack.only["response_action"] == "update"
+
+
+def unconfirmed_timeout() -> PmpTimeoutError:
+    error = PmpTimeoutError("POST api/customers: no answer within 10 s (ReadTimeout)")
+    error.write_unconfirmed = True
+    return error
+
+
+@pytest.mark.parametrize("slow", [False, True])
+async def test_a_write_whose_answer_was_lost_is_never_sent_again(
+    harness: Harness, slow: bool
+) -> None:
+    async def lost() -> WriteOutcome:
+        if slow:
+            await asyncio.sleep(0.2)
+        raise unconfirmed_timeout()
+
+    await harness.submission(lost).run(budget_s=0.05 if slow else 2.0)
+    shown = harness.client.updates[-1]["view"] if slow else harness.ack.calls[-1]["view"].to_dict()
+    assert "may or may not have been saved" in text_of(shown)
+    assert harness.after_calls == []
+
+    # The user submits the same form again: it is not written a second time.
+    again = FakeAck()
+    await harness.submission(lost, ack=again).run()
+    assert harness.writes == 1
+    assert again.only["response_action"] == "update"
+    assert "may or may not have been saved" in text_of(again.only["view"].to_dict())
+
+
+async def test_a_write_that_never_left_can_be_sent_again(harness: Harness) -> None:
+    async def unreachable() -> WriteOutcome:
+        raise PmpTimeoutError("POST api/customers: no answer (ConnectTimeout)")
+
+    await harness.submission(unreachable).run()
+    assert harness.ack.only["response_action"] == "errors"
+    await harness.submission(quick, ack=FakeAck()).run()
+    assert harness.writes == 2

@@ -350,3 +350,28 @@ def test_errors_built_directly_have_a_default_user_message() -> None:
     assert error.user_message == "PMP has no such record."
     assert str(error) == "GET api/customers/3: gone"
     assert isinstance(PmpValidationError("x").errors, dict)
+
+
+@pytest.mark.parametrize(
+    ("failure", "unconfirmed"),
+    [
+        (httpx.ReadTimeout("slow"), True),  # sent, answer lost: PMP may have acted
+        (httpx.RemoteProtocolError("dropped"), True),
+        (httpx.ConnectTimeout("no route"), False),  # never left
+        (httpx.ConnectError("refused"), False),
+    ],
+)
+async def test_a_write_whose_answer_is_lost_is_marked_unconfirmed(
+    make_client: ClientFactory, failure: Exception, unconfirmed: bool
+) -> None:
+    pmp = make_client(FakePmp(failure))
+    with pytest.raises((PmpTimeoutError, PmpConnectionError)) as caught:
+        await pmp.customers.create(company="Acme")
+    assert caught.value.write_unconfirmed is unconfirmed
+
+
+async def test_a_lost_read_is_never_marked_unconfirmed(make_client: ClientFactory) -> None:
+    pmp = make_client(FakePmp(httpx.ReadTimeout("slow")), max_retries=0)
+    with pytest.raises(PmpTimeoutError) as caught:
+        await pmp.customers.get(3)
+    assert caught.value.write_unconfirmed is False
