@@ -16,6 +16,7 @@ from bot.blocks.cards import (
     Message,
     card_url,
     parse_menu_value,
+    ref_of,
 )
 from bot.blocks.results import PageState, build_results
 from bot.lookups import Listing
@@ -85,6 +86,27 @@ async def handle_share(
     await reporting_failures(respond, share())
 
 
+async def show_card(
+    services: BotServices,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    workspace: Workspace | None,
+    key: WorkspaceKey,
+    ref: CardRef,
+    user_id: str,
+) -> None:
+    """Shows a record's card to the user, remembers the lookup for the Home tab, and posts
+    the notice. Used by `/pmp <record> <id>` and by the Show buttons of result pages."""
+    pmp = await connected_pmp(services, workspace, key)
+    details = await services.lookups.details(pmp.client, ref)
+    can_delete = await may_delete(services, client, key.team_id, user_id)
+    message = details.card(base_url=pmp.base_url, names=pmp.names, can_delete=can_delete)
+    await respond(replace_original=False, text=message.text, blocks=message.blocks)
+    await services.recent_lookups.add(key.team_id, user_id, ref.kind, ref.id, details.label)
+    link = card_url(pmp.base_url, ref_of(details.record))
+    services.notify(pmp.workspace, notice_line(user_id, "looked up", ref.kind, details.label, link))
+
+
 async def handle_show(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -99,16 +121,7 @@ async def handle_show(
 
     async def show() -> None:
         ref = CardRef.parse(_value(action))
-        user = _user(body)
-        pmp = await connected_pmp(services, workspace, workspace_key)
-        can_delete = await may_delete(services, client, workspace_key.team_id, user)
-        message, label = await _card(services, pmp, ref, can_delete=can_delete)
-        await respond(replace_original=False, text=message.text, blocks=message.blocks)
-        await services.recent_lookups.add(workspace_key.team_id, user, ref.kind, ref.id, label)
-        services.notify(
-            pmp.workspace,
-            notice_line(user, "looked up", ref.kind, label, card_url(pmp.base_url, ref)),
-        )
+        await show_card(services, client, respond, workspace, workspace_key, ref, _user(body))
 
     await reporting_failures(respond, show())
 

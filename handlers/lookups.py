@@ -6,14 +6,14 @@ response_url, privately, so a slow PMP never costs the 3-second ack.
 
 from __future__ import annotations
 
-from bot.blocks.cards import CardRef, card_url, ref_of
+from bot.blocks.cards import CardRef
 from bot.blocks.help import HelpEntry
 from bot.blocks.results import build_results
 from bot.grammar import CommandAction, RecordKind
 from bot.notify import notice_line
-from bot.record_forms import may_delete
 from bot.slack.replies import reporting_failures
 from bot.slack.workspace_pmp import connected_pmp
+from handlers.cards import show_card
 from handlers.commands import CommandRequest, Route, Subcommand
 
 
@@ -49,19 +49,14 @@ async def handle_show(request: CommandRequest) -> None:
 async def _show(request: CommandRequest) -> None:
     kind, record_id = request.parsed.record_kind, request.parsed.record_id
     assert kind is not None and record_id is not None
-    pmp = await connected_pmp(request.services, request.workspace, request.key)
-    details = await request.services.lookups.details(pmp.client, CardRef(kind, record_id))
-    can_delete = await may_delete(
-        request.services, request.client, request.key.team_id, request.user_id
-    )
-    message = details.card(base_url=pmp.base_url, names=pmp.names, can_delete=can_delete)
-    await request.respond(text=message.text, blocks=message.blocks)
-    await request.services.recent_lookups.add(
-        request.key.team_id, request.user_id, kind, record_id, details.label
-    )
-    link = card_url(pmp.base_url, ref_of(details.record))
-    request.services.notify(
-        pmp.workspace, notice_line(request.user_id, "looked up", kind, details.label, link)
+    await show_card(
+        request.services,
+        request.client,
+        request.respond,
+        request.workspace,
+        request.key,
+        CardRef(kind, record_id),
+        request.user_id,
     )
 
 
