@@ -261,8 +261,9 @@ async def handle_delete_button(
         logger.warning("A Delete button carried no record reference")
         return
 
-    async def delete() -> None:
-        await _delete(
+    await reporting_failures(
+        respond,
+        _delete(
             ref=ref,
             user_id=_user(body),
             client=client,
@@ -270,9 +271,8 @@ async def handle_delete_button(
             services=services,
             workspace=workspace,
             key=workspace_key,
-        )
-
-    await reporting_failures(respond, delete())
+        ),
+    )
 
 
 async def handle_card_delete(
@@ -294,8 +294,9 @@ async def handle_card_delete(
     if choice is not MenuChoice.DELETE:
         return
 
-    async def delete() -> None:
-        await _delete(
+    await reporting_failures(
+        respond,
+        _delete(
             ref=ref,
             user_id=_user(body),
             client=client,
@@ -303,9 +304,8 @@ async def handle_card_delete(
             services=services,
             workspace=workspace,
             key=workspace_key,
-        )
-
-    await reporting_failures(respond, delete())
+        ),
+    )
 
 
 async def handle_delete_cancel(
