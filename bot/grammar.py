@@ -76,8 +76,9 @@ class Command:
       unescaped plain text.
     - `topic`: a key of `HELP_TOPICS` for HELP, None for the overview.
     - `channel` / `notify_off`: for NOTIFY; neither set means "show the current channel".
-    - `unknown_word` / `suggestion`: the word not understood and the closest known word, for
-      UNKNOWN and for `help <unknown topic>`.
+    - `unknown_word` / `suggestion`: the word not understood, and the command (after
+      `/pmp`) the user probably meant, with their other words kept (`customer acme` for
+      `custmer acme`, `help notify` for `help notfy`); for UNKNOWN and `help <unknown topic>`.
     - `problem`: set when the command is understood but incomplete; show it instead of acting.
     """
 
@@ -251,6 +252,11 @@ _CHANNEL_ID_RE = re.compile(r"[CG][A-Z0-9]{2,}")
 # admits other scripts' letters too, which some workspaces allow.
 _CHANNEL_NAME_RE = re.compile(r"[\w-]{1,80}")
 _RECORD_ID_RE = re.compile(r"#?([0-9]+)")
+# `0`, `#0`, `-4`: shaped like a record number but none PMP can have (ids start at 1).
+_NOT_AN_ID_RE = re.compile(r"#?(?:0+|-[0-9]+)")
+# Longest suggested command and search hint: a reply quotes them whole, so they stay short.
+MAX_SUGGESTION_CHARS = 120
+MAX_HINT_TERM_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -270,7 +276,7 @@ def parse(text: str) -> Command:
     first, rest = tokens[0], tokens[1:]
     word = first.keyword
     if word is None:
-        return _unknown(first.text)
+        return _unknown(first.text, rest)
     if word in RECORD_KIND_ALIASES:
         return _parse_record_command(RECORD_KIND_ALIASES[word], rest)
     action = _COMMAND_WORDS.get(word)
@@ -283,7 +289,7 @@ def parse(text: str) -> Command:
     verb = _RECORD_VERBS.get(word)
     if verb is not None:
         return _parse_verb_first(verb, first, rest)
-    return _unknown(first.text)
+    return _unknown(first.text, rest)
 
 
 def parse_channel_ref(text: str) -> ChannelRef | None:
@@ -318,22 +324,43 @@ def _parse_record_command(kind: RecordKind, rest: list[_Token]) -> Command:
         return Command(verb, kind=kind, query=_query(rest[1:]) or None)
     if verb is not None:
         return _with_record_id(verb, kind, rest[1:])
-    record_id = _record_id(rest[0])
-    if record_id is not None:
-        if len(rest) == 1:
-            return Command(CommandAction.SHOW, kind=kind, record_id=record_id)
-        # `ticket 12 edit` reads as naturally as `ticket edit 12`.
-        trailing_verb = _RECORD_VERBS.get(rest[1].keyword or "")
-        if len(rest) == 2 and trailing_verb in (
-            CommandAction.SHOW,
-            CommandAction.EDIT,
-            CommandAction.DELETE,
-        ):
-            return Command(trailing_verb, kind=kind, record_id=record_id)
+    # `ticket 12 edit` reads as naturally as `ticket edit 12`.
+    trailing_verb = _trailing_verb(rest)
+    if len(rest) == 1 or trailing_verb is not None:
+        action = trailing_verb or CommandAction.SHOW
+        if _not_an_id(rest[0]):
+            return _invalid_id(action, kind, rest[0])
+        record_id = _record_id(rest[0])
+        if record_id is not None:
+            return Command(action, kind=kind, record_id=record_id)
     return Command(CommandAction.SEARCH, kind=kind, query=_query(rest))
 
 
+def _trailing_verb(rest: list[_Token]) -> CommandAction | None:
+    """The verb of `ticket 12 edit`: a number then one of the verbs that take it."""
+    if len(rest) != 2:
+        return None
+    verb = _RECORD_VERBS.get(rest[1].keyword or "")
+    return verb if verb in (CommandAction.SHOW, CommandAction.EDIT, CommandAction.DELETE) else None
+
+
+def _not_an_id(token: _Token) -> bool:
+    return token.keyword is not None and _NOT_AN_ID_RE.fullmatch(token.keyword) is not None
+
+
+def _invalid_id(verb: CommandAction, kind: RecordKind, token: _Token) -> Command:
+    """`ticket 0`: a number no record has; say so instead of searching for it."""
+    problem = (
+        f"`{token.text}` isn't a {kind} number: PMP numbers start at 1, like "
+        f"`{SLASH_COMMAND} {kind} 42`. To search for the text, use "
+        f"`{SLASH_COMMAND} {kind} search {token.text}`."
+    )
+    return Command(verb, kind=kind, problem=problem)
+
+
 def _with_record_id(verb: CommandAction, kind: RecordKind, rest: list[_Token]) -> Command:
+    if len(rest) == 1 and _not_an_id(rest[0]):
+        return _invalid_id(verb, kind, rest[0])
     record_id = _record_id(rest[0]) if len(rest) == 1 else None
     if record_id is None:
         usage = f"{SLASH_COMMAND} {kind} {verb}"
@@ -365,10 +392,11 @@ def _parse_help(rest: list[_Token]) -> Command:
     if word in _CANONICAL_WORDS:
         # `help edit`: a real word without a topic of its own; the overview covers it.
         return Command(CommandAction.HELP)
+    topic_word = _suggest(word, _TOPIC_WORDS)
     return Command(
         CommandAction.HELP,
         unknown_word=_shorten(rest[0].text),
-        suggestion=_suggest(word, _TOPIC_WORDS),
+        suggestion=None if topic_word is None else f"help {topic_word}",
     )
 
 
@@ -388,12 +416,27 @@ def _parse_notify(rest: list[_Token]) -> Command:
     return Command(CommandAction.NOTIFY, problem=problem)
 
 
-def _unknown(word: str) -> Command:
+def _unknown(word: str, rest: list[_Token]) -> Command:
+    known_word = _suggest(word.casefold(), _CANONICAL_WORDS)
     return Command(
         CommandAction.UNKNOWN,
         unknown_word=_shorten(word),
-        suggestion=_suggest(word.casefold(), _CANONICAL_WORDS),
+        suggestion=None if known_word is None else _corrected(known_word, rest),
     )
+
+
+def _corrected(known_word: str, rest: list[_Token]) -> str:
+    """The command with its first word corrected and the user's other words kept, so the
+    suggestion can be pasted as it is; just the word when the whole would be too long."""
+    words = [f'"{token.text}"' if " " in token.text else token.text for token in rest]
+    whole = " ".join([known_word, *words])
+    if (
+        len(whole) > MAX_SUGGESTION_CHARS
+        or "`" in whole  # it would end the code span the reply quotes it in
+        or parse(whole).action is CommandAction.UNKNOWN
+    ):
+        return known_word
+    return whole
 
 
 def _suggest(word: str, known: dict[str, str]) -> str | None:
@@ -565,3 +608,57 @@ def _decode_reference(content: str) -> tuple[str, ChannelRef | None]:
     if label:
         return label, None
     return _unescape(target).removeprefix("mailto:"), None
+
+
+# Characters that keep a word out of a search hint: quotes (the grammar reads them as phrase
+# marks and the PMP client drops them), backticks (they end the hint's code span), and `/` or
+# `?` (some web servers refuse them in PMP's search path).
+_HINT_UNSAFE = frozenset('"“”„‟`/?')
+_HINT_TERM_ENOUGH_CHARS = 12
+_SLACK_ESCAPING = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def search_hint(
+    kind: PmpRecordKind, name: str, *, max_chars: int = MAX_HINT_TERM_CHARS
+) -> str | None:
+    """A `/pmp <kind> <words>` command that finds the record named `name` when pasted as it
+    is: the words are an uncut piece of the name (PMP searches for them as one piece, like
+    SQL's `LIKE '%words%'`) that the grammar reads back as a search for exactly them. None
+    when no piece of the name works (it is all quotes, say)."""
+    terms = _hint_terms(name, max_chars)
+    # The earliest piece reads most like the name; a longer one finds fewer other records.
+    # `search` keeps a piece like `42` or `New Horizons` from reading as a number or a verb.
+    enough = min(max((len(term) for term in terms), default=0), _HINT_TERM_ENOUGH_CHARS)
+    for term in sorted(terms, key=lambda term: len(term) < enough):
+        for command in (f"{kind} {term}", f"{kind} search {term}"):
+            parsed = parse(command.translate(_SLACK_ESCAPING))
+            if parsed.action is CommandAction.SEARCH and parsed.query == term:
+                return f"{SLASH_COMMAND} {command}"
+    return None
+
+
+def _hint_terms(name: str, max_chars: int) -> list[str]:
+    """Pieces of `name` to try: from each word, as many following words as fit in
+    `max_chars`. Only words joined by one plain space are joined (the grammar would
+    turn two spaces into one, and PMP would then find nothing)."""
+    runs: list[list[str]] = [[]]
+    for piece in re.split(r"( )", name.strip()):
+        if piece == " ":
+            continue
+        words = piece.split()
+        if len(words) != 1 or not words[0] or any(char in _HINT_UNSAFE for char in piece):
+            runs.append([])  # a break: other whitespace, or a word the hint can't use
+            continue
+        runs[-1].append(piece)
+    terms: list[str] = []
+    for run in runs:
+        for start, first in enumerate(run):
+            if first.startswith("#"):
+                continue  # PMP reads `#word` as a tag search
+            term = first[:max_chars]
+            for word in run[start + 1 :]:
+                if len(term) + 1 + len(word) > max_chars:
+                    break
+                term = f"{term} {word}"
+            terms.append(term)
+    return terms

@@ -14,7 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.connect import build_not_connected
-from bot.blocks.help import HelpEntry, HelpSection, build_help
+from bot.blocks.help import HelpEntry, HelpSection, build_help, build_unknown_command
 from bot.grammar import HELP_TOPICS, Command, CommandAction, RecordKind, parse
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
@@ -151,11 +151,11 @@ async def handle_pmp_command(
         await handle_help(request)
         return
     if subcommand is None:
-        unknown = parsed.unknown_word if parsed.action is CommandAction.UNKNOWN else None
-        await ack(
-            blocks=build_help(help_sections(), unknown=unknown, suggestion=parsed.suggestion),
-            text=f"{SLASH_COMMAND} help",
-        )
+        if parsed.action is CommandAction.UNKNOWN and parsed.unknown_word:
+            blocks = build_unknown_command(parsed.unknown_word, parsed.suggestion)
+            await ack(blocks=blocks, text="I don't know that command.")
+            return
+        await ack(blocks=build_help(help_sections()), text=f"{SLASH_COMMAND} help")
         return
     if subcommand.needs_connection and not request.connected:
         await ack(blocks=build_not_connected(), text="This workspace isn't connected to PMP yet.")

@@ -31,16 +31,37 @@ def _lines(entries: list[HelpEntry]) -> str:
     return "\n".join(lines)
 
 
+# Room for the longest suggestion the grammar makes (MAX_SUGGESTION_CHARS) once escaped.
+SUGGESTION_SHOWN_MAX = 300
+
+
+def _did_you_mean(unknown: str, suggestion: str | None) -> str:
+    """`I don't know `custmer`. Did you mean `/pmp customer acme`?`"""
+    hint = (
+        f" Did you mean `{SLASH_COMMAND} {safe(suggestion, SUGGESTION_SHOWN_MAX)}`?"
+        if suggestion
+        else ""
+    )
+    return f"I don't know `{safe(unknown, 60)}`.{hint}"
+
+
+def build_unknown_command(unknown: str, suggestion: str | None = None) -> list[Block]:
+    """A command pmp-bot doesn't understand: what it probably meant, with the user's words,
+    and where the full list is, in one short message rather than the whole help."""
+    more = f"`{SLASH_COMMAND} help` shows everything I can do."
+    text = f"{_did_you_mean(unknown, suggestion)} {more}"
+    return [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
 def build_help(
     sections: list[HelpSection], *, unknown: str | None = None, suggestion: str | None = None
 ) -> list[Block]:
     blocks: list[Block] = []
     if unknown is not None:
-        hint = f" Did you mean `{SLASH_COMMAND} {suggestion}`?" if suggestion else ""
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=f"I don't know `{safe(unknown, 60)}`.{hint} Here's what I can do:"
+                    text=f"{_did_you_mean(unknown, suggestion)} Here's what I can do:"
                 )
             )
         )

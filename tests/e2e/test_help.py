@@ -22,8 +22,13 @@ from tests.e2e.conftest import MEMBER_A, TEAM_A, bot_and_sender, bot_settings
         ("help", ["*Customers*", "*This workspace*"], ["I don't know"]),
         ("help ticket", ["*Tickets*", "`/pmp ticket 42`"], ["*Customers*"]),
         ("help t", ["*Tickets*"], ["*Leads*"]),
-        ("custmer acme", ["I don't know `custmer`", "Did you mean `/pmp customer`?"], []),
-        ("frobnicate", ["I don't know `frobnicate`"], ["Did you mean"]),
+        (
+            "custmer acme",
+            ["I don't know `custmer`", "Did you mean `/pmp customer acme`?", "`/pmp help`"],
+            ["*Customers*", "*Tickets*"],
+        ),
+        ("frobnicate", ["I don't know `frobnicate`", "`/pmp help`"], ["Did you mean", "*Tickets*"]),
+        ("help notfy", ["Did you mean `/pmp help notify`?", "*Customers*"], []),
     ],
 )
 async def test_help_answers(

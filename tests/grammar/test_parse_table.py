@@ -14,6 +14,13 @@ def _needs_id(kind: str, verb: str) -> str:
     return f"`/pmp {kind} {verb}` needs a {kind} number, like `/pmp {kind} {verb} 12`."
 
 
+def _not_an_id(text: str, kind: str) -> str:
+    return (
+        f"`{text}` isn't a {kind} number: PMP numbers start at 1, like `/pmp {kind} 42`. "
+        f"To search for the text, use `/pmp {kind} search {text}`."
+    )
+
+
 NOTIFY_PROBLEM = (
     "`/pmp notify` takes one channel, like `/pmp notify #sales`, or `/pmp notify off` to stop."
 )
@@ -39,7 +46,7 @@ ROWS: list[tuple[str, Command]] = [
     ("help settings", Command(A.HELP, topic="workspace")),
     ("help help", Command(A.HELP, topic="help")),
     ("help edit", Command(A.HELP)),
-    ("help notfy", Command(A.HELP, unknown_word="notfy", suggestion="notify")),
+    ("help notfy", Command(A.HELP, unknown_word="notfy", suggestion="help notify")),
     ("help zzz", Command(A.HELP, unknown_word="zzz")),
     # A kind alone shows that kind's help
     ("customer", Command(A.HELP, kind=K.CUSTOMER, topic="customer")),
@@ -64,10 +71,17 @@ ROWS: list[tuple[str, Command]] = [
     ("ticket 8 show", Command(A.SHOW, kind=K.TICKET, record_id=8)),
     ("show ticket 8", Command(A.SHOW, kind=K.TICKET, record_id=8)),
     ("ticket show", Command(A.SHOW, kind=K.TICKET, problem=_needs_id("ticket", "show"))),
-    # Numbers that are not ids are searched for
-    ("ticket 0", Command(A.SEARCH, kind=K.TICKET, query="0")),
+    # Numbers no record has are refused, not searched for
+    ("ticket 0", Command(A.SHOW, kind=K.TICKET, problem=_not_an_id("0", "ticket"))),
+    ("ticket #0", Command(A.SHOW, kind=K.TICKET, problem=_not_an_id("#0", "ticket"))),
+    ("ticket 000", Command(A.SHOW, kind=K.TICKET, problem=_not_an_id("000", "ticket"))),
+    ("ticket -4", Command(A.SHOW, kind=K.TICKET, problem=_not_an_id("-4", "ticket"))),
+    ("lead 0 edit", Command(A.EDIT, kind=K.LEAD, problem=_not_an_id("0", "lead"))),
+    ("lead delete -1", Command(A.DELETE, kind=K.LEAD, problem=_not_an_id("-1", "lead"))),
+    ("ticket search 0", Command(A.SEARCH, kind=K.TICKET, query="0")),
+    ("ticket 0 printer", Command(A.SEARCH, kind=K.TICKET, query="0 printer")),
+    # Other numbers that are not ids are searched for (a phone number, say)
     ("ticket 2147483648", Command(A.SEARCH, kind=K.TICKET, query="2147483648")),
-    ("ticket -4", Command(A.SEARCH, kind=K.TICKET, query="-4")),
     ("ticket 4.5", Command(A.SEARCH, kind=K.TICKET, query="4.5")),
     ('customer "42"', Command(A.SEARCH, kind=K.CUSTOMER, query="42")),
     ("customer 42 acme", Command(A.SEARCH, kind=K.CUSTOMER, query="42 acme")),
@@ -147,7 +161,7 @@ ROWS: list[tuple[str, Command]] = [
     ("milestone edit", Command(A.EDIT, kind=K.MILESTONE, problem=_needs_id("milestone", "edit"))),
     ("project edit soon", Command(A.EDIT, kind=K.PROJECT, problem=_needs_id("project", "edit"))),
     ("project edit 1 2", Command(A.EDIT, kind=K.PROJECT, problem=_needs_id("project", "edit"))),
-    ("project edit 0", Command(A.EDIT, kind=K.PROJECT, problem=_needs_id("project", "edit"))),
+    ("project edit 0", Command(A.EDIT, kind=K.PROJECT, problem=_not_an_id("0", "project"))),
     ("lead delete 9", Command(A.DELETE, kind=K.LEAD, record_id=9)),
     ("lead del 9", Command(A.DELETE, kind=K.LEAD, record_id=9)),
     ("lead remove #9", Command(A.DELETE, kind=K.LEAD, record_id=9)),
@@ -185,15 +199,24 @@ ROWS: list[tuple[str, Command]] = [
     ("notify sales team", Command(A.NOTIFY, problem=NOTIFY_PROBLEM)),
     ("notify #sales!", Command(A.NOTIFY, problem=NOTIFY_PROBLEM)),
     # Unknown words, with a did-you-mean
-    ("custmer acme", Command(A.UNKNOWN, unknown_word="custmer", suggestion="customer")),
-    ("tikcet 4", Command(A.UNKNOWN, unknown_word="tikcet", suggestion="ticket")),
+    ("custmer acme", Command(A.UNKNOWN, unknown_word="custmer", suggestion="customer acme")),
+    ("tikcet 4", Command(A.UNKNOWN, unknown_word="tikcet", suggestion="ticket 4")),
+    (
+        'custmer "acme corp" R&amp;D',
+        Command(A.UNKNOWN, unknown_word="custmer", suggestion='customer "acme corp" R&D'),
+    ),
+    ("nw ticket VPN", Command(A.UNKNOWN, unknown_word="nw", suggestion="new ticket VPN")),
+    (
+        "custmer " + "acme " * 40,
+        Command(A.UNKNOWN, unknown_word="custmer", suggestion="customer"),
+    ),
     ("Proejcts", Command(A.UNKNOWN, unknown_word="Proejcts", suggestion="project")),
     ("stauts", Command(A.UNKNOWN, unknown_word="stauts", suggestion="status")),
     ("hlep", Command(A.UNKNOWN, unknown_word="hlep", suggestion="help")),
-    ("notfiy #sales", Command(A.UNKNOWN, unknown_word="notfiy", suggestion="notify")),
+    ("notfiy #sales", Command(A.UNKNOWN, unknown_word="notfiy", suggestion="notify #sales")),
     ("acme", Command(A.UNKNOWN, unknown_word="acme")),
     ("42", Command(A.UNKNOWN, unknown_word="42")),
-    ('"customer" acme', Command(A.UNKNOWN, unknown_word="customer", suggestion="customer")),
+    ('"customer" acme', Command(A.UNKNOWN, unknown_word="customer", suggestion="customer acme")),
     ("<@U0123ABC> hi", Command(A.UNKNOWN, unknown_word="@U0123ABC")),
     ("x" * 80, Command(A.UNKNOWN, unknown_word="x" * 49 + "…")),
 ]
