@@ -132,7 +132,17 @@ class _Problems:
     def add(self, message: str, pointer: str) -> None:
         self.messages.append(f"[ERROR] {message} [json-pointer:{pointer}]")
 
-    def text_limit(self, obj: object, limit: int, pointer: str, *, required: bool = False) -> None:
+    def text_limit(
+        self,
+        obj: object,
+        limit: int,
+        pointer: str,
+        *,
+        required: bool = False,
+        plain_only: bool = False,
+    ) -> None:
+        """A text object of at most `limit` characters; `plain_only` where Slack takes only
+        plain_text (button and option text, headers, labels, modal titles, ...)."""
         if obj is None:
             if required:
                 self.add("missing required field: text", pointer)
@@ -140,23 +150,75 @@ class _Problems:
         if not isinstance(obj, Mapping) or not isinstance(obj.get("text"), str):
             self.add("must be a text object", pointer)
             return
+        text_type = obj.get("type")
+        if text_type not in ("plain_text", "mrkdwn"):
+            self.add("must be a valid enum value", f"{pointer}/type")
+        elif plain_only and text_type != "plain_text":
+            self.add("must be a valid enum value: plain_text", f"{pointer}/type")
         length = len(obj["text"])
         if length > limit:
             self.add(f"must be less than {limit + 1} characters", f"{pointer}/text")
         if required and length == 0:
             self.add("must be more than 0 characters", f"{pointer}/text")
 
+    def string_limit(
+        self, value: object, limit: int, pointer: str, *, required: bool = False
+    ) -> None:
+        """A plain string field (`value`, `url`, ids): Slack refuses empty ones where given."""
+        if value is None:
+            if required:
+                self.add(f"missing required field: {pointer.rsplit('/', 1)[-1]}", pointer)
+            return
+        if not isinstance(value, str):
+            self.add("must be a string", pointer)
+            return
+        if len(value) > limit:
+            self.add(f"must be less than {limit + 1} characters", pointer)
+        if not value:
+            self.add("must be more than 0 characters", pointer)
 
-def _check_option(problems: _Problems, option: object, pointer: str) -> None:
+
+def _check_option(
+    problems: _Problems, option: object, pointer: str, *, plain_only: bool = True
+) -> None:
+    """An option: in select and overflow menus its text is plain_text only; checkboxes and
+    radio buttons (`plain_only=False`) also take mrkdwn."""
     if not isinstance(option, Mapping):
         problems.add("must be an option object", pointer)
         return
-    problems.text_limit(option.get("text"), 75, f"{pointer}/text", required=True)
-    value = option.get("value")
-    if isinstance(value, str) and len(value) > 150:
-        problems.add("must be less than 151 characters", f"{pointer}/value")
+    problems.text_limit(
+        option.get("text"), 75, f"{pointer}/text", required=True, plain_only=plain_only
+    )
+    problems.string_limit(option.get("value"), 150, f"{pointer}/value", required=True)
     if option.get("description") is not None:
-        problems.text_limit(option.get("description"), 75, f"{pointer}/description")
+        problems.text_limit(
+            option.get("description"), 75, f"{pointer}/description", plain_only=plain_only
+        )
+    if option.get("url") is not None:
+        problems.string_limit(option.get("url"), 3000, f"{pointer}/url")
+
+
+def _option_key(option: object) -> tuple[object, ...]:
+    """What makes two option objects the same option (Slack compares initial options by
+    value and text)."""
+    if not isinstance(option, Mapping):
+        return (None,)
+    return (option.get("value"), text_of(option.get("text")), text_of(option.get("description")))
+
+
+def _check_initial_options(problems: _Problems, element: Mapping[str, Any], pointer: str) -> None:
+    """A static menu's, checkboxes' or radio buttons' initial choice must be one of its
+    options, or Slack refuses the whole surface."""
+    known = {_option_key(option) for option, _ in _iter_options(element)}
+    initial = element.get("initial_option")
+    if initial is not None and _option_key(initial) not in known:
+        problems.add("initial_option must exactly match one of the options", pointer)
+    for index, option in enumerate(as_list(element.get("initial_options"))):
+        if _option_key(option) not in known:
+            problems.add(
+                "initial_options must exactly match options",
+                f"{pointer}/initial_options/{index}",
+            )
 
 
 def _iter_options(element: Mapping[str, Any]) -> Iterator[tuple[object, str]]:
@@ -175,38 +237,52 @@ _OPTION_LIMITS = {
     "checkboxes": 10,
     "radio_buttons": 10,
 }
+# Elements whose option text may be mrkdwn; every menu takes plain_text only.
+_MRKDWN_OPTION_TYPES = frozenset({"checkboxes", "radio_buttons"})
 
 
 def _check_element(problems: _Problems, element: Mapping[str, Any], pointer: str) -> None:
     element_type = element.get("type")
-    action_id = element.get("action_id")
-    if isinstance(action_id, str) and len(action_id) > ID_MAX:
-        problems.add(f"must be less than {ID_MAX + 1} characters", f"{pointer}/action_id")
+    if element.get("action_id") is not None:
+        problems.string_limit(element.get("action_id"), ID_MAX, f"{pointer}/action_id")
     if element_type in ("button", "icon_button"):
-        problems.text_limit(element.get("text"), 75, f"{pointer}/text", required=True)
-        value = element.get("value")
-        if isinstance(value, str) and len(value) > 2000:
-            problems.add("must be less than 2001 characters", f"{pointer}/value")
-        url = element.get("url")
-        if isinstance(url, str) and len(url) > 3000:
-            problems.add("must be less than 3001 characters", f"{pointer}/url")
+        problems.text_limit(
+            element.get("text"), 75, f"{pointer}/text", required=True, plain_only=True
+        )
+        # slack_sdk drops an empty value, so Slack then sends a press without any value.
+        problems.string_limit(element.get("value"), 2000, f"{pointer}/value")
+        problems.string_limit(element.get("url"), 3000, f"{pointer}/url")
     if element.get("placeholder") is not None:
-        problems.text_limit(element.get("placeholder"), 150, f"{pointer}/placeholder")
+        problems.text_limit(
+            element.get("placeholder"), 150, f"{pointer}/placeholder", plain_only=True
+        )
     if isinstance(element_type, str) and element_type in _OPTION_LIMITS:
         options = list(_iter_options(element))
         if len(options) > _OPTION_LIMITS[element_type]:
             limit = _OPTION_LIMITS[element_type] + 1
             problems.add(f"must be less than {limit} items", f"{pointer}/options")
-        if not options and element_type in ("overflow", "checkboxes", "radio_buttons"):
+        if not options:
             problems.add("must provide at least 1 items", f"{pointer}/options")
+        _check_initial_options(problems, element, pointer)
+    plain_only = element_type not in _MRKDWN_OPTION_TYPES
     for option, option_pointer in _iter_options(element):
-        _check_option(problems, option, pointer + option_pointer)
+        _check_option(problems, option, pointer + option_pointer, plain_only=plain_only)
+    for index, group in enumerate(as_list(element.get("option_groups"))):
+        if isinstance(group, Mapping):
+            problems.text_limit(
+                group.get("label"),
+                75,
+                f"{pointer}/option_groups/{index}/label",
+                required=True,
+                plain_only=True,
+            )
     confirm = element.get("confirm")
     if isinstance(confirm, Mapping):
-        problems.text_limit(confirm.get("title"), 100, f"{pointer}/confirm/title")
+        for key, limit in (("title", 100), ("confirm", 30), ("deny", 30)):
+            problems.text_limit(
+                confirm.get(key), limit, f"{pointer}/confirm/{key}", plain_only=True
+            )
         problems.text_limit(confirm.get("text"), 300, f"{pointer}/confirm/text")
-        problems.text_limit(confirm.get("confirm"), 30, f"{pointer}/confirm/confirm")
-        problems.text_limit(confirm.get("deny"), 30, f"{pointer}/confirm/deny")
 
 
 def _check_block(
@@ -220,9 +296,9 @@ def _check_block(
         return
     block_type = block["type"]
     block_id = block.get("block_id")
+    if block_id is not None:
+        problems.string_limit(block_id, ID_MAX, f"{pointer}/block_id")
     if isinstance(block_id, str) and block_id:
-        if len(block_id) > ID_MAX:
-            problems.add(f"must be less than {ID_MAX + 1} characters", f"{pointer}/block_id")
         if block_id in seen_block_ids:
             problems.add(f"duplicate block_id: {block_id}", f"{pointer}/block_id")
         seen_block_ids.add(block_id)
@@ -238,7 +314,9 @@ def _check_block(
             for index, field in enumerate(fields):
                 problems.text_limit(field, 2000, f"{pointer}/fields/{index}", required=True)
     elif block_type == "header":
-        problems.text_limit(block.get("text"), 150, f"{pointer}/text", required=True)
+        problems.text_limit(
+            block.get("text"), 150, f"{pointer}/text", required=True, plain_only=True
+        )
     elif block_type == "actions":
         elements = block.get("elements")
         if not isinstance(elements, list) or not elements:
@@ -252,9 +330,11 @@ def _check_block(
         elif len(elements) > 10:
             problems.add("must be less than 11 items", f"{pointer}/elements")
     elif block_type == "input":
-        problems.text_limit(block.get("label"), 2000, f"{pointer}/label", required=True)
+        problems.text_limit(
+            block.get("label"), 2000, f"{pointer}/label", required=True, plain_only=True
+        )
         if block.get("hint") is not None:
-            problems.text_limit(block.get("hint"), 2000, f"{pointer}/hint")
+            problems.text_limit(block.get("hint"), 2000, f"{pointer}/hint", plain_only=True)
         if not isinstance(block.get("element"), Mapping):
             problems.add("missing required field: element", pointer)
     elif block_type == "image":
@@ -318,10 +398,14 @@ def view_problems(view: object, *, expected_type: str | None = None) -> list[str
     if len(json.dumps(view)) > VIEW_MAX_BYTES:
         problems.add(f"view must be less than {VIEW_MAX_BYTES} bytes", "/view")
     if view_type == "modal":
-        problems.text_limit(view.get("title"), MODAL_TEXT_MAX, "/view/title", required=True)
+        problems.text_limit(
+            view.get("title"), MODAL_TEXT_MAX, "/view/title", required=True, plain_only=True
+        )
         for key in ("submit", "close"):
             if view.get(key) is not None:
-                problems.text_limit(view.get(key), MODAL_TEXT_MAX, f"/view/{key}", required=True)
+                problems.text_limit(
+                    view.get(key), MODAL_TEXT_MAX, f"/view/{key}", required=True, plain_only=True
+                )
         blocks = view.get("blocks")
         has_input = isinstance(blocks, list) and any(
             isinstance(b, Mapping) and b.get("type") == "input" for b in blocks

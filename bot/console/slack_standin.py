@@ -51,7 +51,9 @@ DEFAULT_CHANNEL_ID = "C0001"
 DEFAULT_APP_ID = "A0PMPBOT01"
 DEFAULT_CLIENT_ID = "1000.2000"
 DEFAULT_CLIENT_SECRET = "standin-client-secret"
-DEFAULT_BOT_SCOPES = "commands,chat:write,users:read,channels:read"
+# The bot scopes manifest.yml grants (a test keeps the two equal): a method needing any other
+# scope answers `missing_scope`, as Slack does for an app installed from that manifest.
+DEFAULT_BOT_SCOPES = "commands,chat:write,users:read"
 
 TRIGGER_TTL_SECONDS = 3.0
 RESPONSE_URL_MAX_POSTS = 5
@@ -64,15 +66,45 @@ _JSON_PARAMS = ("blocks", "attachments", "view", "metadata", "profile")
 # Never kept in recorded params: they belong in no log or test output.
 _SECRET_PARAMS = ("token", "client_secret", "refresh_token", "code")
 
+# The bot scopes each method needs (any one of them), from the methods' pages on api.slack.com.
+# Methods not listed need none (auth.test, views.*, chat.getPermalink, oauth.v2.access).
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "users.info": ("users:read",),
+    "team.info": ("team:read",),
+    "conversations.join": ("channels:join",),
+    "conversations.open": ("im:write", "mpim:write", "channels:manage", "groups:write"),
+}
+# conversations.info needs the read scope of the kind of conversation asked about.
+_CONVERSATION_READ_SCOPES = {"public": "channels:read", "private": "groups:read", "im": "im:read"}
+
 
 class StandinError(Exception):
     """A Slack error the stand-in answered with (`error` is Slack's error code)."""
 
-    def __init__(self, error: str, *, status: int = 200, messages: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        error: str,
+        *,
+        status: int = 200,
+        messages: Iterable[str] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         self.error = error
         self.status = status
         self.messages = list(messages)
+        # Further top-level keys of the answer (`needed` and `provided` of missing_scope).
+        self.extra = dict(extra or {})
         super().__init__(error if not self.messages else f"{error}: {'; '.join(self.messages)}")
+
+    def body(self) -> JsonDict:
+        body: JsonDict = {"ok": False, "error": self.error, **self.extra}
+        if self.messages:
+            body["response_metadata"] = {"messages": self.messages}
+        return body
 
 
 @dataclass(frozen=True)
@@ -249,6 +281,9 @@ class _Team:
     bot_id: str
     users: dict[str, StandinUser] = field(default_factory=dict)
     channels: dict[str, StandinChannel] = field(default_factory=dict)
+    # Set for a workspace of an Enterprise Grid organisation.
+    enterprise_id: str | None = None
+    enterprise_name: str | None = None
 
 
 @dataclass
@@ -258,6 +293,10 @@ class _Token:
     user_id: str
     revoked: bool = False
     expired: bool = False
+    # What the install granted; None leaves scopes unchecked (user tokens set up by tests).
+    scopes: tuple[str, ...] | None = None
+    # An org-wide install's token: it acts for every workspace of the enterprise.
+    org_wide: bool = False
 
 
 @dataclass
@@ -285,7 +324,17 @@ class _OAuthCode:
     scope: str
     token_rotation: bool
     response: JsonDict | None
+    org_wide: bool = False
     used: bool = False
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """What a refresh token renews: the install's workspace, scopes and kind."""
+
+    team_id: str
+    scopes: tuple[str, ...]
+    org_wide: bool
 
 
 @dataclass
@@ -351,7 +400,7 @@ class RunningSlackStandin:
         self._changed = threading.Condition(self._lock)
         self._teams: dict[str, _Team] = {}
         self._tokens: dict[str, _Token] = {}
-        self._refresh_tokens: dict[str, str] = {}  # refresh token -> team id
+        self._refresh_tokens: dict[str, _Grant] = {}
         self._oauth_codes: dict[str, _OAuthCode] = {}
         self._calls: list[RecordedCall] = []
         self._in_flight = 0
@@ -396,8 +445,21 @@ class RunningSlackStandin:
 
     # ------------------------------------------------------------------ workspace set-up
 
-    def add_team(self, team_id: str, bot_token: str, name: str | None = None) -> None:
-        """Add a workspace with the app installed (or another valid bot token for it)."""
+    def add_team(
+        self,
+        team_id: str,
+        bot_token: str,
+        name: str | None = None,
+        *,
+        scopes: str = DEFAULT_BOT_SCOPES,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+    ) -> None:
+        """Add a workspace with the app installed (or another valid bot token for it).
+
+        `scopes` are what the token was granted (comma-separated); `enterprise_id` makes the
+        workspace part of an Enterprise Grid organisation.
+        """
         with self._lock:
             team = self._teams.get(team_id)
             if team is None:
@@ -416,7 +478,24 @@ class RunningSlackStandin:
                 self._teams[team_id] = team
             elif name:
                 team.name = name
-            self._tokens[bot_token] = _Token(team_id=team_id, kind="bot", user_id=team.bot_user_id)
+            if enterprise_id:
+                team.enterprise_id = enterprise_id
+                team.enterprise_name = enterprise_name or f"Organisation {enterprise_id}"
+            self._tokens[bot_token] = _Token(
+                team_id=team_id,
+                kind="bot",
+                user_id=team.bot_user_id,
+                scopes=_scope_list(scopes),
+            )
+
+    def enterprise_of(self, team_id: str) -> JsonDict | None:
+        """`{"id", "name"}` of the Enterprise Grid organisation a workspace belongs to, as
+        Slack puts it in payloads; None for a stand-alone workspace."""
+        with self._lock:
+            team = self._team(team_id)
+            if team.enterprise_id is None:
+                return None
+            return {"id": team.enterprise_id, "name": team.enterprise_name}
 
     def add_user(
         self,
@@ -493,6 +572,7 @@ class RunningSlackStandin:
                 "domain": team.domain,
                 "bot_user_id": team.bot_user_id,
                 "bot_id": team.bot_id,
+                "enterprise_id": team.enterprise_id,
             }
 
     def user(self, team_id: str, user_id: str) -> StandinUser | None:
@@ -698,10 +778,18 @@ class RunningSlackStandin:
         scope: str = DEFAULT_BOT_SCOPES,
         token_rotation: bool = False,
         response: Mapping[str, Any] | None = None,
+        org_wide: bool = False,
     ) -> str:
-        """A code for `oauth.v2.access`; `response` replaces the install answer entirely."""
+        """A code for `oauth.v2.access`; `response` replaces the install answer entirely.
+
+        `org_wide=True` is an org admin installing the app on the whole Enterprise Grid
+        organisation of `team_id`: Slack then answers `team: null` and
+        `is_enterprise_install: true`.
+        """
         with self._lock:
             team = self._team(team_id)
+            if org_wide and team.enterprise_id is None:
+                raise ValueError(f"{team_id} belongs to no enterprise: no org-wide install")
             installer = user_id or next(
                 (u.id for u in team.users.values() if not u.is_bot), DEFAULT_USER_ID
             )
@@ -712,6 +800,7 @@ class RunningSlackStandin:
                 scope=scope,
                 token_rotation=token_rotation,
                 response=dict(response) if response is not None else None,
+                org_wide=org_wide,
             )
             return code
 
@@ -864,10 +953,7 @@ class RunningSlackStandin:
         try:
             body = handler(_Request(method=method, params=params, token=token, basic_auth=basic))
         except StandinError as problem:
-            body = {"ok": False, "error": problem.error}
-            if problem.messages:
-                body["response_metadata"] = {"messages": problem.messages}
-            return problem.status, body, {}, team_id
+            return problem.status, problem.body(), {}, team_id
         if method == "oauth.v2.access":
             team = body.get("team")
             team_id = team.get("id") if isinstance(team, dict) else team_id
@@ -939,9 +1025,7 @@ class RunningSlackStandin:
                     except StandinError as problem:
                         # Unlike the Web API, response URLs answer bad content with HTTP 400.
                         status = problem.status if problem.status != 200 else 400
-                        body = {"ok": False, "error": problem.error}
-                        if problem.messages:
-                            body["response_metadata"] = {"messages": problem.messages}
+                        body = problem.body()
                 self._record("response_url", body_params, None, team_id, status, body, effect)
         finally:
             with self._lock:
@@ -1014,7 +1098,18 @@ class RunningSlackStandin:
             raise StandinError("token_revoked")
         if known.expired:
             raise StandinError("token_expired")
+        self._require_scope(known, METHOD_SCOPES.get(request.method, ()))
         return self._team(known.team_id), known
+
+    @staticmethod
+    def _require_scope(token: _Token, needed: tuple[str, ...]) -> None:
+        """Slack's `missing_scope` when the token was granted none of `needed`."""
+        if not needed or token.scopes is None or set(needed) & set(token.scopes):
+            return
+        raise StandinError(
+            "missing_scope",
+            extra={"needed": ",".join(needed), "provided": ",".join(token.scopes)},
+        )
 
     @staticmethod
     def _required(request: _Request, name: str) -> str:
@@ -1103,7 +1198,16 @@ class RunningSlackStandin:
         }
         if token.kind == "bot":
             answer["bot_id"] = team.bot_id
-        answer["is_enterprise_install"] = False
+        if team.enterprise_id is not None:
+            answer["enterprise_id"] = team.enterprise_id
+        if token.org_wide:
+            # An org-wide token speaks for the organisation, not one of its workspaces.
+            answer.update(
+                url=f"https://{_slug(team.enterprise_name or '')}.enterprise.slack.com/",
+                team=team.enterprise_name,
+                team_id=team.enterprise_id,
+            )
+        answer["is_enterprise_install"] = token.org_wide
         return answer
 
     def _auth_revoke(self, request: _Request) -> JsonDict:
@@ -1233,8 +1337,10 @@ class RunningSlackStandin:
         }
 
     def _conversations_info(self, request: _Request) -> JsonDict:
-        team, _ = self._authed(request)
+        team, token = self._authed(request)
         channel = self._resolve_channel(team, self._required(request, "channel"))
+        kind = "im" if channel.dm_user else ("private" if channel.is_private else "public")
+        self._require_scope(token, (_CONVERSATION_READ_SCOPES[kind],))
         if channel.is_private and not channel.bot_is_member:
             raise StandinError("channel_not_found")
         return {"channel": channel.to_slack()}
@@ -1458,35 +1564,47 @@ class RunningSlackStandin:
         if client_secret != self.client_secret:
             raise StandinError("bad_client_secret")
 
-    def _mint_rotating_token(self, team: _Team) -> tuple[str, str]:
+    def _mint_rotating_token(self, team: _Team, grant: _Grant) -> tuple[str, str]:
         access = f"xoxe.xoxb-1-{secrets.token_hex(12)}"
         refresh = f"xoxe-1-{secrets.token_hex(12)}"
-        self._tokens[access] = _Token(team_id=team.id, kind="bot", user_id=team.bot_user_id)
-        self._refresh_tokens[refresh] = team.id
+        self._tokens[access] = _Token(
+            team_id=team.id,
+            kind="bot",
+            user_id=team.bot_user_id,
+            scopes=grant.scopes,
+            org_wide=grant.org_wide,
+        )
+        self._refresh_tokens[refresh] = grant
         return access, refresh
 
-    def _install_answer(self, team: _Team, scope: str, access_token: str) -> JsonDict:
+    def _install_answer(self, team: _Team, grant: _Grant, access_token: str) -> JsonDict:
+        enterprise = (
+            {"id": team.enterprise_id, "name": team.enterprise_name}
+            if team.enterprise_id is not None
+            else None
+        )
         return {
             "app_id": self.app_id,
-            "scope": scope,
+            "scope": ",".join(grant.scopes),
             "token_type": "bot",
             "access_token": access_token,
             "bot_user_id": team.bot_user_id,
-            "team": {"id": team.id, "name": team.name},
-            "enterprise": None,
-            "is_enterprise_install": False,
+            # An org-wide install belongs to no single workspace.
+            "team": None if grant.org_wide else {"id": team.id, "name": team.name},
+            "enterprise": enterprise,
+            "is_enterprise_install": grant.org_wide,
         }
 
     def _oauth_v2_access(self, request: _Request) -> JsonDict:
         self._client_credentials(request)
         if request.params.get("grant_type") == "refresh_token":
             refresh_token = str(request.params.get("refresh_token", ""))
-            team_id = self._refresh_tokens.pop(refresh_token, None)
-            if team_id is None:
+            grant = self._refresh_tokens.pop(refresh_token, None)
+            if grant is None:
                 raise StandinError("invalid_refresh_token")
-            team = self._team(team_id)
-            access, refresh = self._mint_rotating_token(team)
-            answer = self._install_answer(team, DEFAULT_BOT_SCOPES, access)
+            team = self._team(grant.team_id)
+            access, refresh = self._mint_rotating_token(team, grant)
+            answer = self._install_answer(team, grant, access)
             answer.update({"refresh_token": refresh, "expires_in": ROTATED_TOKEN_LIFETIME})
             return answer
         code = self._oauth_codes.get(str(request.params.get("code", "")))
@@ -1498,12 +1616,24 @@ class RunningSlackStandin:
             answer.pop("ok", None)
             return answer
         team = self._team(code.team_id)
+        grant = _Grant(team_id=team.id, scopes=_scope_list(code.scope), org_wide=code.org_wide)
         refresh = ""
         if code.token_rotation:
-            access, refresh = self._mint_rotating_token(team)
+            access, refresh = self._mint_rotating_token(team, grant)
+        elif code.org_wide:
+            access = f"xoxb-org-{secrets.token_hex(12)}"
+            self._tokens[access] = _Token(
+                team_id=team.id,
+                kind="bot",
+                user_id=team.bot_user_id,
+                scopes=grant.scopes,
+                org_wide=True,
+            )
         else:
             access = self._bot_token_of(team)
-        answer = self._install_answer(team, code.scope, access)
+            # Installing grants exactly the scopes asked for.
+            self._tokens[access].scopes = grant.scopes
+        answer = self._install_answer(team, grant, access)
         answer["authed_user"] = {"id": code.user_id, "scope": "", "token_type": "user"}
         if refresh:
             answer.update({"refresh_token": refresh, "expires_in": ROTATED_TOKEN_LIFETIME})
@@ -1511,11 +1641,25 @@ class RunningSlackStandin:
 
     def _bot_token_of(self, team: _Team) -> str:
         for token, known in self._tokens.items():
-            if known.team_id == team.id and known.kind == "bot" and not known.revoked:
+            if (
+                known.team_id == team.id
+                and known.kind == "bot"
+                and not known.revoked
+                and not known.org_wide
+            ):
                 return token
         token = f"xoxb-{secrets.token_hex(12)}"
-        self._tokens[token] = _Token(team_id=team.id, kind="bot", user_id=team.bot_user_id)
+        self._tokens[token] = _Token(
+            team_id=team.id,
+            kind="bot",
+            user_id=team.bot_user_id,
+            scopes=_scope_list(DEFAULT_BOT_SCOPES),
+        )
         return token
+
+
+def _scope_list(scopes: str) -> tuple[str, ...]:
+    return tuple(scope.strip() for scope in scopes.split(",") if scope.strip())
 
 
 def _user_from(entry: StandinUser | Mapping[str, Any], default_team: str) -> StandinUser:
@@ -1564,6 +1708,8 @@ def running_slack_standin(
     client_secret: str = DEFAULT_CLIENT_SECRET,
     trigger_ttl: float = TRIGGER_TTL_SECONDS,
     chat_write_public: bool = False,
+    scopes: str = DEFAULT_BOT_SCOPES,
+    enterprises: Mapping[str, str] | None = None,
 ) -> Iterator[RunningSlackStandin]:
     """Serve a Slack stand-in on 127.0.0.1 (free port) in a background thread.
 
@@ -1571,6 +1717,8 @@ def running_slack_standin(
     a #general channel (`C` + the team id's digits) with the bot in it. Without `users`, each
     team gets an owner (`U` + digits, "alex") and a member (`U` + digits + "M", "sam").
     `channels` entries take `team_id`, `id`, `name`, `bot_is_member`, `is_private`.
+    `scopes` are the bot tokens' scopes (default: those manifest.yml asks for);
+    `enterprises` maps team ids to the Enterprise Grid organisation (`E…`) they belong to.
     """
     team_tokens = dict(teams) if teams is not None else {DEFAULT_TEAM_ID: DEFAULT_BOT_TOKEN}
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -1588,7 +1736,9 @@ def running_slack_standin(
     )
     first_team = next(iter(team_tokens), DEFAULT_TEAM_ID)
     for team_id, token in team_tokens.items():
-        standin.add_team(team_id, token)
+        standin.add_team(
+            team_id, token, scopes=scopes, enterprise_id=(enterprises or {}).get(team_id)
+        )
         standin.add_channel(team_id, f"C{team_id[1:]}", "general")
     people = (
         [_user_from(u, first_team) for u in users]

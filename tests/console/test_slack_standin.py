@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.console.slack_standin import (
+    DEFAULT_BOT_SCOPES,
     DEFAULT_BOT_TOKEN,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -21,6 +24,8 @@ from bot.console.slack_standin import (
     StandinError,
     running_slack_standin,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 MODAL: dict[str, Any] = {
     "type": "modal",
@@ -40,6 +45,16 @@ MODAL: dict[str, Any] = {
 
 def modal(title: str = "New customer", **extra: Any) -> dict[str, Any]:
     return {**MODAL, "title": {"type": "plain_text", "text": title}, **extra}
+
+
+# What a token needs besides manifest.yml's scopes to read channels and join them.
+WIDE_SCOPES = "commands,chat:write,users:read,team:read,channels:read,channels:join"
+
+
+def wide_client(slack: RunningSlackStandin) -> AsyncWebClient:
+    """A bot token of T0001 granted more scopes than pmp-bot's manifest asks for."""
+    slack.add_team("T0001", "xoxb-wide-T0001", scopes=WIDE_SCOPES)
+    return AsyncWebClient(token="xoxb-wide-T0001", base_url=slack.api_url)
 
 
 async def expect_error(call: Any, error: str) -> SlackApiError:
@@ -64,7 +79,7 @@ async def test_auth_test_answers_for_the_bot_token(
     assert call.token == DEFAULT_BOT_TOKEN
     assert call.team_id == "T0001"
     assert DEFAULT_BOT_TOKEN not in repr(call)
-    team = (await client.team_info())["team"]
+    team = (await wide_client(slack).team_info())["team"]
     assert (team["id"], team["domain"]) == ("T0001", "workspace-t0001")
 
 
@@ -138,9 +153,8 @@ async def test_post_message_answers_like_slack_and_records_json_params(
     assert stored is not None and stored.text == "Hi"
 
 
-async def test_post_message_channel_rules(
-    slack: RunningSlackStandin, client: AsyncWebClient
-) -> None:
+async def test_post_message_channel_rules(slack: RunningSlackStandin) -> None:
+    client = wide_client(slack)
     await expect_error(client.chat_postMessage(channel="C9999", text="x"), "channel_not_found")
     await expect_error(client.chat_postMessage(channel="C0002", text="x"), "not_in_channel")
     # A private channel the bot is not in does not exist for it.
@@ -217,7 +231,8 @@ async def test_ephemeral_update_delete_and_permalink(
     )
 
 
-async def test_conversations_info_and_join_rules(client: AsyncWebClient) -> None:
+async def test_conversations_info_and_join_rules(slack: RunningSlackStandin) -> None:
+    client = wide_client(slack)
     info = (await client.conversations_info(channel="C0002"))["channel"]
     assert (info["name"], info["is_member"], info["is_private"]) == ("sales", False, False)
     await expect_error(client.conversations_info(channel="C404"), "channel_not_found")
@@ -564,3 +579,251 @@ def test_server_stops_cleanly() -> None:
                 await session.post(url + "auth.test")
 
     asyncio.run(probe())
+
+
+# ---------------------------------------------------------------- as strict as Slack
+
+
+def button(**fields: Any) -> dict[str, Any]:
+    return {"type": "button", "text": {"type": "plain_text", "text": "Go"}, **fields}
+
+
+def actions(*elements: dict[str, Any], block_id: str = "b1") -> dict[str, Any]:
+    return {"type": "actions", "block_id": block_id, "elements": list(elements)}
+
+
+def option(text: str, value: str, kind: str = "plain_text") -> dict[str, Any]:
+    return {"text": {"type": kind, "text": text}, "value": value}
+
+
+def pointers(error: SlackApiError) -> list[str]:
+    messages = error.response["response_metadata"]["messages"]
+    return [m.split("[json-pointer:", 1)[1].rstrip("]") for m in messages]
+
+
+REJECTED_BLOCKS: dict[str, tuple[list[dict[str, Any]], str]] = {
+    # slack_sdk drops an empty value; sent as such, Slack refuses it.
+    "empty button value": (
+        [actions(button(action_id="a", value=""))],
+        "/blocks/0/elements/0/value",
+    ),
+    "mrkdwn button text": (
+        [actions({"type": "button", "action_id": "a", "text": {"type": "mrkdwn", "text": "*Go*"}})],
+        "/blocks/0/elements/0/text/type",
+    ),
+    "long button text": (
+        [
+            actions(
+                {
+                    "type": "button",
+                    "action_id": "a",
+                    "text": {"type": "plain_text", "text": "x" * 76},
+                }
+            )
+        ],
+        "/blocks/0/elements/0/text/text",
+    ),
+    "long button value": (
+        [actions(button(action_id="a", value="v" * 2001))],
+        "/blocks/0/elements/0/value",
+    ),
+    "long action_id": ([actions(button(action_id="a" * 256))], "/blocks/0/elements/0/action_id"),
+    "long block_id": ([actions(button(action_id="a"), block_id="b" * 256)], "/blocks/0/block_id"),
+    "duplicate action_id": (
+        [actions(button(action_id="a", value="1"), button(action_id="a", value="2"))],
+        "/blocks/0/elements/1/action_id",
+    ),
+    "duplicate block_id": (
+        [
+            actions(button(action_id="a"), block_id="x"),
+            actions(button(action_id="b"), block_id="x"),
+        ],
+        "/blocks/1/block_id",
+    ),
+    "mrkdwn header": (
+        [{"type": "header", "text": {"type": "mrkdwn", "text": "*Hi*"}}],
+        "/blocks/0/text/type",
+    ),
+    "long section text": (
+        [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+        "/blocks/0/text/text",
+    ),
+    "mrkdwn overflow option": (
+        [
+            actions(
+                {"type": "overflow", "action_id": "m", "options": [option("*x*", "1", "mrkdwn")]}
+            )
+        ],
+        "/blocks/0/elements/0/options/0/text/type",
+    ),
+    "empty option value": (
+        [actions({"type": "overflow", "action_id": "m", "options": [option("x", "")]})],
+        "/blocks/0/elements/0/options/0/value",
+    ),
+    "initial option not among the options": (
+        [
+            actions(
+                {
+                    "type": "static_select",
+                    "action_id": "s",
+                    "options": [option("One", "1"), option("Two", "2")],
+                    "initial_option": option("Three", "3"),
+                }
+            )
+        ],
+        "/blocks/0/elements/0",
+    ),
+    "static select without options": (
+        [actions({"type": "static_select", "action_id": "s", "options": []})],
+        "/blocks/0/elements/0/options",
+    ),
+    "101 options": (
+        [
+            actions(
+                {
+                    "type": "static_select",
+                    "action_id": "s",
+                    "options": [option(str(n), str(n)) for n in range(101)],
+                }
+            )
+        ],
+        "/blocks/0/elements/0/options",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REJECTED_BLOCKS))
+async def test_messages_slack_would_refuse_are_refused_with_slacks_error_shape(
+    case: str, slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    blocks, pointer = REJECTED_BLOCKS[case]
+    error = await expect_error(
+        client.chat_postMessage(channel="C0001", text="x", blocks=blocks), "invalid_blocks"
+    )
+    assert pointer in pointers(error)
+    # The same blocks through a response_url: HTTP 400, nothing posted.
+    webhook = AsyncWebhookClient(slack.new_response_url("T0001", "C0001", "U0001"))
+    assert (await webhook.send(text="x", blocks=blocks)).status_code == 400
+    assert slack.calls_to("response_url")[-1].error == "invalid_blocks"
+
+
+async def test_what_slack_accepts_still_passes(client: AsyncWebClient) -> None:
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "h" * 150}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}},
+        actions(
+            button(action_id="no_value"),
+            button(action_id="long", value="v" * 2000),
+            {
+                "type": "static_select",
+                "action_id": "s",
+                "options": [option("One", "1"), option("Two", "2")],
+                "initial_option": option("Two", "2"),
+            },
+            {
+                "type": "checkboxes",
+                "action_id": "c",
+                "options": [option("*bold* is fine here", "on", "mrkdwn")],
+                "initial_options": [option("*bold* is fine here", "on", "mrkdwn")],
+            },
+            # The same action_id in another block is allowed.
+        ),
+        actions(button(action_id="no_value"), block_id="b2"),
+    ]
+    assert (await client.chat_postMessage(channel="C0001", text="x", blocks=blocks))["ok"]
+
+
+async def test_modal_text_must_be_plain_and_views_count_their_blocks(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    for key in ("title", "submit", "close"):
+        view = {**MODAL, key: {"type": "mrkdwn", "text": "*Save*"}}
+        error = await expect_error(
+            client.views_open(trigger_id=slack.new_trigger_id(), view=view), "invalid_arguments"
+        )
+        assert f"/view/{key}/type" in pointers(error)
+    label = {
+        **MODAL,
+        "blocks": [{**MODAL["blocks"][0], "label": {"type": "mrkdwn", "text": "*Company*"}}],
+    }
+    error = await expect_error(
+        client.views_open(trigger_id=slack.new_trigger_id(), view=label), "invalid_arguments"
+    )
+    assert "/view/blocks/0/label/type" in pointers(error)
+    home = {"type": "home", "blocks": [{"type": "divider"}] * 101}
+    error = await expect_error(
+        client.views_publish(user_id="U0001", view=home), "invalid_arguments"
+    )
+    assert "/view/blocks" in pointers(error)
+    home["blocks"] = [{"type": "divider"}] * 100
+    assert (await client.views_publish(user_id="U0001", view=home))["ok"]
+
+
+def test_default_scopes_are_the_manifests() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    granted = manifest["oauth_config"]["scopes"]["bot"]
+    assert DEFAULT_BOT_SCOPES.split(",") == granted
+
+
+async def test_methods_needing_a_scope_the_manifest_lacks_answer_missing_scope(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    error = await expect_error(client.team_info(), "missing_scope")
+    assert error.response["needed"] == "team:read"
+    assert error.response["provided"] == DEFAULT_BOT_SCOPES
+    error = await expect_error(client.conversations_info(channel="C0001"), "missing_scope")
+    assert error.response["needed"] == "channels:read"
+    error = await expect_error(client.conversations_info(channel="G0003"), "missing_scope")
+    assert error.response["needed"] == "groups:read"
+    await expect_error(client.conversations_join(channel="C0002"), "missing_scope")
+    # What the manifest grants works.
+    assert (await client.chat_postMessage(channel="C0001", text="x"))["ok"]
+    assert (await client.users_info(user="U0001"))["ok"]
+    narrow = "xoxb-commands-only"
+    slack.add_team("T0001", narrow, scopes="commands")
+    narrow_client = AsyncWebClient(token=narrow, base_url=slack.api_url)
+    error = await expect_error(
+        narrow_client.chat_postMessage(channel="C0001", text="x"), "missing_scope"
+    )
+    assert (error.response["needed"], error.response["provided"]) == ("chat:write", "commands")
+
+
+async def test_enterprise_grid_workspaces_answer_with_their_enterprise() -> None:
+    with running_slack_standin(
+        teams={"T0001": "xoxb-plain", "T0005": "xoxb-grid"}, enterprises={"T0005": "E0001"}
+    ) as slack:
+        assert slack.enterprise_of("T0001") is None
+        assert slack.enterprise_of("T0005") == {"id": "E0001", "name": "Organisation E0001"}
+        grid = AsyncWebClient(token="xoxb-grid", base_url=slack.api_url)
+        answer = await grid.auth_test()
+        assert (answer["team_id"], answer["enterprise_id"]) == ("T0005", "E0001")
+        assert answer["is_enterprise_install"] is False
+        plain = await AsyncWebClient(token="xoxb-plain", base_url=slack.api_url).auth_test()
+        assert "enterprise_id" not in plain
+
+
+@aiohttp_basic_auth_deprecation
+async def test_oauth_answers_grid_and_org_wide_installs_as_slack_does() -> None:
+    with running_slack_standin(
+        teams={"T0005": "xoxb-grid"}, enterprises={"T0005": "E0001"}
+    ) as slack:
+        client = AsyncWebClient(base_url=slack.api_url)
+        credentials = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}
+        workspace = await client.oauth_v2_access(code=slack.new_oauth_code("T0005"), **credentials)
+        assert workspace["team"] == {"id": "T0005", "name": "Workspace T0005"}
+        assert workspace["enterprise"] == {"id": "E0001", "name": "Organisation E0001"}
+        assert workspace["is_enterprise_install"] is False
+
+        org = await client.oauth_v2_access(
+            code=slack.new_oauth_code("T0005", org_wide=True), **credentials
+        )
+        assert org["team"] is None
+        assert org["enterprise"]["id"] == "E0001"
+        assert org["is_enterprise_install"] is True
+        org_auth = await AsyncWebClient(
+            token=org["access_token"], base_url=slack.api_url
+        ).auth_test()
+        assert (org_auth["team_id"], org_auth["is_enterprise_install"]) == ("E0001", True)
+        slack.add_team("T0006", "xoxb-alone")
+        with pytest.raises(ValueError, match="no enterprise"):
+            slack.new_oauth_code("T0006", org_wide=True)
