@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.blocks.cards import CardRef, Message, build_record_card
 from bot.blocks.names import NameBook
 from bot.blocks.results import PageState
+from bot.learned_names import LearnedNames, SiteNames
 from bot.pmp import (
     Contact,
     Customer,
@@ -32,16 +33,26 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# A lead search names the statuses and sources of its rows by reading up to this many leads,
+# waiting for them at most this long (the answer goes out after the ack, through the
+# response_url: a moment more is better than a row of bare numbers).
+LEADS_READ_TO_NAME = 5
+LEAD_NAMING_WAIT_S = 1.5
+
 
 @dataclass(frozen=True)
 class Listing:
-    """Records to show a page of: a search's hits, or a customer's projects."""
+    """Records to show a page of: a search's hits, or a customer's projects. `names` and
+    `project_names` name what the records only give the ids of (lead statuses, sources and
+    assignees; the projects of milestones) as far as pmp-bot knows them."""
 
     kind: RecordKind
     records: Sequence[PmpRecord]
     cache_key: str
     query: str | None = None
     scope: str | None = None
+    names: SiteNames = field(default_factory=SiteNames)
+    project_names: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,12 @@ async def _optional(call: Awaitable[T]) -> T | None:
         return None
 
 
+def _project_names(records: Sequence[PmpRecord], projects: Sequence[Project]) -> dict[int, str]:
+    """The names of the projects `records` (milestones) belong to."""
+    wanted = {record.project_id for record in records if isinstance(record, Milestone)}
+    return {project.id: project.display_name for project in projects if project.id in wanted}
+
+
 def _note_unawaited_failure(task: asyncio.Task[CachedResults]) -> None:
     # Every caller may have stopped waiting (time budgets): read the error so asyncio
     # doesn't report it as never retrieved; callers still waiting get it themselves.
@@ -111,9 +128,14 @@ class Lookups:
         # Ticket records name their department, priority, service and status, and PMP has no
         # endpoint that lists those: names seen here fill the ticket form and settings.
         self.ticket_names: LearnedTicketNames = LearnedTicketNames()
+        # Lead statuses and sources, and staff: named in some records, only numbered in others.
+        self.learned_names = LearnedNames()
         # Searches PMP is answering right now: a typeahead sends the same query from several
         # users (and keystrokes) at once, and they all wait for one PMP request.
         self._searching: dict[tuple[str, str], asyncio.Task[CachedResults]] = {}
+        # Lead reads that name statuses and sources, still running after a search stopped
+        # waiting for them (kept here so they are not collected before they finish).
+        self._naming: set[asyncio.Task[None]] = set()
 
     def forget_results(self, workspace: str) -> None:
         """Drops the workspace's kept searches and lists, after a record was changed."""
@@ -132,22 +154,77 @@ class Lookups:
                 self._searching[(workspace, key)] = task
             # Shielded: one caller giving up (a time budget) must not cancel the others' search.
             cached = await asyncio.shield(task)
-        return Listing(kind=kind, records=cached.records, cache_key=key, query=query)
+        return self._listing(pmp, kind, cached, query=query)
+
+    def _listing(
+        self,
+        pmp: PmpClient,
+        kind: RecordKind,
+        cached: CachedResults,
+        *,
+        query: str | None = None,
+        scope: str | None = None,
+    ) -> Listing:
+        return Listing(
+            kind=kind,
+            records=cached.records,
+            cache_key=cached.key,
+            query=query,
+            scope=scope,
+            names=self.learned_names.names(pmp.base_url),
+            project_names=cached.project_names,
+        )
 
     async def _search_pmp(
         self, pmp: PmpClient, workspace: str, kind: RecordKind, query: str, key: str
     ) -> CachedResults:
+        project_names: Mapping[int, str] = {}
         try:
-            records = await _resource(pmp, kind).search(query)
+            if kind == "milestone":
+                # Milestones carry only their project's id, and two called "Launch" can't be
+                # told apart without it: the projects are listed alongside, at no extra wait.
+                records, projects = await asyncio.gather(
+                    _resource(pmp, kind).search(query), _optional(pmp.projects.list())
+                )
+                project_names = _project_names(records, projects or [])
+            else:
+                records = await _resource(pmp, kind).search(query)
+            if kind == "lead":
+                await self._name_leads(pmp, records)
         finally:
             current = self._searching.get((workspace, key)) is asyncio.current_task()
             if current:
                 del self._searching[(workspace, key)]
         if kind == "ticket":
             self.ticket_names.learn(pmp.base_url, records)
+        self.learned_names.learn(pmp.base_url, records)
         if not current:  # the workspace's results were forgotten meanwhile: don't keep these
-            return CachedResults(key=key, records=tuple(records), stored_at=time.monotonic())
-        return self._cache.put(workspace, key, records)
+            return CachedResults(
+                key=key,
+                records=tuple(records),
+                stored_at=time.monotonic(),
+                project_names=project_names,
+            )
+        return self._cache.put(workspace, key, records, project_names=project_names)
+
+    async def _name_leads(self, pmp: PmpClient, leads: Sequence[PmpRecord]) -> None:
+        """Search rows give a lead's status and source as ids; a lead read on its own names
+        them. Reads a few leads with statuses or sources nobody has named yet, waiting at
+        most LEAD_NAMING_WAIT_S: reads still running name the next search's rows."""
+        to_read = self.learned_names.leads_to_read(pmp.base_url, leads, most=LEADS_READ_TO_NAME)
+        if not to_read:
+            return
+
+        async def read(lead_id: int) -> None:
+            lead = await _optional(pmp.leads.get(lead_id))
+            if lead is not None:
+                self.learned_names.learn(pmp.base_url, [lead])
+
+        tasks = {asyncio.ensure_future(read(lead_id)) for lead_id in to_read}
+        self._naming |= tasks
+        for task in tasks:
+            task.add_done_callback(self._naming.discard)
+        await asyncio.wait(tasks, timeout=LEAD_NAMING_WAIT_S)
 
     async def page(self, pmp: PmpClient, workspace: str, state: PageState) -> Listing:
         """The listing a Next / Previous button refers to: from memory while it is fresh,
@@ -155,12 +232,7 @@ class Lookups:
         if state.cache_key:
             cached = self._cache.get(workspace, state.cache_key)
             if cached is not None:
-                return Listing(
-                    kind=state.kind,
-                    records=cached.records,
-                    cache_key=cached.key,
-                    query=state.query,
-                )
+                return self._listing(pmp, state.kind, cached, query=state.query)
         if state.query:
             return await self.search(pmp, workspace, state.kind, state.query)
         return Listing(kind=state.kind, records=(), cache_key="", query=None)
@@ -195,6 +267,7 @@ class Lookups:
         record: PmpRecord = await _resource(pmp, ref.kind).get(ref.id)
         if ref.kind == "ticket":
             self.ticket_names.learn(pmp.base_url, [record])
+        self.learned_names.learn(pmp.base_url, [record])
         if isinstance(record, Customer):
             contacts = await _optional(pmp.contacts.list(record.id))
             primary = next((c for c in contacts or [] if c.is_primary), None)

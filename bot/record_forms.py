@@ -41,6 +41,7 @@ from bot.forms.fields import (
 )
 from bot.forms.options import MAX_OPTIONS
 from bot.forms.submission import WriteOutcome
+from bot.grammar import search_hint
 from bot.notify import notice_line
 from bot.pmp import (
     Customer,
@@ -747,11 +748,10 @@ async def _twins(
 
 
 def _not_found_note(kind: RecordKind, name: str) -> str:
-    words = " ".join(name.replace("`", "'").split())
-    return (
-        f"PMP doesn't say which number it gave the new {kind}; "
-        f"find it with `{SLASH_COMMAND} {kind} {truncate(words, 80)}`."
-    )
+    # A search for an uncut piece of the name: a hint cut with "…" would find nothing.
+    hint = search_hint(kind, name)
+    find = f"`{hint}`" if hint else f"`{SLASH_COMMAND} {kind}` and a word of its name"
+    return f"PMP doesn't say which number it gave the new {kind}; find it with {find}."
 
 
 def _blank(value: Any) -> bool:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_TTL_S = 120.0
@@ -24,6 +24,8 @@ class CachedResults:
     key: str
     records: Sequence[Any]
     stored_at: float
+    # Names of the projects the records belong to (milestones), looked up with them.
+    project_names: Mapping[int, str] = field(default_factory=dict)
 
 
 class ResultCache:
@@ -55,8 +57,20 @@ class ResultCache:
         self._entries.move_to_end((workspace, key))
         return entry
 
-    def put(self, workspace: str, key: str, records: Sequence[Any]) -> CachedResults:
-        entry = CachedResults(key=key, records=tuple(records), stored_at=self._clock())
+    def put(
+        self,
+        workspace: str,
+        key: str,
+        records: Sequence[Any],
+        *,
+        project_names: Mapping[int, str] | None = None,
+    ) -> CachedResults:
+        entry = CachedResults(
+            key=key,
+            records=tuple(records),
+            stored_at=self._clock(),
+            project_names=dict(project_names or {}),
+        )
         self._entries[(workspace, key)] = entry
         self._entries.move_to_end((workspace, key))
         while len(self._entries) > self._max:

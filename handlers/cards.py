@@ -165,7 +165,8 @@ def _results_reply(pmp: ConnectedPmp, listing: Listing, page: int = 1) -> dict[s
         scope=listing.scope,
         page=page,
         cache_key=listing.cache_key,
-        names=pmp.names,
+        names=listing.names.over(pmp.names),
+        project_names=listing.project_names,
     )
     return {"text": message.text, "blocks": message.blocks}
 

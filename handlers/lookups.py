@@ -33,7 +33,8 @@ async def _search(request: CommandRequest) -> None:
         base_url=pmp.base_url,
         query=query,
         cache_key=listing.cache_key,
-        names=pmp.names,
+        names=listing.names.over(pmp.names),
+        project_names=listing.project_names,
     )
     await request.respond(text=message.text, blocks=message.blocks)
     request.services.notify(

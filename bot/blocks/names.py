@@ -8,7 +8,7 @@ PMP install. An id nobody knows is shown as "#7" so the reader still sees someth
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -133,6 +133,8 @@ class NameBook:
     billing_types: Mapping[int, str] = field(default_factory=lambda: _EMPTY)
     lead_statuses: Mapping[int, str] = field(default_factory=lambda: _EMPTY)
     lead_sources: Mapping[int, str] = field(default_factory=lambda: _EMPTY)
+    # Staff members pmp-bot has seen named (tickets name the staff member answering them).
+    staff: Mapping[int, str] = field(default_factory=lambda: _EMPTY)
 
     @classmethod
     def from_settings(cls, settings: TicketSettings | None) -> NameBook:
@@ -145,6 +147,27 @@ class NameBook:
             ticket_departments=settings.departments,
             ticket_services=settings.services,
         )
+
+    def with_learned(
+        self,
+        *,
+        lead_statuses: Mapping[int, str],
+        lead_sources: Mapping[int, str],
+        staff: Mapping[int, str],
+    ) -> NameBook:
+        """This book plus names learned from PMP's records; names already here win."""
+        return replace(
+            self,
+            lead_statuses={**lead_statuses, **self.lead_statuses},
+            lead_sources={**lead_sources, **self.lead_sources},
+            staff={**staff, **self.staff},
+        )
+
+    def staff_member(self, staff_id: int | None) -> str | None:
+        """A staff member's name when pmp-bot knows it; None otherwise (no "#id")."""
+        if staff_id is None or staff_id <= 0:
+            return None
+        return _text_or_none(self.staff.get(staff_id))
 
     def ticket_status(self, ticket: Ticket) -> str | None:
         return resolve_name(

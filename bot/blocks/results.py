@@ -4,8 +4,11 @@ buttons carrying the page state. Pure: the records in, a `Message` out."""
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -66,6 +69,48 @@ _NO_MATCH_HINTS: dict[RecordKind, str] = {
     "milestone": "Milestone search looks at names and ids. Try part of the name.",
     "ticket": "Try a word from the subject, or a shorter word.",
 }
+
+
+# Fields PMP's search looks at besides the ones a row shows (docs/pmp-api-behaviour.md), and
+# what a row calls them: a row found by one of these says so, or it would look like a mistake.
+_MATCHABLE_FIELDS: dict[RecordKind, tuple[tuple[str, str], ...]] = {
+    "customer": (
+        ("vat", "VAT number"),
+        ("phonenumber", "phone"),
+        ("website", "website"),
+        ("address", "address"),
+        ("city", "city"),
+        ("state", "state"),
+        ("zip", "postcode"),
+    ),
+    "lead": (
+        ("company", "company"),
+        ("title", "position"),
+        ("email", "email"),
+        ("phonenumber", "phone"),
+        ("address", "address"),
+        ("city", "city"),
+        ("state", "state"),
+        ("zip", "postcode"),
+        ("website", "website"),
+    ),
+    "project": (("description", "description"), ("company", "customer")),
+    "milestone": (("description", "description"), ("id", "number")),
+    "ticket": (
+        ("message", "message"),
+        ("email", "email"),
+        ("ticket_email", "email"),
+        ("from_name", "from"),
+        ("user_firstname", "contact"),
+        ("user_lastname", "contact"),
+        ("company", "customer"),
+    ),
+}
+# What PMP matched when nothing the row or its record holds does: customer search also looks
+# at the primary contact, whom a customer row doesn't carry.
+_UNSEEN_MATCHES: dict[RecordKind, str] = {"customer": "a contact's name or email"}
+MATCH_SHOWN_MAX = 120
+_TAG = re.compile(r"<[^<>]*>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +236,15 @@ def _summary(
         return _joined([place, record.phonenumber, "inactive" if record.active is False else None])
     if isinstance(record, Lead):
         company = record.company if record.company != record.display_name else None
-        return _joined([company, names.lead_status(record), names.lead_source(record)])
+        assignee = names.staff_member(record.assigned)
+        return _joined(
+            [
+                company,
+                _labelled(names.lead_status(record), record.status, "status"),
+                _labelled(names.lead_source(record), record.source, "source"),
+                f"assigned to {assignee}" if assignee else None,
+            ]
+        )
     if isinstance(record, Project):
         deadline = format_date(record.deadline)
         return _joined(
@@ -207,9 +260,11 @@ def _summary(
         tasks = None
         if record.total_tasks:
             tasks = f"{record.total_finished_tasks or 0} of {record.total_tasks} tasks finished"
-        return _joined(
-            [_named(record.project_id, project_names), f"due {due}" if due else None, tasks]
+        # Two milestones called "Launch" differ by their project: named, or at least numbered.
+        project = _named(record.project_id, project_names) or _labelled(
+            None, record.project_id, "project"
         )
+        return _joined([project, f"due {due}" if due else None, tasks])
     if isinstance(record, Ticket):
         reply = format_moment(record.lastreply)
         department = names.ticket_department(record)
@@ -234,10 +289,72 @@ def _named(record_id: int | None, known: Mapping[int, str]) -> str | None:
     return known.get(record_id)
 
 
+def _labelled(name: str | None, record_id: int | None, label: str) -> str | None:
+    """A name, or for an id nobody named "status #5": a bare "#5" beside the record's other
+    values would read as the record's own number."""
+    if record_id is None or record_id <= 0:
+        return name
+    if name is None or name == f"#{record_id}":
+        return f"{label} {id_text(record_id)}"
+    return name
+
+
+def _fold(text: str) -> tuple[str, list[int]]:
+    """`text` compared as PMP's MySQL collation does (case and accents ignored), with the
+    position in `text` of each folded character."""
+    folded: list[str] = []
+    positions: list[int] = []
+    for index, char in enumerate(text):
+        decomposed = unicodedata.normalize("NFKD", char)
+        for part in "".join(c for c in decomposed if not unicodedata.combining(c)).casefold():
+            folded.append(part)
+            positions.append(index)
+    return "".join(folded), positions
+
+
+def _plain(value: Any) -> str:
+    """A field's value as a reader sees it: no HTML tags or entities, one line."""
+    if value is None or isinstance(value, dict | list):
+        return ""
+    return one_line(html.unescape(_TAG.sub(" ", str(value))))
+
+
+def _excerpt(text: str, needle: str) -> str | None:
+    """The part of `text` around `needle` (both as typed), or None when it isn't in it."""
+    folded, positions = _fold(text)
+    at = folded.find(needle)
+    if at < 0:
+        return None
+    if len(text) <= MATCH_SHOWN_MAX:
+        return text
+    start = positions[at]
+    end = positions[min(at + len(needle), len(positions)) - 1] + 1
+    room = max(MATCH_SHOWN_MAX - (end - start), 0) // 2
+    first, last = max(start - room, 0), min(end + room, len(text))
+    return ("…" if first > 0 else "") + text[first:last].strip() + ("…" if last < len(text) else "")
+
+
+def _match_line(kind: RecordKind, record: PmpRecord, query: str | None, shown: str) -> str | None:
+    """Where PMP found `query` in a record when the row doesn't show it (`city: Lisbon`);
+    not yet escaped. None when the row shows it, or for a tag search (`#vip`)."""
+    if not query or not query.strip() or query.startswith("#"):
+        return None
+    needle, _ = _fold(" ".join(query.split()))
+    if needle in _fold(shown)[0]:
+        return None
+    for key, label in _MATCHABLE_FIELDS[kind]:
+        excerpt = _excerpt(_plain(record.raw.get(key)), needle)
+        if excerpt:
+            return f"Found in {label}: {excerpt}"
+    unseen = _UNSEEN_MATCHES.get(kind)
+    return f"Found in {unseen}" if unseen else None
+
+
 def _row(
     record: PmpRecord,
     *,
     base_url: str,
+    query: str | None,
     names: NameBook,
     customer_names: Mapping[int, str],
     project_names: Mapping[int, str],
@@ -245,9 +362,12 @@ def _row(
     ref = ref_of(record)
     title = safe(one_line(record.display_name), ROW_TITLE_MAX) or id_text(record.id)
     lines = [f"{KIND_EMOJI[ref.kind]} {record_link(card_url(base_url, ref), title)}"]
-    summary = safe(_summary(record, names, customer_names, project_names), ROW_SUMMARY_MAX)
+    summary = _summary(record, names, customer_names, project_names)
     if summary:
-        lines.append(summary)
+        lines.append(safe(summary, ROW_SUMMARY_MAX))
+    found = _match_line(ref.kind, record, query, f"{record.display_name} {summary}")
+    if found:
+        lines.append(safe(found, ROW_SUMMARY_MAX))
     value = ref.to_value()
     show = (
         ButtonElement(text="Show", action_id=CardAction.SHOW, value=value)
@@ -295,6 +415,7 @@ def build_results(
             _row(
                 record,
                 base_url=base_url,
+                query=query,
                 names=names,
                 customer_names=customer_names or {},
                 project_names=project_names or {},

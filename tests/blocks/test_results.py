@@ -6,7 +6,9 @@ from typing import Any
 import pytest
 
 from bot.blocks.cards import CardRef
+from bot.blocks.names import NameBook
 from bot.blocks.results import MAX_PAGE_SIZE, PageState, build_results
+from bot.learned_names import SiteNames
 from bot.pmp.links import RecordKind
 from bot.pmp.models import Customer, Lead, Milestone, PmpRecord, Project, Ticket
 from bot.slack.ids import CardAction
@@ -272,3 +274,81 @@ def test_a_cache_key_too_long_for_a_button_is_refused() -> None:
 def test_page_state_rejects_what_is_not_ours(value: str) -> None:
     with pytest.raises(ValueError):
         PageState.parse(value)
+
+
+# --- rows people can read: names instead of numbers, and where a search matched
+
+
+def _summary_lines(message: Any) -> list[list[str]]:
+    """Each row's lines after its title."""
+    return [row["text"]["text"].split("\n")[1:] for row in rows_of(check_message(message))]
+
+
+def test_lead_rows_name_status_source_and_assignee_when_known() -> None:
+    lead = Lead.from_wire(lead_wire(company="Rio Digital", status="5", source="5", assigned="4"))
+    unnamed = build_results("lead", [lead], base_url=BASE_URL)
+    assert _summary_lines(unnamed) == [["Rio Digital · status #5 · source #5"]]
+
+    learned = SiteNames(
+        lead_statuses={5: "Negotiation"}, lead_sources={5: "Referral"}, staff={4: "Sam Lee"}
+    )
+    named = build_results("lead", [lead], base_url=BASE_URL, names=learned.over(NameBook()))
+    assert _summary_lines(named) == [["Rio Digital · Negotiation · Referral · assigned to Sam Lee"]]
+
+
+def test_a_workspaces_own_names_win_over_learned_ones() -> None:
+    book = NameBook(lead_statuses={5: "Hot"})
+    merged = SiteNames(lead_statuses={5: "Negotiation", 6: "Won"}).over(book)
+    assert merged.lead_statuses == {5: "Hot", 6: "Won"}
+
+
+def test_a_row_found_by_a_field_it_does_not_show_says_which() -> None:
+    lead = Lead.from_wire(lead_wire(name="Ana Souza", company="Rio Digital", city="São Paulo"))
+    message = build_results("lead", [lead], base_url=BASE_URL, query="sao paulo")
+    assert _summary_lines(message)[0][-1] == "Found in city: São Paulo"
+
+
+def test_a_row_showing_what_matched_adds_nothing() -> None:
+    lead = Lead.from_wire(lead_wire(name="Ana Souza", company="Rio Digital", city="Rio"))
+    for query in ("ana", "DIGITAL", "souza"):
+        lines = _summary_lines(build_results("lead", [lead], base_url=BASE_URL, query=query))
+        assert not any(line.startswith("Found in") for line in lines[0]), query
+
+
+def test_a_long_text_that_matched_is_shown_around_the_match() -> None:
+    message = "<p>" + "Lorem ipsum dolor sit amet. " * 20 + "The toner &amp; drum are out.</p>"
+    ticket = Ticket.from_wire(ticket_wire(subject="Printer", message=message))
+    lines = _summary_lines(build_results("ticket", [ticket], base_url=BASE_URL, query="drum"))
+    found = lines[0][-1]
+    assert found.startswith("Found in message: …")
+    assert "toner &amp; drum are out." in found  # PMP's HTML read, then escaped for Slack
+    assert "<p>" not in found and len(found) < 200
+
+
+def test_a_customer_found_by_its_contact_says_so() -> None:
+    customer = Customer.from_wire(customer_wire(company="Sample Company LTD"))
+    lines = _summary_lines(build_results("customer", [customer], base_url=BASE_URL, query="jane"))
+    assert lines[0][-1] == "Found in a contact's name or email"
+
+
+def test_a_tag_search_adds_no_found_in_line() -> None:
+    customer = Customer.from_wire(customer_wire(company="Sample Company LTD"))
+    lines = _summary_lines(build_results("customer", [customer], base_url=BASE_URL, query="#vip"))
+    assert not any(line.startswith("Found in") for line in lines[0])
+
+
+def test_milestones_of_the_same_name_show_their_projects() -> None:
+    launches = [
+        Milestone.from_wire(milestone_wire(id="1", name="Launch", project_id="12")),
+        Milestone.from_wire(milestone_wire(id="2", name="Launch", project_id="13")),
+        Milestone.from_wire(milestone_wire(id="3", name="Launch", project_id="14")),
+    ]
+    message = build_results(
+        "milestone",
+        launches,
+        base_url=BASE_URL,
+        query="launch",
+        project_names={12: "Website redesign", 13: "Onboarding <Portal>"},
+    )
+    projects = [lines[0].split(" · ")[0] for lines in _summary_lines(message)]
+    assert projects == ["Website redesign", "Onboarding &lt;Portal&gt;", "project #14"]

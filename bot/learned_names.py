@@ -1,0 +1,129 @@
+"""Names PMP sends only inside some records, remembered to show where it sends just the id.
+
+A lead read on its own (or listed) carries `status_name` and `source_name`; a lead in search
+results carries only the ids. A ticket names the staff member answering it
+(`staff_firstname`, `staff_lastname` for `admin`); a lead only has its assignee's id. PMP has
+no endpoint listing statuses, sources or staff, so pmp-bot keeps the names it has seen, per
+PMP site (workspaces sharing one PMP share its names), in this process's memory.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.blocks.names import NameBook
+from bot.pmp.models import Lead, PmpRecord, Ticket
+
+__all__ = ["LearnedNames", "SiteNames"]
+
+NameKind = Literal["lead_statuses", "lead_sources", "staff"]
+
+MAX_LEARNED_SITES = 500
+# Per kind and site: far more statuses, sources or staff than a PMP install has.
+MAX_NAMES_PER_KIND = 1000
+NAME_MAX = 75  # fits a Slack option text, and more than a row has room for
+
+
+@dataclass(frozen=True, slots=True)
+class SiteNames:
+    """What pmp-bot knows of one PMP site's names, at one moment."""
+
+    lead_statuses: Mapping[int, str] = field(default_factory=dict)
+    lead_sources: Mapping[int, str] = field(default_factory=dict)
+    staff: Mapping[int, str] = field(default_factory=dict)
+
+    def over(self, book: NameBook) -> NameBook:
+        """`book` (the workspace's own names) with these added where it has none."""
+        return book.with_learned(
+            lead_statuses=self.lead_statuses, lead_sources=self.lead_sources, staff=self.staff
+        )
+
+
+def _positive_id(value: Any) -> int | None:
+    text = str(value).strip() if value is not None else ""
+    if text.isascii() and text.isdigit() and 0 < int(text) < 2**31:
+        return int(text)
+    return None
+
+
+def _clean_name(*parts: Any) -> str | None:
+    # PMP stores names HTML-escaped ("R&amp;D"); rows show them as typed.
+    words = " ".join(html.unescape(part) for part in parts if isinstance(part, str)).split()
+    return " ".join(words)[:NAME_MAX] or None
+
+
+def _names_in(record: PmpRecord) -> Iterable[tuple[NameKind, int | None, str | None]]:
+    raw = record.raw
+    if isinstance(record, Lead):
+        yield "lead_statuses", _positive_id(raw.get("status")), _clean_name(raw.get("status_name"))
+        yield "lead_sources", _positive_id(raw.get("source")), _clean_name(raw.get("source_name"))
+    elif isinstance(record, Ticket):
+        staff_name = _clean_name(raw.get("staff_firstname"), raw.get("staff_lastname"))
+        yield "staff", _positive_id(raw.get("admin")), staff_name
+
+
+class LearnedNames:
+    """Names seen in PMP records, per PMP site; the least recently used sites go first."""
+
+    def __init__(self, *, max_sites: int = MAX_LEARNED_SITES) -> None:
+        self._max_sites = max_sites
+        self._sites: OrderedDict[str, dict[NameKind, dict[int, str]]] = OrderedDict()
+
+    def learn(self, site: str, records: Iterable[PmpRecord]) -> None:
+        for record in records:
+            for kind, record_id, name in _names_in(record):
+                if record_id is None or name is None:
+                    continue
+                names = self._site(site).setdefault(kind, {})
+                if record_id in names or len(names) < MAX_NAMES_PER_KIND:
+                    names[record_id] = name
+
+    def names(self, site: str) -> SiteNames:
+        known = self._sites.get(site)
+        if known is None:
+            return SiteNames()
+        self._sites.move_to_end(site)
+        return SiteNames(
+            lead_statuses=dict(known.get("lead_statuses", {})),
+            lead_sources=dict(known.get("lead_sources", {})),
+            staff=dict(known.get("staff", {})),
+        )
+
+    def leads_to_read(self, site: str, leads: Iterable[PmpRecord], *, most: int) -> list[int]:
+        """Ids of at most `most` of `leads` whose reading would name the statuses and sources
+        among `leads` that nobody has named yet."""
+        known = self._sites.get(site, {})
+        statuses = known.get("lead_statuses", {})
+        sources = known.get("lead_sources", {})
+        covered: set[tuple[str, int]] = set()
+        chosen: list[int] = []
+        for lead in leads:
+            if len(chosen) >= most:
+                break
+            if not isinstance(lead, Lead):
+                continue
+            unnamed = {
+                (kind, value)
+                for kind, value, names in (
+                    ("status", lead.status, statuses),
+                    ("source", lead.source, sources),
+                )
+                if value is not None and value > 0 and value not in names
+            } - covered
+            if unnamed:
+                chosen.append(lead.id)
+                covered |= unnamed
+        return chosen
+
+    def _site(self, site: str) -> dict[NameKind, dict[int, str]]:
+        entry = self._sites.get(site)
+        if entry is None:
+            entry = self._sites[site] = {}
+            while len(self._sites) > self._max_sites:
+                self._sites.popitem(last=False)
+        self._sites.move_to_end(site)
+        return entry
