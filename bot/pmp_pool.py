@@ -18,18 +18,49 @@ from bot.storage import WorkspaceStore
 
 logger = logging.getLogger(__name__)
 
-# How often at most the "last successful PMP call" time is written per workspace: it is shown
-# to admins with minute precision, and writing it on every call would load the database.
+# How often at most the "last successful PMP call" time (or the last failed one) is written per
+# workspace: it is shown to admins with minute precision, and writing it on every call would
+# load the database. A change between working and failing is always written at once.
 SUCCESS_MARK_INTERVAL_S = 30.0
+
+
+def failure_of(response: httpx.Response) -> str | None:
+    """How a PMP answer failed, for `/pmp status`; None when it didn't fail.
+
+    PMP answers 404 for a missing record, a bad search and a bad token alike, so only what
+    says the server itself is in trouble or refuses pmp-bot counts: 5xx, 429, 401 and 403.
+    """
+    status = response.status_code
+    if status >= 500:
+        return f"PMP answered HTTP {status} (a server error)"
+    if status == 429:
+        return "PMP answered HTTP 429 (too many requests)"
+    if status in (401, 403):
+        return f"PMP refused the API token (HTTP {status})"
+    return None
+
+
+def _timeout_text(request: httpx.Request) -> str:
+    timeouts = request.extensions.get("timeout") or {}
+    seconds = timeouts.get("read") if isinstance(timeouts, dict) else None
+    if isinstance(seconds, int | float):
+        return f"PMP didn't answer within {seconds:g} s"
+    return "PMP didn't answer in time"
 
 
 class ObservingTransport(httpx.AsyncBaseTransport):
     """Wraps the real transport to note each PMP answer for the request log and the
-    workspace's "last successful call", without the PMP client knowing about either."""
+    workspace's last successful and last failed call, without the PMP client knowing."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, on_success: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        on_success: Callable[[], None],
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
         self._inner = inner
         self._on_success = on_success
+        self._on_failure = on_failure or (lambda what: None)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         trace = current_trace.get()
@@ -38,15 +69,21 @@ class ObservingTransport(httpx.AsyncBaseTransport):
         except httpx.TimeoutException:
             if trace is not None:
                 trace.record_pmp("timeout")
+            self._on_failure(_timeout_text(request))
             raise
         except httpx.TransportError:
             if trace is not None:
                 trace.record_pmp("unreachable")
+            self._on_failure("PMP couldn't be reached")
             raise
         if trace is not None:
             trace.record_pmp(str(response.status_code))
         if response.status_code == 200:
             self._on_success()
+        else:
+            failure = failure_of(response)
+            if failure is not None:
+                self._on_failure(failure)
         return response
 
     async def aclose(self) -> None:
@@ -92,9 +129,11 @@ class PmpClientPool:
         self._timeout = timeout
         self._transport_factory = transport_factory
         self._clients: dict[WorkspaceKey, tuple[int, PmpClient]] = {}
-        self._last_success_mark: dict[WorkspaceKey, float] = {}
+        # Per workspace: whether the last call written down worked, and when it was written.
+        self._last_mark: dict[WorkspaceKey, tuple[bool, float]] = {}
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        self._marks: set[asyncio.Task[None]] = set()  # last success / failure writes
         self._retired: set[PmpClient] = set()
 
     async def client_for(self, key: WorkspaceKey, credentials_version: int) -> PmpClient | None:
@@ -115,7 +154,9 @@ class PmpClientPool:
                 token=credentials.token.get_secret_value(),
                 timeout=self._timeout,
                 transport=ObservingTransport(
-                    self._transport_factory(), on_success=lambda: self._note_success(key)
+                    self._transport_factory(),
+                    on_success=lambda: self._note_success(key),
+                    on_failure=lambda what: self._note_failure(key, what),
                 ),
             )
             await self._retire(key)
@@ -139,26 +180,53 @@ class PmpClientPool:
         self._retired.discard(client)
         await client.aclose()
 
-    def _note_success(self, key: WorkspaceKey) -> None:
+    def _due(self, key: WorkspaceKey, worked: bool) -> bool:
+        """Whether to write this outcome down: always when it differs from the last one
+        written, else at most every SUCCESS_MARK_INTERVAL_S."""
         now = time.monotonic()
-        last = self._last_success_mark.get(key)
-        if last is not None and now - last < SUCCESS_MARK_INTERVAL_S:
-            return
-        self._last_success_mark[key] = now
-        self._spawn(self._mark_success(key))
+        last = self._last_mark.get(key)
+        if last is not None and last[0] == worked and now - last[1] < SUCCESS_MARK_INTERVAL_S:
+            return False
+        self._last_mark[key] = (worked, now)
+        return True
 
-    async def _mark_success(self, key: WorkspaceKey) -> None:
+    def _note_success(self, key: WorkspaceKey) -> None:
+        # The time is taken now: the writes may run in another order than the calls ended.
+        if self._due(key, True):
+            self._spawn(self._mark_success(key, datetime.now(UTC)), self._marks)
+
+    def _note_failure(self, key: WorkspaceKey, what: str) -> None:
+        if self._due(key, False):
+            self._spawn(self._mark_failure(key, what, datetime.now(UTC)), self._marks)
+
+    async def _mark_failure(self, key: WorkspaceKey, what: str, when: datetime) -> None:
         try:
-            await self._workspaces.mark_pmp_success(
-                key.team_id, key.enterprise_id, datetime.now(UTC)
+            await self._workspaces.mark_pmp_failure(
+                key.team_id, key.enterprise_id, what=what, when=when
             )
+        except Exception:
+            logger.warning("Could not record the last failed PMP call", exc_info=True)
+
+    async def _mark_success(self, key: WorkspaceKey, when: datetime) -> None:
+        try:
+            await self._workspaces.mark_pmp_success(key.team_id, key.enterprise_id, when)
         except Exception:
             logger.warning("Could not record the last successful PMP call", exc_info=True)
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    async def wait_marks(self) -> None:
+        """Waits until the last successful and failed calls noted so far are written, so
+        a `/pmp status` that follows shows them."""
+        while self._marks:
+            await asyncio.wait(set(self._marks))
+
+    def _spawn(
+        self, coroutine: Coroutine[Any, Any, None], also: set[asyncio.Task[None]] | None = None
+    ) -> None:
         task = asyncio.ensure_future(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        for tasks in (self._background, also):
+            if tasks is not None:
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
 
     async def aclose(self) -> None:
         for task in list(self._background):

@@ -43,6 +43,8 @@ def connection_status(workspace: Workspace | None) -> ConnectionStatus:
         connected_at=workspace.connected_at,
         last_success_at=workspace.last_pmp_success_at,
         notify_channel_id=workspace.notify_channel_id,
+        last_failure_at=workspace.last_pmp_failure_at,
+        last_failure=workspace.last_pmp_failure,
     )
 
 

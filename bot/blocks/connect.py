@@ -35,6 +35,15 @@ class ConnectionStatus:
     connected_at: datetime | None = None
     last_success_at: datetime | None = None
     notify_channel_id: str | None = None
+    last_failure_at: datetime | None = None
+    last_failure: str | None = None  # how it failed, e.g. "PMP answered HTTP 500"
+
+    @property
+    def failing(self) -> bool:
+        """The last PMP call written down failed."""
+        if self.last_failure_at is None:
+            return False
+        return self.last_success_at is None or self.last_failure_at >= self.last_success_at
 
 
 def _slack_date(moment: datetime, fallback_format: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -106,7 +115,11 @@ def build_connected_view(pmp_url: str) -> View:
 def build_status(status: ConnectionStatus) -> list[Block]:
     if not status.connected or not status.pmp_url:
         return build_not_connected()
-    lines = [f":large_green_circle: Connected to PMP at *{safe(status.pmp_url, 500)}*"]
+    url = safe(status.pmp_url, 500)
+    if status.failing:
+        lines = [f":red_circle: Connected to PMP at *{url}*, but its last call failed"]
+    else:
+        lines = [f":large_green_circle: Connected to PMP at *{url}*"]
     if status.connected_by:
         when = f" on {_slack_date(status.connected_at)}" if status.connected_at else ""
         lines.append(f"Connected by <@{status.connected_by}>{when}")
@@ -114,6 +127,12 @@ def build_status(status: ConnectionStatus) -> list[Block]:
         lines.append(f"Last successful PMP call: {_slack_date(status.last_success_at)}")
     else:
         lines.append("No successful PMP call yet.")
+    if status.last_failure_at:
+        how = safe(status.last_failure or "", 200)
+        lines.append(
+            f"Last failed PMP call: {_slack_date(status.last_failure_at)}"
+            + (f": {how}" if how else "")
+        )
     if status.notify_channel_id:
         lines.append(f"Notifications go to <#{status.notify_channel_id}>")
     else:

@@ -39,7 +39,12 @@ _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 # Steps that bring a database from version N-1 to N. Version 1 is the initial schema that
 # create_all builds; a later change adds e.g. {2: ["ALTER TABLE ... ADD COLUMN ..."]}.
-_MIGRATIONS: Mapping[int, tuple[str, ...]] = {}
+_MIGRATIONS: Mapping[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE pmp_bot_workspaces ADD COLUMN last_pmp_failure_at TIMESTAMP WITH TIME ZONE",
+        "ALTER TABLE pmp_bot_workspaces ADD COLUMN last_pmp_failure VARCHAR(200)",
+    ),
+}
 
 
 class SchemaVersionError(RuntimeError):

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "PMP_FAILURE_MAX",
     "SCHEMA_VERSION",
     "UtcDateTime",
     "idempotency_keys",
@@ -32,7 +33,10 @@ __all__ = [
 ]
 
 # Bump when a table changes and add the matching step to database._MIGRATIONS.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# How long a stored description of a failed PMP call may be.
+PMP_FAILURE_MAX = 200
 
 # Slack ids are short ("T0123ABCD"); 32 matches slack-sdk's own columns.
 _SLACK_ID = 32
@@ -94,6 +98,9 @@ workspaces = Table(
     Column("connected_by", String(_SLACK_ID), nullable=True),
     Column("connected_at", UtcDateTime, nullable=True),
     Column("last_pmp_success_at", UtcDateTime, nullable=True),
+    # Version 2: the last PMP call that failed, and how ("HTTP 500", "no answer in 10 s").
+    Column("last_pmp_failure_at", UtcDateTime, nullable=True),
+    Column("last_pmp_failure", String(PMP_FAILURE_MAX), nullable=True),
     Column("notify_channel_id", String(_SLACK_ID), nullable=True),
     Column("ticket_settings", JSON, nullable=True),
     Column("credentials_version", Integer, nullable=False, default=0),

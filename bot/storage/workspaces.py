@@ -24,7 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.crypto import TokenCipher, TokenDecryptionError
 from bot.storage.database import Database
-from bot.storage.schema import idempotency_keys, recent_lookups, utc_now, workspaces
+from bot.storage.schema import (
+    PMP_FAILURE_MAX,
+    idempotency_keys,
+    recent_lookups,
+    utc_now,
+    workspaces,
+)
 
 __all__ = [
     "PmpCredentials",
@@ -123,6 +129,9 @@ class Workspace:
     credentials_version: int
     created_at: datetime
     updated_at: datetime
+    # The last PMP call that failed (timeout, unreachable, a server error) and how.
+    last_pmp_failure_at: datetime | None = None
+    last_pmp_failure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +259,8 @@ class WorkspaceStore:
                         connected_by=connected_by,
                         connected_at=now or utc_now(),
                         last_pmp_success_at=None,
+                        last_pmp_failure_at=None,
+                        last_pmp_failure=None,
                         credentials_version=workspaces.c.credentials_version + 1,
                     )
                     .returning(workspaces.c.credentials_version)
@@ -279,6 +290,8 @@ class WorkspaceStore:
                     connected_by=None,
                     connected_at=None,
                     last_pmp_success_at=None,
+                    last_pmp_failure_at=None,
+                    last_pmp_failure=None,
                     credentials_version=workspaces.c.credentials_version + 1,
                 )
             )
@@ -309,18 +322,55 @@ class WorkspaceStore:
         if previous is not None and previous <= when < previous + MARK_SUCCESS_INTERVAL:
             return
         column = workspaces.c.last_pmp_success_at
+        failed_at = workspaces.c.last_pmp_failure_at
         async with self._write() as conn:
             await conn.execute(
                 workspaces.update()
                 .where(
                     _where(key),
                     workspaces.c.pmp_token_encrypted.is_not(None),
-                    # Also throttles across processes, and time never moves backwards.
-                    or_(column.is_(None), column <= when - MARK_SUCCESS_INTERVAL),
+                    # Also throttles across processes, and time never moves backwards; the
+                    # first success after a failure is always written, so status turns green.
+                    or_(
+                        column.is_(None),
+                        column <= when - MARK_SUCCESS_INTERVAL,
+                        and_(failed_at.is_not(None), failed_at >= column, failed_at <= when),
+                    ),
                 )
                 .values(last_pmp_success_at=when, updated_at=workspaces.c.updated_at)
             )
         self._last_marked[key] = when
+
+    async def mark_pmp_failure(
+        self,
+        team_id: str | None,
+        enterprise_id: str | None = None,
+        *,
+        what: str,
+        when: datetime | None = None,
+    ) -> None:
+        """Record that a PMP call failed and how (shown by `/pmp status`). The caller
+        throttles; the next success after it is written whatever the throttle."""
+        key = _team_key(team_id, enterprise_id)
+        when = when or utc_now()
+        async with self._write() as conn:
+            await conn.execute(
+                workspaces.update()
+                .where(
+                    _where(key),
+                    workspaces.c.pmp_token_encrypted.is_not(None),
+                    or_(
+                        workspaces.c.last_pmp_failure_at.is_(None),
+                        workspaces.c.last_pmp_failure_at <= when,
+                    ),
+                )
+                .values(
+                    last_pmp_failure_at=when,
+                    last_pmp_failure=what[:PMP_FAILURE_MAX],
+                    updated_at=workspaces.c.updated_at,
+                )
+            )
+        self._last_marked.pop(key, None)
 
     async def get_ticket_settings(
         self, team_id: str | None, enterprise_id: str | None = None
@@ -446,6 +496,8 @@ def _workspace_from_row(row: RowMapping) -> Workspace:
         connected_by=row["connected_by"],
         connected_at=row["connected_at"],
         last_pmp_success_at=row["last_pmp_success_at"],
+        last_pmp_failure_at=row["last_pmp_failure_at"],
+        last_pmp_failure=row["last_pmp_failure"],
         notify_channel_id=row["notify_channel_id"],
         ticket_settings=_ticket_settings_from_json(row["ticket_settings"]),
         credentials_version=row["credentials_version"],

@@ -144,3 +144,19 @@ async def test_postgresql_connection_killed_by_a_server_restart_is_replaced(
     async with db.read() as conn:
         new_pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     assert new_pid != pid
+
+
+async def test_a_version_1_database_gains_the_last_failure_columns(db: Database) -> None:
+    async with db.write() as conn:
+        for column in ("last_pmp_failure_at", "last_pmp_failure"):
+            await conn.execute(text(f"ALTER TABLE pmp_bot_workspaces DROP COLUMN {column}"))
+        await conn.execute(schema.schema_version.update().values(version=1))
+
+    await db.create_schema()
+
+    assert await db.schema_version() == schema.SCHEMA_VERSION
+    async with db.read() as conn:
+        columns = await conn.run_sync(
+            lambda sync: {c["name"] for c in inspect(sync).get_columns("pmp_bot_workspaces")}
+        )
+    assert {"last_pmp_failure_at", "last_pmp_failure"} <= columns

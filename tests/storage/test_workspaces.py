@@ -156,6 +156,41 @@ async def test_mark_pmp_success_writes_at_most_once_a_minute(
     assert (await store.get("TA")).last_pmp_success_at is not None  # type: ignore[union-attr]
 
 
+async def test_last_failure_is_kept_and_the_next_success_is_written_at_once(
+    store: WorkspaceStore,
+) -> None:
+    await store.mark_pmp_failure("TA", None, what="PMP answered HTTP 500", when=T0)
+    assert await store.get("TA") is None  # not connected: nothing to mark
+
+    await store.save_credentials("TA", None, URL_A, TOKEN_A, "U1", now=T0)
+    await store.mark_pmp_success("TA", None, T0)
+    failed = T0 + timedelta(seconds=5)
+    await store.mark_pmp_failure("TA", None, what="PMP answered HTTP 500", when=failed)
+    workspace = await store.get("TA")
+    assert workspace is not None
+    assert workspace.last_pmp_failure_at == failed
+    assert workspace.last_pmp_failure == "PMP answered HTTP 500"
+    assert workspace.last_pmp_success_at == T0
+
+    # Within the minute that throttles successes, but after a failure: written.
+    recovered = T0 + timedelta(seconds=10)
+    await store.mark_pmp_success("TA", None, recovered)
+    assert (await store.get("TA")).last_pmp_success_at == recovered  # type: ignore[union-attr]
+    # And throttled again after that.
+    await store.mark_pmp_success("TA", None, recovered + timedelta(seconds=5))
+    assert (await store.get("TA")).last_pmp_success_at == recovered  # type: ignore[union-attr]
+
+    # An older failure written late never replaces a newer one.
+    await store.mark_pmp_failure("TA", None, what="PMP couldn't be reached", when=T0)
+    assert (await store.get("TA")).last_pmp_failure_at == failed  # type: ignore[union-attr]
+
+    # New credentials: failures of the old ones say nothing about them.
+    await store.save_credentials("TA", None, URL_B, TOKEN_B, "U1")
+    fresh = await store.get("TA")
+    assert fresh is not None
+    assert fresh.last_pmp_failure_at is None and fresh.last_pmp_failure is None
+
+
 async def test_ticket_settings(store: WorkspaceStore) -> None:
     assert await store.get_ticket_settings("TA") == TicketSettings.fresh_install()
     settings = TicketSettings(
