@@ -92,6 +92,10 @@ from bot.console.slack_standin import (
 )
 
 ACK_DEADLINE_SECONDS = 3.0
+# After the ack, the console says the app is still working once its work takes this long.
+STILL_WORKING_NOTE_AFTER = 1.0
+# The longest the console waits for the app's work after an ack before giving the prompt back.
+WORK_TIMEOUT_SECONDS = 60.0
 
 HELP = """\
 Commands:
@@ -102,7 +106,7 @@ Commands:
   message-shortcut ID TEXT   run a message shortcut on a new message saying TEXT
   home                       open the app's Home tab
   as USER                    act as another user (id or name); new ids are added
-  wait [SECONDS]             wait for the app's background work and show it
+  wait [SECONDS]             let time pass and show what the app did meanwhile
   trace on|off               list every Web API call the app makes
   help                       this list
   quit                       leave (exit works too)
@@ -274,6 +278,8 @@ class ConsoleShell:
         shortcuts: Mapping[str, str] | None = None,
         settle_quiet: float = 0.1,
         settle_timeout: float = 5.0,
+        app_idle: Callable[[], Awaitable[object]] | None = None,
+        work_timeout: float = WORK_TIMEOUT_SECONDS,
     ) -> None:
         self._http = http
         self._secret = signing_secret
@@ -287,6 +293,10 @@ class ConsoleShell:
         self._shortcuts = {k.lower(): v for k, v in (shortcuts or {}).items()}
         self._settle_quiet = settle_quiet
         self._settle_timeout = settle_timeout
+        # Returns once the app has finished the work it started after its acks. Without it,
+        # the console waits for the tasks that appeared while a request was being answered.
+        self._app_idle = app_idle
+        self._work_timeout = work_timeout
         self._lines: LineSource | None = None
         self._pressables: dict[int, _Pressable] = {}
         self._answers: dict[str, dict[str, dict[str, JsonDict]]] = {}
@@ -499,11 +509,15 @@ class ConsoleShell:
 
     async def _wait_command(self, rest: str) -> None:
         try:
-            seconds = float(rest) if rest else 2.0
+            seconds = float(rest) if rest else 0.0
         except ValueError:
-            self._say("wait: give a number of seconds, e.g. wait 2")
+            seconds = -1.0
+        if not 0 <= seconds <= 600:
+            self._say("wait: give a number of seconds up to 600, e.g. wait 2")
             return
-        await self._settle(timeout=seconds)
+        # Time passes as in Slack: background work (paced channel notices) shows up meanwhile.
+        await asyncio.sleep(seconds)
+        await self._settle()
         output = _Output()
         self._collect(output)
         self._commit(output)
@@ -608,14 +622,11 @@ class ConsoleShell:
             )
 
     async def _settle(self, timeout: float | None = None) -> None:
-        """Wait for the app's background work, then until it has been quiet at the stand-in
-        for a moment (bounded by the timeout)."""
+        """Wait for the app's work after its acks, then until it has been quiet at the
+        stand-in for a moment (bounded by the timeout)."""
+        await self._wait_for_app_work(self._work_timeout if timeout is None else timeout)
         limit = self._settle_timeout if timeout is None else timeout
         started = time.monotonic()
-        running = {t for t in self._app_tasks if not t.done()}
-        self._app_tasks = set()
-        if running:
-            await asyncio.wait(running, timeout=limit)
         last_count = len(self._slack.calls)
         last_change = started
         while True:
@@ -629,6 +640,30 @@ class ConsoleShell:
             if count != last_count or self._slack.requests_in_flight:
                 last_count = count
                 last_change = time.monotonic()
+
+    async def _wait_for_app_work(self, limit: float) -> None:
+        """Like Slack, show the ack at once; then wait for what the app does after it,
+        saying so when that takes a while (as it does when PMP is slow)."""
+        running = {t for t in self._app_tasks if not t.done()}
+        self._app_tasks = set()
+        if self._app_idle is not None:
+            await asyncio.sleep(0)  # a listener Bolt has just scheduled starts first
+            waiting: asyncio.Future[Any] = asyncio.ensure_future(self._app_idle())
+        elif running:
+            waiting = asyncio.ensure_future(asyncio.wait(running))
+        else:
+            return
+        started = time.monotonic()
+        try:
+            done, _ = await asyncio.wait({waiting}, timeout=min(STILL_WORKING_NOTE_AFTER, limit))
+            if not done and limit > STILL_WORKING_NOTE_AFTER:
+                self._say("(pmp-bot answered at once and is still working; its reply follows.)")
+                rest = limit - (time.monotonic() - started)
+                done, _ = await asyncio.wait({waiting}, timeout=max(rest, 0.0))
+            if not done:
+                self._say("(pmp-bot is still working; type wait to see what it does next.)")
+        finally:
+            waiting.cancel()
 
     async def _finish(self, output: _Output, *, settle: bool = True) -> None:
         if settle:
@@ -1324,10 +1359,12 @@ async def run_console(
     lines: LineSource | Iterable[str] | AsyncIterable[str] | None = None,
     shortcuts: Mapping[str, str] | None = None,
     events_path: str = "/slack/events",
+    app_idle: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
     """Run the console against an ASGI app serving Bolt at `events_path`, in this process.
 
-    Reads a terminal or stdin unless `lines` are given.
+    Reads a terminal or stdin unless `lines` are given. `app_idle` returns once the app has
+    finished its work after the acks (see ConsoleShell).
     """
     stream = out if out is not None else sys.stdout
     transport = httpx.ASGITransport(app=asgi_app)
@@ -1342,12 +1379,14 @@ async def run_console(
             out=stream,
             events_path=events_path,
             shortcuts=shortcuts,
+            app_idle=app_idle,
         )
         await shell.run(lines if lines is not None else stdin_lines(stream))
 
 
 __all__ = [
     "HELP",
+    "WORK_TIMEOUT_SECONDS",
     "ConsoleShell",
     "LineSource",
     "ScriptedLines",

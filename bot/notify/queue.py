@@ -3,7 +3,8 @@
 Slack accepts about one message per second per channel, and a burst of lookups must neither
 slow down the commands that caused it nor flood the channel. So `enqueue` only appends; one
 worker task per (team, channel) posts everything that has piled up as a single message,
-pauses, and repeats until the channel is quiet, then exits.
+pauses, and repeats until the channel is quiet, then exits. Nothing a reply waits for ever
+waits out that pause: `wait_posted` returns while workers only rest.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class NotificationQueue:
         self._sleep = sleep
         self._pending: dict[ChannelKey, deque[str]] = {}
         self._workers: dict[ChannelKey, asyncio.Task[None]] = {}
+        # Workers waiting out the pace or a Retry-After, rather than posting.
+        self._resting: set[ChannelKey] = set()
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         self._closed = False
 
     @property
@@ -89,6 +94,32 @@ class NotificationQueue:
     def pending_lines(self) -> int:
         """Lines waiting to be posted, over all channels."""
         return sum(len(lines) for lines in self._pending.values())
+
+    @property
+    def posting(self) -> bool:
+        """True while a notice is being posted, or queued for a channel that may post now."""
+        return any(key not in self._resting for key in self._workers)
+
+    async def wait_posted(self) -> None:
+        """Waits until no notice is being posted or about to be. Lines waiting out Slack's
+        pace or a Retry-After are not waited for: they follow later, by themselves."""
+        while self.posting:
+            await self._quiet.wait()
+
+    def _note_state(self) -> None:
+        if self.posting:
+            self._quiet.clear()
+        else:
+            self._quiet.set()
+
+    async def _rest(self, key: ChannelKey, seconds: float) -> None:
+        self._resting.add(key)
+        self._note_state()
+        try:
+            await self._sleep(seconds)
+        finally:
+            self._resting.discard(key)
+            self._note_state()
 
     def enqueue(self, team_id: str, channel_id: str, line: str) -> None:
         """Queues one notice line for a channel and returns at once. Call it from the event
@@ -104,6 +135,7 @@ class NotificationQueue:
             self._workers[key] = asyncio.get_running_loop().create_task(
                 self._run(key), name=f"pmp-bot notices {team_id}/{channel_id}"
             )
+            self._note_state()
 
     async def drain(self) -> None:
         """Waits until every queued line has been posted (or reported as undeliverable) and
@@ -139,7 +171,7 @@ class NotificationQueue:
                 # Staying alive through the pause keeps the pace for lines that arrive in it.
                 pause = self._min_interval - (self._clock() - started)
                 if pause > 0:
-                    await self._sleep(pause)
+                    await self._rest(key, pause)
         except Exception:
             # _deliver handles every failure of posting; reaching this is a bug. Log it here,
             # since nobody awaits this task's result.
@@ -149,6 +181,7 @@ class NotificationQueue:
             # this point finds no worker and starts a new one.
             del self._workers[key]
             del self._pending[key]
+            self._note_state()
 
     def _take_batch(self, pending: deque[str]) -> str:
         lines = [pending.popleft()]
@@ -190,7 +223,7 @@ class NotificationQueue:
             logger.info(
                 "notice to %s/%s: %s, retry %d in %.1fs", team_id, channel_id, code, retries, delay
             )
-            await self._sleep(delay)
+            await self._rest(key, delay)
 
     async def _report(self, key: ChannelKey, error_code: str) -> None:
         team_id, channel_id = key

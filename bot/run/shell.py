@@ -17,7 +17,7 @@ from cryptography.fernet import Fernet
 
 from bot.config import SettingsError, load_settings
 from bot.connect import PmpUrlError, check_pmp_credentials, normalize_pmp_url
-from bot.console.shell import LineSource, run_console
+from bot.console.shell import WORK_TIMEOUT_SECONDS, LineSource, run_console
 from bot.console.slack_standin import (
     DEFAULT_BOT_TOKEN,
     DEFAULT_CHANNEL_ID,
@@ -25,9 +25,11 @@ from bot.console.slack_standin import (
     DEFAULT_USER_ID,
     running_slack_standin,
 )
+from bot.notify import NotificationQueue
 from bot.observability import configure_logging
+from bot.pmp_pool import PmpClientPool
 from bot.sandbox import running_sandbox
-from bot.services import BotServices
+from bot.services import BotServices, ListenerTracker
 from bot.slack.app import create_app
 from bot.slack.web import create_web_app
 from handlers.tickets import SHORTCUTS
@@ -37,6 +39,22 @@ pmp-bot console: the real bot, with a stand-in for Slack and {pmp}.
 You are @alex, owner of workspace {team}, typing in #general. Try:
   /pmp customer acme      /pmp ticket 7      /pmp help      press 1      help      quit
 """
+
+
+async def app_work_done(
+    listeners: ListenerTracker, notices: NotificationQueue, pmp_pool: PmpClientPool | None = None
+) -> None:
+    """Returns once no listener is still working after its ack, no channel notice is being
+    posted and the outcome of the last PMP calls is written (for `/pmp status`). A notice
+    waiting for Slack's one-a-second pace is not waited for: it shows up later by itself,
+    and never delays a reply."""
+    while True:
+        await listeners.wait_idle(WORK_TIMEOUT_SECONDS)
+        await notices.wait_posted()
+        if pmp_pool is not None:
+            await pmp_pool.wait_marks()
+        if listeners.running == 0:
+            return
 
 
 async def run_shell(
@@ -90,9 +108,10 @@ async def run_shell(
                 token=token,
                 connected_by=DEFAULT_USER_ID,
             )
-            # Each listener finishes before its request is answered, so every reply is on
-            # screen before the next prompt.
-            app = create_app(settings, services, process_before_response=True)
+            # Acks like `serve`: at once, with the results following. The console waits for
+            # the listeners' work (never for a paced notice) before the next prompt.
+            app = create_app(settings, services)
+
             stream.write(BANNER.format(pmp=what, team=DEFAULT_TEAM_ID))
             await run_console(
                 create_web_app(app, services),
@@ -104,6 +123,9 @@ async def run_shell(
                 out=stream,
                 lines=lines,
                 shortcuts=SHORTCUTS,
+                app_idle=lambda: app_work_done(
+                    services.listeners, services.notices, services.pmp_pool
+                ),
             )
         finally:
             await services.aclose()

@@ -84,7 +84,8 @@ def create_app(
     """Builds the bot's AsyncApp.
 
     `process_before_response=True` makes Bolt finish each listener before answering the
-    HTTP request; the console uses it so a reply is on screen when the prompt returns.
+    HTTP request (for hosts that stop work after the response); serve, socket and the
+    console ack first.
     Every Web API call, token rotation included, goes to `settings.slack_api_url`.
     """
     client = AsyncWebClient(

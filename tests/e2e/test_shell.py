@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
-from bot.run.shell import run_shell
+from bot.notify import NotificationQueue
+from bot.run.shell import app_work_done, run_shell
+from bot.sandbox import running_sandbox
+from bot.services import ListenerTracker
 
 
 def test_the_shell_runs_a_scripted_session_from_stdin() -> None:
@@ -36,7 +41,7 @@ async def test_shell_session_in_process_shows_cards_and_help() -> None:
     text = out.getvalue()
     assert code == 0
     assert "production outage" in text
-    assert "Did you mean `/pmp customer`" in text
+    assert "Did you mean `/pmp customer acme`" in text
     assert "PMP has no such record" in text or "no lead" in text.lower()
 
 
@@ -65,3 +70,66 @@ async def test_paging_showing_and_sharing_through_the_shell() -> None:
     assert "pmp-bot posted in #general:" in shared  # public, not "only visible to you"
     assert "Shared by @alex" in shared
     assert "lookups and changes in PMP are posted to" in text
+
+
+async def test_the_console_acks_at_once_and_the_reply_follows_when_pmp_is_slow() -> None:
+    with running_sandbox() as sandbox:
+
+        async def lines() -> AsyncIterator[str]:
+            # Slower than Slack's 3 s for an ack: the console must not wait for PMP to ack.
+            sandbox.faults.latency = 3.5
+            yield "/pmp customer acme"
+            sandbox.faults.latency = 0.0
+            yield "quit"
+
+        out = io.StringIO()
+        await run_shell(pmp_url=sandbox.base_url, pmp_token=sandbox.token, out=out, lines=lines())
+    text = out.getvalue()
+    assert "answered at once and is still working; its reply follows" in text
+    assert "Acme Corporation" in text
+    assert "Slack stops waiting" not in text
+
+
+async def test_work_done_waits_for_listeners_and_posts_but_never_for_the_pace() -> None:
+    listeners = ListenerTracker()
+    posted: list[str] = []
+
+    async def post(team_id: str, channel_id: str, text: str) -> None:
+        posted.append(text)
+
+    async def endless_pace(seconds: float) -> None:
+        await asyncio.Event().wait()
+
+    notices = NotificationQueue(post, sleep=endless_pace)
+    listeners.started()
+    done = asyncio.ensure_future(app_work_done(listeners, notices))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not done.done()  # a listener is still working
+
+    notices.enqueue("T1", "C1", "looked up customer Acme")  # its last step
+    listeners.finished()
+    # Returns once the notice is posted, although its channel now rests for ever.
+    await done
+    assert posted == ["looked up customer Acme"]
+    notices.enqueue("T1", "C1", "paced")
+    await app_work_done(listeners, notices)
+    assert posted == ["looked up customer Acme"]
+    await notices.aclose(timeout=0)
+
+
+async def test_a_notice_channel_never_delays_console_replies() -> None:
+    out = io.StringIO()
+    await run_shell(
+        out=out,
+        lines=[
+            "/pmp notify #general",
+            "/pmp customer acme",
+            "/pmp customer widgets",
+            "wait 1.5",
+            "quit",
+        ],
+    )
+    text = out.getvalue()
+    assert text.count("searched customers for") == 2  # both notices arrive
+    assert "Acme Widgets Ltd" in text

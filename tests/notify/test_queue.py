@@ -339,6 +339,50 @@ class TestLifecycle:
         await vtime.run_until_idle(queue)
         assert posted == ["first", "\n".join(LINES)]
 
+    async def test_wait_posted_waits_for_the_post_but_not_for_the_pace(
+        self, vtime: VirtualTime
+    ) -> None:
+        release = asyncio.Event()
+        posted: list[str] = []
+
+        async def held_post(team_id: str, channel_id: str, text: str) -> None:
+            await release.wait()
+            posted.append(text)
+
+        queue = NotificationQueue(held_post, clock=vtime.clock, sleep=vtime.sleep)
+        assert not queue.posting
+        await queue.wait_posted()  # nothing queued: returns at once
+        queue.enqueue("T1", "C1", "first")
+        waiter = asyncio.ensure_future(queue.wait_posted())
+        await settle()
+        assert queue.posting and not waiter.done()  # the post is under way
+
+        release.set()
+        await settle()
+        # Posted; the worker now rests for the pace (virtual time never moves here), and a
+        # line arriving meanwhile waits for it, but nobody waiting on posts does.
+        queue.enqueue("T1", "C1", "second")
+        await settle()
+        assert waiter.done()
+        assert not queue.posting
+        await queue.wait_posted()
+        assert posted == ["first"] and queue.pending_lines == 1
+
+        await vtime.run_until_idle(queue)
+        assert posted == ["first", "second"]
+
+    async def test_wait_posted_does_not_wait_out_a_retry_after(
+        self, queue: NotificationQueue, slack: FakeSlack, vtime: VirtualTime
+    ) -> None:
+        slack.errors[("T1", "C1")] = [slack_error(429, "ratelimited", {"Retry-After": "30"})]
+        queue.enqueue("T1", "C1", "limited")
+        await settle()
+        await queue.wait_posted()  # resting for 30 s of virtual time, which never pass here
+
+        assert slack.posts == [] and len(slack.attempts) == 1
+        await vtime.run_until_idle(queue)
+        assert [p.text for p in slack.posts] == ["limited"]
+
     async def test_aclose_delivers_what_is_queued_then_ignores_new_lines(
         self, slack: FakeSlack, vtime: VirtualTime
     ) -> None:
