@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -138,6 +137,41 @@ class PmpUnexpectedResponseError(PmpError):
     default_user_message = "PMP gave an answer pmp-bot doesn't understand — try again later."
 
 
+UnsafeKind = Literal["lead", "project", "ticket"]
+
+
+class PmpUnsafeUpdateError(PmpError):
+    """An update was not sent because PMP would destroy data doing it.
+
+    PMP's API module deletes the attachments of lead, project or ticket number 1 on every
+    successful lead, project or ticket update (a module defect). ``kind`` is the record kind,
+    ``files`` how many files record #1 of that kind has (None when PMP can't tell). Pass
+    ``allow_first_record_file_loss=True`` to the update to send it anyway.
+    """
+
+    default_user_message = "pmp-bot didn't save this change: PMP would delete files doing it."
+
+    def __init__(
+        self, message: str, *, kind: UnsafeKind, files: int | None, user_message: str | None = None
+    ) -> None:
+        super().__init__(message, user_message=user_message or first_record_message(kind, files))
+        self.kind: UnsafeKind = kind
+        self.files = files
+
+
+def first_record_message(kind: UnsafeKind, files: int | None) -> str:
+    """Plain words for why a lead, project or ticket update was not sent."""
+    if files is None:
+        known = f"PMP can't tell pmp-bot whether {kind} #1 has any"
+    else:
+        known = f"{kind} #1 has {files} file{'' if files == 1 else 's'}"
+    return (
+        f"PMP's API module deletes the files of {kind} #1 on every {kind} update, and {known}, "
+        "so pmp-bot didn't save this change. A PMP administrator can fix the module "
+        "(pmp-bot's README says how)."
+    )
+
+
 # firebase/php-jwt messages for a malformed or invalid token; the module passes them through.
 _JWT_MESSAGES = (
     "wrong number of segments",
@@ -160,15 +194,40 @@ _JWT_MESSAGES = (
 _NOT_FOUND_MARKERS = ("no data were found", "not found", "does not exist")
 _WRITE_FAILED_MARKERS = ("add fail", "update fail", "delete fail")
 _WRITE_ACTIONS = frozenset({"create", "update", "delete"})
-_TAG = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"\s+")
 _USER_TEXT_LIMIT = 300
+# Server text is cut to this many characters before any cleaning: an error page can be huge.
+_PLAIN_TEXT_LIMIT = 2000
+# An HTML page is only looked at this far for what kind of error page it is.
+_PAGE_SCAN_LIMIT = 20_000
+# How many places that look like the start of JSON after HTML are tried (each try is linear).
+_MAX_JSON_STARTS = 20
+
+
+def _without_tags(text: str) -> str:
+    """``text`` with every ``<...>`` tag replaced by a space, in one linear pass (a regex such
+    as ``<[^>]*>`` goes quadratic on a long run of ``<`` without ``>``)."""
+    parts: list[str] = []
+    start = 0
+    while True:
+        opening = text.find("<", start)
+        if opening < 0:
+            parts.append(text[start:])
+            break
+        closing = text.find(">", opening + 1)
+        if closing < 0:
+            parts.append(text[start:])  # no tag can close any more
+            break
+        parts.append(text[start:opening])
+        parts.append(" ")
+        start = closing + 1
+    return "".join(parts)
 
 
 def plain_text(value: object) -> str:
-    """A server message as one line of plain text: HTML tags and entities removed."""
-    text = html.unescape(_TAG.sub(" ", str(value)))
-    return _SPACES.sub(" ", text).strip()
+    """A server message as one line of plain text: HTML tags and entities removed. Long text is
+    cut first, so this stays cheap whatever the server sends."""
+    text = html.unescape(_without_tags(str(value)[:_PLAIN_TEXT_LIMIT]))
+    return " ".join(text.split())
 
 
 def _format_seconds(seconds: float) -> str:
@@ -225,6 +284,9 @@ def unexpected_shape(info: RequestInfo, detail: str) -> PmpUnexpectedResponseErr
 def decode_response(response: httpx.Response, info: RequestInfo, *, secret: str) -> Any:
     """Return the decoded JSON of a successful PMP answer, or raise the matching PmpError.
 
+    Success needs JSON and no ``"status": false``, whatever the HTTP code: a server in
+    development mode prints HTML PHP warnings before its JSON (the JSON after them is used and
+    still checked), and a database error can come back as HTTP 200 with an HTML page.
     ``secret`` (the API token) is scrubbed from any server text kept in an error, in case a
     server echoes it back.
     """
@@ -250,7 +312,43 @@ def _json_body(response: httpx.Response) -> Any:
     try:
         return json.loads(content)
     except ValueError:
+        pass
+    if content.lstrip()[:1] != b"<":
         return _NOT_JSON
+    return json_after_html(content.decode("utf-8", errors="replace"))
+
+
+def json_after_html(text: str) -> Any:
+    """The JSON value that ends ``text`` after HTML (PHP warnings printed before the module's
+    answer), or ``_NOT_JSON``. One pass over the tags; only text that starts right after a tag
+    with ``{`` or ``[`` is tried, at most ``_MAX_JSON_STARTS`` times."""
+    decoder = json.JSONDecoder()
+    tries = 0
+    position = 0
+    while position < len(text):
+        opening = text.find("<", position)
+        run_end = len(text) if opening < 0 else opening
+        start = position
+        while start < run_end and text[start].isspace():
+            start += 1
+        if start < run_end and text[start] in "{[":
+            tries += 1
+            try:
+                value, end = decoder.raw_decode(text, start)
+            except ValueError:
+                pass
+            else:
+                if not text[end:].strip():
+                    return value
+            if tries >= _MAX_JSON_STARTS:
+                break
+        if opening < 0:
+            break
+        closing = text.find(">", opening + 1)
+        if closing < 0:
+            break
+        position = closing + 1
+    return _NOT_JSON
 
 
 def _looks_like_html(response: httpx.Response) -> bool:
@@ -259,11 +357,59 @@ def _looks_like_html(response: httpx.Response) -> bool:
     return response.content.lstrip()[:1] == b"<"
 
 
-def _server_error(status: int, info: RequestInfo) -> PmpUnexpectedResponseError:
+ErrorPage = Literal["database", "php"]
+
+
+def _error_page(text: str) -> ErrorPage | None:
+    """Which CodeIgniter / PHP error page an HTML answer is, if any."""
+    lowered = text[:_PAGE_SCAN_LIMIT].lower()
+    if "a database error occurred" in lowered:
+        return "database"
+    markers = ("a php error was encountered", "an uncaught exception was encountered")
+    if any(marker in lowered for marker in markers) or "fatal error" in lowered:
+        return "php"
+    return None
+
+
+def _unknown_column(text: str) -> str | None:
+    """MySQL's "Unknown column '...' in 'field list'" from a database error page: it names a
+    field, never a value, so it is safe to show and log."""
+    head = text[:_PAGE_SCAN_LIMIT]
+    at = head.find("Unknown column")
+    if at < 0:
+        return None
+    end = head.find("<", at)
+    found = plain_text(head[at : end if end >= 0 else at + 200])
+    return _shorten(found) or None
+
+
+# Answers that a busy or restarting server gives: worth waiting for.
+_PASSING_STATUSES = frozenset({502, 503, 504})
+
+
+def _server_error(
+    status: int, info: RequestInfo, body: Literal["empty", "html", "json"] = "html", text: str = ""
+) -> PmpUnexpectedResponseError:
+    page = _error_page(text) if body == "html" else None
+    if status in _PASSING_STATUSES:
+        user_message = f"PMP had an internal error (HTTP {status}) — try again in a minute."
+        detail = "server error"
+    elif body == "empty" or page is not None:
+        # The same request fails the same way every time: a PMP defect, not an outage.
+        what = {"database": " (a database error)", "php": " (a PHP error)", None: ""}[page]
+        user_message = (
+            f"PMP had an internal error (HTTP {status}){what}. Waiting won't fix it: a PMP "
+            "administrator can look into it in PMP's error log."
+        )
+        detail = f"server error, {'empty body' if body == 'empty' else f'{page} error page'}"
+    else:
+        user_message = (
+            f"PMP had an internal error (HTTP {status}). If it keeps happening, a PMP "
+            "administrator can look into it in PMP's error log."
+        )
+        detail = "server error"
     return PmpUnexpectedResponseError(
-        _describe(info, f"HTTP {status} server error"),
-        user_message=f"PMP had an internal error (HTTP {status}) — try again in a minute.",
-        status_code=status,
+        _describe(info, f"HTTP {status} {detail}"), user_message=user_message, status_code=status
     )
 
 
@@ -289,15 +435,58 @@ def _redirect_error(response: httpx.Response, info: RequestInfo) -> PmpUnexpecte
     )
 
 
+class PmpSearchRefusedError(PmpValidationError):
+    """The web server in front of PMP answered a search with an HTML error page (400, 403,
+    404…): it refused the search text itself (spaces, ``/``, ``?`` or other characters its URL
+    rewriting won't pass). Not a token problem; other words may work."""
+
+    default_user_message = "PMP's web server refused that search text; try other words."
+
+
+# What a web server answers when its URL rules refuse a search term.
+_REFUSED_SEARCH_STATUSES = frozenset({400, 403, 404, 414})
+
+
 def _non_json_error(response: httpx.Response, info: RequestInfo) -> PmpError:
     status = response.status_code
     if status == 429:
         return _busy_error(info)
-    if status >= 500:
-        return _server_error(status, info)
+    if not response.content.strip():
+        if status >= 500:
+            return _server_error(status, info, "empty")
+    elif status >= 500:
+        return _server_error(status, info, "html", _page_text(response))
+    html_page = _looks_like_html(response)
+    if html_page and info.action == "search" and status in _REFUSED_SEARCH_STATUSES:
+        message = PmpSearchRefusedError.default_user_message
+        return PmpSearchRefusedError(
+            _describe(info, f"HTTP {status} HTML page: the web server refused the search term"),
+            errors={"term": message},
+            user_message=message,
+            status_code=status,
+        )
     if status in (401, 403):
         return _auth_status_error(status, None, info)
-    if _looks_like_html(response):
+    if html_page:
+        return _html_page_error(response, info)
+    return PmpUnexpectedResponseError(
+        _describe(info, f"HTTP {status} answer is not JSON"),
+        user_message=f"{info.site} didn't answer like a PMP API. Check the PMP URL.",
+        status_code=status,
+    )
+
+
+def _page_text(response: httpx.Response) -> str:
+    return response.content[:_PAGE_SCAN_LIMIT].decode("utf-8", errors="replace")
+
+
+def _html_page_error(response: httpx.Response, info: RequestInfo) -> PmpUnexpectedResponseError:
+    """An HTML page with no JSON after it, below HTTP 500: a PHP or database error page (PMP
+    failed; a write was not carried out) or a page that is not PMP's API at all."""
+    status = response.status_code
+    text = _page_text(response)
+    page = _error_page(text)
+    if page is None:
         return PmpUnexpectedResponseError(
             _describe(info, f"HTTP {status} HTML page instead of JSON"),
             user_message=(
@@ -306,9 +495,23 @@ def _non_json_error(response: httpx.Response, info: RequestInfo) -> PmpError:
             ),
             status_code=status,
         )
+    column = _unknown_column(text) if page == "database" else None
+    what = "a database error" if page == "database" else "a PHP error"
+    if column:
+        what += f" ({column})"
+    if info.action == "create":
+        lead = f"PMP couldn't add the {info.noun}: it hit {what}."
+    elif info.action == "update":
+        lead = f"PMP couldn't save the changes to {info.record_label}: it hit {what}."
+    elif info.action == "delete":
+        lead = f"PMP couldn't delete {info.record_label}: it hit {what}."
+    else:
+        lead = f"PMP hit {what} answering pmp-bot."
     return PmpUnexpectedResponseError(
-        _describe(info, f"HTTP {status} answer is not JSON"),
-        user_message=f"{info.site} didn't answer like a PMP API. Check the PMP URL.",
+        _describe(info, f"HTTP {status} {page} error page{f': {column}' if column else ''}"),
+        user_message=(
+            f"{lead} This is a PMP error a PMP administrator can look into in PMP's error log."
+        ),
         status_code=status,
     )
 
@@ -334,7 +537,7 @@ def _auth_status_error(status: int, server_message: str | None, info: RequestInf
 def _failure_error(status: int, body: Any, info: RequestInfo, secret: str) -> PmpError:
     if not isinstance(body, dict):
         if status >= 500:
-            return _server_error(status, info)
+            return _server_error(status, info, "json")
         return PmpUnexpectedResponseError(
             _describe(info, f"HTTP {status} with a JSON {type(body).__name__}"),
             user_message=f"{info.site} didn't answer like a PMP API. Check the PMP URL.",
@@ -347,7 +550,7 @@ def _failure_error(status: int, body: Any, info: RequestInfo, secret: str) -> Pm
     if status == 429:
         return _busy_error(info)
     if status >= 500:
-        return _server_error(status, info)
+        return _server_error(status, info, "json")
     if status in (405, 406):
         detail = message or (_scrub(plain_text(body["error"]), secret) if "error" in body else "")
         return PmpUnexpectedResponseError(

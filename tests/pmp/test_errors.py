@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -12,11 +13,14 @@ from bot.pmp import (
     PmpConnectionError,
     PmpError,
     PmpNotFoundError,
+    PmpSearchRefusedError,
     PmpTimeoutError,
     PmpUnexpectedResponseError,
     PmpValidationError,
     PmpWriteFailedError,
 )
+from bot.pmp.errors import _NOT_JSON as _NOT_JSON_MARK
+from bot.pmp.errors import json_after_html, plain_text
 from tests.pmp.conftest import (
     CUSTOMER_ROW,
     NO_DATA,
@@ -28,6 +32,28 @@ from tests.pmp.conftest import (
 )
 
 TOKEN_REFUSED = "PMP refused the API token. An admin can run `/pmp connect` to update it."
+
+# CodeIgniter's pages, as a PMP server sends them.
+DATABASE_ERROR_PAGE = (
+    '<!DOCTYPE html>\n<html lang="en">\n<head>\n<title>Database Error</title>\n</head>\n'
+    '<body>\n\t<div id="container">\n\t\t<h1>A Database Error Occurred</h1>\n'
+    "\t\t<p>Error Number: 1054</p>\n\t\t<p>Unknown column &#039;rel_type&#039; in "
+    "&#039;field list&#039;</p>\n\t\t<p>UPDATE `tblprojects` SET `name` = &#039;secret name"
+    "&#039;, `rel_type` = &#039;customer&#039; WHERE `id` = &#039;4&#039;</p>\n"
+    "\t\t<p>Filename: models/Projects_model.php</p>\n\t\t<p>Line Number: 512</p>\n"
+    "\t</div>\n</body>\n</html>"
+)
+PHP_ERROR_PAGE = (
+    '<!DOCTYPE html><html><body><div id="container"><h1>An uncaught Exception was '
+    "encountered</h1><p>Type: Error</p><p>Message: Cannot use a scalar value as an array</p>"
+    "</div></body></html>"
+)
+PHP_WARNING = (
+    '<div style="border:1px solid #990000;padding-left:20px;margin:0 0 10px 0;">\n'
+    "<h4>A PHP Error was encountered</h4>\n<p>Severity: Warning</p>\n"
+    '<p>Message:  Undefined array key "settings"</p>\n'
+    "<p>Filename: controllers/Projects.php</p>\n<p>Line Number: 312</p>\n</div>"
+)
 
 
 @pytest.mark.parametrize(
@@ -58,10 +84,19 @@ async def test_http_401_means_the_api_is_off(make_client: ClientFactory) -> None
     assert caught.value.status_code == 401
 
 
-async def test_http_403_means_a_missing_permission(make_client: ClientFactory) -> None:
-    pmp = make_client(FakePmp(html_response(403, "<h1>Forbidden</h1>")))
+@pytest.mark.parametrize(
+    ("answer", "call"),
+    [
+        (json_response(403, {"status": False, "message": "No permission"}), "search"),
+        (html_response(403, "<h1>Forbidden</h1>"), "get"),
+    ],
+)
+async def test_http_403_means_a_missing_permission(
+    make_client: ClientFactory, answer: httpx.Response, call: str
+) -> None:
+    pmp = make_client(FakePmp(answer))
     with pytest.raises(PmpAuthError) as caught:
-        await pmp.leads.search("x")
+        await (pmp.leads.search("x") if call == "search" else pmp.leads.get(3))
     assert "isn't allowed" in caught.value.user_message
     assert caught.value.status_code == 403
 
@@ -215,8 +250,8 @@ async def test_a_json_error_without_pmp_status_is_unexpected(make_client: Client
         await pmp.customers.get(3)
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
-async def test_server_errors_are_unexpected(make_client: ClientFactory, status: int) -> None:
+@pytest.mark.parametrize("status", [502, 503, 504])
+async def test_passing_server_errors_say_try_again(make_client: ClientFactory, status: int) -> None:
     pmp = make_client(FakePmp(html_response(status)), max_retries=0)
     with pytest.raises(PmpUnexpectedResponseError) as caught:
         await pmp.customers.list()
@@ -375,3 +410,159 @@ async def test_a_lost_read_is_never_marked_unconfirmed(make_client: ClientFactor
     with pytest.raises(PmpTimeoutError) as caught:
         await pmp.customers.get(3)
     assert caught.value.write_unconfirmed is False
+
+
+# --- errors that won't pass by waiting ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (httpx.Response(500, content=b""), "PMP had an internal error (HTTP 500). Waiting"),
+        (
+            html_response(500, DATABASE_ERROR_PAGE),
+            "PMP had an internal error (HTTP 500) (a database error). Waiting",
+        ),
+        (
+            html_response(500, PHP_ERROR_PAGE),
+            "PMP had an internal error (HTTP 500) (a PHP error). Waiting",
+        ),
+        (html_response(500), "PMP had an internal error (HTTP 500). If it keeps happening"),
+        (json_response(500, {"status": False, "message": "x"}), "If it keeps happening"),
+    ],
+    ids=["empty", "database-page", "php-page", "web-server-page", "json"],
+)
+async def test_a_500_never_says_try_again(
+    make_client: ClientFactory, answer: httpx.Response, words: str
+) -> None:
+    pmp = make_client(FakePmp(answer), max_retries=0)
+    with pytest.raises(PmpUnexpectedResponseError) as caught:
+        await pmp.customers.list()
+    message = caught.value.user_message
+    assert words in message
+    assert "try again" not in message
+    assert "PMP administrator" in message
+    assert caught.value.status_code == 500
+
+
+async def test_a_200_database_error_page_on_a_write_is_a_failure(
+    make_client: ClientFactory,
+) -> None:
+    # A project PUT with a column the table lacks: HTTP 200, an HTML page, nothing saved.
+    fake = FakePmp(json_response(200, CUSTOMER_ROW), html_response(200, DATABASE_ERROR_PAGE))
+    with pytest.raises(PmpUnexpectedResponseError) as caught:
+        await make_client(fake).customers.update(3, vat="X")
+    error = caught.value
+    assert error.user_message == (
+        "PMP couldn't save the changes to customer #3: it hit a database error (Unknown "
+        "column 'rel_type' in 'field list'). This is a PMP error a PMP administrator can look "
+        "into in PMP's error log."
+    )
+    assert error.status_code == 200
+    assert "secret name" not in str(error) + error.user_message  # the SQL's values stay out
+    assert error.write_unconfirmed is False
+
+
+async def test_a_200_php_error_page_on_a_read_names_pmp(make_client: ClientFactory) -> None:
+    pmp = make_client(FakePmp(html_response(200, PHP_ERROR_PAGE)))
+    with pytest.raises(PmpUnexpectedResponseError) as caught:
+        await pmp.customers.get(3)
+    assert caught.value.user_message.startswith("PMP hit a PHP error answering pmp-bot.")
+
+
+# --- servers in development mode ------------------------------------------------------------
+
+
+def _warned(body: Any, status: int = 200, warnings: int = 2) -> httpx.Response:
+    """An answer of a PMP in development mode: PHP warnings as HTML before the JSON."""
+    return httpx.Response(
+        status,
+        content=(PHP_WARNING * warnings + json.dumps(body)).encode(),
+        headers={"content-type": "text/html; charset=UTF-8"},
+    )
+
+
+async def test_json_after_php_warnings_is_the_answer(make_client: ClientFactory) -> None:
+    fake = FakePmp(_warned([CUSTOMER_ROW]), _warned({"status": True, "message": "ok"}))
+    pmp = make_client(fake)
+    [customer] = await pmp.customers.search("jk")
+    assert customer.company == "Jk Technologies"
+    assert await pmp.customers.create(company="Acme") is None
+
+
+@pytest.mark.parametrize("status", [200, 404])
+async def test_status_false_after_php_warnings_is_still_a_failure(
+    make_client: ClientFactory, status: int
+) -> None:
+    body = {"status": False, "message": "Lead add fail."}
+    pmp = make_client(FakePmp(_warned(body, status)))
+    with pytest.raises(PmpWriteFailedError):
+        await pmp.leads.create(name="A", source=1, status=1)
+
+
+async def test_validation_errors_after_php_warnings_keep_their_html_message(
+    make_client: ClientFactory,
+) -> None:
+    body = {
+        "status": False,
+        "error": {"name": "The Name field is required."},
+        "message": "<p>The Name field is required.</p>\n",
+    }
+    pmp = make_client(FakePmp(_warned(body, 404)))
+    with pytest.raises(PmpValidationError) as caught:
+        await pmp.projects.create(
+            name="", clientid=1, billing_type=1, start_date="2024-01-01", status=1
+        )
+    assert caught.value.errors == {"name": "The Name field is required."}
+
+
+def test_json_after_html_skips_braces_inside_the_warnings() -> None:
+    text = '<div><p>Message: Undefined key {"x": 1} [0]</p></div>\n{"status": true}'
+    assert json_after_html(text) == {"status": True}
+    assert json_after_html("<html><body>{not json}</body></html>") is not True
+    assert json_after_html('<p>{"a": 1}</p> trailing') is _NOT_JSON_MARK
+
+
+def test_json_after_html_gives_up_after_a_few_false_starts() -> None:
+    # Each false start costs one linear parse: their number is capped.
+    text = "<b>{x</b>" * 100 + '{"status": true}'
+    assert json_after_html(text) is _NOT_JSON_MARK
+
+
+def test_cleaning_huge_server_text_stays_linear() -> None:
+    # A regex like <[^>]*> takes quadratic time on this; the cleaning is one pass over a cut.
+    assert plain_text("<" * 150_000) == "<" * 2000
+    assert plain_text("<b>" * 50_000 + "tail") == "<b"  # cut after 2000 characters
+    assert plain_text("a <b>bold</b> &amp; <i>x</i>") == "a bold & x"
+
+
+async def test_a_huge_html_page_is_reported_not_parsed_forever(
+    make_client: ClientFactory,
+) -> None:
+    page = html_response(200, "<" * 150_000)
+    with pytest.raises(PmpUnexpectedResponseError):
+        await make_client(FakePmp(page)).customers.get(3)
+    endless_tags = html_response(404, "<html>" + "<{" * 75_000)
+    with pytest.raises(PmpUnexpectedResponseError):
+        await make_client(FakePmp(endless_tags)).customers.get(3)
+
+
+# --- searches a web server refuses ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [400, 403, 404])
+async def test_an_html_answer_to_a_search_is_a_refused_term_not_a_bad_token(
+    make_client: ClientFactory, status: int
+) -> None:
+    fake = FakePmp(
+        html_response(status, "<h1>Forbidden</h1>"),
+        json_response(404, {"status": False, "message": "Token is not defined."}),
+    )
+    pmp = make_client(fake)
+    with pytest.raises(PmpSearchRefusedError) as caught:
+        await pmp.customers.search("a/b c?")
+    error = caught.value
+    assert isinstance(error, PmpValidationError)
+    assert error.user_message == "PMP's web server refused that search text; try other words."
+    assert error.errors == {"term": error.user_message}
+    assert error.status_code == status
