@@ -2,8 +2,9 @@
 
 ``async with PmpClient(base_url=..., token=...) as pmp:`` then
 ``await pmp.customers.search("acme")`` or ``await pmp.tickets.update(7, status=5)``.
-Records come back as typed pydantic models; every failure is a PmpError with a
-``user_message`` fit for a Slack user.
+Records come back as typed pydantic models, without any secret PMP sends with them (password
+hashes, IMAP logins); every failure is a PmpError with a ``user_message`` fit for a Slack
+user. Updates never destroy data: see ``RecordResource.update`` and PmpUnsafeUpdateError.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from bot.pmp.errors import (
     PmpConnectionError,
     PmpError,
     PmpNotFoundError,
+    PmpSearchRefusedError,
     PmpTimeoutError,
     PmpUnexpectedResponseError,
+    PmpUnsafeUpdateError,
     PmpValidationError,
     PmpWriteFailedError,
 )
@@ -33,6 +36,7 @@ from bot.pmp.models import (
     TicketPriority,
     TicketStatus,
 )
+from bot.pmp.project_settings import ProjectSettings, SettingsChange
 
 __all__ = [
     "BillingType",
@@ -46,13 +50,17 @@ __all__ = [
     "PmpError",
     "PmpNotFoundError",
     "PmpRecord",
+    "PmpSearchRefusedError",
     "PmpTimeoutError",
     "PmpUnexpectedResponseError",
+    "PmpUnsafeUpdateError",
     "PmpValidationError",
     "PmpWriteFailedError",
     "Project",
+    "ProjectSettings",
     "ProjectStatus",
     "RecordKind",
+    "SettingsChange",
     "Ticket",
     "TicketPriority",
     "TicketStatus",

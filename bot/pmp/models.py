@@ -12,16 +12,51 @@ import enum
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from bot.pmp.project_settings import ProjectSettings
+
 _TRUE_TEXT = frozenset({"1", "on", "true", "yes"})
 _FALSE_TEXT = frozenset({"0", "off", "false", "no"})
-# A contact row carries its password hash and reset keys: never keep them for display.
-_SECRET_KEYS = frozenset(
-    {"password", "new_pass_key", "new_pass_key_requested", "email_verification_key"}
+# PMP hands out secrets with records: contact rows carry the contact's password hash and reset
+# keys, ticket rows the department's IMAP login. A key naming any of these is dropped at the
+# edge, so it is never displayed, logged, cached or forwarded.
+_SECRET_KEY_PARTS = (
+    "password",
+    "pass_key",
+    "passwd",
+    "secret",
+    "token",
+    "verification_key",
+    "imap",
+    "ticketkey",
+    "api_key",
+    "apikey",
+    "private_key",
+    "auth_code",
 )
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a record key names a secret (password hash, reset or verification key, token,
+    IMAP login, a ticket's access key)."""
+    lowered = key.lower()
+    return any(part in lowered for part in _SECRET_KEY_PARTS)
+
+
+def _without_secrets(value: Any, extra: frozenset[str]) -> Any:
+    """``value`` with secret keys dropped from every mapping in it, however deeply nested."""
+    if isinstance(value, Mapping):
+        return {
+            key: _without_secrets(item, extra)
+            for key, item in value.items()
+            if not (isinstance(key, str) and (key in extra or is_secret_key(key)))
+        }
+    if isinstance(value, list):
+        return [_without_secrets(item, extra) for item in value]
+    return value
 
 
 def _to_int(value: Any) -> int:
@@ -100,19 +135,32 @@ Day = Annotated[date | None, _lenient(_to_date)]
 Moment = Annotated[datetime | None, _lenient(_to_datetime)]
 Text = Annotated[str | None, BeforeValidator(lambda v: None if v is None else _to_text(v))]
 RecordId = Annotated[int, BeforeValidator(_record_id)]
+Settings = Annotated[
+    ProjectSettings | None,
+    BeforeValidator(
+        lambda v: v if isinstance(v, ProjectSettings) else ProjectSettings.from_wire(v)
+    ),
+]
 
 
 class PmpRecord(BaseModel):
-    """Base of every PMP record: tolerant of unknown keys, immutable, with ``raw`` kept."""
+    """Base of every PMP record: tolerant of unknown keys, immutable, with ``raw`` kept.
+
+    ``from_wire`` drops every key named like a secret (see ``is_secret_key``), nested ones
+    included, before anything else sees the row: ``raw`` never holds them.
+    """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    # Keys of this record type that are secret though not named like one.
+    private_keys: ClassVar[frozenset[str]] = frozenset()
 
     id: RecordId
     raw: dict[str, Any] = Field(default_factory=dict, repr=False, exclude=True)
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Self:
-        raw = {key: value for key, value in data.items() if key not in _SECRET_KEYS}
+        raw: dict[str, Any] = _without_secrets(data, cls.private_keys)
         return cls.model_validate({**raw, "raw": raw})
 
     @property
@@ -168,6 +216,16 @@ class Contact(PmpRecord):
     datecreated: Moment = None
     active: Flag = None
     company: Text = None
+    direction: Text = None
+    # Which e-mails PMP sends the contact; an update resets any it is not sent (see
+    # CONTACT_EMAIL_FLAGS in bot.pmp.fields).
+    invoice_emails: Flag = None
+    estimate_emails: Flag = None
+    credit_note_emails: Flag = None
+    contract_emails: Flag = None
+    task_emails: Flag = None
+    project_emails: Flag = None
+    ticket_emails: Flag = None
 
     @property
     def customer_id(self) -> int | None:
@@ -233,6 +291,9 @@ class Project(PmpRecord):
     project_rate_per_hour: Money = None
     estimated_hours: Money = None
     addedfrom: Int = None
+    # What the customer may see and do; only a project's own GET carries them (list and
+    # search rows don't).
+    settings: Settings = None
 
     @property
     def customer_id(self) -> int | None:
@@ -249,7 +310,9 @@ class Milestone(PmpRecord):
     name: Text = None
     description: Text = None
     description_visible_to_customer: Flag = None
+    start_date: Day = None
     due_date: Day = None
+    hide_from_customer: Flag = None
     project_id: Int = None
     color: Text = None
     milestone_order: Int = None
@@ -265,6 +328,11 @@ class Milestone(PmpRecord):
 class Ticket(PmpRecord):
     """A support ticket. Its id is the wire's ``ticketid`` (in search rows ``id`` is the
     contact's id); ``userid`` is the customer and ``contactid`` the contact."""
+
+    # The department's mail-import settings that ticket rows carry beside its IMAP login.
+    private_keys: ClassVar[frozenset[str]] = frozenset(
+        {"host", "encryption", "folder", "delete_after_import"}
+    )
 
     id: RecordId = Field(validation_alias="ticketid")
     subject: Text = None
@@ -296,6 +364,22 @@ class Ticket(PmpRecord):
     service_name: Text = None
     cc: Text = None
 
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Self:
+        """A ticket from any answer. A search row has no aliased names: its ``name`` is the
+        department's (joined after the ticket) and its ``firstname``/``lastname`` the contact's
+        when ``id`` (the joined contact's id) is the ticket's contact; they are named as the
+        ticket's own answer names them."""
+        row = dict(data)
+        joined_department = _same_id(row.get("departmentid"), row.get("department"))
+        if "department_name" not in row and "name" in row and joined_department:
+            row["department_name"] = row["name"]
+        joined_contact = _same_id(row.get("id"), row.get("contactid"))
+        if "user_firstname" not in row and "firstname" in row and joined_contact:
+            row["user_firstname"] = row["firstname"]
+            row["user_lastname"] = row.get("lastname")
+        return super().from_wire(row)
+
     @property
     def customer_id(self) -> int | None:
         return self.userid
@@ -308,6 +392,12 @@ class Ticket(PmpRecord):
     @property
     def display_name(self) -> str:
         return self.subject or f"Ticket #{self.id}"
+
+
+def _same_id(first: Any, second: Any) -> bool:
+    """Both are the same record id (not 0 or blank)."""
+    text = str(first).strip() if first is not None else ""
+    return text.isdigit() and int(text) > 0 and text == str(second).strip()
 
 
 class TicketStatus(enum.IntEnum):

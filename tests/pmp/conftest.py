@@ -244,3 +244,83 @@ CONTACT_ROW: dict[str, Any] = {
     "password": "$2a$08$abcdefghijklmnopqrstuv",
     "new_pass_key": "k",
 }
+
+
+class Routes:
+    """A fake PMP that answers by method and path, e.g. ``{("GET", "/api/leads/17"): reply}``
+    (a response or a function of the request); use it as ``FakePmp(Routes({...}))`` to record
+    the requests. Anything else is a test failure."""
+
+    def __init__(self, routes: dict[tuple[str, str], httpx.Response | Handler]) -> None:
+        self.routes = routes
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        reply = self.routes.get((request.method, request.url.path))
+        if reply is None:
+            raise AssertionError(f"unexpected request {request.method} {request.url}")
+        return reply if isinstance(reply, httpx.Response) else reply(request)
+
+
+OK = {"status": True, "message": "ok"}
+
+# A project's settings as GET api/projects/<id> shows them: some on, some off, and the tabs
+# as PHP serialize()d them (project_gantt and project_files off).
+PROJECT_SETTINGS: dict[str, Any] = {
+    "available_features": (
+        'a:4:{s:16:"project_overview";i:1;s:13:"project_gantt";i:0;'
+        's:13:"project_tasks";i:1;s:13:"project_files";i:0;}'
+    ),
+    "view_tasks": "1",
+    "create_tasks": "0",
+    "view_milestones": "1",
+    "hide_tasks_on_main_tasks_table": "0",
+}
+
+# One project as its own GET answers it: the list row plus its settings.
+PROJECT_ANSWER: dict[str, Any] = {**PROJECT_ROW, "settings": PROJECT_SETTINGS}
+
+# A ticket's row in the ticket search: tbltickets joined with its department (whose `name`,
+# `email`, IMAP login and password override the ticket's), its customer and its contact
+# (whose `id` overrides). No aliased names (department_name, status_name...).
+TICKET_SEARCH_ROW: dict[str, Any] = {
+    "ticketid": "7",
+    "adminreplying": "0",
+    "userid": "5",
+    "contactid": "4",
+    "merged_ticket_id": None,
+    "name": "Support",
+    "department": "1",
+    "priority": "2",
+    "status": "1",
+    "service": "1",
+    "ticketkey": "8ef33d61bb0f26cd158d56cc18b71c02",
+    "subject": "Ticket ER",
+    "message": "Ticket ER",
+    "admin": "5",
+    "date": "2019-04-10 03:08:21",
+    "project_id": "5",
+    "lastreply": None,
+    "clientread": "0",
+    "adminread": "1",
+    "assigned": "5",
+    "cc": "boss@example.com",
+    "departmentid": "1",
+    "imap_username": "support@example.com",
+    "email_from_header": "0",
+    "host": "imap.example.com",
+    "password": "imap-secret-pw",
+    "encryption": "ssl",
+    "folder": "INBOX",
+    "delete_after_import": "0",
+    "calendar_id": None,
+    "hidefromclient": "0",
+    "company": "Jk Technologies",
+    "id": "4",
+    "is_primary": "1",
+    "firstname": "Ana",
+    "lastname": "Lopez",
+    "email": "ana@example.com",
+    "new_pass_key": None,
+    "email_verification_key": None,
+    "customfields": [],
+}

@@ -3,6 +3,7 @@ envelopes and pages, and create's record_id."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from tests.pmp.conftest import (
     NO_DATA,
     PROJECT_ROW,
     TICKET_ROW,
+    TICKET_SEARCH_ROW,
     ClientFactory,
     FakePmp,
     json_response,
@@ -250,3 +252,125 @@ async def test_a_create_answer_that_is_not_an_object_is_unexpected(
     pmp = make_client(FakePmp(json_response(200, ["ok"])))
     with pytest.raises(PmpUnexpectedResponseError):
         await pmp.customers.create(company="A")
+
+
+# --- secrets PMP hands out ------------------------------------------------------------------
+
+
+def test_a_ticket_row_loses_the_departments_imap_login_and_its_access_key() -> None:
+    ticket = Ticket.from_wire(TICKET_SEARCH_ROW)
+    for key in (
+        "password",
+        "imap_username",
+        "host",
+        "encryption",
+        "folder",
+        "delete_after_import",
+        "ticketkey",
+        "new_pass_key",
+        "email_verification_key",
+    ):
+        assert key not in ticket.raw
+    assert "imap-secret-pw" not in repr(ticket.model_dump()) + repr(ticket.raw)
+    assert ticket.raw["subject"] == "Ticket ER"
+
+
+def test_customer_search_rows_lose_their_contacts_password_hash() -> None:
+    row = {
+        **CUSTOMER_ROW,
+        **CONTACT_ROW,
+        "userid": "3",
+        "password": "$2y$10$abcdefghijklmnopqrstuv",
+    }
+    customer = Customer.from_wire(row)
+    assert "password" not in customer.raw
+    assert "$2y$" not in repr(customer.raw)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password",
+        "Password",
+        "new_pass_key",
+        "new_pass_key_requested",
+        "email_verification_key",
+        "api_token",
+        "client_secret",
+        "imap_password",
+        "smtp_passwd",
+        "two_factor_auth_code",
+        "ticketkey",
+    ],
+)
+def test_keys_named_like_secrets_are_dropped_at_any_depth(key: str) -> None:
+    lead = Lead.from_wire(
+        {
+            **LEAD_ROW,
+            key: "s3cret",
+            "attachments": [{"file_name": "a.pdf", key: "s3cret"}],
+            "extra": {"nested": {key: "s3cret", "kept": "yes"}},
+        }
+    )
+    assert "s3cret" not in repr(lead.raw)
+    assert lead.raw["attachments"] == [{"file_name": "a.pdf"}]
+    assert lead.raw["extra"] == {"nested": {"kept": "yes"}}
+
+
+def test_ordinary_keys_are_kept() -> None:
+    customer = Customer.from_wire({**CUSTOMER_ROW, "passport_no": "P1", "host_company": "H"})
+    assert customer.raw["passport_no"] == "P1"
+    assert customer.raw["host_company"] == "H"  # only a ticket's `host` is the IMAP server
+
+
+async def test_secrets_never_leave_the_client(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake = FakePmp(json_response(200, [TICKET_SEARCH_ROW]), json_response(200, [CONTACT_ROW]))
+    pmp = make_client(fake)
+    [ticket] = await pmp.tickets.list()
+    [contact] = await pmp.contacts.list(3)
+    everything = repr(ticket.raw) + repr(contact.raw) + ticket.model_dump_json()
+    everything += contact.model_dump_json() + "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("imap-secret-pw", "imap.example.com", "$2a$", "8ef33d61bb0f26cd"):
+        assert secret not in everything
+
+
+# --- ticket search rows ---------------------------------------------------------------------
+
+
+def test_a_ticket_search_row_names_its_department_and_contact() -> None:
+    ticket = Ticket.from_wire(TICKET_SEARCH_ROW)
+    assert ticket.id == 7  # ticketid; the row's id is the contact's
+    assert ticket.department == 1
+    assert ticket.department_name == "Support"
+    assert ticket.contact_name == "Ana Lopez"
+    assert (ticket.status, ticket.priority, ticket.userid, ticket.contactid) == (1, 2, 5, 4)
+    assert ticket.date == datetime(2019, 4, 10, 3, 8, 21)
+    assert ticket.status_name is None  # the search has no status names
+
+
+def test_a_search_row_without_the_joins_is_not_guessed_at() -> None:
+    row = {**TICKET_SEARCH_ROW, "departmentid": "2", "id": "9"}
+    ticket = Ticket.from_wire(row)
+    assert ticket.department_name is None
+    assert ticket.contact_name is None
+    own = Ticket.from_wire(TICKET_ROW)
+    assert own.department_name == "Support"
+    assert "user_firstname" not in own.raw
+
+
+def test_a_milestone_carries_its_start_date_and_hidden_flag() -> None:
+    milestone = Milestone.from_wire(
+        {**MILESTONE_ROW, "start_date": "2019-09-01", "hide_from_customer": "1"}
+    )
+    assert milestone.start_date == date(2019, 9, 1)
+    assert milestone.hide_from_customer is True
+
+
+def test_a_contact_carries_its_email_flags() -> None:
+    contact = Contact.from_wire({**CONTACT_ROW, "invoice_emails": "1", "ticket_emails": "0"})
+    assert contact.invoice_emails is True
+    assert contact.ticket_emails is False
+    assert contact.task_emails is None
