@@ -29,6 +29,7 @@ from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
 from bot.storage import Workspace
 from handlers.commands import help_entries
 from handlers.connect import connection_status
+from handlers.tickets import open_new_ticket_form
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,17 @@ async def handle_app_home_opened(
         await client.views_publish(user_id=user_id, view=view)
     except SlackApiError as error:
         logger.warning("views.publish failed for the Home tab: %s", error.response.get("error"))
+
+
+async def handle_new_ticket_button(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace: Workspace | None,
+) -> None:
+    await ack()
+    await open_new_ticket_form(client, str(body.get("trigger_id", "")), services, workspace)
 
 
 async def handle_search_customers_button(
@@ -187,6 +199,7 @@ def _log_view_failure(what: str, error: SlackApiError) -> None:
 
 def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(handle_app_home_opened)
+    app.action(HomeAction.NEW_TICKET.value)(handle_new_ticket_button)
     app.action(HomeAction.SEARCH_CUSTOMERS.value)(handle_search_customers_button)
     app.view(HomeAction.SEARCH_MODAL.value)(handle_customer_search)
     app.action(HomeAction.SHOW_RESULT.value)(handle_show_result)

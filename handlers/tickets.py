@@ -132,6 +132,18 @@ async def handle_new_ticket_command(request: CommandRequest) -> None:
         await request.respond(text=f"{OPEN_FAILED} (`{SLASH_COMMAND} ticket new`)")
 
 
+async def open_new_ticket_form(
+    client: AsyncWebClient, trigger_id: str, services: BotServices, workspace: Workspace | None
+) -> None:
+    """Opens an empty new-ticket form (the shortcut, the Home tab's New ticket button), or
+    says the workspace isn't connected."""
+    if not _connected(workspace):
+        await _open(client, trigger_id, build_ticket_problem_modal(NOT_CONNECTED))
+        return
+    form = new_ticket_form(_choices(services, workspace))
+    await _open(client, trigger_id, build_new_ticket_modal(form))
+
+
 async def handle_new_ticket_shortcut(
     ack: AsyncAck,
     shortcut: dict[str, Any],
@@ -140,12 +152,7 @@ async def handle_new_ticket_shortcut(
     workspace: Workspace | None,
 ) -> None:
     await ack()
-    trigger_id = str(shortcut.get("trigger_id", ""))
-    if not _connected(workspace):
-        await _open(client, trigger_id, build_ticket_problem_modal(NOT_CONNECTED))
-        return
-    form = new_ticket_form(_choices(services, workspace))
-    await _open(client, trigger_id, build_new_ticket_modal(form))
+    await open_new_ticket_form(client, str(shortcut.get("trigger_id", "")), services, workspace)
 
 
 async def _permalink(client: AsyncWebClient, channel_id: str, message_ts: str) -> str | None:

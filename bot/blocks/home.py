@@ -19,11 +19,19 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.blocks.cards import CardRef, Message, card_url, record_link
+from bot.blocks.cards import (
+    SECTION_TEXT_MAX,
+    TITLE_MAX,
+    CardRef,
+    Message,
+    card_url,
+    one_line,
+    record_link,
+)
 from bot.blocks.connect import ConnectionStatus, host_of
 from bot.blocks.help import HelpEntry
 from bot.pmp import Customer
-from bot.slack.ids import SLASH_COMMAND, CardAction, HomeAction
+from bot.slack.ids import SLASH_COMMAND, HomeAction
 from bot.slack.text import safe, truncate
 from bot.storage import RecentLookup
 
@@ -75,11 +83,9 @@ def build_home(
         blocks.append(
             ActionsBlock(
                 elements=[
+                    # No value: Slack drops an empty one, and this button needs none.
                     ButtonElement(
-                        text="New ticket",
-                        action_id=CardAction.NEW_TICKET,
-                        value="",
-                        style="primary",
+                        text="New ticket", action_id=HomeAction.NEW_TICKET, style="primary"
                     ),
                     ButtonElement(text="Search customers", action_id=HomeAction.SEARCH_CUSTOMERS),
                 ]
@@ -161,12 +167,9 @@ def build_customer_results_modal(
     blocks.append(SectionBlock(text=MarkdownTextObject(text=headline)))
     for customer in customers[:MAX_RESULTS_IN_MODAL]:
         ref = CardRef("customer", customer.id)
-        place = ", ".join(p for p in (customer.city, customer.phonenumber) if p)
-        label = record_link(card_url(base_url, ref), customer.display_name)
-        text = f":office: {label}" + (f"\n{safe(place, 300)}" if place else "")
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(text=text),
+                text=MarkdownTextObject(text=_customer_line(customer, card_url(base_url, ref))),
                 accessory=ButtonElement(
                     text="Show", action_id=HomeAction.SHOW_RESULT, value=ref.to_value()
                 ),
@@ -180,6 +183,18 @@ def build_customer_results_modal(
         close=PlainTextObject(text="Close"),
         blocks=blocks,
     )
+
+
+def _customer_line(customer: Customer, url: str | None) -> str:
+    """A search result: the name (escaped, cut, linked to PMP while it fits a section), then
+    city and phone."""
+    name = safe(one_line(customer.display_name), TITLE_MAX) or f"Customer #{customer.id}"
+    place = ", ".join(one_line(p) for p in (customer.city, customer.phonenumber) if p and p.strip())
+    details = f"\n{safe(place, 300)}" if place else ""
+    linked = f":office: {record_link(url, name)}{details}"
+    if len(linked) <= SECTION_TEXT_MAX:
+        return linked
+    return f":office: {record_link(None, name)}{details}"
 
 
 def readonly(blocks: Sequence[Block]) -> list[Block]:

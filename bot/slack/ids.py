@@ -51,6 +51,7 @@ class CardAction(StrEnum):
 class HomeAction(StrEnum):
     """The Home tab and the customer search it opens."""
 
+    NEW_TICKET = "pmp_home_new_ticket"
     SEARCH_CUSTOMERS = "pmp_home_search_customers"
     SHOW_RECENT = "pmp_home_show_recent"
     SHOW_RESULT = "pmp_home_show_result"

@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.console.slack_standin import RunningSlackStandin
 from bot.run.embedded import RunningBot
-from bot.slack.ids import CardAction, HomeAction
+from bot.sandbox import schema
+from bot.slack.ids import CardAction, HomeAction, TicketForm
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.slack_client import SlackSender
 
@@ -21,9 +22,8 @@ async def open_home(sender: SlackSender, slack: RunningSlackStandin, user: str) 
     assert response.status_code == 200
     call = await slack.wait_for("views.publish", since=since, timeout=10)
     assert call.ok, call.response
-    view: dict[str, Any] = call.params["view"]
-    if isinstance(view, str):
-        view = json.loads(view)
+    # The view as Slack keeps it (with the ids Slack fills in).
+    view: dict[str, Any] = call.response["view"]
     return view
 
 
@@ -47,7 +47,7 @@ async def test_home_shows_connection_buttons_and_recent_lookups(
     assert pmp.base_url not in text  # only admins see the full URL
     assert "Acme Corporation" in text
     assert {
-        CardAction.NEW_TICKET,
+        HomeAction.NEW_TICKET,
         HomeAction.SEARCH_CUSTOMERS,
         HomeAction.SHOW_RECENT,
     } <= action_ids(member_view)
@@ -122,3 +122,82 @@ async def test_customer_search_from_home_shows_results_and_a_card(
     card = json.dumps(updated.params)
     assert "Acme" in card
     assert CardAction.SHARE not in card  # no channel to share to from a modal
+
+
+def home_button(view: dict[str, Any], action_id: str) -> dict[str, Any]:
+    """The Home tab's button with `action_id`, pressed as Slack sends a press: a button
+    without a value (slack_sdk drops an empty one) arrives without a value."""
+    for block in view["blocks"]:
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
+            if element.get("action_id") == action_id:
+                press = {"action_id": action_id, "block_id": block["block_id"], "type": "button"}
+                if "value" in element:
+                    press["value"] = element["value"]
+                return press
+    raise AssertionError(f"no {action_id} on the Home tab")
+
+
+async def test_new_ticket_on_home_opens_the_ticket_form(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    _, sender = connected
+    home = await open_home(sender, slack, MEMBER_A)
+    press = home_button(home, HomeAction.NEW_TICKET)
+    assert press.get("value", "x") != ""  # never an empty value: Slack would drop it
+    since = len(slack.calls)
+    payload = sender.block_actions(
+        team=TEAM_A,
+        user=MEMBER_A,
+        action=press,
+        view={"id": "VHOME", "type": "home", "blocks": home["blocks"]},
+    )
+    assert (await sender.interaction(payload)).status_code == 200
+    opened = await slack.wait_for("views.open", since=since, timeout=10)
+    assert opened.ok, opened.response
+    assert opened.response["view"]["callback_id"] == TicketForm.NEW_MODAL
+
+
+async def search_from_home(sender: SlackSender, slack: RunningSlackStandin, words: str) -> Any:
+    home = await open_home(sender, slack, MEMBER_A)
+    since = len(slack.calls)
+    press = sender.block_actions(
+        team=TEAM_A,
+        user=MEMBER_A,
+        action=home_button(home, HomeAction.SEARCH_CUSTOMERS),
+        view={"id": "VHOME", "type": "home", "blocks": home["blocks"]},
+    )
+    await sender.interaction(press)
+    modal = (await slack.wait_for("views.open", since=since, timeout=10)).response["view"]
+    values = {
+        HomeAction.SEARCH_BLOCK: {
+            HomeAction.SEARCH_INPUT: {"type": "plain_text_input", "value": words}
+        }
+    }
+    submitted = sender.view_submission(team=TEAM_A, user=MEMBER_A, view=modal, values=values)
+    answer = (await sender.interaction(submitted)).json()
+    assert answer["response_action"] == "update", answer
+    # Slack takes the view (the stand-in checks it as Slack does).
+    assert slack.replace_view(modal["id"], answer["view"])["id"] == modal["id"]
+    return answer["view"]
+
+
+async def test_home_search_results_escape_and_cut_customer_names(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp: Any
+) -> None:
+    _, sender = connected
+    results = await search_from_home(sender, slack, "bytes")
+    text = json.dumps(results)
+    assert "Bits &amp; Bytes &lt;Dev&gt; Co." in text
+    assert "<Dev>" not in text
+
+    long_name = "Zyzzyva " + "<!channel> & " * 400
+    pmp.store.insert(schema.CLIENTS, {"company": long_name, "active": "1"})
+    results = await search_from_home(sender, slack, "zyzzyva")
+    (line,) = [
+        b["text"]["text"]
+        for b in results["blocks"]
+        if (b.get("accessory") or {}).get("action_id") == HomeAction.SHOW_RESULT
+    ]
+    assert len(line) <= 3000
+    assert "<!channel>" not in line and "&lt;!channel&gt;" in line
+    assert line.rstrip("*>").endswith("…")
