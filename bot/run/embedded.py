@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
 from bot.pmp_pool import TransportFactory, default_transport
+from bot.run.serve import server_config
 from bot.services import BotServices
 from bot.slack.app import create_app
 from bot.slack.web import EVENTS_PATH, create_web_app
@@ -50,10 +51,8 @@ async def running_bot(
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host, port))
         bound_port = listener.getsockname()[1]
-        config = uvicorn.Config(
-            web, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=5
-        )
-        server = uvicorn.Server(config)
+        # The same server and limits as `pmp-bot serve`.
+        server = uvicorn.Server(server_config(web, timeout_graceful_shutdown=5))
         serving = asyncio.create_task(server.serve(sockets=[listener]))
         try:
             while not server.started:

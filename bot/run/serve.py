@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from bot.config import Settings
 from bot.run.common import add_logging_arguments, settings_or_exit_code, start_logging
@@ -18,22 +19,42 @@ from bot.slack.web import create_web_app
 
 logger = logging.getLogger(__name__)
 
+# Connections and requests in flight together; past it uvicorn answers 503, which Slack
+# retries, rather than let a flood of clients take all memory and file descriptors.
+MAX_CONCURRENCY = 1000
+# Longer than the idle timeout of the proxies that sit in front (nginx and AWS load balancers
+# use 60 s): a proxy then never sends a request on a connection the bot has just closed.
+KEEP_ALIVE_SECONDS = 75
+# Headers still arriving are buffered up to this much (h11's limit); Slack's are under 2 KB.
+MAX_HEADER_BYTES = 16 * 1024
+# Connections the kernel holds for the bot while it is busy accepting others.
+BACKLOG = 2048
+
+
+def server_config(web: ASGIApp, **options: Any) -> uvicorn.Config:
+    """uvicorn as pmp-bot runs it, with its limits; `options` adds address and shutdown."""
+    return uvicorn.Config(
+        web,
+        http="h11",  # the header limit below is h11's
+        limit_concurrency=MAX_CONCURRENCY,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        backlog=BACKLOG,
+        log_config=None,  # keep pmp-bot's own logging setup
+        access_log=False,  # one line per Slack request is logged by pmp-bot itself
+        lifespan="off",
+        **options,
+    )
+
 
 async def serve(settings: Settings, host: str, port: int) -> None:
     services = await BotServices.start(settings)
     try:
         app = create_app(settings, services)
         web = create_web_app(app, services)
-        config = uvicorn.Config(
-            web,
-            host=host,
-            port=port,
-            log_config=None,  # keep pmp-bot's own logging setup
-            access_log=False,  # one line per Slack request is logged by pmp-bot itself
-            lifespan="off",
-            timeout_graceful_shutdown=15,
+        server = uvicorn.Server(
+            server_config(web, host=host, port=port, timeout_graceful_shutdown=15)
         )
-        server = uvicorn.Server(config)
         mode = "OAuth (many workspaces)" if settings.oauth_enabled else "single workspace"
         logger.info(
             "pmp-bot serving Slack requests on http://%s:%s/slack/events (%s)", host, port, mode
