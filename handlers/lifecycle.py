@@ -1,4 +1,5 @@
-"""Uninstalls and revoked tokens: forget everything pmp-bot stored for the workspace."""
+"""Uninstalls and revoked tokens or team access: forget everything pmp-bot stored for the
+workspaces concerned."""
 
 from __future__ import annotations
 
@@ -38,6 +39,20 @@ async def handle_tokens_revoked(
         await forget_workspace(services, workspace_key)
 
 
+async def handle_team_access_revoked(
+    ack: AsyncAck, event: dict[str, Any], services: BotServices, workspace_key: WorkspaceKey
+) -> None:
+    """An org-wide app lost some of the org's workspaces. The org is the one of the signed
+    request, so an org can only ever make pmp-bot forget its own workspaces."""
+    await ack()
+    team_ids = event.get("team_ids")
+    for team_id in team_ids if isinstance(team_ids, list) else []:
+        if isinstance(team_id, str) and team_id:
+            key = WorkspaceKey(team_id=team_id, enterprise_id=workspace_key.enterprise_id)
+            await forget_workspace(services, key)
+
+
 def register(app: AsyncApp) -> None:
     app.event("app_uninstalled")(handle_app_uninstalled)
     app.event("tokens_revoked")(handle_tokens_revoked)
+    app.event("team_access_revoked")(handle_team_access_revoked)
