@@ -3,6 +3,10 @@
 Request handling follows the real server's order: CodeIgniter checks the URI's characters
 (HTML 400), routes it (HTML 404 for unknown controllers), the REST controller checks the
 token (JSON 404), looks for a handler for the HTTP method (JSON 405), then runs it.
+
+The server runs in production mode unless ``faults.dev_mode`` is on: then PHP prints its
+warnings as HTML ahead of the JSON (and the answer stays HTTP 200, text/html), and uncaught
+PHP errors show CodeIgniter's error page instead of an empty 500.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ from bot.sandbox.auth import check_token, presented_token
 from bot.sandbox.faults import SandboxFaults
 from bot.sandbox.phpish import (
     PhpFatalError,
+    PhpOutput,
     PhpValue,
     is_empty,
+    multipart_file_fields,
     parse_multipart,
     parse_urlencoded,
     xss_clean,
 )
-from bot.sandbox.store import PmpDatabaseError, SandboxStore
+from bot.sandbox.store import ATTACHMENT_KINDS, PmpDatabaseError, SandboxStore
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +50,10 @@ _NUMBER = re.compile(r"[0-9]+")
 # REST_Controller answers these verbs; anything else is treated as GET.
 _KNOWN_VERBS = frozenset({"get", "delete", "post", "put", "options", "patch", "head"})
 CONTROLLERS = frozenset({"customers", "leads", "projects", "milestones", "tickets", "contacts"})
-# Controller methods that exist, as "<method>_<verb>" (contacts: the sandbox serves reads only).
+# Controller methods that exist, as "<method>_<verb>".
 _HANDLED = {
-    **{
-        name: frozenset({"data_get", "data_search_get", "data_post", "data_put", "data_delete"})
-        for name in CONTROLLERS - {"contacts"}
-    },
-    "contacts": frozenset({"data_get", "data_search_get"}),
+    name: frozenset({"data_get", "data_search_get", "data_post", "data_put", "data_delete"})
+    for name in CONTROLLERS
 }
 # Controllers whose PUT also accepts a form body (Parse_Input_Stream fallback).
 _PUT_ACCEPTS_FORM = frozenset({"leads", "projects", "tickets"})
@@ -101,6 +104,33 @@ def json_answer(status: int, payload: object) -> Response:
 
 def _html(status: int, page: str) -> Response:
     return HTMLResponse(page, status_code=status)
+
+
+# PHP's own content type, sent when a script printed before setting one.
+PHP_HTML = "text/html; charset=UTF-8"
+# What PHP 8 prints when a header is set after output started (CodeIgniter's
+# set_status_header), pointing at where the first warning was printed.
+_HEADERS_SENT = (
+    "Cannot modify header information - headers already sent by (output started at "
+    "/var/www/html/system/core/Exceptions.php:271)"
+)
+
+
+def _after_php_output(php: PhpOutput, status: int, content: str) -> Response:
+    """An answer whose script printed first: PHP already sent 200 + text/html, so the status
+    the controller sets is lost (with one more warning) and the content type stays HTML."""
+    if not php.started:
+        return Response(content.encode(), status_code=status, headers={"content-type": PHP_HTML})
+    php.warning(_HEADERS_SENT, "core/Common.php", 570)
+    body = "".join(pages.php_error(warning) for warning in php.printed) + content
+    return Response(body.encode(), status_code=200, headers={"content-type": PHP_HTML})
+
+
+def php_answer(php: PhpOutput, status: int, payload: object) -> Response:
+    """The controller's JSON answer, after whatever PHP printed before it."""
+    if not php.started:
+        return json_answer(status, payload)
+    return _after_php_output(php, status, php_json(payload).decode("ascii"))
 
 
 class SandboxApp:
@@ -192,18 +222,24 @@ class SandboxApp:
             await self._pause(self.faults.latency)
         if self._fails_now():
             return _html(500, pages.internal_server_error())
+        php = PhpOutput(display_errors=self.faults.dev_mode)
         try:
-            return await self._api(request, path)
+            return await self._api(request, path, php)
         except PmpDatabaseError as error:
             page = pages.database_error(
                 error.number, error.message, error.query, error.filename, error.line
             )
-            return _html(500, page)
+            if php.started:
+                return _after_php_output(php, error.status, page)
+            return _html(error.status, page)
         except PhpFatalError as error:
-            page = pages.uncaught_exception("Error", error.message, error.filename, error.line)
-            return _html(500, page)
+            if not php.display_errors:
+                # Production: CodeIgniter sets 500 and shows nothing.
+                return Response(b"", status_code=500, headers={"content-type": PHP_HTML})
+            page = pages.uncaught_exception(error.kind, error.message, error.filename, error.line)
+            return _after_php_output(php, 500, page)
 
-    async def _api(self, request: Request, path: str) -> Response:
+    async def _api(self, request: Request, path: str, php: PhpOutput) -> Response:
         segments: list[str] = []
         for segment in path.split("/"):
             segment = segment.strip()
@@ -227,11 +263,11 @@ class SandboxApp:
         if handler_name not in _HANDLED[target.controller]:
             return json_answer(405, {"status": False, "error": "Unknown method"})
         handler = self._handlers()[handler_name]
-        return await handler(request, target.controller, target.args)
+        return await handler(request, target.controller, target.args, php)
 
     def _handlers(
         self,
-    ) -> dict[str, Callable[[Request, str, tuple[str, ...]], Awaitable[Response]]]:
+    ) -> dict[str, Callable[[Request, str, tuple[str, ...], PhpOutput], Awaitable[Response]]]:
         return {
             "data_get": self._get,
             "data_search_get": self._search,
@@ -244,7 +280,9 @@ class SandboxApp:
     def _no_data() -> Response:
         return json_answer(404, {"status": False, "message": "No data were found"})
 
-    async def _get(self, request: Request, controller: str, args: tuple[str, ...]) -> Response:
+    async def _get(
+        self, request: Request, controller: str, args: tuple[str, ...], php: PhpOutput
+    ) -> Response:
         first = args[0] if args else ""
         if controller == "contacts":
             contact_id = args[1] if len(args) > 1 else ""
@@ -263,6 +301,15 @@ class SandboxApp:
             return json_answer(200, rows)
         site_url = str(request.base_url).rstrip("/")
         record = resources.read(self.store, controller, first, site_url=site_url)
+        if record and controller == "tickets" and self.api_version < 3:
+            # 2.0.8's handler loops over the one ticket as if it were a list of them: a PHP 8
+            # TypeError for every existing ticket (a missing one still answers 404).
+            raise PhpFatalError(
+                "Cannot access offset of type string on string",
+                "controllers/Tickets.php",
+                78,
+                kind="TypeError",
+            )
         return json_answer(200, record) if record else self._no_data()
 
     @staticmethod
@@ -291,7 +338,9 @@ class SandboxApp:
             },
         }
 
-    async def _search(self, request: Request, controller: str, args: tuple[str, ...]) -> Response:
+    async def _search(
+        self, request: Request, controller: str, args: tuple[str, ...], php: PhpOutput
+    ) -> Response:
         raw = args[0] if args else ""
         if self.api_version >= 3 and is_empty(raw):
             raw = request.query_params.get("q") or request.query_params.get("query") or ""
@@ -304,14 +353,29 @@ class SandboxApp:
         # The module urldecodes the term and trims it before building its SQL.
         term = unquote_plus(raw, errors="replace").strip(" \t\n\r\0\x0b")
         rows = resources.search(self.store, controller, term)
-        return json_answer(200, rows) if rows else self._no_data()
+        if not rows:
+            return self._no_data()
+        if self.api_version >= 3:
+            return json_answer(200, self._page(request, rows))  # 3.x pages searches like lists
+        return json_answer(200, rows)
 
-    async def _post(self, request: Request, controller: str, args: tuple[str, ...]) -> Response:
+    async def _post(
+        self, request: Request, controller: str, args: tuple[str, ...], php: PhpOutput
+    ) -> Response:
         form = await _form_fields(request)
-        answer = resources.create(self.store, controller, form, self.api_version)
-        return json_answer(answer.status, answer.body)
+        answer = resources.create(
+            self.store,
+            controller,
+            form,
+            self.api_version,
+            php,
+            uploads=await _uploaded_fields(request),
+        )
+        return php_answer(php, answer.status, answer.body)
 
-    async def _put(self, request: Request, controller: str, args: tuple[str, ...]) -> Response:
+    async def _put(
+        self, request: Request, controller: str, args: tuple[str, ...], php: PhpOutput
+    ) -> Response:
         raw = await request.body()
         body = _decode_put_body(raw)
         if body is None and controller in _PUT_ACCEPTS_FORM:
@@ -321,10 +385,12 @@ class SandboxApp:
                 406, {"status": False, "message": "Data Not Acceptable OR Not Provided"}
             )
         key = args[0] if args else ""
-        answer = resources.update(self.store, controller, key, body, self.api_version)
-        return json_answer(answer.status, answer.body)
+        answer = resources.update(self.store, controller, key, body, self.api_version, php)
+        return php_answer(php, answer.status, answer.body)
 
-    async def _delete(self, request: Request, controller: str, args: tuple[str, ...]) -> Response:
+    async def _delete(
+        self, request: Request, controller: str, args: tuple[str, ...], php: PhpOutput
+    ) -> Response:
         answer = resources.delete(self.store, controller, args[0] if args else "")
         return json_answer(answer.status, answer.body)
 
@@ -351,7 +417,31 @@ class SandboxApp:
             self.store.reset()
             self.faults.clear()
             return json_answer(200, {"status": True, "message": "Sandbox reset."})
+        files = _FILES_CONTROL.fullmatch(action)
+        if files is not None and request.method in ("GET", "POST", "DELETE"):
+            return await self._files_control(request, files.group(1), files.group(2))
         return json_answer(404, {"status": False, "message": "Unknown sandbox control."})
+
+    async def _files_control(self, request: Request, kind: str, record_id: str) -> Response:
+        """``/_sandbox/files/<leads|projects|tickets>/<id>``: GET lists a record's attachments,
+        POST ``{"file_name": ..., "filetype": ...}`` adds one, DELETE removes them all."""
+        if request.method == "POST":
+            try:
+                fields = json.loads(await request.body() or b"{}")
+                name = fields.get("file_name") if isinstance(fields, dict) else None
+                if not isinstance(name, str) or not name.strip():
+                    raise ValueError("send a JSON object with a file_name")
+                filetype = fields.get("filetype", "application/pdf")
+                if not isinstance(filetype, str):
+                    raise ValueError("filetype must be a string")
+            except ValueError as error:
+                return json_answer(400, {"status": False, "message": str(error)})
+            file_id = self.store.add_file(kind, record_id, name.strip(), filetype=filetype)
+            return json_answer(200, {"status": True, "id": file_id})
+        if request.method == "DELETE":
+            deleted = self.store.delete_files(kind, record_id)
+            return json_answer(200, {"status": True, "deleted": deleted})
+        return json_answer(200, {"status": True, "files": self.store.files(kind, record_id)})
 
 
 class _Endpoint:
@@ -369,6 +459,17 @@ class _Endpoint:
             response = _html(500, pages.internal_server_error())
         if response is not None:
             await response(scope, receive, send)
+
+
+_FILES_CONTROL = re.compile(rf"/_sandbox/files/({'|'.join(ATTACHMENT_KINDS)})/([0-9]+)")
+
+
+async def _uploaded_fields(request: Request) -> frozenset[str]:
+    """$_FILES: the names of a multipart body's file parts."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "multipart/form-data":
+        return frozenset()
+    return multipart_file_fields(await request.body(), content_type)
 
 
 async def _form_fields(request: Request) -> dict[str, PhpValue]:

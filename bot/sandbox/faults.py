@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+_SWITCHES = frozenset({"html_500", "hang", "dev_mode"})
+
 
 @dataclass
 class SandboxFaults:
@@ -14,12 +16,16 @@ class SandboxFaults:
     ``latency``: seconds to wait before answering. ``error_rate``: share (0..1) of requests
     answered by an HTML 500 page. ``html_500``: answer every request with that page.
     ``hang``: never answer; the request stays open until the client gives up.
+    ``dev_mode``: a server left in development mode: lead, milestone, ticket and project
+    writes print PHP warnings as HTML before their JSON (HTTP 200, text/html), and PHP errors
+    show CodeIgniter's error page instead of an empty 500.
     """
 
     latency: float = 0.0
     error_rate: float = 0.0
     html_500: bool = False
     hang: bool = False
+    dev_mode: bool = False
 
     def update(self, changes: Mapping[str, object]) -> None:
         """Apply a partial change (e.g. the JSON body of ``POST /_sandbox/faults``).
@@ -31,7 +37,7 @@ class SandboxFaults:
         for name, value in changes.items():
             if name not in known:
                 raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
-            if name in ("html_500", "hang"):
+            if name in _SWITCHES:
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be true or false")
                 checked[name] = value
@@ -53,6 +59,7 @@ class SandboxFaults:
         self.error_rate = 0.0
         self.html_500 = False
         self.hang = False
+        self.dev_mode = False
 
     def as_dict(self) -> dict[str, float | bool]:
         return {
@@ -60,4 +67,5 @@ class SandboxFaults:
             "error_rate": self.error_rate,
             "html_500": self.html_500,
             "hang": self.hang,
+            "dev_mode": self.dev_mode,
         }

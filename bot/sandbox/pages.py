@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
+from bot.sandbox.phpish import PhpWarning
+
 _CI_STYLE = """<style type="text/css">
 ::selection { background-color: #E13300; color: white; }
 body { background-color: #fff; margin: 40px; font: 13px/20px normal Helvetica, Arial, sans-serif;
@@ -66,6 +68,20 @@ def uncaught_exception(kind: str, message: str, filename: str, line: int) -> str
             f"Filename: {escape(filename)}",
             f"Line Number: {line}",
         ],
+    )
+
+
+def php_error(warning: PhpWarning) -> str:
+    """CodeIgniter's view for a PHP warning or notice, printed where it happens (development
+    mode only)."""
+    return (
+        '<div style="border:1px solid #990000;padding-left:20px;margin:0 0 10px 0;">\n'
+        "<h4>A PHP Error was encountered</h4>\n"
+        f"<p>Severity: {escape(warning.severity)}</p>\n"
+        f"<p>Message:  {escape(warning.message)}</p>\n"
+        f"<p>Filename: {escape(warning.filename)}</p>\n"
+        f"<p>Line Number: {warning.line}</p>\n"
+        "</div>"
     )
 
 

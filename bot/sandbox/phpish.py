@@ -8,7 +8,11 @@ ticket tag stripping, ``nl2br`` and its date parsing in the CRM's ``d/m/Y`` form
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import TypeAlias
@@ -21,13 +25,74 @@ CRM_DATE_FORMAT = "d/m/Y"
 
 
 class PhpFatalError(Exception):
-    """A PHP fatal error on the server: the client receives an HTML 500 page."""
+    """An uncaught PHP error on the server: HTTP 500, with CodeIgniter's error page only when
+    the server is in development mode (production sends an empty body)."""
 
-    def __init__(self, message: str, filename: str, line: int) -> None:
+    def __init__(self, message: str, filename: str, line: int, *, kind: str = "Error") -> None:
         super().__init__(message)
         self.message = message
         self.filename = filename
         self.line = line
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class PhpWarning:
+    message: str
+    filename: str  # as CodeIgniter shows it: the last two path segments
+    line: int
+    severity: str = "Warning"
+
+
+class PhpOutput:
+    """What PHP prints before the controller's answer.
+
+    Only a server in development mode (``display_errors`` on) prints its warnings, as HTML,
+    ahead of the JSON; once it has, the status code and content type can no longer change.
+    """
+
+    def __init__(self, *, display_errors: bool) -> None:
+        self.display_errors = display_errors
+        self.printed: list[PhpWarning] = []
+
+    @property
+    def started(self) -> bool:
+        return bool(self.printed)
+
+    def warning(self, message: str, filename: str, line: int) -> None:
+        if self.display_errors:
+            self.printed.append(PhpWarning(message, filename, line))
+
+    def undefined_key(self, key: str, filename: str, line: int) -> None:
+        """PHP 8's warning for ``$data['key']`` when the array has no such key."""
+        self.warning(f'Undefined array key "{key}"', filename, line)
+
+
+def php_type(value: PhpValue) -> str:
+    """The type name PHP 8 uses in its messages (``get_debug_type``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    return "array"
+
+
+PASSWORD_HASH_PREFIX = "$2y$08$"
+
+
+def password_hash_like(seed: str | None = None) -> str:
+    """A bcrypt-shaped hash like PHP's ``password_hash()``: ``$2y$08$`` and 53 characters.
+
+    The same ``seed`` gives the same hash (demo data); without one it is random, like a salt.
+    """
+    digest = hashlib.sha256((seed if seed is not None else uuid.uuid4().hex).encode()).hexdigest()
+    return PASSWORD_HASH_PREFIX + (digest + digest)[:53]
 
 
 # --- request bodies -------------------------------------------------------------------------
@@ -89,14 +154,28 @@ def parse_urlencoded(body: bytes) -> dict[str, PhpValue]:
     return _finish_form(fields)
 
 
-def parse_multipart(body: bytes, content_type: str) -> dict[str, PhpValue]:
-    """$_POST for a ``multipart/form-data`` body; file parts go to $_FILES, so are left out."""
+def _multipart_parts(body: bytes, content_type: str) -> list[EmailMessage]:
     header = b"Content-Type: " + content_type.encode("latin-1", errors="replace") + b"\r\n\r\n"
     message = BytesParser(policy=HTTP).parsebytes(header + body)
+    if not isinstance(message, EmailMessage) or not message.is_multipart():
+        return []
+    return [part for part in message.iter_parts() if isinstance(part, EmailMessage)]
+
+
+def multipart_file_fields(body: bytes, content_type: str) -> frozenset[str]:
+    """The keys of $_FILES for a ``multipart/form-data`` body (``file[]`` counts as ``file``)."""
+    names: set[str] = set()
+    for part in _multipart_parts(body, content_type):
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str) and part.get_filename() is not None:
+            names.add(name.split("[")[0])
+    return frozenset(names)
+
+
+def parse_multipart(body: bytes, content_type: str) -> dict[str, PhpValue]:
+    """$_POST for a ``multipart/form-data`` body; file parts go to $_FILES, so are left out."""
     fields: dict[str, PhpValue] = {}
-    if not message.is_multipart():
-        return fields
-    for part in message.iter_parts():
+    for part in _multipart_parts(body, content_type):
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str) or part.get_filename() is not None:
             continue
@@ -140,6 +219,21 @@ def php_string(value: PhpValue) -> str | None:
     if isinstance(value, str):
         return value
     return "Array"
+
+
+_PHP_INT_KEY = re.compile(r"-?(?:0|[1-9][0-9]{0,18})")
+
+
+def php_serialize_flags(flags: dict[str, int]) -> str:
+    """PHP ``serialize()`` of an array of names => ints (integer-like names become int keys)."""
+    parts: list[str] = []
+    for name, value in flags.items():
+        if _PHP_INT_KEY.fullmatch(name) and -(2**63) <= int(name) < 2**63:
+            parts.append(f"i:{name};")
+        else:
+            parts.append(f's:{len(name.encode())}:"{name}";')
+        parts.append(f"i:{value};")
+    return f"a:{len(flags)}:{{{''.join(parts)}}}"
 
 
 def module_value(value: PhpValue) -> PhpValue:

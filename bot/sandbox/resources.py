@@ -6,17 +6,22 @@ PhpFatalError, which the server turns into HTML 500 pages as the real one does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bot.sandbox import schema
 from bot.sandbox.phpish import (
+    PhpFatalError,
+    PhpOutput,
     PhpValue,
     is_empty,
     module_value,
     nl2br,
     nl2br_save_html,
+    password_hash_like,
+    php_serialize_flags,
     php_string,
+    php_type,
     remove_emojis,
     strip_ticket_tags,
     to_sql_date,
@@ -24,6 +29,9 @@ from bot.sandbox.phpish import (
 )
 from bot.sandbox.schema import Table
 from bot.sandbox.store import (
+    ATTACHMENT_KINDS,
+    PROJECT_SETTINGS_DEFAULTS,
+    PROJECT_TABS,
     PmpDatabaseError,
     Row,
     SandboxStore,
@@ -43,12 +51,13 @@ class Answer:
 
 @dataclass(frozen=True)
 class Rule:
-    """One CodeIgniter form-validation rule: ``trim|required|max_length[n]``."""
+    """One CodeIgniter form-validation rule: ``trim|required|max_length[n]|is_unique[t.c]``."""
 
     field: str
     label: str
     required: bool = True
     max_length: int | None = None
+    unique_contact_email: bool = False  # is_unique[contacts.email]
 
 
 @dataclass(frozen=True)
@@ -62,10 +71,16 @@ class Resource:
     invalid_delete_id: str
     create_rules: tuple[Rule, ...]
     update_rules: tuple[Rule, ...]
-    # Fields a PUT resets to their empty/default value when the body leaves them out.
-    replaced_on_update: tuple[str, ...]
+    # Columns a PUT resets when the body leaves them out (PHP's isset(): absent or null), to
+    # the value the model then writes (None: NULL, or the default of a NOT NULL column).
+    # Every other column a PUT does not name keeps its value.
+    reset_when_absent: Mapping[str, str | None] = field(default_factory=dict)
+    # HTML checkboxes: a key that is present means 1, whatever its value ("0" included).
+    checkboxes: frozenset[str] = field(default_factory=frozenset)
     # Accepted PUT keys that are not columns (the models consume them).
     virtual_fields: frozenset[str] = field(default_factory=frozenset)
+    # HTTP status of a validation failure in 2.0.8 (3.x: 422, contacts keep 409).
+    invalid_status: int = 404
 
 
 CUSTOMER_FIELDS = (
@@ -90,6 +105,15 @@ CUSTOMER_FIELDS = (
     "shipping_zip",
     "shipping_country",
 )
+CONTACT_EMAIL_FLAGS = (
+    "invoice_emails",
+    "estimate_emails",
+    "credit_note_emails",
+    "contract_emails",
+    "task_emails",
+    "project_emails",
+    "ticket_emails",
+)
 
 RESOURCES: dict[str, Resource] = {
     "customers": Resource(
@@ -102,7 +126,14 @@ RESOURCES: dict[str, Resource] = {
         invalid_delete_id="Invalid Customer ID",
         create_rules=(Rule("company", "Company", max_length=600),),
         update_rules=(Rule("company", "Company", max_length=600),),
-        replaced_on_update=("company", *CUSTOMER_FIELDS, "show_primary_contact", "groups_in"),
+        # Clients_model::check_zero_columns; the groups go too (see _update_customer).
+        reset_when_absent={
+            "show_primary_contact": "0",
+            "default_currency": "0",
+            "country": "0",
+            "billing_country": "0",
+            "shipping_country": "0",
+        },
         virtual_fields=frozenset({"groups_in", "custom_fields"}),
     ),
     "leads": Resource(
@@ -125,27 +156,10 @@ RESOURCES: dict[str, Resource] = {
             Rule("source", "Source"),
             Rule("status", "Status"),
         ),
-        replaced_on_update=(
-            "name",
-            "source",
-            "status",
-            "assigned",
-            "tags",
-            "contact",
-            "title",
-            "email",
-            "website",
-            "phonenumber",
-            "company",
-            "address",
-            "city",
-            "state",
-            "zip",
-            "country",
-            "default_language",
-            "description",
-            "is_public",
-        ),
+        # Leads_model::update: is_public is a checkbox, country falls back to 0 and
+        # ``trim($data['address'])`` / ``trim($data['email'])`` make missing ones ''.
+        reset_when_absent={"is_public": "0", "country": "0", "address": "", "email": ""},
+        checkboxes=frozenset({"is_public"}),
         virtual_fields=frozenset({"tags", "custom_fields", "file"}),
     ),
     "milestones": Resource(
@@ -166,14 +180,14 @@ RESOURCES: dict[str, Resource] = {
             Rule("project_id", "Project id"),
             Rule("due_date", "Milestone Due Date"),
         ),
-        replaced_on_update=(
-            "project_id",
-            "name",
-            "due_date",
-            "description",
-            "description_visible_to_customer",
-            "milestone_order",
-        ),
+        # Projects_model::update_milestone reads these without looking whether they came.
+        reset_when_absent={
+            "description": None,
+            "description_visible_to_customer": None,
+            "start_date": None,
+            "hide_from_customer": "0",
+        },
+        checkboxes=frozenset({"description_visible_to_customer", "hide_from_customer"}),
     ),
     "projects": Resource(
         name="projects",
@@ -198,22 +212,15 @@ RESOURCES: dict[str, Resource] = {
             Rule("status", "Project Status"),
             Rule("clientid", "clientid", max_length=11),
         ),
-        replaced_on_update=(
-            "name",
-            "clientid",
-            "billing_type",
-            "start_date",
-            "status",
-            "progress_from_tasks",
-            "project_cost",
-            "progress",
-            "project_rate_per_hour",
-            "estimated_hours",
-            "deadline",
-            "description",
-            "tags",
-            "project_members",
-        ),
+        # Projects_model::update; members and settings go too (see _update_project).
+        reset_when_absent={
+            "deadline": None,
+            "start_date": None,
+            "project_cost": None,
+            "estimated_hours": None,
+            "progress_from_tasks": "0",
+        },
+        checkboxes=frozenset({"progress_from_tasks"}),
         virtual_fields=frozenset({"tags", "project_members", "custom_fields", "settings", "file"}),
     ),
     "tickets": Resource(
@@ -234,21 +241,83 @@ RESOURCES: dict[str, Resource] = {
             Rule("department", "Department"),
             Rule("contactid", "Contact"),
         ),
-        replaced_on_update=(
-            "subject",
-            "department",
-            "contactid",
-            "userid",
-            "cc",
-            "tags",
-            "assigned",
-            "priority",
-            "service",
-            "project_id",
-        ),
+        # Tickets_model::update_single_ticket_settings; the tags go too (see _update_ticket).
+        reset_when_absent={"priority": "0", "assigned": "0"},
         virtual_fields=frozenset({"tags", "custom_fields", "file"}),
     ),
+    "contacts": Resource(
+        name="contacts",
+        table=schema.CONTACTS,
+        added="Contact add successful.",
+        updated="Contact Update",
+        deleted="Contact Delete",
+        invalid_put_id="Invalid Contact ID",
+        invalid_delete_id="Invalid Contact ID",
+        create_rules=(
+            Rule("customer_id", "Customer id"),
+            Rule("firstname", "First Name"),
+            Rule("lastname", "Last Name"),
+            Rule("email", "Email", unique_contact_email=True),
+            Rule("password", "Password"),
+        ),
+        update_rules=(Rule("email", "Email"),),
+        # Clients_model::update_contact: ``isset($data[...]) ? 1 : 0`` for each of these.
+        reset_when_absent=dict.fromkeys(("is_primary", *CONTACT_EMAIL_FLAGS), "0"),
+        checkboxes=frozenset({"is_primary", *CONTACT_EMAIL_FLAGS}),
+        virtual_fields=frozenset({"custom_fields", "permissions", "send_set_password_email"}),
+        invalid_status=409,
+    ),
 }
+
+
+@dataclass(frozen=True)
+class UncheckedRead:
+    """PHP code reading ``$data['key']`` without checking that the key came: when it did not,
+    PHP 8 warns ``Undefined array key`` (printed only by a server in development mode)."""
+
+    keys: tuple[str, ...]
+    filename: str
+    line: int
+    # The module never passes these keys on, so the warning comes whatever the body holds.
+    always: bool = False
+
+
+# (resource, verb) -> what its model reads unchecked, once validation has passed.
+_UNCHECKED_READS: dict[tuple[str, str], UncheckedRead] = {
+    ("leads", "post"): UncheckedRead(("address", "email"), "models/Leads_model.php", 104),
+    ("leads", "put"): UncheckedRead(("address", "email"), "models/Leads_model.php", 257),
+    ("milestones", "post"): UncheckedRead(
+        ("start_date",), "models/Projects_model.php", 1176, always=True
+    ),
+    ("milestones", "put"): UncheckedRead(
+        ("start_date", "description"), "models/Projects_model.php", 1203
+    ),
+    ("tickets", "post"): UncheckedRead(("message",), "models/Tickets_model.php", 618),
+    ("tickets", "put"): UncheckedRead(("assigned",), "models/Tickets_model.php", 1208),
+}
+# The module's lead, project and ticket write handlers read ``$_FILES['file']`` unchecked:
+# a project POST before its validation, the others once the write went through.
+_UPLOAD_READS = {
+    "leads": ("controllers/Leads.php", 211, 318),
+    "projects": ("controllers/Projects.php", 196, 297),
+    "tickets": ("controllers/Tickets.php", 226, 330),
+}
+_PROJECTS_MODEL = "models/Projects_model.php"
+
+
+def _warn_unchecked(php: PhpOutput, kind: str, verb: str, data: Body) -> None:
+    reads = _UNCHECKED_READS.get((kind, verb))
+    if reads is None:
+        return
+    for offset, key in enumerate(reads.keys):
+        if reads.always or key not in data:
+            php.undefined_key(key, reads.filename, reads.line + offset)
+
+
+def _warn_no_upload(php: PhpOutput, kind: str, verb: str, uploads: frozenset[str]) -> None:
+    if kind in _UPLOAD_READS and "file" not in uploads:
+        filename, post_line, put_line = _UPLOAD_READS[kind]
+        php.undefined_key("file", filename, post_line if verb == "post" else put_line)
 
 
 def failure(status: int, message: str | None) -> Answer:
@@ -262,7 +331,14 @@ def success(message: str, **extra: PhpValue) -> Answer:
 # --- validation -------------------------------------------------------------------------------
 
 
-def validate(rules: tuple[Rule, ...], data: Body, api_version: int) -> Answer | None:
+def validate(
+    rules: tuple[Rule, ...],
+    data: Body,
+    api_version: int,
+    *,
+    status: int = 404,
+    store: SandboxStore | None = None,
+) -> Answer | None:
     """Run CodeIgniter's rules on ``data`` (trimming it, as CI does); None when it passes."""
     errors: dict[str, str] = {}
     for rule in rules:
@@ -281,14 +357,16 @@ def validate(rules: tuple[Rule, ...], data: Body, api_version: int) -> Answer | 
             errors[rule.field] = (
                 f"The {rule.label} field cannot exceed {rule.max_length} characters in length."
             )
+        elif rule.unique_contact_email and store is not None and store.contact_email_taken(text):
+            errors[rule.field] = f"The {rule.label} field must contain a unique value."
     if not errors:
         return None
     html = "".join(f"<p>{message}</p>\n" for message in errors.values())
     body: dict[str, PhpValue] = {"status": False, "error": dict(errors), "message": html}
     if api_version >= 3:
         body["errors"] = dict(errors)
-        return Answer(422, body)
-    return Answer(404, body)
+        return Answer(422 if status == 404 else status, body)
+    return Answer(status, body)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -339,23 +417,83 @@ def _checkbox(present: bool) -> str:
     return "1" if present else "0"
 
 
+def posted_project_settings(
+    posted: PhpValue, names: Iterable[str], php: PhpOutput
+) -> dict[str, str]:
+    """Projects_model's loop over a posted ``settings`` array (add and update alike).
+
+    It was written for the HTML form, where only ticked checkboxes are sent: a setting whose
+    name is a key of ``settings`` becomes 1 whatever its value (``"0"`` too), the others 0.
+    ``available_features`` lists the tabs to show: listed slugs 1, the other tabs 0, stored
+    serialized. Without that list ``in_array()`` gets null: a PHP TypeError (HTTP 500).
+    """
+    if isinstance(posted, dict):
+        given: dict[str, PhpValue] = posted
+    elif isinstance(posted, list):
+        given = {str(index): item for index, item in enumerate(posted)}
+    else:
+        message = f"foreach() argument must be of type array|object, {php_type(posted)} given"
+        php.warning(message, _PROJECTS_MODEL, 731)
+        given = {}
+    result: dict[str, str] = {}
+    for name in names:
+        if name != "available_features":
+            result[name] = _checkbox(name in given)
+            continue
+        listed = given.get(name)
+        if isinstance(listed, dict):
+            listed = list(listed.values())
+        if not isinstance(listed, list):
+            message = f"foreach() argument must be of type array|object, {php_type(listed)} given"
+            php.warning(message, _PROJECTS_MODEL, 746)
+            raise PhpFatalError(
+                "in_array(): Argument #2 ($haystack) must be of type array, "
+                f"{php_type(listed)} given",
+                _PROJECTS_MODEL,
+                751,
+                kind="TypeError",
+            )
+        slugs = [php_string(slug) or "" for slug in listed]
+        flags = dict.fromkeys(slugs, 1)
+        for tab in PROJECT_TABS:
+            if tab not in slugs:
+                flags[tab] = 0
+        result[name] = php_serialize_flags(flags)
+    return result
+
+
 # --- create -----------------------------------------------------------------------------------
 
 
-def create(store: SandboxStore, kind: str, data: Body, api_version: int) -> Answer:
+def create(
+    store: SandboxStore,
+    kind: str,
+    data: Body,
+    api_version: int,
+    php: PhpOutput,
+    *,
+    uploads: frozenset[str] = frozenset(),
+) -> Answer:
+    """``POST api/<kind>`` with the form fields (``uploads``: names of the file parts)."""
     resource = RESOURCES[kind]
     data = dict(data)
-    invalid = validate(resource.create_rules, data, api_version)
+    if kind == "projects":
+        _warn_no_upload(php, kind, "post", uploads)
+    invalid = validate(
+        resource.create_rules, data, api_version, status=resource.invalid_status, store=store
+    )
     if invalid is not None:
         return invalid
-    post = _Post(data)
-    new_id = _CREATORS[kind](store, post)
+    _warn_unchecked(php, kind, "post", data)
+    new_id = _CREATORS[kind](store, _Post(data), php)
+    if kind != "projects":
+        _warn_no_upload(php, kind, "post", uploads)
     if api_version >= 3:
         return success(resource.added, record_id=new_id)
     return success(resource.added)
 
 
-def _create_customer(store: SandboxStore, post: _Post) -> int:
+def _create_customer(store: SandboxStore, post: _Post, php: PhpOutput) -> int:
     values: Row = {"company": post.text("company")}
     for name in CUSTOMER_FIELDS:
         values[name] = post.value_text(name)
@@ -373,7 +511,7 @@ def _create_customer(store: SandboxStore, post: _Post) -> int:
     return customer_id
 
 
-def _create_lead(store: SandboxStore, post: _Post) -> int:
+def _create_lead(store: SandboxStore, post: _Post, php: PhpOutput) -> int:
     assigned = post.text("assigned")
     values: Row = {
         "name": post.text("name"),
@@ -411,14 +549,17 @@ def _create_lead(store: SandboxStore, post: _Post) -> int:
     return lead_id
 
 
-def _create_milestone(store: SandboxStore, post: _Post) -> int:
+def _create_milestone(store: SandboxStore, post: _Post, php: PhpOutput) -> int:
     values: Row = {
         "name": post.text("name"),
         "project_id": post.text("project_id"),
         "due_date": to_sql_date(post.text("due_date")),
         "description": nl2br(post.value_text("description")),
-        # The module always passes the checkbox field, so the model always sees it "on".
+        # The module always passes the checkbox field, so the model always sees it "on"; it
+        # never passes start_date or hide_from_customer: no start date, never hidden.
         "description_visible_to_customer": "1",
+        "start_date": None,
+        "hide_from_customer": "0",
         "milestone_order": post.value_text("milestone_order"),
         "datecreated": today_text(),
     }
@@ -437,11 +578,15 @@ def _apply_billing_type(values: Row) -> None:
         values["project_cost"] = "0"
 
 
-def _create_project(store: SandboxStore, post: _Post) -> int:
+def _create_project(store: SandboxStore, post: _Post, php: PhpOutput) -> int:
     cost = post.value_text("project_cost")
     hours = post.value_text("estimated_hours")
     deadline = post.value_text("deadline")
     status = post.text("status")
+    # A create without settings gets Perfex's defaults; with them, the model's loop.
+    settings = dict(PROJECT_SETTINGS_DEFAULTS)
+    if post.has("settings"):
+        settings = posted_project_settings(post.get("settings"), settings, php)
     values: Row = {
         "name": post.text("name"),
         "clientid": post.text("clientid"),
@@ -462,6 +607,7 @@ def _create_project(store: SandboxStore, post: _Post) -> int:
         values["date_finished"] = now_text()
     _apply_billing_type(values)
     project_id = store.insert(schema.PROJECTS, values)
+    store.set_project_settings(str(project_id), settings)
     members = post.value("project_members")
     if members != "":
         store.set_project_members(str(project_id), _list_of_ids(members))
@@ -471,7 +617,7 @@ def _create_project(store: SandboxStore, post: _Post) -> int:
     return project_id
 
 
-def _create_ticket(store: SandboxStore, post: _Post) -> int:
+def _create_ticket(store: SandboxStore, post: _Post, php: PhpOutput) -> int:
     # Tickets from the API count as from a non-admin: Perfex strips HTML tags.
     subject = strip_ticket_tags((post.text("subject") or "").strip())
     message = strip_ticket_tags(post.value_text("message").strip())
@@ -499,12 +645,36 @@ def _create_ticket(store: SandboxStore, post: _Post) -> int:
     return ticket_id
 
 
-_CREATORS: dict[str, Callable[[SandboxStore, _Post], int]] = {
+def _create_contact(store: SandboxStore, post: _Post, php: PhpOutput) -> int:
+    # Clients_model::add_contact: checkboxes (absent means 0, flags included), hashed password.
+    values: Row = {
+        "userid": post.text("customer_id"),
+        "firstname": post.text("firstname"),
+        "lastname": post.text("lastname"),
+        "email": (post.text("email") or "").strip(),
+        "title": post.text("title"),
+        "phonenumber": post.value_text("phonenumber"),
+        "direction": post.text("direction"),
+        "password": password_hash_like(),
+        "datecreated": now_text(),
+        "email_verified_at": now_text(),
+        "is_primary": _checkbox(post.has("is_primary")),
+    }
+    for flag in CONTACT_EMAIL_FLAGS:
+        values[flag] = _checkbox(post.has(flag))
+    contact_id = store.insert(schema.CONTACTS, values)
+    if values["is_primary"] == "1":
+        store.make_only_primary_contact(str(contact_id))
+    return contact_id
+
+
+_CREATORS: dict[str, Callable[[SandboxStore, _Post, PhpOutput], int]] = {
     "customers": _create_customer,
     "leads": _create_lead,
     "milestones": _create_milestone,
     "projects": _create_project,
     "tickets": _create_ticket,
+    "contacts": _create_contact,
 }
 
 
@@ -519,109 +689,171 @@ def _unknown_column_error(resource: Resource, name: str, key: str) -> PmpDatabas
         f"UPDATE `tbl{table.name}` SET `{name}` = ... WHERE `{table.key}` = '{key}'",
         f"models/{resource.name.capitalize()}_model.php",
         512,
+        # Seen on a real PMP: the error page came with HTTP 200.
+        status=200,
     )
 
 
-def update(store: SandboxStore, kind: str, key: str, data: Body, api_version: int) -> Answer:
-    """``PUT api/<kind>/<key>`` with an already decoded, non-empty body."""
+def update(
+    store: SandboxStore, kind: str, key: str, data: Body, api_version: int, php: PhpOutput
+) -> Answer:
+    """``PUT api/<kind>/<key>`` with an already decoded, non-empty body.
+
+    The keys sent are written, the resource's ``reset_when_absent`` columns (and the other
+    tables its updater names) are reset when left out, everything else is kept.
+    """
     resource = RESOURCES[kind]
     if key == "":
         return failure(404, resource.invalid_put_id)
     table = resource.table
     data = dict(data)
-    for name in list(data):
-        if table.has_column(name) or name in resource.virtual_fields:
-            continue
-        if api_version >= 3:
+    unknown = [
+        name for name in data if not table.has_column(name) and name not in resource.virtual_fields
+    ]
+    if api_version >= 3:
+        for name in unknown:
             del data[name]  # 3.x drops unknown fields instead of failing in SQL
-            continue
-        raise _unknown_column_error(resource, name, key)
-    invalid = validate(resource.update_rules, data, api_version)
+        unknown = []
+    invalid = validate(resource.update_rules, data, api_version, status=resource.invalid_status)
     if invalid is not None:
         return invalid
     fail = failure(404, f"{resource.updated} Fail.")
     if not key.isdigit():
         return fail
+    _warn_unchecked(php, kind, "put", data)
+    if unknown:
+        raise _unknown_column_error(resource, unknown[0], key)  # the UPDATE fails: no change
     before = store.snapshot(kind, key)
     current = store.row(table, key)
     if before is None or current is None:
         return fail
-    values: Row = {}
-    for name in resource.replaced_on_update:
-        if table.has_column(name):
-            values[name] = _text(data[name]) if data.get(name) is not None else None
-    for name, value in data.items():
-        if table.has_column(name) and name != table.key and name not in values:
-            values[name] = _text(value)
-    _UPDATERS[kind](store, key, data, values, current)
-    store.update(table, key, {name: value for name, value in values.items() if name != table.key})
+    values: Row = {
+        name: _text(value)
+        for name, value in data.items()
+        if table.has_column(name) and name != table.key
+    }
+    for name in resource.checkboxes:
+        if data.get(name) is not None:
+            values[name] = "1"
+    for name, reset in resource.reset_when_absent.items():
+        if data.get(name) is None:
+            values[name] = reset
+    _UPDATERS[kind](store, key, data, values, current, php)
+    store.update(table, key, values)
     if store.snapshot(kind, key) == before and api_version < 3:
         return fail
+    if kind in ATTACHMENT_KINDS:
+        _warn_no_upload(php, kind, "put", frozenset())
+        # The module hands its attachment code the model's result (true) where the record id
+        # belongs, and PHP reads true as 1: record #1's attachments are deleted (2.0.8, 3.0.x).
+        store.delete_files(kind, "1")
     return success(f"{resource.updated} Successful.")
 
 
-# Each updater adjusts ``values`` (column -> new text; None stores the column's default) the
-# way the Perfex model does before its UPDATE, and rewrites what lives in other tables.
+# Each updater adjusts ``values`` (column -> new text; None stores NULL or the column's
+# default) the way the Perfex model does before its UPDATE, and rewrites what lives in other
+# tables. Anything that can fail (a PHP error) happens before the first write.
 
 
-def _update_customer(store: SandboxStore, key: str, data: Body, values: Row, current: Row) -> None:
+def _update_customer(
+    store: SandboxStore, key: str, data: Body, values: Row, current: Row, php: PhpOutput
+) -> None:
+    # Groups are synced to ``groups_in``: leaving it out removes every group.
     store.set_customer_groups(key, _list_of_ids(data.get("groups_in")))
 
 
-def _update_lead(store: SandboxStore, key: str, data: Body, values: Row, current: Row) -> None:
-    values["is_public"] = _checkbox(data.get("is_public") is not None)
-    values["description"] = nl2br(values.get("description") or "")
+def _update_lead(
+    store: SandboxStore, key: str, data: Body, values: Row, current: Row, php: PhpOutput
+) -> None:
+    if data.get("description") is not None:
+        values["description"] = nl2br(values.get("description") or "")
+    values["address"] = nl2br((values.get("address") or "").strip())
+    values["email"] = (values.get("email") or "").strip()
     if "lastcontact" in data:
         values["lastcontact"] = to_sql_date(_text(data["lastcontact"]) or None, with_time=True)
     if (values.get("status") or "").strip() != current["status"]:
         values["last_status_change"] = now_text()
         values["last_lead_status"] = current["status"]
-    if (values.get("assigned") or "").strip() not in ("", "0", current["assigned"]):
+    if "assigned" in values and (values["assigned"] or "").strip() not in (
+        "",
+        "0",
+        current["assigned"],
+    ):
         values["dateassigned"] = today_text()
-    store.set_tags("lead", key, _tag_names(data.get("tags")))
+    if data.get("tags") is not None:  # tags are kept unless a ``tags`` key replaces them
+        store.set_tags("lead", key, _tag_names(data["tags"]))
 
 
-def _update_milestone(store: SandboxStore, key: str, data: Body, values: Row, current: Row) -> None:
+def _update_milestone(
+    store: SandboxStore, key: str, data: Body, values: Row, current: Row, php: PhpOutput
+) -> None:
     values["due_date"] = to_sql_date(values.get("due_date"))
-    values["description"] = nl2br(values.get("description") or "")
-    values["description_visible_to_customer"] = _checkbox(
-        data.get("description_visible_to_customer") is not None
-    )
+    if data.get("start_date") is not None:
+        values["start_date"] = to_sql_date(values.get("start_date"))
+    if data.get("description") is not None:
+        values["description"] = nl2br(values.get("description") or "")
 
 
-def _update_project(store: SandboxStore, key: str, data: Body, values: Row, current: Row) -> None:
-    values["progress_from_tasks"] = _checkbox(data.get("progress_from_tasks") is not None)
+def _update_project(
+    store: SandboxStore, key: str, data: Body, values: Row, current: Row, php: PhpOutput
+) -> None:
+    names = list(store.project_settings(key))
+    if data.get("settings") is not None:
+        settings = posted_project_settings(data["settings"], names, php)
+    else:
+        settings = dict.fromkeys(names, "0")  # no settings sent: every one switched off
     for name in ("project_cost", "estimated_hours"):
         values[name] = values.get(name) if not is_empty(values.get(name)) else None
     deadline = values.get("deadline")
     values["deadline"] = to_sql_date(deadline) if not is_empty(deadline) else None
     values["start_date"] = to_sql_date(values.get("start_date"))
-    values["description"] = values.get("description") or ""
+    if "description" in values:
+        values["description"] = values["description"] or ""
     status = (values.get("status") or "").strip()
     if current["status"] == "4" and status != "4":
         values["date_finished"] = None
     elif status == "4" and current["status"] != "4":
         values["date_finished"] = now_text()
     _apply_billing_type(values)
+    store.set_project_settings(key, settings)
+    # Members are synced to ``project_members``: leaving it out removes every member.
     store.set_project_members(key, _list_of_ids(data.get("project_members")))
-    store.set_tags("project", key, _tag_names(data.get("tags")))
+    if data.get("tags") is not None:  # tags are kept unless a ``tags`` key replaces them
+        store.set_tags("project", key, _tag_names(data["tags"]))
 
 
-def _update_ticket(store: SandboxStore, key: str, data: Body, values: Row, current: Row) -> None:
-    if is_empty(values.get("service")):
+def _update_ticket(
+    store: SandboxStore, key: str, data: Body, values: Row, current: Row, php: PhpOutput
+) -> None:
+    if "service" in values and is_empty(values["service"]):
         values["service"] = "0"
     if not is_empty(values.get("contactid")):
         values["name"] = None
         values["email"] = None
+    # The tags are saved from ``tags`` whether it came or not: leaving it out clears them.
     store.set_tags("ticket", key, _tag_names(data.get("tags")))
 
 
-_UPDATERS: dict[str, Callable[[SandboxStore, str, Body, Row, Row], None]] = {
+def _update_contact(
+    store: SandboxStore, key: str, data: Body, values: Row, current: Row, php: PhpOutput
+) -> None:
+    # An empty password leaves the old one; another one is hashed.
+    if is_empty(data.get("password")):
+        values.pop("password", None)
+    else:
+        values["password"] = password_hash_like()
+        values["last_password_change"] = now_text()
+    if values.get("is_primary") == "1":
+        store.make_only_primary_contact(key)
+
+
+_UPDATERS: dict[str, Callable[[SandboxStore, str, Body, Row, Row, PhpOutput], None]] = {
     "customers": _update_customer,
     "leads": _update_lead,
     "milestones": _update_milestone,
     "projects": _update_project,
     "tickets": _update_ticket,
+    "contacts": _update_contact,
 }
 
 
@@ -633,6 +865,7 @@ _DELETERS: dict[str, Callable[[SandboxStore, str], bool]] = {
     "milestones": SandboxStore.delete_milestone,
     "projects": SandboxStore.delete_project,
     "tickets": SandboxStore.delete_ticket,
+    "contacts": SandboxStore.delete_contact,
 }
 
 

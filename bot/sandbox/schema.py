@@ -16,9 +16,14 @@ Kind = Literal["int", "decimal", "date", "datetime", "text"]
 class Column:
     name: str
     kind: Kind = "text"
-    # Stored when an insert leaves the column out and by a full-replace update; a column
-    # whose default is None is nullable.
+    # Stored when an insert leaves the column out (or passes None to a NOT NULL column).
     default: str | None = ""
+    # NULL allowed; None means "when the default is NULL" (most nullable Perfex columns).
+    nullable: bool | None = None
+
+    @property
+    def allows_null(self) -> bool:
+        return self.default is None if self.nullable is None else self.nullable
 
 
 @dataclass(frozen=True)
@@ -208,12 +213,15 @@ MILESTONES = Table(
         _int("id", None),
         _text("name"),
         _null("description"),
-        _int("description_visible_to_customer"),
+        # tinyint DEFAULT 0, but NULL allowed: a PUT without it stores NULL.
+        Column("description_visible_to_customer", "int", "0", nullable=True),
+        _null("start_date", "date"),
         _null("due_date", "date"),
         _int("project_id"),
         _null("color"),
         _int("milestone_order"),
         _null("datecreated", "date"),
+        _int("hide_from_customer"),
     ),
 )
 
@@ -346,6 +354,68 @@ TAGGABLES = Table(
 PROJECT_MEMBERS = Table(
     "project_members", "id", (_int("id", None), _int("project_id"), _int("staff_id"))
 )
+# What the customer may see and do in a project: one row per setting name, value "0"/"1"
+# (``available_features``: a PHP-serialized array of tab slug => 0/1).
+PROJECT_SETTINGS = Table(
+    "project_settings",
+    "id",
+    (_int("id", None), _int("project_id"), _text("name"), _null("value")),
+)
+# Attachments: leads (and other record kinds) keep theirs in ``files``; projects and tickets
+# have their own tables.
+FILES = Table(
+    "files",
+    "id",
+    (
+        _int("id", None),
+        _int("rel_id"),
+        _text("rel_type"),
+        _text("file_name"),
+        _text("filetype"),
+        _int("visible_to_customer"),
+        _null("attachment_key"),
+        _null("external"),
+        _null("external_link"),
+        _null("thumbnail_link"),
+        _int("staffid"),
+        _int("contact_id"),
+        _int("task_comment_id"),
+        _null("dateadded", "datetime"),
+    ),
+)
+PROJECT_FILES = Table(
+    "project_files",
+    "id",
+    (
+        _int("id", None),
+        _text("file_name"),
+        _null("original_file_name"),
+        _null("subject"),
+        _null("description"),
+        _text("filetype"),
+        _null("dateadded", "datetime"),
+        _null("last_activity", "datetime"),
+        _int("project_id"),
+        _int("visible_to_customer"),
+        _int("staffid"),
+        _int("contact_id"),
+        _null("external"),
+        _null("external_link"),
+        _null("thumbnail_link"),
+    ),
+)
+TICKET_ATTACHMENTS = Table(
+    "ticket_attachments",
+    "id",
+    (
+        _int("id", None),
+        _int("ticketid"),
+        _null("replyid", "int"),
+        _text("file_name"),
+        _text("filetype"),
+        _null("dateadded", "datetime"),
+    ),
+)
 INVOICES = Table(
     "invoices",
     "id",
@@ -390,6 +460,10 @@ ALL_TABLES: tuple[Table, ...] = (
     TAGS,
     TAGGABLES,
     PROJECT_MEMBERS,
+    PROJECT_SETTINGS,
+    FILES,
+    PROJECT_FILES,
+    TICKET_ATTACHMENTS,
     INVOICES,
     ESTIMATES,
 )
@@ -407,6 +481,10 @@ INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("customer_groups", ("customer_id",)),
     ("taggables", ("rel_type", "rel_id")),
     ("project_members", ("project_id",)),
+    ("project_settings", ("project_id",)),
+    ("files", ("rel_type", "rel_id")),
+    ("project_files", ("project_id",)),
+    ("ticket_attachments", ("ticketid",)),
     ("invoices", ("clientid",)),
     ("estimates", ("clientid",)),
 )

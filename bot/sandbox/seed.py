@@ -11,7 +11,8 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-from bot.sandbox.store import Row
+from bot.sandbox.phpish import PASSWORD_HASH_PREFIX, password_hash_like, php_serialize_flags
+from bot.sandbox.store import PROJECT_SETTINGS_DEFAULTS, PROJECT_TABS, Row
 
 SEED_NOW = dt.datetime(2024, 5, 20, 9, 30, 0)
 
@@ -34,6 +35,42 @@ STAFF = {
 }
 
 
+# The departments' IMAP logins (Perfex keeps them on the department; ticket rows show them).
+IMAP_HOST = "imap.example.com"
+IMAP_PASSWORDS = {key: f"Imap-{name}-Pa55w0rd!" for key, name in DEPARTMENTS.items()}
+# Project settings that differ from Perfex's defaults: project id -> changed settings, and
+# tabs hidden from the customer.
+_PROJECT_SETTINGS_OFF: dict[int, tuple[str, ...]] = {
+    2: ("view_finance_overview", "upload_files", "open_discussions"),
+    3: ("view_gantt",),
+    4: ("create_tasks", "edit_tasks"),
+    5: ("view_team_members",),
+    8: ("create_tasks", "edit_tasks"),
+    12: ("create_tasks", "edit_tasks", "view_timesheets"),
+}
+_PROJECT_TABS_OFF: dict[int, tuple[str, ...]] = {
+    3: ("project_invoices", "project_expenses", "project_credit_notes"),
+    6: ("project_gantt", "project_timesheets"),
+}
+_PROJECT_SETTINGS_ON: dict[int, tuple[str, ...]] = {5: ("hide_tasks_on_main_tasks_table",)}
+# Attachments: kind -> (record id, file name, MIME type, days ago).
+_FILES: dict[str, tuple[tuple[int, str, str, int], ...]] = {
+    "leads": (
+        (1, "signed-contract.pdf", "application/pdf", 30),
+        (2, "business-card.jpg", "image/jpeg", 60),
+        (5, "requirements.docx", "application/msword", 15),
+    ),
+    "projects": (
+        (1, "wireframes-v2.pdf", "application/pdf", 20),
+        (3, "app-icon.png", "image/png", 12),
+    ),
+    "tickets": (
+        (1, "login-error.png", "image/png", 110),
+        (4, "invoice-1041.pdf", "application/pdf", 100),
+    ),
+}
+
+
 @dataclass(frozen=True)
 class DemoFacts:
     """Landmarks in the demo data, for tests and demos."""
@@ -47,14 +84,19 @@ class DemoFacts:
     ticket_count: int = 40
     channel_ticket_id: int = 7  # subject contains "<!channel>", message "<@U123>"
     long_text_length: int = 5000
+    # Record #1 of each kind has a file: a lead, project or ticket PUT deletes them.
+    first_lead_file: str = "signed-contract.pdf"
+    first_project_file: str = "wireframes-v2.pdf"
+    first_ticket_file: str = "login-error.png"
+    # Every 4th milestone is hidden from the customer; every 5th has no start date.
+    hidden_milestone_ids: tuple[int, ...] = tuple(range(4, 48, 4))
+    milestones_without_start_date: tuple[int, ...] = tuple(range(5, 48, 5))
+    # Secrets PMP hands out: department IMAP passwords (ticket rows), contact password hashes.
+    imap_passwords: tuple[str, ...] = tuple(IMAP_PASSWORDS.values())
+    password_hash_prefix: str = PASSWORD_HASH_PREFIX
 
 
 DEMO_FACTS = DemoFacts()
-
-
-def _fake_password_hash(seed: str) -> str:
-    digest = hashlib.sha256(seed.encode()).hexdigest()
-    return "$2a$08$" + (digest + digest)[:53]
 
 
 def _stamp(days_ago: float) -> str:
@@ -86,7 +128,16 @@ def reference_rows() -> dict[str, list[Row]]:
     """What a fresh install already has: departments, statuses, staff, groups."""
     return {
         "departments": [
-            {"departmentid": str(key), "name": name, "email": f"{name.lower()}@pmp.example"}
+            {
+                "departmentid": str(key),
+                "name": name,
+                "email": f"{name.lower()}@pmp.example",
+                "host": IMAP_HOST,
+                "imap_username": f"{name.lower()}@pmp.example",
+                "password": IMAP_PASSWORDS[key],
+                "encryption": "tls",
+                "folder": "INBOX",
+            }
             for key, name in DEPARTMENTS.items()
         ],
         "tickets_status": [
@@ -133,7 +184,7 @@ def reference_rows() -> dict[str, list[Row]]:
                 "firstname": first,
                 "lastname": last,
                 "email": email,
-                "password": _fake_password_hash(email),
+                "password": password_hash_like(email),
                 "datecreated": _stamp(900 - key),
                 "admin": "1" if key == 1 else "0",
                 "role": "1",
@@ -587,7 +638,7 @@ def _customer_rows(rng: random.Random) -> tuple[list[Row], list[Row], list[Row]]
                     "phonenumber": f"+{rng.randint(1, 49)} {rng.randint(100, 999)} {rng.randint(1000000, 9999999)}",  # noqa: E501
                     "title": title,
                     "datecreated": created,
-                    "password": _fake_password_hash(email),
+                    "password": password_hash_like(email),
                     # The third contact of a company has left: inactive, hidden from lists.
                     "active": "0" if position == 2 else "1",
                     "direction": None,
@@ -771,17 +822,22 @@ def _project_rows(
         step = max(1, ((deadline or start + 120) - start) // len(milestone_names))
         for order, milestone_name in enumerate(milestone_names, start=1):
             milestone_id += 1
+            starts = milestone_id not in DEMO_FACTS.milestones_without_start_date
             milestones.append(
                 {
                     "id": str(milestone_id),
                     "name": milestone_name,
                     "description": f"{milestone_name} phase of {name}.",
                     "description_visible_to_customer": "1" if order % 2 else "0",
+                    "start_date": _day(start + step * (order - 1)) if starts else None,
                     "due_date": _day(start + step * order),
                     "project_id": str(index),
                     "color": None,
                     "milestone_order": str(order),
                     "datecreated": _day(start - 7),
+                    "hide_from_customer": (
+                        "1" if milestone_id in DEMO_FACTS.hidden_milestone_ids else "0"
+                    ),
                 }
             )
             for task_number in range(rng.randint(0, 6)):
@@ -877,6 +933,55 @@ def _ticket_rows(
     return tickets, tags
 
 
+def _project_settings_rows(project_count: int) -> list[Row]:
+    rows: list[Row] = []
+    for project_id in range(1, project_count + 1):
+        values = dict(PROJECT_SETTINGS_DEFAULTS)
+        hidden_tabs = _PROJECT_TABS_OFF.get(project_id, ())
+        values["available_features"] = php_serialize_flags(
+            {tab: 0 if tab in hidden_tabs else 1 for tab in PROJECT_TABS}
+        )
+        values.update(dict.fromkeys(_PROJECT_SETTINGS_OFF.get(project_id, ()), "0"))
+        values.update(dict.fromkeys(_PROJECT_SETTINGS_ON.get(project_id, ()), "1"))
+        rows.extend(
+            {"project_id": str(project_id), "name": name, "value": value}
+            for name, value in values.items()
+        )
+    return rows
+
+
+def _file_rows() -> dict[str, list[Row]]:
+    leads: list[Row] = [
+        {
+            "rel_id": str(key),
+            "rel_type": "lead",
+            "file_name": name,
+            "filetype": mime,
+            "staffid": "1",
+            "dateadded": _stamp(days),
+        }
+        for key, name, mime, days in _FILES["leads"]
+    ]
+    projects: list[Row] = [
+        {
+            "project_id": str(key),
+            "file_name": name,
+            "original_file_name": name,
+            "subject": name,
+            "filetype": mime,
+            "staffid": "1",
+            "visible_to_customer": "1",
+            "dateadded": _stamp(days),
+        }
+        for key, name, mime, days in _FILES["projects"]
+    ]
+    tickets: list[Row] = [
+        {"ticketid": str(key), "file_name": name, "filetype": mime, "dateadded": _stamp(days)}
+        for key, name, mime, days in _FILES["tickets"]
+    ]
+    return {"files": leads, "project_files": projects, "ticket_attachments": tickets}
+
+
 def demo_rows() -> dict[str, list[Row]]:
     """The demo records; identical on every call."""
     rng = random.Random(20240520)
@@ -921,6 +1026,8 @@ def demo_rows() -> dict[str, list[Row]]:
         "leads": leads,
         "projects": projects,
         "project_members": members,
+        "project_settings": _project_settings_rows(len(projects)),
+        **_file_rows(),
         "milestones": milestones,
         "tasks": tasks,
         "tickets": tickets,
@@ -957,6 +1064,7 @@ def bulk_customer_rows(first_id: int, count: int) -> tuple[list[Row], list[Row]]
                 "email": f"contact{number}@bulk.example",
                 "datecreated": created,
                 "active": "1",
+                "password": password_hash_like(f"contact{number}@bulk.example"),
             }
         )
     return customers, contacts

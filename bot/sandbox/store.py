@@ -14,14 +14,14 @@ import sqlite3
 import threading
 import unicodedata
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from types import TracebackType
 from typing import TypeAlias
 
 from bot.sandbox import schema
-from bot.sandbox.phpish import PhpValue
+from bot.sandbox.phpish import PhpValue, php_serialize_flags
 from bot.sandbox.schema import Column, Table
 
 Row: TypeAlias = dict[str, str | None]
@@ -34,19 +34,32 @@ RESOURCE_TABLES: dict[str, Table] = {
     "projects": schema.PROJECTS,
     "milestones": schema.MILESTONES,
     "tickets": schema.TICKETS,
+    "contacts": schema.CONTACTS,
+}
+
+# Record kinds with attachments, and where Perfex keeps them: (table, id column, extra filter).
+ATTACHMENT_KINDS = ("leads", "projects", "tickets")
+_ATTACHMENTS: dict[str, tuple[Table, str, str]] = {
+    "leads": (schema.FILES, "rel_id", " AND rel_type = 'lead'"),
+    "projects": (schema.PROJECT_FILES, "project_id", ""),
+    "tickets": (schema.TICKET_ATTACHMENTS, "ticketid", ""),
 }
 
 
 class PmpDatabaseError(Exception):
-    """A MySQL error the real server would show as CodeIgniter's HTML error page (HTTP 500)."""
+    """A MySQL error the real server shows as CodeIgniter's HTML error page (HTTP ``status``:
+    500 for searches; a PUT's unknown column was seen answering 200)."""
 
-    def __init__(self, number: int, message: str, query: str, filename: str, line: int) -> None:
+    def __init__(
+        self, number: int, message: str, query: str, filename: str, line: int, *, status: int = 500
+    ) -> None:
         super().__init__(f"Error Number: {number} {message}")
         self.number = number
         self.message = message
         self.query = query
         self.filename = filename
         self.line = line
+        self.status = status
 
 
 def now_text() -> str:
@@ -122,7 +135,7 @@ def _number(value: str) -> Decimal:
 def canonical(column: Column, value: str | None) -> str | None:
     """What MySQL (non-strict mode, as Perfex runs it) stores for ``value`` in ``column``."""
     if value is None:
-        return column.default
+        return None if column.allows_null else column.default
     if column.kind == "int":
         return str(int(_number(value).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
     if column.kind == "decimal":
@@ -191,9 +204,24 @@ class SandboxStore:
             for table in schema.ALL_TABLES:
                 for statement in schema.create_table_sql(table):
                     self._conn.execute(statement)
+                self._add_missing_columns(table)
             (count,) = self._conn.execute('SELECT COUNT(*) FROM "departments"').fetchone()
             if count == 0:
                 self._load_initial_data()
+
+    def _add_missing_columns(self, table: Table) -> None:
+        """A database file from an older sandbox gets the columns added since (Perfex 3.x's)."""
+        present = {row[1] for row in self._conn.execute(f'PRAGMA table_info("{table.name}")')}
+        for column in table.columns:
+            if column.name not in present:
+                affinity = "INTEGER" if column.kind == "int" else "TEXT"
+                self._conn.execute(
+                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {affinity}'
+                )
+                if column.default is not None:
+                    self._conn.execute(
+                        f'UPDATE "{table.name}" SET "{column.name}" = ?', (column.default,)
+                    )
 
     # lifecycle
 
@@ -397,6 +425,100 @@ class SandboxStore:
                     (project_id, canonical(schema.PROJECT_MEMBERS.column("staff_id"), staff_id)),
                 )
 
+    # project settings
+
+    def project_settings(self, project_id: str) -> dict[str, str | None]:
+        """The project's settings, name -> stored value, in the order Perfex reads them."""
+        with self._lock:
+            rows = self._rows(
+                'SELECT name, value FROM "project_settings" WHERE project_id = ? ORDER BY id',
+                (project_id,),
+            )
+        return {str(row["name"]): row["value"] for row in rows}
+
+    def set_project_settings(self, project_id: str, values: Mapping[str, str]) -> None:
+        """Write settings by name (``UPDATE ... WHERE project_id AND name``; new names added)."""
+        with self._lock, self._conn:
+            for name, value in values.items():
+                updated = self._conn.execute(
+                    'UPDATE "project_settings" SET value = ? WHERE project_id = ? AND name = ?',
+                    (value, project_id, name),
+                ).rowcount
+                if updated == 0:
+                    self._conn.execute(
+                        'INSERT INTO "project_settings" (project_id, name, value) VALUES (?, ?, ?)',
+                        (project_id, name, value),
+                    )
+
+    # attachments (lead files, project files, ticket attachments)
+
+    def files(self, kind: str, record_id: str) -> list[Record]:
+        """The attachment rows of one lead, project or ticket (``kind``: leads/projects/tickets)."""
+        table, column, extra = _attachment_table(kind)
+        with self._lock:
+            rows = self._rows(
+                f'SELECT * FROM "{table.name}" WHERE "{column}" = ?{extra} '
+                "ORDER BY dateadded DESC, id DESC",
+                (record_id,),
+            )
+        return _records(rows)
+
+    def add_file(
+        self,
+        kind: str,
+        record_id: str,
+        file_name: str,
+        *,
+        filetype: str = "application/pdf",
+        dateadded: str | None = None,
+    ) -> int:
+        """Attach a file to a lead, project or ticket; returns the attachment row's id."""
+        table, column, _ = _attachment_table(kind)
+        values: Row = {
+            column: record_id,
+            "file_name": file_name,
+            "filetype": filetype,
+            "dateadded": dateadded or now_text(),
+        }
+        if kind == "leads":
+            values.update(rel_type="lead", staffid="1")
+        elif kind == "projects":
+            values.update(original_file_name=file_name, subject=file_name, staffid="1")
+        return self.insert(table, values)
+
+    def delete_files(self, kind: str, record_id: str) -> int:
+        """Remove every attachment of one lead, project or ticket; returns how many went."""
+        with self._lock, self._conn:
+            return self._delete_file_rows(kind, record_id)
+
+    def _delete_file_rows(self, kind: str, record_id: str) -> int:
+        table, column, extra = _attachment_table(kind)
+        return self._conn.execute(
+            f'DELETE FROM "{table.name}" WHERE "{column}" = ?{extra}', (record_id,)
+        ).rowcount
+
+    # contacts
+
+    def contact_email_taken(self, email: str) -> bool:
+        with self._lock:
+            found = self._conn.execute(
+                'SELECT 1 FROM "contacts" WHERE pmp_fold(email) = pmp_fold(?) LIMIT 1', (email,)
+            ).fetchone()
+        return found is not None
+
+    def make_only_primary_contact(self, contact_id: str) -> None:
+        """Perfex keeps one primary contact per customer: the others lose the flag."""
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE \"contacts\" SET is_primary = '0' WHERE id != ? AND userid = "
+                '(SELECT userid FROM "contacts" WHERE id = ?)',
+                (contact_id, contact_id),
+            )
+
+    def delete_contact(self, key: str) -> bool:
+        with self._lock, self._conn:
+            return self._conn.execute('DELETE FROM "contacts" WHERE id = ?', (key,)).rowcount > 0
+
     def has_invoices_or_estimates(self, customer_id: str) -> bool:
         with self._lock:
             for table in ("invoices", "estimates"):
@@ -420,7 +542,10 @@ class SandboxStore:
             elif kind in ("leads", "projects", "tickets"):
                 extras = (tuple(self.tags(kind[:-1], key)),)
             if kind == "projects":
-                extras += (tuple(self.project_members(key)),)
+                extras += (
+                    tuple(self.project_members(key)),
+                    tuple(self.project_settings(key).items()),
+                )
             return (tuple(sorted(found.items())), *extras)
 
     # deletes (with Perfex's cascades)
@@ -448,6 +573,7 @@ class SandboxStore:
             self._conn.execute(
                 "DELETE FROM \"taggables\" WHERE rel_type = 'lead' AND rel_id = ?", (key,)
             )
+            self._delete_file_rows("leads", key)
             return deleted > 0
 
     def delete_project(self, key: str) -> bool:
@@ -463,6 +589,8 @@ class SandboxStore:
             "DELETE FROM \"tasks\" WHERE rel_type = 'project' AND rel_id = ?", (key,)
         )
         self._conn.execute('DELETE FROM "project_members" WHERE project_id = ?', (key,))
+        self._conn.execute('DELETE FROM "project_settings" WHERE project_id = ?', (key,))
+        self._delete_file_rows("projects", key)
         self._conn.execute(
             "DELETE FROM \"taggables\" WHERE rel_type = 'project' AND rel_id = ?", (key,)
         )
@@ -486,6 +614,7 @@ class SandboxStore:
         self._conn.execute(
             "DELETE FROM \"taggables\" WHERE rel_type = 'ticket' AND rel_id = ?", (key,)
         )
+        self._delete_file_rows("tickets", key)
         self._conn.execute('DELETE FROM "tickets" WHERE ticketid = ?', (key,))
 
     # --- reads shaped like the REST module's answers ------------------------------------------
@@ -502,8 +631,13 @@ class SandboxStore:
         return None if found is None else _with_customfields(found)
 
     def search_customers(self, term: str) -> list[Record]:
+        # The primary contact is joined in, so its columns (password hash included) come along;
+        # where both tables have a column the customer's value is kept.
+        contact_columns = ", ".join(
+            f'ct."{name}" AS "{_JOINED_CONTACT}{name}"' for name in _CONTACT_ONLY_COLUMNS
+        )
         sql = (
-            'SELECT c.* FROM "clients" c LEFT JOIN "contacts" ct '
+            f'SELECT c.*, {contact_columns} FROM "clients" c LEFT JOIN "contacts" ct '
             "ON ct.userid = c.userid AND ct.is_primary = '1' WHERE c.active = '1'"
         )
         params: list[object] = []
@@ -523,7 +657,12 @@ class SandboxStore:
             params = [f"%{term}%"] * 3
         with self._lock:
             rows = self._rows(sql + " ORDER BY pmp_fold(c.company), c.userid", params)
-        return [_with_customfields(row) for row in rows]
+        return [
+            _with_customfields(
+                {name.removeprefix(_JOINED_CONTACT): value for name, value in row.items()}
+            )
+            for row in rows
+        ]
 
     # contacts
 
@@ -598,7 +737,8 @@ class SandboxStore:
             if found is None:
                 return None
             record = self._lead_with_labels(found)
-        record["attachments"] = []
+        attachments: list[PhpValue] = list(self.files("leads", key))
+        record["attachments"] = attachments
         record["public_url"] = f"{site_url}/forms/l/{found['hash']}"
         return _with_customfields(record)
 
@@ -644,9 +784,10 @@ class SandboxStore:
             if found is None:
                 return None
             client = self.row(schema.CLIENTS, str(found["clientid"]))
+            settings: Record = dict(self.project_settings(key))
         record: Record = dict(found)
         record["shared_vault_entries"] = []
-        record["settings"] = dict(_PROJECT_SETTINGS)
+        record["settings"] = settings
         record["client_data"] = dict(client) if client is not None else None
         return _with_customfields(record)
 
@@ -755,6 +896,9 @@ class SandboxStore:
                 "date": ticket["date"],
             }
         )
+        # Seen on a real PMP: the rows carry the department's IMAP login, password included.
+        for name in ("host", "imap_username", "password", "encryption", "folder"):
+            record[name] = department[name]
         return record
 
     def tickets(self) -> list[Record]:
@@ -824,6 +968,18 @@ class SandboxStore:
         return records
 
 
+_JOINED_CONTACT = "pmp_contact__"
+_CONTACT_ONLY_COLUMNS = tuple(
+    name for name in schema.CONTACTS.column_names if name not in schema.CLIENTS.column_names
+)
+
+
+def _attachment_table(kind: str) -> tuple[Table, str, str]:
+    if kind not in _ATTACHMENTS:
+        raise KeyError(f"no attachments for {kind!r}; kinds: {', '.join(ATTACHMENT_KINDS)}")
+    return _ATTACHMENTS[kind]
+
+
 def _table(name: str) -> Table:
     for table in schema.ALL_TABLES:
         if table.name == name:
@@ -846,15 +1002,30 @@ def _with_customfields(row: Row | Record) -> Record:
     return record
 
 
-# Perfex's default project settings, as ``GET api/projects/<id>`` shows them.
-_PROJECT_SETTINGS: dict[str, PhpValue] = {
-    "available_features": (
-        'a:15:{s:16:"project_overview";i:1;s:18:"project_milestones";i:1;s:13:"project_gantt";'
-        'i:1;s:13:"project_tasks";i:1;s:17:"project_estimates";i:1;s:21:"project_subscriptions";'
-        'i:1;s:16:"project_invoices";i:1;s:16:"project_expenses";i:1;s:20:"project_credit_notes";'
-        'i:1;s:15:"project_tickets";i:1;s:18:"project_timesheets";i:1;s:13:"project_files";i:1;'
-        's:19:"project_discussions";i:1;s:13:"project_notes";i:1;s:16:"project_activity";i:1;}'
-    ),
+# The project tabs a customer may be shown (Perfex's ``get_project_tabs_admin()``, flattened),
+# in the order a fresh install stores them in ``available_features``.
+PROJECT_TABS = (
+    "project_overview",
+    "project_milestones",
+    "project_gantt",
+    "project_tasks",
+    "project_estimates",
+    "project_subscriptions",
+    "project_invoices",
+    "project_expenses",
+    "project_credit_notes",
+    "project_tickets",
+    "project_timesheets",
+    "project_files",
+    "project_discussions",
+    "project_notes",
+    "project_activity",
+)
+
+# Perfex's default project settings (what a new project gets), as ``project_settings`` stores
+# them; ``available_features`` first, as Perfex inserts it.
+PROJECT_SETTINGS_DEFAULTS: dict[str, str] = {
+    "available_features": php_serialize_flags(dict.fromkeys(PROJECT_TABS, 1)),
     "view_tasks": "1",
     "create_tasks": "1",
     "edit_tasks": "1",
@@ -876,6 +1047,9 @@ _PROJECT_SETTINGS: dict[str, PhpValue] = {
 }
 
 __all__ = [
+    "ATTACHMENT_KINDS",
+    "PROJECT_SETTINGS_DEFAULTS",
+    "PROJECT_TABS",
     "RESOURCE_TABLES",
     "PmpDatabaseError",
     "Record",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -38,3 +39,19 @@ def assert_html(response: httpx.Response, status: int, text: str) -> None:
 
 def by_key(records: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
     return {record[key]: record for record in records}
+
+
+def php_unserialize_flags(text: str) -> dict[str, int]:
+    """Read a PHP-serialized array of names => ints (how PMP stores ``available_features``)."""
+    match = re.fullmatch(r"a:(\d+):\{(.*)\}", text, re.DOTALL)
+    assert match, text
+    items = re.findall(r's:(\d+):"([^"]*)";i:(-?\d+);', match.group(2))
+    assert all(int(length) == len(name.encode()) for length, name, _ in items), text
+    assert len(items) == int(match.group(1)), text
+    return {name: int(value) for _, name, value in items}
+
+
+def ticket_row(api: httpx.Client, key: int | str) -> dict[str, Any]:
+    """A ticket as 2.0.8 can give it: its row of the ticket list (GET of one ticket fails)."""
+    tickets = assert_json(api.get("/api/tickets"), 200)
+    return next(ticket for ticket in tickets if ticket["ticketid"] == str(key))

@@ -88,7 +88,7 @@ def test_latency_does_not_block_shutdown() -> None:
         caller = threading.Thread(
             target=lambda: got.append(
                 httpx.get(
-                    f"{running.base_url}/api/tickets/1",
+                    f"{running.base_url}/api/customers/1",
                     headers={"authtoken": running.token},
                     timeout=60,
                 ).status_code
@@ -105,12 +105,25 @@ def test_faults_over_http(api: httpx.Client, sandbox: RunningSandbox) -> None:
     answer = assert_json(
         api.post("/_sandbox/faults", json={"html_500": True, "latency": 0.01}), 200
     )
-    assert answer["faults"] == {"latency": 0.01, "error_rate": 0.0, "html_500": True, "hang": False}
+    assert answer["faults"] == {
+        "latency": 0.01,
+        "error_rate": 0.0,
+        "html_500": True,
+        "hang": False,
+        "dev_mode": False,
+    }
     assert sandbox.faults.html_500 is True
     assert api.get("/api/customers/1").status_code == 500
     assert_json(api.post("/_sandbox/faults", json={"html_500": False}), 200)
     assert api.get("/api/customers/1").status_code == 200
-    for bad in ({"latency": -1}, {"error_rate": 1.5}, {"hang": "yes"}, {"nope": 1}, [1]):
+    for bad in (
+        {"latency": -1},
+        {"error_rate": 1.5},
+        {"hang": "yes"},
+        {"dev_mode": 1},
+        {"nope": 1},
+        [1],
+    ):
         response = api.post("/_sandbox/faults", json=bad)
         assert assert_json(response, 400)["status"] is False
     assert api.post("/_sandbox/faults", content=b"{bad json").status_code == 400
@@ -119,17 +132,19 @@ def test_faults_over_http(api: httpx.Client, sandbox: RunningSandbox) -> None:
         "error_rate": 0.0,
         "html_500": False,
         "hang": False,
+        "dev_mode": False,
     }
 
 
 def test_reset_over_http_restores_data_and_clears_faults(
     api: httpx.Client, sandbox: RunningSandbox
 ) -> None:
-    assert api.delete("/api/tickets/1").status_code == 200
+    assert api.delete("/api/leads/1").status_code == 200
     sandbox.faults.latency = 0.01
+    sandbox.faults.dev_mode = True
     answer = assert_json(api.post("/_sandbox/reset"), 200)
     assert answer == {"status": True, "message": "Sandbox reset."}
-    assert assert_json(api.get("/api/tickets/1"), 200)["ticketid"] == "1"
+    assert assert_json(api.get("/api/leads/1"), 200)["id"] == "1"
     assert sandbox.faults.as_dict() == SandboxFaults().as_dict()
 
 

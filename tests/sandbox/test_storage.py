@@ -25,6 +25,7 @@ def test_database_file_keeps_changes_and_is_not_reseeded(tmp_path: Path) -> None
         assert len(customers) == DEMO_FACTS.customer_count + 1
         assert "Kept Ltd" in {c["company"] for c in customers}
         assert_failure(api.get("/api/tickets/1"), 404, "No data were found")
+        assert len(assert_json(api.get("/api/tickets"), 200)) == DEMO_FACTS.ticket_count - 1
         # New ids continue after the old ones (MySQL auto-increment never reuses them).
         assert_json(api.post("/api/customers", data={"company": "Next Ltd"}), 200)
         assert max(int(c["userid"]) for c in assert_json(api.get("/api/customers"), 200)) == 38
@@ -37,7 +38,7 @@ def test_unseeded_database_has_reference_data_only(tmp_path: Path) -> None:
             assert_failure(api.get(f"/api/{resource}"), 404, "No data were found")
         ticket = {"subject": "First", "department": "3", "contactid": "1", "priority": "2"}
         assert assert_json(api.post("/api/tickets", data=ticket), 200)["status"] is True
-        created = assert_json(api.get("/api/tickets/1"), 200)
+        [created] = assert_json(api.get("/api/tickets"), 200)
         assert (created["department_name"], created["priority_name"]) == ("Billing", "Medium")
     # An existing database is used as it is, even when seeding is asked for.
     with running_sandbox(db=path, seed=True) as running, _client(running) as api:
