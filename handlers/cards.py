@@ -15,8 +15,10 @@ from bot.blocks.cards import (
     MenuChoice,
     Message,
     card_url,
+    menu_shared_by,
     parse_menu_value,
     ref_of,
+    shared_by_of,
 )
 from bot.blocks.results import PageState, build_results
 from bot.lookups import Listing
@@ -34,6 +36,12 @@ logger = logging.getLogger(__name__)
 
 def _user(body: dict[str, Any]) -> str:
     return str(body.get("user", {}).get("id", ""))
+
+
+def _in_channel(body: dict[str, Any]) -> bool:
+    """Whether the pressed message is a channel message everyone sees (a shared card)."""
+    container = body.get("container") or {}
+    return container.get("type") == "message" and container.get("is_ephemeral") is False
 
 
 def _value(action: dict[str, Any]) -> str:
@@ -139,6 +147,7 @@ async def handle_menu(
     await ack()
     try:
         choice, ref = parse_menu_value(_value(action))
+        shared_by = menu_shared_by(_value(action))
     except ValueError:
         # Not a value pmp-bot puts in its menus. Raising here, just after the ack, could make
         # Bolt drop the ack and show the user an error.
@@ -147,10 +156,19 @@ async def handle_menu(
     if choice is not MenuChoice.REFRESH:
         return  # "Open in PMP" is a link: Slack opens it, nothing to do here.
 
+    if shared_by is None and _in_channel(body):
+        # A card shared before its menu named the sharer: the card itself says who.
+        shared_by = shared_by_of((body.get("message") or {}).get("blocks")) or _user(body)
+
     async def refresh() -> None:
         pmp = await connected_pmp(services, workspace, workspace_key)
-        can_delete = await may_delete(services, client, workspace_key.team_id, _user(body))
-        message, _ = await _card(services, pmp, ref, can_delete=can_delete)
+        if shared_by is not None:
+            # Replacing a shared card replaces it for the whole channel: it stays the shared
+            # card, without the presser's Share button or an admin's Delete menu.
+            message, _ = await _card(services, pmp, ref, shared_by=shared_by)
+        else:
+            can_delete = await may_delete(services, client, workspace_key.team_id, _user(body))
+            message, _ = await _card(services, pmp, ref, can_delete=can_delete)
         await respond(replace_original=True, text=message.text, blocks=message.blocks)
 
     await reporting_failures(respond, refresh())

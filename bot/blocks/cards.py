@@ -54,11 +54,13 @@ __all__ = [
     "format_money",
     "html_to_text",
     "id_text",
+    "menu_shared_by",
     "menu_value",
     "one_line",
     "parse_menu_value",
     "record_link",
     "ref_of",
+    "shared_by_of",
 ]
 
 # Slack's limits (docs/slack-rules.md).
@@ -150,17 +152,51 @@ class MenuChoice(StrEnum):
     DELETE = "delete"
 
 
-def menu_value(choice: MenuChoice, ref: CardRef) -> str:
-    return f"{choice}:{ref.to_value()}"
+def menu_value(choice: MenuChoice, ref: CardRef, *, shared_by: str | None = None) -> str:
+    """`refresh:customer:3`; a shared card's options name who shared it
+    (`refresh:customer:3@U0123`), so that refreshing it keeps it shared."""
+    value = f"{choice}:{ref.to_value()}"
+    return f"{value}@{shared_by}" if shared_by is not None else value
+
+
+def _split_menu_value(value: str) -> tuple[MenuChoice, CardRef, str | None]:
+    body, at, shared_by = value.partition("@")
+    choice, _, rest = body.partition(":")
+    try:
+        if at and not _SLACK_USER_ID.fullmatch(shared_by):
+            raise ValueError("not a Slack user id")
+        return MenuChoice(choice), CardRef.parse(rest), shared_by if at else None
+    except ValueError as exc:
+        raise ValueError(f"not a card menu value: {value[:40]!r}") from exc
 
 
 def parse_menu_value(value: str) -> tuple[MenuChoice, CardRef]:
     """The choice and record of an overflow option value; ValueError when it isn't ours."""
-    choice, _, rest = value.partition(":")
-    try:
-        return MenuChoice(choice), CardRef.parse(rest)
-    except ValueError as exc:
-        raise ValueError(f"not a card menu value: {value[:40]!r}") from exc
+    choice, ref, _ = _split_menu_value(value)
+    return choice, ref
+
+
+def menu_shared_by(value: str) -> str | None:
+    """Who shared the card an overflow option value comes from; None for a private card.
+    ValueError when the value isn't ours."""
+    return _split_menu_value(value)[2]
+
+
+_SHARED_BY_LINE = re.compile(r"Shared by <@([UW][A-Z0-9]{2,30})>")
+
+
+def shared_by_of(blocks: object) -> str | None:
+    """Who shared a card, read from its blocks as Slack sends them back (cards shared before
+    their menu values named the sharer); None when the blocks are no shared card."""
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, dict) or block.get("type") != "context":
+            continue
+        for element in block.get("elements") or []:
+            text = element.get("text") if isinstance(element, dict) else None
+            found = _SHARED_BY_LINE.fullmatch(text) if isinstance(text, str) else None
+            if found:
+                return found.group(1)
+    return None
 
 
 def ref_of(record: PmpRecord) -> CardRef:
@@ -365,13 +401,13 @@ class _CardBody:
     buttons: Sequence[ButtonElement | None]
 
 
-def _menu(ref: CardRef, url: str | None) -> OverflowMenuElement | None:
+def _menu(ref: CardRef, url: str | None, shared_by: str | None) -> OverflowMenuElement | None:
     options: list[Option] = []
     if url is not None:
         value = _fits(menu_value(MenuChoice.OPEN, ref), OPTION_VALUE_MAX)
         if value is not None:
             options.append(Option(text="Open in PMP", value=value, url=url))
-    refresh = _fits(menu_value(MenuChoice.REFRESH, ref), OPTION_VALUE_MAX)
+    refresh = _fits(menu_value(MenuChoice.REFRESH, ref, shared_by=shared_by), OPTION_VALUE_MAX)
     if refresh is not None:
         options.append(Option(text="Refresh", value=refresh))
     if not options:
@@ -417,7 +453,9 @@ def _card(body: _CardBody, *, base_url: str, can_delete: bool, shared_by: str | 
     if subtitle:
         lines.append(subtitle)
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text="\n".join(lines)), accessory=_menu(ref, url))
+        SectionBlock(
+            text=MarkdownTextObject(text="\n".join(lines)), accessory=_menu(ref, url, shared_by)
+        )
     ]
     fields = [item for item in body.fields if item is not None][:FIELDS_MAX]
     if fields:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bot.blocks.cards import Message
+from bot.console.blockkit import message_problems
 
 BASE_URL = "https://crm.example.com/"
 SITE_ROOT = "https://crm.example.com"
@@ -203,6 +204,8 @@ def check_message(message: Message) -> list[dict[str, Any]]:
     """
     blocks = [block.to_dict() for block in message.blocks]
     assert 0 < len(blocks) <= 50
+    # Everything the Slack stand-in (and so Slack) would refuse.
+    assert message_problems({"blocks": blocks}) == []
     assert message.text.strip()
     everything = [message.text, *strings_in(blocks)]
     for text in everything:

@@ -19,8 +19,10 @@ from bot.blocks.cards import (
     format_date,
     format_money,
     html_to_text,
+    menu_shared_by,
     menu_value,
     parse_menu_value,
+    shared_by_of,
 )
 from bot.blocks.names import NameBook
 from bot.pmp.models import Contact, Customer, Lead, Milestone, PmpRecord, Project, Ticket
@@ -250,6 +252,34 @@ def test_shared_card_names_the_sharer_and_has_no_share_button_or_delete() -> Non
     assert CardAction.NEW_TICKET in buttons
     assert [m["action_id"] for m in elements_of(blocks, "overflow")] == [CardAction.MENU]
     assert message.text == "<@U123> shared customer Sample Company LTD"
+
+
+def test_a_shared_cards_refresh_keeps_the_sharer_and_a_private_ones_names_nobody() -> None:
+    customer = Customer.from_wire(customer_wire())
+    shared = check_message(build_customer_card(customer, base_url=BASE_URL, shared_by="U123"))
+    private = check_message(build_customer_card(customer, base_url=BASE_URL, can_delete=True))
+    refresh = {
+        name: next(
+            o["value"] for o in blocks[0]["accessory"]["options"] if o["text"]["text"] == "Refresh"
+        )
+        for name, blocks in (("shared", shared), ("private", private))
+    }
+    assert menu_shared_by(refresh["shared"]) == "U123"
+    assert parse_menu_value(refresh["shared"]) == (MenuChoice.REFRESH, CardRef("customer", 3))
+    assert menu_shared_by(refresh["private"]) is None
+    assert shared_by_of(shared) == "U123"
+    assert shared_by_of(private) is None
+    assert shared_by_of("not blocks") is None
+
+
+@pytest.mark.parametrize(
+    "value", ["refresh:customer:3@", "refresh:customer:3@<!channel>", "refresh:customer:3@u1"]
+)
+def test_menu_values_naming_no_slack_user_are_not_ours(value: str) -> None:
+    with pytest.raises(ValueError):
+        parse_menu_value(value)
+    with pytest.raises(ValueError):
+        menu_shared_by(value)
 
 
 @pytest.mark.parametrize("who", ["<!channel>", "U1> <!channel", "", "u123", "U1|x"])

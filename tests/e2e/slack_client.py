@@ -100,7 +100,12 @@ class SlackSender:
         channel: str = "",
         message: dict[str, Any] | None = None,
         view: dict[str, Any] | None = None,
+        message_ts: str | None = None,
+        is_ephemeral: bool = True,
     ) -> dict[str, Any]:
+        """A press in a view, or in a message: `message_ts` names the stand-in's message (its
+        response_url then replaces that one); Slack sends the message itself only when it is
+        not ephemeral."""
         channel = channel or "C" + team[1:]
         payload: dict[str, Any] = {
             "type": "block_actions",
@@ -114,9 +119,19 @@ class SlackSender:
             payload["container"] = {"type": "view", "view_id": view.get("id", "")}
             payload["view"] = view
         else:
-            payload["container"] = {"type": "message", "channel_id": channel, "is_ephemeral": True}
+            payload["container"] = {
+                "type": "message",
+                "channel_id": channel,
+                "is_ephemeral": is_ephemeral,
+            }
+            if message_ts is not None:
+                payload["container"]["message_ts"] = message_ts
+                if not is_ephemeral:
+                    message = message or self.standin.message_payload(channel, message_ts)
             payload["channel"] = {"id": channel, "name": "general"}
-            payload["response_url"] = self.standin.new_response_url(team, channel, user)
+            payload["response_url"] = self.standin.new_response_url(
+                team, channel, user, message_ts=message_ts
+            )
             payload["message"] = message or {"type": "message", "text": "", "blocks": []}
         return payload
 

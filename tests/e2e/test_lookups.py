@@ -47,11 +47,12 @@ async def press(
     payload = sender.block_actions(
         team=TEAM_A,
         user=user,
+        # Like Slack: a button without a value is pressed without one.
         action={
             "action_id": element["action_id"],
             "block_id": "b",
             "type": element.get("type", "button"),
-            "value": element.get("value", ""),
+            **({"value": element["value"]} if "value" in element else {}),
         },
     )
     assert (await sender.interaction(payload)).status_code == 200
@@ -126,6 +127,99 @@ async def test_share_posts_the_card_in_the_channel(
     text = json.dumps(shared.params)
     assert f"<@{MEMBER_A}>" in text
     assert CardAction.SHARE not in buttons(shared)
+
+
+def refresh_option(blocks: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """The block id and the Refresh option of a card's overflow menu, as Slack shows it."""
+    for block in blocks:
+        menu = block.get("accessory") or {}
+        if menu.get("action_id") == CardAction.MENU:
+            for option in menu["options"]:
+                if option["text"]["text"] == "Refresh":
+                    return block["block_id"], option
+    raise AssertionError("the card has no Refresh")
+
+
+async def test_refreshing_a_shared_card_keeps_it_shared_for_the_channel(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    _, sender = connected
+    card = await command_reply(sender, slack, "customer 1")
+    shared = await press(sender, slack, buttons(card)[CardAction.SHARE][0])
+    assert shared.effect is not None and shared.effect.ephemeral_for is None
+    channel, ts = shared.effect.channel_id, shared.effect.ts
+    assert ts is not None
+    stored = slack.message(channel, ts)
+    assert stored is not None
+    block_id, option = refresh_option(stored.blocks)
+
+    # An admin (who would see Delete on a private card) refreshes the card in the channel.
+    since = len(slack.calls)
+    payload = sender.block_actions(
+        team=TEAM_A,
+        user=OWNER_A,
+        channel=channel,
+        message_ts=ts,
+        is_ephemeral=False,
+        action={
+            "action_id": CardAction.MENU,
+            "block_id": block_id,
+            "type": "overflow",
+            "selected_option": option,
+        },
+    )
+    assert (await sender.interaction(payload)).status_code == 200
+    refreshed = await slack.wait_for("response_url", since=since, timeout=15)
+    assert refreshed.ok, refreshed.response
+    assert refreshed.effect is not None
+    assert (refreshed.effect.action, refreshed.effect.ts) == ("replaced", ts)
+    assert refreshed.effect.ephemeral_for is None  # still the channel's message
+    after = slack.message(channel, ts)
+    assert after is not None
+    text = json.dumps(after.blocks)
+    assert f"Shared by <@{MEMBER_A}>" in text  # the sharer, not the presser
+    ids = {
+        e.get("action_id")
+        for b in after.blocks
+        for e in [*b.get("elements", []), b.get("accessory") or {}]
+    }
+    assert CardAction.SHARE not in ids
+    assert CardAction.DELETE not in ids
+    # Refreshing the refreshed card keeps it shared too.
+    assert refresh_option(after.blocks)[1]["value"].endswith(f"@{MEMBER_A}")
+
+
+async def test_refreshing_a_private_card_keeps_it_private_with_its_controls(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    _, sender = connected
+    card = await command_reply(sender, slack, "customer 1", user=OWNER_A)
+    assert card.effect is not None and card.effect.ts is not None
+    channel, ts = card.effect.channel_id, card.effect.ts
+    stored = slack.message(channel, ts)
+    assert stored is not None and stored.ephemeral_for == OWNER_A
+    block_id, option = refresh_option(stored.blocks)
+    since = len(slack.calls)
+    payload = sender.block_actions(
+        team=TEAM_A,
+        user=OWNER_A,
+        channel=channel,
+        message_ts=ts,
+        action={
+            "action_id": CardAction.MENU,
+            "block_id": block_id,
+            "type": "overflow",
+            "selected_option": option,
+        },
+    )
+    assert (await sender.interaction(payload)).status_code == 200
+    refreshed = await slack.wait_for("response_url", since=since, timeout=15)
+    assert refreshed.effect is not None and refreshed.effect.action == "replaced"
+    after = slack.message(channel, ts)
+    assert after is not None and after.ephemeral_for == OWNER_A
+    text = json.dumps(after.blocks)
+    assert CardAction.SHARE in text and CardAction.DELETE in text
+    assert "Shared by" not in text
 
 
 async def test_customer_card_lists_its_projects(
