@@ -147,6 +147,15 @@ class Settings(BaseSettings):
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().startswith("xoxe"):
+            # `xoxe.xoxb-…` is a rotating access token (and `xoxe-…` its refresh token): it
+            # stops working after 12 hours, and only OAuth mode refreshes tokens.
+            raise _InvalidSetting(
+                "SLACK_BOT_TOKEN is a rotating token (xoxe.…) that expires after 12 hours: "
+                "turn token rotation off (token_rotation_enabled: false in the manifest), "
+                "reinstall and copy the new xoxb- token, or use OAuth mode (SLACK_CLIENT_ID "
+                "and SLACK_CLIENT_SECRET) instead."
+            )
         if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise _InvalidSetting(
                 "SLACK_BOT_TOKEN must be a bot token starting with xoxb-: copy the Bot User "

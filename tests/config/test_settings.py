@@ -231,6 +231,20 @@ def test_settings_are_immutable() -> None:
             "Token from your Slack app's OAuth & Permissions page.",
         ),
         (
+            {"slack_bot_token": "xoxe.xoxb-1-rotating"},
+            "SLACK_BOT_TOKEN is a rotating token (xoxe.…) that expires after 12 hours: turn "
+            "token rotation off (token_rotation_enabled: false in the manifest), reinstall and "
+            "copy the new xoxb- token, or use OAuth mode (SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET) instead.",
+        ),
+        (
+            {"slack_bot_token": "xoxe-1-refresh-token"},
+            "SLACK_BOT_TOKEN is a rotating token (xoxe.…) that expires after 12 hours: turn "
+            "token rotation off (token_rotation_enabled: false in the manifest), reinstall and "
+            "copy the new xoxb- token, or use OAuth mode (SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET) instead.",
+        ),
+        (
             {"slack_app_token": "xoxb-wrong-kind"},
             "SLACK_APP_TOKEN must be an app-level token starting with xapp-: create one with "
             "the connections:write scope under Basic Information > App-Level Tokens.",

@@ -89,6 +89,20 @@ def test_bad_settings_stop_start_up_with_one_clear_line(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("subcommand", ["serve", "socket"])
+def test_a_rotating_bot_token_stops_start_up_naming_token_rotation(
+    subcommand: str, tmp_path: Path
+) -> None:
+    token = "xoxe.xoxb-1-MTIzNDU2Nzg5-secret-part"
+    env = clean_env(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN=token, SLACK_APP_TOKEN="xapp-1-abc")
+    result = pmp_bot(subcommand, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "rotating token" in line
+    assert "token_rotation_enabled: false" in line and "OAuth mode" in line
+    assert token not in result.stderr + result.stdout
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
