@@ -18,9 +18,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run a local PMP server with demo data",
         description=(
             "Run a local server that answers exactly like a PMP server's REST API "
-            "(Perfex CRM API module 2.0.8, or 3.x with --api-version 3), filled with demo "
-            "customers, leads, projects, milestones and tickets. Point the bot at the printed "
-            "address and token. Stop it with Ctrl-C."
+            "(Perfex CRM 3.2 with API module 2.0.8 in production mode, or the 3.x module with "
+            "--api-version 3), filled with demo customers, contacts, leads, projects, "
+            "milestones and tickets. Point the bot at the printed address and token. Test "
+            "controls (token required): POST /_sandbox/faults switches the faults below and "
+            "dev_mode at run time, POST /_sandbox/reset restores the demo data, "
+            "GET/POST/DELETE /_sandbox/files/<leads|projects|tickets>/<id> reads, adds or "
+            "removes a record's attachments. Stop it with Ctrl-C."
         ),
     )
     parser.add_argument(
@@ -72,6 +76,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="never answer (requests stay open until the client gives up)",
     )
+    parser.add_argument(
+        "--dev-mode",
+        action="store_true",
+        help=(
+            "answer like a PMP left in development mode: lead, milestone, ticket and project "
+            "writes print PHP warnings as HTML before the JSON (HTTP 200, text/html)"
+        ),
+    )
     parser.set_defaults(run=run_sandbox)
 
 
@@ -84,6 +96,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
                 "error_rate": args.error_rate,
                 "html_500": args.html_500,
                 "hang": args.hang,
+                "dev_mode": args.dev_mode,
             }
         )
     except ValueError as error:

@@ -77,9 +77,9 @@ def php_error(warning: PhpWarning) -> str:
     return (
         '<div style="border:1px solid #990000;padding-left:20px;margin:0 0 10px 0;">\n'
         "<h4>A PHP Error was encountered</h4>\n"
-        f"<p>Severity: {escape(warning.severity)}</p>\n"
-        f"<p>Message:  {escape(warning.message)}</p>\n"
-        f"<p>Filename: {escape(warning.filename)}</p>\n"
+        f"<p>Severity: {escape(warning.severity, quote=False)}</p>\n"
+        f"<p>Message:  {escape(warning.message, quote=False)}</p>\n"
+        f"<p>Filename: {escape(warning.filename, quote=False)}</p>\n"
         f"<p>Line Number: {warning.line}</p>\n"
         "</div>"
     )

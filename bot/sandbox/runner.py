@@ -112,12 +112,18 @@ def running_sandbox(
     host: str = "127.0.0.1",
     port: int = 0,
     faults: SandboxFaults | None = None,
+    dev_mode: bool = False,
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox on ``host`` (port 0: a free one) in a background thread.
 
     ``db`` is a SQLite file or ":memory:"; ``seed`` loads the demo records into a fresh
-    database. On exit the server stops (releasing hanging requests) and the store closes.
+    database. ``dev_mode`` starts it in development mode (``faults.dev_mode``, which can be
+    switched later). On exit the server stops (releasing hanging requests) and the store
+    closes.
     """
+    faults = faults if faults is not None else SandboxFaults()
+    if dev_mode:
+        faults.dev_mode = True
     store = SandboxStore(db, seed=seed)
     try:
         app = SandboxApp(store, token=token, api_version=api_version, faults=faults)

@@ -31,8 +31,9 @@ def test_sandbox_subcommand_is_registered_with_help(capsys: pytest.CaptureFixtur
     text = capsys.readouterr().out
     for option in ("--host", "--port", "--db", "--token", "--api-version", "--latency"):
         assert option in text
-    for option in ("--error-rate", "--html-500", "--hang"):
+    for option in ("--error-rate", "--html-500", "--hang", "--dev-mode"):
         assert option in text
+    assert "PHP warnings as HTML before the JSON" in " ".join(text.split())
 
 
 def test_arguments_and_defaults() -> None:
@@ -45,10 +46,12 @@ def test_arguments_and_defaults() -> None:
         2,
     )
     assert (args.latency, args.error_rate, args.html_500, args.hang) == (0.0, 0.0, False, False)
+    assert args.dev_mode is False
     args = build_parser().parse_args(
         ["sandbox", "--port", "0", "--api-version", "3", "--error-rate", "0.5", "--hang"]
     )
     assert (args.port, args.api_version, args.error_rate, args.hang) == (0, 3, 0.5, True)
+    assert build_parser().parse_args(["sandbox", "--dev-mode"]).dev_mode is True
     with pytest.raises(SystemExit):
         build_parser().parse_args(["sandbox", "--api-version", "4"])
 
@@ -80,7 +83,7 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
 def test_serves_until_interrupted(tmp_path: Path, stop: signal.Signals, exit_code: int) -> None:
     database = tmp_path / "cli.sqlite3"
     command = [sys.executable, "-m", "bot", "sandbox", "--port", "0", "--db", str(database)]
-    command += ["--token", "cli-token"]
+    command += ["--token", "cli-token", "--dev-mode"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with subprocess.Popen(
         command,
@@ -101,6 +104,10 @@ def test_serves_until_interrupted(tmp_path: Path, stop: signal.Signals, exit_cod
                 f"{match.group(1)}/api/customers/1", headers={"authtoken": "cli-token"}
             )
             assert response.json()["company"] == "Acme Corporation"
+            faults = httpx.get(
+                f"{match.group(1)}/_sandbox/faults", headers={"authtoken": "cli-token"}
+            )
+            assert faults.json()["faults"]["dev_mode"] is True
             process.send_signal(stop)
             assert process.wait(timeout=20) == exit_code
         finally:
