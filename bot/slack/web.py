@@ -1,14 +1,27 @@
-"""The HTTP front door: Slack's request URL, the OAuth pages and a health check."""
+"""The HTTP front door: Slack's request URL, the OAuth pages and a health check.
+
+Whatever reaches /slack/events is a stranger's until its signature checks out. So the route
+refuses by the headers alone what it can (a body announced too big, no signature, a stale
+timestamp), reads at most MAX_BODY_BYTES, checks Slack's HMAC on the raw bytes, and only then
+parses, within bounds, before Bolt sees the request (Bolt checks the signature once more).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import logging
+import re
+import time
+from datetime import UTC, datetime
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.internals import parse_body
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -20,29 +33,80 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+SIGNATURE_HEADER = "X-Slack-Signature"
+
+# Slack's largest requests (modal submissions full of blocks) are tens of kilobytes.
+MAX_BODY_BYTES = 1024 * 1024
+# A slash command has 15 form fields, every other request one (`payload`).
+MAX_FORM_FIELDS = 100
+# Slack's deepest payloads (rich text in message events) nest about 15 levels; far deeper ones
+# would make any recursive walk of the body (a copy, a dump) fail.
+MAX_JSON_DEPTH = 64
+# Slack sends a request in one go; a client trickling its body holds a connection for nothing.
+BODY_READ_SECONDS = 10.0
+# Slack's rule: a request signed more than five minutes from now is a replay.
+MAX_CLOCK_SKEW_SECONDS = 300
+
+# Seconds since 1970 have 10 digits until the year 2286; a longer "number" is an attack on
+# int() (Python refuses more than 4300 digits with an error).
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+class _BodyTooLarge(Exception):
+    pass
 
 
 def create_web_app(app: AsyncApp, services: BotServices) -> Starlette:
     """One URL takes every Slack request (commands, interactivity, options loads, events)."""
-    slack_handler = AsyncSlackRequestHandler(app)
+    signing_secret = services.settings.signing_secret()
+    if not signing_secret:
+        raise ValueError("Serving Slack's requests over HTTP needs SLACK_SIGNING_SECRET.")
+    secret = signing_secret.encode()
 
     async def slack_events(request: Request) -> Response:
-        if not _plausible_timestamp(request.headers.get(TIMESTAMP_HEADER)):
-            # slack-sdk's verifier raises on a timestamp that is no number, which Bolt turns
-            # into a 500: refuse such a request like any other badly signed one.
-            return JSONResponse({"error": "invalid request"}, status_code=401)
-        if not _readable_body(await request.body(), request.headers.get("content-type")):
-            # Bolt parses the body before it checks the signature, and a body it cannot
-            # parse would be a 500 with a traceback, even for a request nobody signed.
-            return JSONResponse({"error": "invalid request"}, status_code=400)
         trace = RequestTrace()
         current_trace.set(trace)
-        response = await slack_handler.handle(request)
+        response = await answer(request)
         trace.mark_acked(response.status_code)
         return response
 
+    async def answer(request: Request) -> Response:
+        headers = request.headers
+        refused = _refused_by_headers(headers)
+        if refused is not None:
+            return refused
+        try:
+            async with asyncio.timeout(BODY_READ_SECONDS):
+                raw = await _read_body(request, MAX_BODY_BYTES)
+        except _BodyTooLarge:
+            return _refusal(413, "request too large")
+        except TimeoutError:
+            return _refusal(408, "request body too slow")
+        except ClientDisconnect:
+            # Nobody is left to answer; 499 only tells the request log what happened.
+            return Response(status_code=499)
+        if not _signed(secret, headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER], raw):
+            return _refusal(401, "invalid request")
+        body = _parsed(raw, headers.get("content-type"))
+        if body is None:
+            # Bolt would fail on it with a 500 and a traceback.
+            return _refusal(400, "invalid request")
+        if body.get("type") == "app_rate_limited":
+            # No workspace's request: Bolt's authorization would refuse it.
+            _log_rate_limited(body)
+            return Response(status_code=200)
+        bolt_response = await app.async_dispatch(to_async_bolt_request(request, raw))
+        return to_starlette_response(bolt_response)
+
     async def oauth_pages(request: Request) -> Response:
-        return await slack_handler.handle(request)
+        # A browser's GET: whatever body a stranger sends along is never read.
+        flow = app.oauth_flow
+        assert flow is not None, "the OAuth pages are only routed in OAuth mode"
+        bolt_request = to_async_bolt_request(request, b"")
+        if request.url.path == INSTALL_PATH:
+            return to_starlette_response(await flow.handle_installation(bolt_request))
+        return to_starlette_response(await flow.handle_callback(bolt_request))
 
     async def healthz(request: Request) -> Response:
         if await services.database.ping():
@@ -65,19 +129,89 @@ def create_web_app(app: AsyncApp, services: BotServices) -> Starlette:
     return Starlette(routes=routes)
 
 
-def _plausible_timestamp(value: str | None) -> bool:
-    """A missing header is left to Bolt's verification (it refuses it); a present one must be
-    a whole number of seconds."""
-    return value is None or value.strip().isdecimal()
+def _refusal(status: int, error: str) -> Response:
+    return JSONResponse({"error": error}, status_code=status)
 
 
-def _readable_body(raw: bytes, content_type: str | None) -> bool:
-    """Whether Bolt can read the body: UTF-8 text that parses into one JSON object."""
+def _refused_by_headers(headers: Headers) -> Response | None:
+    """The refusal a request earns before a byte of its body is read, if any."""
+    length = headers.get("content-length") or ""
+    if length.isascii() and length.isdigit() and (len(length) > 12 or int(length) > MAX_BODY_BYTES):
+        return _refusal(413, "request too large")
+    timestamp = headers.get(TIMESTAMP_HEADER) or ""
+    signature = headers.get(SIGNATURE_HEADER) or ""
+    if not (_TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)):
+        return _refusal(401, "invalid request")
+    if abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
+        return _refusal(401, "invalid request")
+    return None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, read as it arrives and given up as soon as it passes `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _signed(secret: bytes, timestamp: str, signature: str, raw: bytes) -> bool:
+    """Slack's v0 signature over the raw bytes, whatever they encode."""
+    basestring = b"v0:" + timestamp.encode("ascii") + b":" + raw
+    expected = "v0=" + hmac.new(secret, basestring, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def _parsed(raw: bytes, content_type: str | None) -> dict[str, object] | None:
+    """The body as Bolt will parse it, or None when Bolt can't read it: not UTF-8, not a JSON
+    object, too many form fields, nested too deep, or with keys Bolt reads missing or
+    ill-typed."""
     try:
-        parsed = parse_body(raw.decode("utf-8"), content_type)
-    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        return False
-    return isinstance(parsed, dict) and _well_shaped(parsed)
+        text = raw.decode("utf-8")
+        media_type = content_type.split(";")[0] if content_type else None
+        is_json = media_type == "application/json" or text.startswith("{")
+        if not is_json and text.count("&") >= MAX_FORM_FIELDS:
+            # Bolt's own parse has no cap on fields; a million of them blocked the loop 2 s.
+            return None
+        parsed = parse_body(text, media_type)
+    except (ValueError, RecursionError):
+        # UnicodeDecodeError, JSONDecodeError and too many fields are ValueErrors; json's
+        # decoder raises RecursionError on arrays or objects nested too deep.
+        return None
+    if not (isinstance(parsed, dict) and _shallow(parsed) and _well_shaped(parsed)):
+        return None
+    return parsed
+
+
+def _shallow(body: dict[str, object]) -> bool:
+    """Whether `body` nests at most MAX_JSON_DEPTH levels (walked without recursion)."""
+    pending: list[tuple[dict[str, object] | list[object], int]] = [(body, 1)]
+    while pending:
+        container, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            return False
+        children = container.values() if isinstance(container, dict) else container
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return True
+
+
+def _log_rate_limited(body: dict[str, object]) -> None:
+    minute = body.get("minute_rate_limited")
+    since = (
+        datetime.fromtimestamp(minute, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if isinstance(minute, int) and 0 <= minute < 10**11
+        else "-"
+    )
+    logger.warning(
+        "Slack is holding back events for workspace %s (rate limited since %s): more than "
+        "30,000 events an hour, or too many deliveries pmp-bot did not answer with a 200.",
+        str(body.get("team_id") or "-")[:32],
+        since,
+    )
 
 
 # Keys of Slack payloads that Bolt reads into (`body["event"].get(...)`) before any listener
@@ -89,6 +223,9 @@ _LIST_OF_OBJECTS_KEYS = ("authorizations", "actions", "response_urls")
 
 def _well_shaped(body: dict[str, object]) -> bool:
     event = body.get("event")
+    view = body.get("view")
+    if body.get("type") == "view_submission" and isinstance(view, dict) and "type" not in view:
+        return False  # Bolt reads body["view"]["type"] to tell workflow steps apart
     return _keys_well_shaped(body) and (not isinstance(event, dict) or _keys_well_shaped(event))
 
 
