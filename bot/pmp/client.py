@@ -18,7 +18,11 @@ import httpx
 from bot import __version__
 from bot.pmp.errors import (
     Action,
+    PmpAuthError,
+    PmpConnectionError,
+    PmpError,
     PmpNotFoundError,
+    PmpTimeoutError,
     RequestInfo,
     decode_response,
     error_for_transport,
@@ -83,6 +87,10 @@ def _is_retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+ApiVersion = int
+"""2 for the REST API module 2.x (2.0.8), 3 for 3.x."""
+
+
 def _check_token(token: str) -> str:
     cleaned = token.strip()
     if not cleaned:
@@ -103,6 +111,10 @@ class PmpClient:
     and 5xx answers, after an exponential backoff with jitter or the server's ``Retry-After``.
     Timeouts are not retried (the timeout is what a user is willing to wait), and a POST, PUT
     or DELETE is never sent twice: it may have reached the server.
+
+    API module version: ``api_version`` is 3 once the client has seen a 3.x answer (a paged
+    list envelope, a create's ``record_id``) or ``detect_api_version()`` found one, 2 once it
+    found 2.x, None before. It decides how searches are sent (3.x: ``?q=``).
     """
 
     def __init__(
@@ -125,6 +137,7 @@ class PmpClient:
         self.max_retries = max_retries
         self._token = _check_token(token)
         self._sleep = sleep
+        self._api_version: ApiVersion | None = None
         self._http = httpx.AsyncClient(
             base_url=f"{self.base_url}/api/",
             headers={
@@ -176,6 +189,45 @@ class PmpClient:
             return
         raise unexpected_shape(info, "the customer lookup answered without a customer")
 
+    @property
+    def api_version(self) -> ApiVersion | None:
+        """3 for a 3.x API module, 2 for 2.x, None while not known."""
+        return self._api_version
+
+    def note_api_version(self, version: ApiVersion) -> None:
+        """Remember the module version an answer has shown (a 3.x envelope or record_id)."""
+        self._api_version = version
+
+    async def detect_api_version(self, *, timeout: float | None = None) -> ApiVersion:
+        """The API module's major version (2 or 3), asked once per client and then remembered.
+
+        One cheap request: the customer lookup ``check_connection`` uses, carrying the token
+        only as ``Authorization: Bearer``. 3.x accepts that (its answer is "No data were
+        found"); 2.0.8 reads only ``authtoken`` and answers "Token is not defined.". An answer
+        that shows neither is taken as 2.x for now and asked again next time.
+        PmpConnectionError / PmpTimeoutError when PMP can't be reached.
+        """
+        if self._api_version is not None:
+            return self._api_version
+        path = f"customers/{_PROBE_CUSTOMER_ID}"
+        info = self.request_info("GET", path, "check", "customer", timeout=timeout)
+        try:
+            await self.request(info, path, retry=False, bearer_only=True)
+        except PmpNotFoundError:
+            self._api_version = 3
+        except PmpAuthError as error:
+            if error.server_message and "not defined" in error.server_message.lower():
+                self._api_version = 2
+            return self._api_version or 2
+        except (PmpConnectionError, PmpTimeoutError):
+            raise
+        except PmpError:
+            return 2
+        else:
+            self._api_version = 3
+        logger.debug("PMP %s: API module %d.x", self.site, self._api_version)
+        return self._api_version
+
     def web_url(
         self, kind: RecordKind, record: PmpRecord | int, *, project_id: int | None = None
     ) -> str:
@@ -216,25 +268,29 @@ class PmpClient:
         *,
         params: Mapping[str, str | int] | None = None,
         form: Mapping[str, WireValue] | None = None,
-        json_body: Mapping[str, WireValue] | None = None,
+        json_body: Mapping[str, object] | None = None,
         retry: bool = True,
+        final_statuses: frozenset[int] = frozenset(),
+        bearer_only: bool = False,
     ) -> Any:
         """Send one API request (``path`` relative to ``<root>/api/``, already encoded) and
-        return its decoded JSON, or raise the PmpError it maps to. Only GETs are retried."""
+        return its decoded JSON, or raise the PmpError it maps to. Only GETs are retried, and
+        never on a status in ``final_statuses`` (an answer known to come back the same).
+        ``bearer_only`` sends the token as ``Authorization: Bearer`` instead of ``authtoken``
+        (how ``detect_api_version`` tells 3.x from 2.x)."""
         method = info.method
         attempts = 1 + (self.max_retries if retry and method == "GET" else 0)
         for attempt in range(attempts):
             retries_left = attempt < attempts - 1
             started = time.perf_counter()
+            request = self._http.build_request(
+                method, path, params=params, data=form, json=json_body, timeout=info.timeout
+            )
+            if bearer_only:
+                del request.headers["authtoken"]
+                request.headers["authorization"] = f"Bearer {self._token}"
             try:
-                response = await self._http.request(
-                    method,
-                    path,
-                    params=params,
-                    data=form,
-                    json=json_body,
-                    timeout=info.timeout,
-                )
+                response = await self._http.send(request)
             except httpx.TransportError as exc:
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 logger.debug(
@@ -257,7 +313,8 @@ class PmpClient:
                 response.status_code,
                 elapsed_ms,
             )
-            if _is_retryable_status(response.status_code) and retries_left:
+            status = response.status_code
+            if _is_retryable_status(status) and status not in final_statuses and retries_left:
                 retry_after = retry_after_seconds(response.headers.get("retry-after"))
                 await self._wait_before_retry(
                     info, attempt, f"HTTP {response.status_code}", retry_after

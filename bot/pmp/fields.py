@@ -1,8 +1,12 @@
 """The fields PMP accepts on create and update, and how a Python value goes onto the wire.
 
-PMP's PUT is a full replace and an unknown field name reaches the database (HTTP 500), so each
-resource lists the fields it may send; keys that records only carry when read (joined names such
-as a ticket's ``department_name``, counters, creation dates) are never sent back.
+PMP's PUT writes the keys it is sent and keeps the others, except a few per resource that it
+RESETS when they are absent (a milestone's start date, a lead's e-mail, a project's deadline…).
+An update therefore sends the changed fields, every field PMP would reset (read from the record
+just before, so they are kept) and the fields its validation requires. An unknown field name
+reaches the database, so each resource lists the fields it may send; keys that records only
+carry when read (joined names such as a ticket's ``department_name``, counters, creation
+dates) are never sent back.
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ class Kind(enum.Enum):
     # doing, so it is taken out before sending back or every update would add another.
     MULTILINE = "multiline"
     # Perfex checkbox semantics: the field's presence means true whatever its value, so true is
-    # sent as "on" and false by leaving the field out.
+    # sent as "on" and false by leaving the field out (the server resets it to 0 when absent).
     CHECKBOX = "checkbox"
-    # A 0/1 column the server also resets when absent: "1" for true, left out for false.
+    # The same presence semantics, sent as "1" for true and left out for false.
     FLAG = "flag"
     # Sent as repeated `field[]` in forms and as a JSON array in a PUT.
     LIST = "list"
@@ -45,12 +49,35 @@ class Kind(enum.Enum):
     TAGS = "tags"
 
 
+_PRESENCE_KINDS = frozenset({Kind.CHECKBOX, Kind.FLAG})
+
+
 @dataclass(frozen=True)
 class ResourceFields:
-    """The writable fields of one resource and their kinds, in the order they are sent."""
+    """The writable fields of one resource and their kinds, in the order they are sent.
+
+    ``reset`` are the update fields PMP resets when a PUT leaves them out (an update sends them
+    back as read); ``required`` the ones its update validation requires; ``unreadable`` the
+    reset fields no endpoint returns, which an update can only keep when the caller passes
+    them. Every checkbox must be a reset field: leaving it out is how it is switched off.
+    """
 
     create: Mapping[str, Kind]
     update: Mapping[str, Kind]
+    reset: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    unreadable: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for group in (self.reset, self.required, self.unreadable):
+            unknown = set(group) - set(self.update)
+            if unknown:
+                raise ValueError(f"not update fields: {', '.join(sorted(unknown))}")
+        if not set(self.unreadable) <= set(self.reset):
+            raise ValueError("an unreadable field is one PMP resets")
+        checkboxes = {name for name, kind in self.update.items() if kind in _PRESENCE_KINDS}
+        if not checkboxes <= set(self.reset):
+            raise ValueError("a checkbox PMP doesn't reset could never be switched off")
 
     def check_names(self, names: Iterable[str], *, operation: str, noun: str) -> None:
         allowed = self.create if operation == "create" else self.update
@@ -60,6 +87,12 @@ class ResourceFields:
                 f"PMP {noun} {operation} takes no field(s) {', '.join(unknown)}; "
                 f"known fields: {', '.join(allowed)}"
             )
+
+    def check_values(self, values: Mapping[str, Any], *, operation: str) -> None:
+        """ValueError for a value that doesn't fit its field, before any request is sent."""
+        kinds = self.create if operation == "create" else self.update
+        for name, value in values.items():
+            encode(name, kinds[name], value)
 
 
 def _text(value: Any) -> str:
@@ -151,10 +184,9 @@ def _is_blank(value: Any) -> bool:
 
 
 def encode(field: str, kind: Kind, value: Any) -> WireValue | None:
-    """The wire form of one field value, or None when the field must be left out of the body.
-
-    None and blank values are left out: PMP resets an absent field, which is what clearing it
-    means (a form body cannot carry a null, and an empty string is not a valid number or date).
+    """The wire form of one field value, or None for "no value": None, blank text, an empty
+    list and a false checkbox. A create leaves such a field out; an update leaves out a
+    checkbox or a field PMP resets when absent, and sends "" to clear any other field.
     """
     if kind in (Kind.CHECKBOX, Kind.FLAG):
         if value is None or not _parse_checkbox(field, value):
@@ -240,35 +272,63 @@ def form_body(body: Mapping[str, WireValue]) -> dict[str, str | list[str]]:
     return {f"{name}[]" if isinstance(value, list) else name: value for name, value in body.items()}
 
 
-def merge_for_update(
-    fields: ResourceFields, current: Mapping[str, Any], changes: Mapping[str, Any]
-) -> dict[str, WireValue] | None:
-    """The full record to PUT (the server's PUT replaces the record), or None if ``changes``
-    would not change anything.
+def _is_change(name: str, kind: Kind, value: Any, current: Mapping[str, Any]) -> bool:
+    if name in current:
+        return bool(canonical(name, kind, value) != _lenient_canonical(name, kind, current[name]))
+    # A field the record doesn't carry (a customer's groups, a contact's password): passing a
+    # value sets it. A list or tags may be passed empty to empty them.
+    if kind in (Kind.LIST, Kind.TAGS):
+        return value is not None
+    encode(name, kind, value)  # refuse a value of the wrong kind before anything is sent
+    return not _is_blank(value)
 
-    Fields the record does not carry when read (e.g. a customer's ``groups_in``) are only sent
-    when they are among ``changes``. Invalid changes raise ValueError; an odd value already in
-    the record is sent back as it was read.
+
+def _kept(name: str, kind: Kind, value: Any) -> WireValue | None:
+    """A value read from PMP as it is sent back; one that doesn't fit its kind is sent as read
+    (PMP accepted it before)."""
+    if _is_blank(value):
+        return None
+    try:
+        return encode(name, kind, value)
+    except ValueError:
+        return _text(value)
+
+
+def plan_update(
+    fields: ResourceFields,
+    current: Mapping[str, Any],
+    changes: Mapping[str, Any],
+    *,
+    force: bool = False,
+) -> dict[str, WireValue] | None:
+    """The body of a PUT that makes ``changes`` to the record ``current`` (as just read) and
+    destroys nothing; None when ``changes`` would change nothing.
+
+    The body holds the changed fields, then every field PMP resets when absent and every field
+    its validation requires, with the values read. A change to no value clears the field: a
+    checkbox or a field PMP resets is left out (PMP resets it), any other field is sent as "".
+    Invalid changes raise ValueError before anything is sent. ``force`` returns the body even
+    when no field changes (something else in the PUT does, e.g. a project's settings).
     """
     kinds = fields.update
-    body = encode_all(
-        kinds, {name: current[name] for name in kinds if name in current}, lenient=True
-    )
-    changed = False
-    for name, value in changes.items():
-        kind = kinds[name]
-        encoded = encode(name, kind, value)
-        if (name not in current and kind is Kind.LIST) or canonical(name, kind, value) != (
-            _lenient_canonical(name, kind, current.get(name))
-        ):
-            changed = True
-        if encoded is None:
-            body.pop(name, None)
-        else:
-            body[name] = encoded
-    if not changed:
+    changed = {
+        name for name, value in changes.items() if _is_change(name, kinds[name], value, current)
+    }
+    if not changed and not force:
         return None
-    return {name: body[name] for name in kinds if name in body}
+    body: dict[str, WireValue] = {}
+    for name, kind in kinds.items():
+        if name in changed:
+            encoded = encode(name, kind, changes[name])
+            if encoded is None and not (kind in _PRESENCE_KINDS or name in fields.reset):
+                encoded = ""
+        elif name in fields.reset or name in fields.required:
+            encoded = _kept(name, kind, current[name]) if name in current else None
+        else:
+            continue
+        if encoded is not None:
+            body[name] = encoded
+    return body
 
 
 def _lenient_canonical(field: str, kind: Kind, value: Any) -> Any:
@@ -307,7 +367,19 @@ _CUSTOMER: dict[str, Kind] = {
     "shipping_country": _I,
 }
 CUSTOMER_FIELDS = ResourceFields(
-    create=_CUSTOMER, update={**_CUSTOMER, "show_primary_contact": Kind.FLAG}
+    create=_CUSTOMER,
+    update={**_CUSTOMER, "show_primary_contact": Kind.FLAG},
+    reset=(
+        "show_primary_contact",
+        "default_currency",
+        "country",
+        "billing_country",
+        "shipping_country",
+        "groups_in",
+    ),
+    required=("company",),
+    # No endpoint returns a customer's groups.
+    unreadable=("groups_in",),
 )
 
 _LEAD_COMMON: dict[str, Kind] = {
@@ -339,6 +411,9 @@ LEAD_FIELDS = ResourceFields(
         "client_id": _I,
         "lastcontact": _DT,
     },
+    # A lead's tags are kept when absent (and can't be read: passing them sets them).
+    reset=("is_public", "country", "address", "email"),
+    required=("name", "source", "status"),
 )
 
 _MILESTONE: dict[str, Kind] = {
@@ -349,7 +424,13 @@ _MILESTONE: dict[str, Kind] = {
     "description_visible_to_customer": _CB,
     "milestone_order": _I,
 }
-MILESTONE_FIELDS = ResourceFields(create=_MILESTONE, update=_MILESTONE)
+MILESTONE_FIELDS = ResourceFields(
+    # PMP ignores a new milestone's start date and always shows it to the customer.
+    create=_MILESTONE,
+    update={**_MILESTONE, "start_date": _DATE, "hide_from_customer": Kind.FLAG},
+    reset=("description", "description_visible_to_customer", "start_date", "hide_from_customer"),
+    required=("name", "project_id", "due_date"),
+)
 
 _PROJECT: dict[str, Kind] = {
     "name": _T,
@@ -367,7 +448,22 @@ _PROJECT: dict[str, Kind] = {
     "tags": _TAGS,
     "description": _T,
 }
-PROJECT_FIELDS = ResourceFields(create=_PROJECT, update=_PROJECT)
+PROJECT_FIELDS = ResourceFields(
+    create=_PROJECT,
+    update=_PROJECT,
+    # Also the project's settings, which ProjectsResource sends back itself. Tags are kept.
+    reset=(
+        "deadline",
+        "start_date",
+        "project_cost",
+        "estimated_hours",
+        "progress_from_tasks",
+        "project_members",
+    ),
+    required=("name", "billing_type", "start_date", "status", "clientid"),
+    # Members are not part of a project's answer.
+    unreadable=("project_members",),
+)
 
 _TICKET_COMMON: dict[str, Kind] = {
     "subject": _T,
@@ -384,4 +480,43 @@ _TICKET_COMMON: dict[str, Kind] = {
 TICKET_FIELDS = ResourceFields(
     create={**_TICKET_COMMON, "message": _T},
     update={**_TICKET_COMMON, "status": _I},
+    reset=("priority", "assigned", "tags"),
+    required=("subject", "department", "contactid"),
+    # No ticket answer carries its tags.
+    unreadable=("tags",),
+)
+
+# The e-mails PMP sends a contact, each a checkbox an update resets when absent.
+CONTACT_EMAIL_FLAGS = (
+    "invoice_emails",
+    "estimate_emails",
+    "credit_note_emails",
+    "contract_emails",
+    "task_emails",
+    "project_emails",
+    "ticket_emails",
+)
+_CONTACT_COMMON: dict[str, Kind] = {
+    "firstname": _T,
+    "lastname": _T,
+    "email": _T,
+    "title": _T,
+    "phonenumber": _T,
+    "direction": _T,
+    "password": _T,
+    "is_primary": Kind.FLAG,
+    **dict.fromkeys(CONTACT_EMAIL_FLAGS, Kind.FLAG),
+}
+CONTACT_FIELDS = ResourceFields(
+    create={
+        "customer_id": _I,
+        **_CONTACT_COMMON,
+        "send_set_password_email": _CB,
+        "donotsendwelcomeemail": _CB,
+        "permissions": _LIST,
+    },
+    # A contact's password can't be read; it only changes when one is passed.
+    update=_CONTACT_COMMON,
+    reset=("is_primary", *CONTACT_EMAIL_FLAGS),
+    required=("email",),
 )

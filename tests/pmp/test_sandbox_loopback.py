@@ -8,6 +8,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from bot.pmp import (
     PmpNotFoundError,
     PmpTimeoutError,
     PmpUnexpectedResponseError,
+    PmpUnsafeUpdateError,
     PmpValidationError,
     PmpWriteFailedError,
     TicketPriority,
@@ -97,7 +99,7 @@ async def test_customer_create_update_delete(pmp: PmpClient) -> None:
     assert await pmp.customers.update(customer.id, city="Leeds") is True
     updated = await pmp.customers.get(customer.id)
     assert updated.city == "Leeds"
-    assert updated.phonenumber == "+1 555"  # the full replace kept the other fields
+    assert updated.phonenumber == "+1 555"  # the update kept the other fields
     assert updated.country == 236
     assert await pmp.customers.update(customer.id, city="Leeds") is False
     await pmp.customers.delete(customer.id)
@@ -166,7 +168,8 @@ async def test_leads_list_get_search(pmp: PmpClient) -> None:
     assert converted.id not in [h.id for h in hits]  # search skips converted leads
 
 
-async def test_lead_create_update_delete(pmp: PmpClient) -> None:
+async def test_lead_create_update_delete(pmp: PmpClient, sandbox: RunningSandbox) -> None:
+    sandbox.store.delete_files("leads", "1")  # nothing a lead update could delete
     await pmp.leads.create(
         name="Loopback Lead",
         source=1,
@@ -227,10 +230,13 @@ async def test_project_create_update_delete(pmp: PmpClient) -> None:
     assert project.deadline == date(2024, 9, 30)
     assert project.project_cost == Decimal("1500.50")
     assert project.progress_from_tasks is False
-    assert await pmp.projects.update(project.id, status=2) is True
+    # Project #1 exists and PMP can't tell whether it has files: only sent when allowed.
+    with pytest.raises(PmpUnsafeUpdateError):
+        await pmp.projects.update(project.id, status=2)
+    assert await pmp.projects.update(project.id, status=2, allow_first_record_file_loss=True)
     updated = await pmp.projects.get(project.id)
     assert updated.status == 2
-    assert updated.deadline == date(2024, 9, 30)  # kept through the full replace
+    assert updated.deadline == date(2024, 9, 30)  # kept: sent back as read
     assert updated.project_cost == Decimal("1500.50")
     assert updated.progress_from_tasks is False
     assert await pmp.projects.update(project.id, project_cost=1500.5, status="2") is False
@@ -262,13 +268,14 @@ async def test_milestone_create_update_delete(pmp: PmpClient) -> None:
     assert milestone.description_visible_to_customer is True  # PMP ignores it on create
     assert await pmp.milestones.update(milestone.id, description_visible_to_customer=False)
     hidden = await pmp.milestones.get(milestone.id)
-    assert hidden.description_visible_to_customer is False
+    assert not hidden.description_visible_to_customer
     assert hidden.due_date == date(2024, 7, 15)
     assert hidden.description == milestone.description
     assert await pmp.milestones.update(milestone.id, due_date="2024-08-01") is True
     moved = await pmp.milestones.get(milestone.id)
     assert moved.due_date == date(2024, 8, 1)
-    assert moved.description_visible_to_customer is False
+    assert not moved.description_visible_to_customer
+    assert moved.description == milestone.description
     await pmp.milestones.delete(milestone.id)
     with pytest.raises(PmpNotFoundError):
         await pmp.milestones.get(milestone.id)
@@ -303,10 +310,11 @@ async def test_ticket_create_update_delete(pmp: PmpClient) -> None:
     assert ticket.status == TicketStatus.OPEN
     assert ticket.priority == TicketPriority.HIGH
     assert ticket.contactid == contact.id
-    assert await pmp.tickets.update(ticket.id, status=TicketStatus.CLOSED) is True
-    closed = await pmp.tickets.get(ticket.id)
+    allowed = {"allow_first_record_file_loss": True}
+    assert await pmp.tickets.update(ticket.id, status=TicketStatus.CLOSED, **allowed) is True
+    closed = await pmp.tickets.get(ticket.id)  # 2.0.8: through the search
     assert closed.status == TicketStatus.CLOSED
-    assert closed.priority == TicketPriority.HIGH  # kept through the full replace
+    assert closed.priority == TicketPriority.HIGH  # kept: sent back as read
     assert closed.assigned == 2
     assert closed.customer_id == DEMO_FACTS.acme_customer_id
     assert await pmp.tickets.update(ticket.id, status=5, priority="3") is False
@@ -339,12 +347,13 @@ async def test_a_search_with_a_double_quote_still_works(pmp: PmpClient) -> None:
 
 async def test_every_update_sends_only_fields_pmp_knows(pmp: PmpClient) -> None:
     # The 2.0.8 sandbox answers an unknown PUT field with an HTML 500 page, as PMP does.
-    ticket = await pmp.tickets.get(DEMO_FACTS.channel_ticket_id)
+    allowed = {"allow_first_record_file_loss": True}
+    ticket = (await pmp.tickets.list())[0]
     assert "department_name" in ticket.raw
-    assert await pmp.tickets.update(ticket.id, subject="Renamed") is True
+    assert await pmp.tickets.update(ticket.id, subject="Renamed", **allowed) is True
     lead = (await pmp.leads.list())[0]
     assert "status_name" in lead.raw
-    assert await pmp.leads.update(lead.id, city="Somewhere else") is True
+    assert await pmp.leads.update(lead.id, city="Somewhere else", **allowed) is True
     customer = await pmp.customers.get(DEMO_FACTS.acme_customer_id)
     assert await pmp.customers.update(customer.id, vat="NEWVAT") is True
 
@@ -460,3 +469,255 @@ async def test_3x_validation_errors(pmp_v3: PmpClient) -> None:
         )
     assert invalid.value.status_code == 422
     assert "name" in invalid.value.errors
+
+
+# --- updates that destroy nothing (PMP resets what a PUT leaves out) ------------------------
+
+
+async def test_a_milestone_due_date_edit_keeps_its_start_date_and_hidden_flag(
+    pmp: PmpClient,
+) -> None:
+    milestone_id = DEMO_FACTS.hidden_milestone_ids[0]
+    before = await pmp.milestones.get(milestone_id)
+    assert before.hide_from_customer is True
+    assert before.start_date is not None
+    assert before.due_date is not None
+    new_due = date(before.due_date.year + 1, 1, 15)
+    assert await pmp.milestones.update(milestone_id, due_date=new_due) is True
+    after = await pmp.milestones.get(milestone_id)
+    assert after.due_date == new_due
+    assert after.start_date == before.start_date
+    assert after.hide_from_customer is True
+    assert after.description == before.description
+    # Off is stored as 0 or NULL (a PUT without the checkbox): both read as "not visible".
+    assert bool(after.description_visible_to_customer) is bool(
+        before.description_visible_to_customer
+    )
+
+
+async def test_a_project_rename_keeps_every_setting(
+    pmp: PmpClient, sandbox: RunningSandbox
+) -> None:
+    project = (await pmp.projects.list())[0]
+    key = str(project.id)
+    settings = sandbox.store.project_settings(key)
+    assert "1" in settings.values()
+    assert "0" in "".join(str(value) for value in settings.values())  # some are off
+    members = sandbox.store.project_members(key)
+    renamed = await pmp.projects.update(
+        project.id,
+        name="Renamed project",
+        project_members=[int(m) for m in members],
+        allow_first_record_file_loss=True,
+    )
+    assert renamed is True
+    assert sandbox.store.project_settings(key) == settings
+    assert sandbox.store.project_members(key) == members
+    after = await pmp.projects.get(project.id)
+    assert after.name == "Renamed project"
+    assert after.deadline == project.deadline
+    assert after.start_date == project.start_date
+
+
+async def test_a_project_setting_can_be_switched(pmp: PmpClient, sandbox: RunningSandbox) -> None:
+    project = (await pmp.projects.list())[0]
+    read = (await pmp.projects.get(project.id)).settings
+    assert read is not None and read.features is not None
+    name = next(iter(read.permissions))
+    tab = next(iter(read.features))
+    flipped = {
+        name: not read.permissions[name],
+        "available_features": {tab: not read.features[tab]},
+    }
+    allowed = {"allow_first_record_file_loss": True}
+    assert await pmp.projects.update(project.id, settings=flipped, **allowed) is True
+    after = (await pmp.projects.get(project.id)).settings
+    assert after is not None
+    assert after.permissions == {**read.permissions, name: not read.permissions[name]}
+    assert after.features == {**read.features, tab: not read.features[tab]}
+    assert await pmp.projects.update(project.id, settings=flipped, **allowed) is False
+
+
+async def test_a_customer_update_keeps_its_countries_and_currency(pmp: PmpClient) -> None:
+    before = await pmp.customers.get(DEMO_FACTS.acme_customer_id)
+    assert await pmp.customers.update(before.id, city="Lisbon") is True
+    after = await pmp.customers.get(before.id)
+    assert after.city == "Lisbon"
+    for field in ("country", "billing_country", "shipping_country", "default_currency"):
+        assert getattr(after, field) == getattr(before, field)
+    assert after.raw.get("show_primary_contact") == before.raw.get("show_primary_contact")
+    assert await pmp.customers.update(before.id, vat=None) is True  # "" clears it
+    assert not (await pmp.customers.get(before.id)).vat
+
+
+async def test_a_lead_update_keeps_what_pmp_resets(pmp: PmpClient, sandbox: RunningSandbox) -> None:
+    sandbox.store.delete_files("leads", "1")
+    lead = next(lead for lead in await pmp.leads.list() if lead.email and lead.address)
+    assert await pmp.leads.update(lead.id, name="Renamed lead") is True
+    after = await pmp.leads.get(lead.id)
+    assert after.name == "Renamed lead"
+    assert (after.email, after.address, after.country, after.is_public) == (
+        lead.email,
+        lead.address,
+        lead.country,
+        lead.is_public,
+    )
+
+
+# --- record #1's files ----------------------------------------------------------------------
+
+
+async def test_a_lead_edit_with_files_on_lead_1_is_stopped_and_explained(
+    pmp: PmpClient, sandbox: RunningSandbox
+) -> None:
+    assert [f["file_name"] for f in sandbox.store.files("leads", "1")] == [
+        DEMO_FACTS.first_lead_file
+    ]
+    assert await pmp.leads.first_record_files() == 1
+    lead = (await pmp.leads.list())[-1]
+    with pytest.raises(PmpUnsafeUpdateError) as caught:
+        await pmp.leads.update(lead.id, name="Not saved")
+    assert (caught.value.kind, caught.value.files) == ("lead", 1)
+    assert "lead #1 has 1 file," in caught.value.user_message
+    assert (await pmp.leads.get(lead.id)).name == lead.name
+    assert len(sandbox.store.files("leads", "1")) == 1
+    # Allowed anyway: saved, and lead #1's file is gone, as warned.
+    assert await pmp.leads.update(lead.id, name="Saved", allow_first_record_file_loss=True)
+    assert (await pmp.leads.get(lead.id)).name == "Saved"
+    assert sandbox.store.files("leads", "1") == []
+    assert await pmp.leads.first_record_files() == 0
+
+
+async def test_project_and_ticket_1_files_are_unknown_unless_there_is_no_record_1(
+    pmp: PmpClient,
+) -> None:
+    assert await pmp.projects.first_record_files() is None
+    assert await pmp.tickets.first_record_files() is None  # 2.0.8 can't show ticket #1
+    await pmp.projects.delete(1)
+    await pmp.tickets.delete(1)
+    assert await pmp.projects.first_record_files() == 0
+    assert await pmp.tickets.first_record_files() == 0
+    ticket = (await pmp.tickets.list())[0]
+    assert await pmp.tickets.update(ticket.id, subject="Safe now") is True
+
+
+async def test_3x_shows_ticket_1_but_not_its_files(pmp_v3: PmpClient) -> None:
+    assert await pmp_v3.tickets.first_record_files() is None
+    assert await pmp_v3.leads.first_record_files() == 1
+
+
+# --- one ticket on 2.0.8 --------------------------------------------------------------------
+
+
+async def test_2_0_8_tickets_are_read_through_the_search(pmp: PmpClient) -> None:
+    ticket = await pmp.tickets.get(DEMO_FACTS.channel_ticket_id)
+    assert pmp.tickets.reads_by_search is True
+    assert ticket.id == DEMO_FACTS.channel_ticket_id
+    assert "<!channel>" in (ticket.subject or "")
+    assert ticket.status is not None and ticket.department is not None
+    assert ticket.date is not None
+    assert ticket.department_name
+    for other in (1, 2, 10):
+        assert (await pmp.tickets.get(other)).id == other
+    with pytest.raises(PmpNotFoundError):
+        await pmp.tickets.get(99999)
+
+
+async def test_3x_tickets_are_read_directly(pmp_v3: PmpClient) -> None:
+    ticket = await pmp_v3.tickets.get(DEMO_FACTS.channel_ticket_id)
+    assert ticket.status_name
+    assert pmp_v3.tickets.reads_by_search is False
+
+
+# --- secrets --------------------------------------------------------------------------------
+
+
+async def test_no_password_hash_or_imap_password_reaches_a_record(pmp: PmpClient) -> None:
+    records: list[Any] = [*await pmp.tickets.list(), await pmp.tickets.get(3)]
+    records += await pmp.tickets.search("a")
+    records += await pmp.contacts.list(DEMO_FACTS.acme_customer_id)
+    records += await pmp.customers.search("a")
+    records += await pmp.contacts.search("a")
+    assert records
+    dumped = "".join(repr(r.raw) + r.model_dump_json() for r in records)
+    assert DEMO_FACTS.password_hash_prefix not in dumped
+    for password in DEMO_FACTS.imap_passwords:
+        assert password not in dumped
+
+
+# --- development mode -----------------------------------------------------------------------
+
+
+async def test_a_server_in_development_mode_still_works(
+    pmp: PmpClient, sandbox: RunningSandbox
+) -> None:
+    sandbox.faults.dev_mode = True
+    sandbox.store.delete_files("leads", "1")
+    milestone = (await pmp.milestones.list())[0]
+    assert await pmp.milestones.update(milestone.id, name="Dev mode") is True
+    await pmp.leads.create(name="Dev Lead", source=1, status=1, assigned=1)
+    [lead] = await pmp.leads.search("Dev Lead")
+    assert await pmp.leads.update(lead.id, city="Warned") is True
+    assert (await pmp.leads.get(lead.id)).city == "Warned"
+    with pytest.raises(PmpValidationError):
+        await pmp.leads.create(name="", source=1, status=1, assigned=1)
+
+
+# --- contacts -------------------------------------------------------------------------------
+
+
+async def test_contact_create_update_delete(pmp: PmpClient, sandbox: RunningSandbox) -> None:
+    customer_id = DEMO_FACTS.acme_customer_id
+    await pmp.contacts.create(
+        customer_id=customer_id,
+        firstname="Loop",
+        lastname="Back",
+        email="loop.back@example.com",
+        password="Secret-123",
+        ticket_emails=True,
+        project_emails=True,
+    )
+    [contact] = [c for c in await pmp.contacts.list(customer_id) if c.firstname == "Loop"]
+    assert (contact.ticket_emails, contact.project_emails, contact.invoice_emails) == (
+        True,
+        True,
+        False,
+    )
+    assert "password" not in contact.raw
+    assert await pmp.contacts.update(customer_id, contact.id, lastname="Forward") is True
+    after = await pmp.contacts.get(customer_id, contact.id)
+    assert after.lastname == "Forward"
+    assert (after.ticket_emails, after.project_emails, after.is_primary) == (True, True, False)
+    assert await pmp.contacts.update(customer_id, contact.id, lastname="Forward") is False
+    with pytest.raises(PmpValidationError) as invalid:
+        await pmp.contacts.create(
+            customer_id=customer_id,
+            firstname="Twin",
+            lastname="Back",
+            email="loop.back@example.com",
+            password="x",
+        )
+    assert invalid.value.status_code == 409
+    assert "email" in invalid.value.errors
+    await pmp.contacts.delete(contact.id)
+    with pytest.raises(PmpNotFoundError):
+        await pmp.contacts.get(customer_id, contact.id)
+
+
+# --- telling 3.x from 2.x -------------------------------------------------------------------
+
+
+async def test_the_module_version_is_detected(pmp: PmpClient, pmp_v3: PmpClient) -> None:
+    assert await pmp.detect_api_version() == 2
+    assert await pmp_v3.detect_api_version() == 3
+
+
+async def test_3x_searches_use_q(pmp_v3: PmpClient, sandbox_v3: RunningSandbox) -> None:
+    await pmp_v3.detect_api_version()
+    await pmp_v3.customers.create(company="Two Words/Slash Ltd")
+    found = await pmp_v3.customers.search("words/slash")
+    assert "Two Words/Slash Ltd" in [c.company for c in found]
+    sandbox_v3.store.add_bulk_customers(45)
+    everyone = await pmp_v3.customers.search("e")
+    assert len(everyone) > 20  # more than one 3.x page
+    assert len({c.id for c in everyone}) == len(everyone)
