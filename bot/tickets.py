@@ -20,9 +20,10 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from bot.forms.fields import Choice, FormField, FormSpec, Kind, read_form, typed_values
+from bot.grammar import search_hint
 from bot.pmp import (
     Contact,
     PmpAuthError,
@@ -154,6 +155,8 @@ _SETTING_EXAMPLES: Mapping[TicketSettingKind, str] = {
     "statuses": "5 = Closed",
 }
 _SETTING_LINE = re.compile(r"^#?\s*(\d+)\s*[=:]\s*(.*)$")
+# A comma before another `id =` starts a new entry on the same line.
+_SETTING_SEPARATOR = re.compile(r"[,;]\s*(?=#?\s*\d+\s*[=:])")
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,13 @@ def parse_settings_text(kind: TicketSettingKind, text: str | None) -> tuple[dict
     lines = (text or "").splitlines()
     if sum(1 for line in lines if line.strip()) > MAX_CHOICES:
         return {}, f"Keep it to {MAX_CHOICES} lines: a menu in Slack shows no more."
-    for number, line in enumerate(lines, start=1):
+    entries = [
+        (number, entry)
+        for number, line in enumerate(lines, start=1)
+        # "1 = Support, 2 = Sales" typed on one line means two entries.
+        for entry in _SETTING_SEPARATOR.split(line)
+    ]
+    for number, line in entries:
         if not line.strip():
             continue
         match = _SETTING_LINE.match(line.strip())
@@ -327,6 +336,29 @@ def _choices(names: Mapping[int, str]) -> tuple[Choice, ...]:
     return tuple(Choice(str(i), name) for i, name in sorted(names.items())[:MAX_CHOICES])
 
 
+async def choices_learning_departments(
+    pmp: PmpClient,
+    learned: LearnedTicketNames,
+    saved: TicketSettings,
+    current: TicketChoices,
+    *,
+    timeout_s: float,
+) -> TicketChoices:
+    """The form's menus, with departments (and services) learned from PMP's tickets when
+    the form has no department menu yet, so it lists the numbers that exist. Never fails:
+    without PMP's tickets the menus stay as they are."""
+    if current.departments:
+        return current
+    if not learned.names(pmp.base_url).departments:
+        problem = await learn_from_pmp(pmp, learned, timeout_s=timeout_s)
+        if problem:
+            logger.info("Ticket names for the form weren't learned: %s", problem)
+    fresh = ticket_choices(saved, learned.names(pmp.base_url))
+    return replace(
+        current, departments=fresh.departments, services=current.services or fresh.services
+    )
+
+
 def ticket_choices(saved: TicketSettings, learned: TicketSettings) -> TicketChoices:
     """Menus from the workspace's settings; a kind the admins haven't named lists the names
     learned from tickets (an admin who left a name out of the settings meant to). Priorities
@@ -371,6 +403,9 @@ class NewTicketForm:
     people_values: Mapping[str, Any] = field(default_factory=dict)
     loading: bool = False  # the chosen customer's contacts are on their way
     notice: str | None = None  # shown above the fields: why saving failed, a load problem
+    # A department number pmp-bot doesn't know, which the user was warned about: submitting
+    # it again opens the ticket.
+    confirmed_department: int | None = None
 
     def with_people(self, people: CustomerPeople) -> NewTicketForm:
         """The form for `people.customer`, its primary contact chosen."""
@@ -394,11 +429,45 @@ class NewTicketForm:
     def with_notice(self, notice: str | None) -> NewTicketForm:
         return replace(self, notice=notice, loading=False)
 
+    def with_choices(self, choices: TicketChoices) -> NewTicketForm:
+        return replace(self, choices=choices)
+
+    def asking_to_confirm(self, department: int, known: Mapping[int, str]) -> NewTicketForm:
+        """The form again, warning that `department` may not exist in PMP; submitting it
+        unchanged opens the ticket."""
+        return replace(
+            self,
+            notice=unknown_department_notice(department, known),
+            loading=False,
+            confirmed_department=department,
+        )
+
     def metadata(self) -> str:
-        if self.people is None:
-            return "{}"
-        customer = self.people.customer
-        return json.dumps({"c": customer.value, "n": truncate(customer.label, 75)})
+        data: dict[str, Any] = {}
+        if self.people is not None:
+            customer = self.people.customer
+            data |= {"c": customer.value, "n": truncate(customer.label, 75)}
+        if self.confirmed_department is not None:
+            data["d"] = self.confirmed_department
+        return json.dumps(data) if data else "{}"
+
+
+def unknown_department_notice(department: int, known: Mapping[int, str]) -> str:
+    """Why a department number needs a second look: PMP hides tickets whose department
+    doesn't exist, so such a ticket is opened but nobody ever sees it."""
+    if known:
+        listed = ", ".join(f"{number} {name}" for number, name in sorted(known.items())[:20])
+        return (
+            f"Department {department} isn't one pmp-bot knows of ({listed}). PMP hides "
+            "tickets whose department doesn't exist, so nobody would see this one. Pick a "
+            f"known department, or submit again to open the ticket in department {department}."
+        )
+    return (
+        "pmp-bot doesn't know PMP's department numbers yet, and PMP hides tickets whose "
+        f"department doesn't exist. Check that department {department} exists in PMP "
+        "(Setup → Support → Departments), then submit again to open the ticket. An admin can "
+        f"name the departments with `{SLASH_COMMAND} settings`."
+    )
 
 
 def new_ticket_form(
@@ -456,7 +525,11 @@ def _id_field(name: str, label: str, choices: Sequence[Choice], *, required: boo
         Kind.INTEGER,
         required,
         min_value=1,
-        hint=f"Its id in PMP. An admin can name them with {SLASH_COMMAND} settings.",
+        hint=(
+            f"Its id in PMP, under Setup → Support → {label}s. Choosing the customer lists "
+            f"the {label.lower()}s PMP's tickets use; an admin can name them with "
+            f"{SLASH_COMMAND} settings."
+        ),
     )
 
 
@@ -549,7 +622,13 @@ def form_from_view(view: Mapping[str, Any]) -> NewTicketForm:
             projects=_options_of(view, f"{shell.form_id}.project_id"),
         )
         people_values = typed_values(people_spec(people), state)
-    return NewTicketForm(choices=choices, values=values, people=people, people_values=people_values)
+    return NewTicketForm(
+        choices=choices,
+        values=values,
+        people=people,
+        people_values=people_values,
+        confirmed_department=_positive_id(metadata.get("d")),
+    )
 
 
 @dataclass(frozen=True)
@@ -574,6 +653,9 @@ class TicketReading:
     form: NewTicketForm  # what the user sees, to show it again
     draft: TicketDraft | None
     errors: dict[str, str]
+    # Set instead of a draft when the department may not exist in PMP: the form to show
+    # again, saying so (submitting it unchanged opens the ticket).
+    to_confirm: NewTicketForm | None = None
 
 
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
@@ -598,8 +680,12 @@ def _number(value: Any) -> int | None:
     return _positive_id(value) if value not in (None, "") else None
 
 
-def read_new_ticket(view: Mapping[str, Any]) -> TicketReading:
-    """The draft of a submitted new-ticket modal, or an error per input block to fix."""
+def read_new_ticket(
+    view: Mapping[str, Any], *, known_departments: Sequence[Choice] = ()
+) -> TicketReading:
+    """The draft of a submitted new-ticket modal, or an error per input block to fix, or
+    the form again asking to confirm a department that isn't among the named or learned
+    ones (`known_departments`, besides those the form lists)."""
     form = form_from_view(view)
     state = _state(view)
     results = [read_form(head_spec(), state), read_form(details_spec(form.choices), state)]
@@ -644,6 +730,13 @@ def read_new_ticket(view: Mapping[str, Any]) -> TicketReading:
         cc=cc,
         tags=_tags(values.get("tags")),
     )
+    known = {
+        number: choice.label
+        for choice in (*known_departments, *form.choices.departments)
+        if (number := _positive_id(choice.value)) is not None
+    }
+    if draft.department not in known and draft.department != form.confirmed_department:
+        return TicketReading(form, None, {}, form.asking_to_confirm(draft.department, known))
     return TicketReading(form, draft, {})
 
 
@@ -711,21 +804,40 @@ async def load_customer_people(pmp: PmpClient, customer: Choice | int) -> Custom
 # ------------------------------------------------------------------------- opening a ticket
 
 
+# Why a new ticket's id is unknown (PMP 2.x doesn't tell it, so it is searched for).
+NotFound = Literal["not_listed", "several", "search_failed", "unsearchable"]
+
+
 @dataclass(frozen=True)
 class OpenedTicket:
     subject: str
     ticket_id: int | None
     url: str | None
+    department: int | None = None
+    not_found: NotFound | None = None  # set when ticket_id is None
 
     @property
     def note(self) -> str | None:
+        """How to find the ticket when its id is unknown, never a search that can't work."""
         if self.ticket_id is not None:
             return None
-        words = " ".join(self.subject.split()[:6])
-        return (
-            "PMP doesn't say which id it gave the new ticket; search for it with "
-            f"`{SLASH_COMMAND} ticket {truncate(words, 60)}`."
-        )
+        hint = search_hint("ticket", self.subject)
+        if self.not_found == "not_listed":
+            department = f" {self.department}" if self.department is not None else ""
+            return (
+                ":warning: PMP took the ticket but doesn't list it, so searching won't find "
+                f"it either. PMP hides tickets whose department doesn't exist: department"
+                f"{department} is probably not one of PMP's. Check Setup → Support → "
+                "Departments in PMP, and the ticket in PMP's ticket list."
+            )
+        if self.not_found == "several" and hint:
+            return f"Several tickets have this subject; `{hint}` lists them."
+        if self.not_found == "unsearchable" or hint is None:
+            return (
+                "PMP doesn't say which id it gave the new ticket, and its subject can't be "
+                "searched for; find it in PMP's ticket list."
+            )
+        return f"PMP doesn't say which id it gave the new ticket; `{hint}` finds it."
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -792,25 +904,43 @@ async def open_ticket(pmp: PmpClient, draft: TicketDraft) -> OpenedTicket:
         cc=draft.cc,
         tags=list(draft.tags) or None,
     )
-    if ticket_id is None and term is not None and before is not None:
-        ticket_id = await _find_new(pmp, draft, term, before)
+    not_found: NotFound | None = None
+    if ticket_id is None:
+        if term is None:
+            not_found = "unsearchable"
+        elif before is None:
+            not_found = "search_failed"
+        else:
+            ticket_id, not_found = await _find_new(pmp, draft, term, before)
     url = None
     if ticket_id is not None:
         try:
             url = record_url(pmp.base_url, "ticket", ticket_id)
         except ValueError:
             url = None
-    return OpenedTicket(subject=draft.subject, ticket_id=ticket_id, url=url)
+    return OpenedTicket(
+        subject=draft.subject,
+        ticket_id=ticket_id,
+        url=url,
+        department=draft.department,
+        not_found=not_found,
+    )
 
 
-async def _find_new(pmp: PmpClient, draft: TicketDraft, term: str, before: set[int]) -> int | None:
+async def _find_new(
+    pmp: PmpClient, draft: TicketDraft, term: str, before: set[int]
+) -> tuple[int | None, NotFound | None]:
     # The ticket exists now: failing to find it must not make the write look failed.
     try:
         fresh = await _matching_tickets(pmp, draft, term) - before
     except PmpError as error:
         logger.info("Ticket search after opening failed: %s", type(error).__name__)
-        return None
-    return fresh.pop() if len(fresh) == 1 else None
+        return None, "search_failed"
+    if len(fresh) == 1:
+        return fresh.pop(), None
+    # The same search found the tickets before it: not finding the new one means PMP
+    # doesn't list it (a department it lacks).
+    return None, "several" if fresh else "not_listed"
 
 
 # ------------------------------------------------------------------------- from a message

@@ -41,13 +41,14 @@ from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
 from bot.slack.ids import SLASH_COMMAND, CardAction, TicketForm
 from bot.slack.replies import SOMETHING_WENT_WRONG
-from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
+from bot.slack.workspace_pmp import ConnectedPmp, NotConnectedError, connected_pmp
 from bot.storage import Workspace
 from bot.tickets import (
     SUBJECT_BLOCK,
     CustomerPeople,
     NewTicketForm,
     TicketChoices,
+    choices_learning_departments,
     form_from_view,
     learn_from_pmp,
     load_customer_people,
@@ -71,6 +72,8 @@ logger = logging.getLogger(__name__)
 LOADING_NOTICE_AFTER_S = 0.5
 # The settings form waits this long for PMP's tickets (to suggest names) before opening.
 SETTINGS_LEARN_TIMEOUT_S = 8.0
+# Choosing a customer waits at most this long for PMP's tickets, to list its departments.
+LEARN_ON_CHOICE_TIMEOUT_S = 3.0
 
 NOT_CONNECTED = (
     "This workspace isn't connected to PMP yet. "
@@ -214,10 +217,11 @@ async def handle_card_new_ticket(
         return
     try:
         pmp = await connected_pmp(services, workspace, workspace_key)
-        people = await load_customer_people(pmp.client, int(value))
-        view = build_new_ticket_modal(
-            new_ticket_form(_choices(services, workspace)).with_people(people)
+        people, choices = await asyncio.gather(
+            load_customer_people(pmp.client, int(value)),
+            _choices_with_departments(services, pmp, _choices(services, workspace)),
         )
+        view = build_new_ticket_modal(new_ticket_form(choices).with_people(people))
     except NotConnectedError:
         view = build_ticket_problem_modal(NOT_CONNECTED)
     except PmpError as error:
@@ -254,8 +258,13 @@ async def handle_customer_chosen(
     customer = Choice(value, str((option.get("text") or {}).get("text") or f"#{value}"))
     try:
         pmp = await connected_pmp(services, workspace, workspace_key)
-        people = await _load_people(client, view_id, form, customer, pmp.client)
-        updated = build_new_ticket_modal(form.with_notice(None).with_people(people))
+        people, choices = await asyncio.gather(
+            _load_people(client, view_id, form, customer, pmp.client),
+            _choices_with_departments(services, pmp, form.choices),
+        )
+        updated = build_new_ticket_modal(
+            form.with_choices(choices).with_notice(None).with_people(people)
+        )
     except NotConnectedError:
         updated = build_ticket_problem_modal(NOT_CONNECTED)
     except PmpError as error:
@@ -272,6 +281,20 @@ async def handle_customer_chosen(
 def _without_customer(form: NewTicketForm) -> NewTicketForm:
     return NewTicketForm(
         choices=form.choices, values={**form.values, "userid": None}, notice=form.notice
+    )
+
+
+async def _choices_with_departments(
+    services: BotServices, pmp: ConnectedPmp, current: TicketChoices
+) -> TicketChoices:
+    """The form's menus; without a department menu, the departments PMP's tickets use are
+    learned meanwhile, so the form lists the numbers that exist."""
+    return await choices_learning_departments(
+        pmp.client,
+        services.lookups.ticket_names,
+        pmp.workspace.ticket_settings,
+        current,
+        timeout_s=LEARN_ON_CHOICE_TIMEOUT_S,
     )
 
 
@@ -328,8 +351,13 @@ async def handle_new_ticket_submission(
     workspace: Workspace | None,
     workspace_key: WorkspaceKey,
 ) -> None:
-    reading = read_new_ticket(view)
+    known = _choices(services, workspace).departments if _connected(workspace) else ()
+    reading = read_new_ticket(view, known_departments=known)
     draft = reading.draft
+    if reading.to_confirm is not None:
+        # A department PMP may not have: PMP would hide the ticket, so say so first.
+        await ack(response_action="update", view=build_new_ticket_modal(reading.to_confirm))
+        return
     if draft is None:
         await ack(response_action="errors", errors=reading.errors)
         return

@@ -13,13 +13,21 @@ from typing import Any
 
 import httpx
 
+from bot.blocks.ticket_forms import build_new_ticket_modal
 from bot.console.slack_standin import RunningSlackStandin
+from bot.forms.fields import Choice
 from bot.forms.options import SLOW_VALUE
 from bot.run.embedded import RunningBot, running_bot
 from bot.run.shell import run_shell
 from bot.slack.ids import CardAction, TicketForm
 from bot.storage.workspaces import TicketSettings
-from bot.tickets import CUSTOMER_BLOCK, SUBJECT_BLOCK
+from bot.tickets import (
+    CUSTOMER_BLOCK,
+    SUBJECT_BLOCK,
+    CustomerPeople,
+    new_ticket_form,
+    ticket_choices,
+)
 from tests.e2e.conftest import MEMBER_A, OWNER_A, SIGNING_SECRET, TEAM_A, bot_settings
 from tests.e2e.slack_client import SlackSender
 from tests.forms_tickets.helpers import (
@@ -125,7 +133,8 @@ async def ready_form(
     return updated
 
 
-DEPARTMENT = {"ticket.department": typed("1")}  # no names known: a number input
+# Choosing the customer lists the departments of PMP's tickets (1 is Support in the sandbox).
+DEPARTMENT = {"ticket.department": picked("1", "Support")}
 
 
 # ------------------------------------------------------------------ opening the form
@@ -561,6 +570,48 @@ async def test_an_admin_names_ticket_ids_and_bad_lines_are_refused(
     assert [(o["value"], o["text"]["text"]) for o in options] == [("1", "Helpdesk"), ("2", "Sales")]
 
 
+async def test_choosing_a_customer_lists_the_departments_pmps_tickets_use(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    _, sender = connected
+    view = await open_by_command(sender, slack, "ticket new Printer jammed")
+    # Nothing named or learned yet: a number, with where to look it up.
+    assert element_of(view, "ticket.department")["type"] == "number_input"
+    acme = next(o for o in await suggest(sender, view, "acme") if o["value"] == "1")
+    updated = await choose_customer(sender, slack, view, acme)
+    options = element_of(updated, "ticket.department")["options"]
+    assert [(o["value"], o["text"]["text"]) for o in options] == [
+        ("1", "Support"),
+        ("2", "Sales"),
+        ("3", "Billing"),
+    ]
+
+
+async def test_an_unknown_department_is_confirmed_first_and_the_hidden_ticket_explained(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp: Any
+) -> None:
+    _, sender = connected
+    # A form whose departments couldn't be learned: the number is typed.
+    acme = CustomerPeople(Choice("1", "Acme Corporation"), (Choice("1", "Jane Doe"),), (), "1")
+    no_names = ticket_choices(TicketSettings(), TicketSettings())
+    form = new_ticket_form(no_names, subject="Lost in department 99").with_people(acme)
+    answers = {"ticket.department": typed("99")}
+    before = ticket_ids(pmp)
+
+    warned = (await submit(sender, build_new_ticket_modal(form).to_dict(), answers)).json()
+    assert warned["response_action"] == "update"
+    assert "PMP hides tickets whose department doesn't exist" in json.dumps(warned["view"])
+    assert ticket_ids(pmp) == before  # nothing sent yet
+
+    done = (await submit(sender, warned["view"], answers)).json()
+    assert done["response_action"] == "update"
+    (new,) = ticket_ids(pmp) - before
+    assert pmp.store.ticket(str(new))["department"] == "99"
+    text = json.dumps(done["view"])
+    assert "doesn't list it" in text and "department 99" in text
+    assert "/pmp ticket" not in text  # PMP's search would not find it
+
+
 async def test_names_seen_on_ticket_cards_fill_the_department_menu(
     connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp: Any
 ) -> None:
@@ -590,7 +641,7 @@ def test_the_ticket_flow_through_the_shell() -> None:
         "1",  # ...and pick Acme Corporation: its contacts load
         "",  # keep the primary contact
         "",  # no project
-        "1",  # department number
+        "1",  # department: the first of those PMP's tickets use (Support)
         "",  # keep Medium
         "",  # no service
         "",  # nobody assigned

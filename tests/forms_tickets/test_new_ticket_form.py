@@ -146,11 +146,56 @@ def test_a_customer_without_contacts_cannot_get_a_ticket() -> None:
 def test_departments_without_names_are_typed_as_numbers() -> None:
     choices = ticket_choices(TicketSettings(), TicketSettings())
     form = new_ticket_form(choices, subject="x").with_people(ACME)
-    view = submitted(build_new_ticket_modal(form), {"ticket.department": typed("abc")})
+    modal = build_new_ticket_modal(form)
+    assert "Setup → Support → Departments" in str(modal.to_dict())  # where to look them up
+    view = submitted(modal, {"ticket.department": typed("abc")})
     assert read_new_ticket(view).errors["ticket.department"] == "Enter a whole number, like 12."
-    view = submitted(build_new_ticket_modal(form), {"ticket.department": typed("3")})
-    reading = read_new_ticket(view)
+    known = (Choice("3", "Billing"),)  # learned from PMP's tickets after the form opened
+    view = submitted(modal, {"ticket.department": typed("3")})
+    reading = read_new_ticket(view, known_departments=known)
     assert reading.draft is not None and reading.draft.department == 3
+
+
+def test_an_unknown_department_is_sent_only_after_a_warning() -> None:
+    choices = ticket_choices(TicketSettings(), TicketSettings())
+    form = new_ticket_form(choices, subject="Printer jammed").with_people(ACME)
+    known = (Choice("1", "Support"), Choice("2", "Sales"))
+    view = submitted(build_new_ticket_modal(form), {"ticket.department": typed("99")})
+
+    first = read_new_ticket(view, known_departments=known)
+    assert first.draft is None and first.errors == {}
+    assert first.to_confirm is not None
+    notice = first.to_confirm.notice or ""
+    assert "Department 99 isn't one pmp-bot knows of (1 Support, 2 Sales)" in notice
+    assert "PMP hides tickets" in notice and "submit again" in notice
+
+    # Shown again with everything typed; submitted unchanged, it goes to PMP.
+    again = build_new_ticket_modal(first.to_confirm)
+    assert shown_values(submitted(again))["ticket.department"] == "99"
+    second = read_new_ticket(submitted(again), known_departments=known)
+    assert second.to_confirm is None
+    assert second.draft is not None and second.draft.department == 99
+    assert second.draft.contact_id == 7 and second.draft.subject == "Printer jammed"
+
+    # Another unknown number is asked about again.
+    changed = submitted(again, {"ticket.department": typed("98")})
+    assert read_new_ticket(changed, known_departments=known).to_confirm is not None
+
+
+def test_with_no_department_known_the_warning_says_where_to_check() -> None:
+    choices = ticket_choices(TicketSettings(), TicketSettings())
+    form = new_ticket_form(choices, subject="x").with_people(ACME)
+    view = submitted(build_new_ticket_modal(form), {"ticket.department": typed("4")})
+    reading = read_new_ticket(view)
+    assert reading.to_confirm is not None
+    notice = reading.to_confirm.notice or ""
+    assert "doesn't know PMP's department numbers yet" in notice
+    assert "Setup → Support → Departments" in notice and "/pmp settings" in notice
+
+
+def test_a_department_from_the_menu_needs_no_confirmation() -> None:
+    reading = read_new_ticket(filled(acme_form()))
+    assert reading.to_confirm is None and reading.draft is not None
 
 
 def test_the_form_is_rebuilt_from_the_view_with_everything_typed() -> None:

@@ -17,6 +17,7 @@ from bot.sandbox import running_sandbox
 from bot.sandbox.seed import DEPARTMENTS, TICKET_SERVICES, TICKET_STATUSES
 from bot.tickets import (
     LearnedTicketNames,
+    OpenedTicket,
     TicketDraft,
     learn_from_pmp,
     load_customer_people,
@@ -88,23 +89,32 @@ async def test_subjects_pmp_mangles_or_searches_oddly_are_found(
     assert opened.ticket_id == max(int(t["ticketid"]) for t in sandbox.store.tickets())
 
 
-@pytest.mark.parametrize(
-    ("subject", "changes"),
-    [
-        # PMP's search skips tickets of a department it doesn't have.
-        ("Ticket in a department PMP lacks", {"department": 99}),
-        # Nothing left to search for once PMP's search drops the quotes.
-        ('""', {}),
-    ],
-)
-async def test_an_id_that_cannot_be_found_reliably_is_said_to_be_unknown(
-    pmp: PmpClient, sandbox: Any, subject: str, changes: dict[str, Any]
+async def test_a_ticket_pmp_hides_is_explained_not_pointed_at_a_failing_search(
+    pmp: PmpClient, sandbox: Any
 ) -> None:
     before = ticket_count(sandbox)
-    opened = await open_ticket(pmp, draft(subject, **changes))
+    # PMP's search (and list) skip tickets of a department it doesn't have.
+    opened = await open_ticket(pmp, draft("Ticket in a department PMP lacks", department=99))
     assert ticket_count(sandbox) == before + 1
     assert opened.ticket_id is None and opened.url is None
-    assert opened.note is not None and "/pmp ticket" in opened.note
+    assert opened.not_found == "not_listed"
+    note = opened.note or ""
+    assert "PMP hides tickets whose department doesn't exist" in note
+    assert "department 99" in note
+    assert "/pmp ticket" not in note  # that search finds nothing
+
+
+async def test_an_unsearchable_subject_says_to_look_in_pmp(pmp: PmpClient, sandbox: Any) -> None:
+    # Nothing left to search for once PMP's search drops the quotes.
+    opened = await open_ticket(pmp, draft('""'))
+    assert opened.ticket_id is None and opened.not_found == "unsearchable"
+    assert "/pmp ticket" not in (opened.note or "")
+    assert "ticket list" in (opened.note or "")
+
+
+async def test_several_new_tickets_with_one_subject_are_searched_for() -> None:
+    ticket = OpenedTicket("Printer jammed", None, None, department=1, not_found="several")
+    assert "`/pmp ticket Printer jammed` lists them" in (ticket.note or "")
 
 
 async def test_pmp_3_tells_the_new_id() -> None:

@@ -114,6 +114,9 @@ def test_form_choices_come_from_settings_then_learned_names_then_defaults() -> N
         ("", {}),
         (None, {}),
         ("5 = A = B", {5: "A = B"}),
+        # Typed on one line, as in a one-line input: still one entry each.
+        ("1 = Support, 2 = Sales, 3 = Billing", {1: "Support", 2: "Sales", 3: "Billing"}),
+        ("1 = Sales, Marketing and PR; 2: Ops", {1: "Sales, Marketing and PR", 2: "Ops"}),
     ],
 )
 def test_settings_lines_are_read(text: str | None, expected: dict[int, str]) -> None:
