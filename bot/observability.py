@@ -68,6 +68,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
+# Loggers whose DEBUG lines are a library's internals, not pmp-bot's behaviour.
+_INTERNALS = ("aiosqlite", "httpcore", "hpack", "multipart", "asyncio")
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
@@ -83,6 +87,11 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     if level.upper() != "DEBUG":
         for noisy in ("slack_bolt", "slack_sdk", "httpx", "httpcore", "aiosqlite", "asyncio"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Even at DEBUG, the database driver's every step (aiosqlite logs each call it hands to
+    # its thread) and the HTTP library's connection internals bury what an operator is
+    # looking for; slack-sdk, Bolt and httpx's one line per PMP request stay.
+    for internals in _INTERNALS:
+        logging.getLogger(internals).setLevel(logging.WARNING)
 
 
 @dataclass

@@ -126,3 +126,10 @@ def test_manifest_command_escapes_and_scopes_are_minimal() -> None:
         "users:read",
     }
     assert manifest["settings"]["token_rotation_enabled"] is True
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_org_wide_deploy_stays_off(name: str) -> None:
+    # pmp-bot is installed per workspace; org-wide installs are refused
+    # (bot/slack/org_installs.py), so Slack must not offer them.
+    assert load(name)["settings"]["org_deploy_enabled"] is False

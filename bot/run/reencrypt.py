@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
-from bot.config import Settings
-from bot.run.common import settings_or_exit_code
-from bot.storage import Database, WorkspaceStore, build_oauth_stores
+from bot.config import Settings, SettingsError
+from bot.run.common import (
+    StartupError,
+    check_data_dir,
+    settings_or_exit_code,
+    storage_startup_error,
+)
+from bot.storage import Database, SchemaVersionError, WorkspaceStore, build_oauth_stores
+from bot.storage.database import DatabaseUnavailableError
 
 
 async def reencrypt(settings: Settings) -> tuple[int, int]:
-    """(PMP tokens changed, Slack secrets changed). Safe to run again."""
-    database = await Database.connect(settings.async_database_url)
+    """(PMP tokens changed, Slack secrets changed). Safe to run again. Raises StartupError
+    when the storage can't be opened."""
+    check_data_dir(settings)
     try:
-        await database.create_schema()
-        cipher = settings.token_cipher()
+        database = await Database.connect(settings.async_database_url)
+    except DatabaseUnavailableError as error:
+        raise storage_startup_error(error) from None
+    try:
+        try:
+            await database.create_schema()
+            cipher = settings.token_cipher()
+        except (SettingsError, DatabaseUnavailableError, SchemaVersionError) as error:
+            raise storage_startup_error(error) from None
         pmp_tokens = await WorkspaceStore(database, cipher).reencrypt_all()
         slack_secrets = 0
         if settings.oauth_enabled:
@@ -33,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit_code(need_slack_credentials=False)
     if isinstance(settings, int):
         return settings
-    pmp_tokens, slack_secrets = asyncio.run(reencrypt(settings))
+    try:
+        pmp_tokens, slack_secrets = asyncio.run(reencrypt(settings))
+    except StartupError as error:
+        print(f"pmp-bot: {error}", file=sys.stderr)
+        return error.exit_code
     print(
         f"Re-encrypted {pmp_tokens} PMP token(s) and {slack_secrets} Slack secret(s) "
         "with the first key in PMP_BOT_SECRET_KEY."

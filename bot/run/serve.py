@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
+import errno
 import gc
 import logging
+import socket
+import sys
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from bot.config import Settings
-from bot.run.common import add_logging_arguments, settings_or_exit_code, start_logging
-from bot.services import BotServices
+from bot.run.common import (
+    EXIT_SETTINGS,
+    StartupError,
+    add_logging_arguments,
+    check_bot_token,
+    check_data_dir,
+    run_until_stopped,
+    settings_or_exit_code,
+    start_logging,
+    start_services,
+)
 from bot.slack.app import create_app
 from bot.slack.web import create_web_app
 
@@ -47,37 +58,100 @@ def server_config(web: ASGIApp, **options: Any) -> uvicorn.Config:
     )
 
 
-async def serve(settings: Settings, host: str, port: int) -> None:
-    services = await BotServices.start(settings)
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, or a StartupError naming what to fix. Bound and listening
+    before anything says pmp-bot is serving (connections wait in the backlog until uvicorn
+    accepts them), and before the database is opened, so a port in use fails fast."""
     try:
-        app = create_app(settings, services)
-        web = create_web_app(app, services)
-        server = uvicorn.Server(
-            server_config(web, host=host, port=port, timeout_graceful_shutdown=15)
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        raise StartupError(
+            f"HOST {host!r} isn't an address pmp-bot can listen on ({error.strerror}): use "
+            "127.0.0.1, 0.0.0.0 or one of this machine's addresses.",
+            exit_code=EXIT_SETTINGS,
+        ) from None
+    listener = socket.socket(family, kind, proto)
+    # As uvicorn does: a restart needn't wait for the last run's connections to time out.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+        listener.listen(BACKLOG)
+    except OSError as error:
+        listener.close()
+        raise StartupError(_bind_failure(host, port, error), exit_code=EXIT_SETTINGS) from None
+    return listener
+
+
+def _bind_failure(host: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"Port {port} on {host} is already in use: stop the program using it, or choose "
+            "another port with --port or PORT."
         )
-        mode = "OAuth (many workspaces)" if settings.oauth_enabled else "single workspace"
-        logger.info(
-            "pmp-bot serving Slack requests on http://%s:%s/slack/events (%s)", host, port, mode
+    if error.errno == errno.EACCES:
+        return (
+            f"Port {port} needs privileges pmp-bot doesn't have: use a port above 1023 (a "
+            "reverse proxy in front can serve 443)."
         )
-        # Everything built so far lives as long as the process: moving it out of the garbage
-        # collector's view makes the full collections that pause the event loop shorter.
-        gc.collect()
-        gc.freeze()
-        # uvicorn stops accepting on SIGTERM/SIGINT and lets requests in flight finish.
-        await server.serve()
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"HOST {host} isn't an address of this machine: use 127.0.0.1 or 0.0.0.0."
+    return f"Can't listen on {host}:{port} ({error.strerror or error}): check HOST and PORT."
+
+
+async def serve(settings: Settings, host: str, port: int) -> None:
+    listener = listen(host, port)
+    try:
+        check_data_dir(settings)
+        await check_bot_token(settings)
+        services = await start_services(settings)
+        try:
+            app = create_app(settings, services)
+            web = create_web_app(app, services)
+            server = uvicorn.Server(
+                server_config(web, host=host, port=port, timeout_graceful_shutdown=15)
+            )
+            mode = "OAuth (many workspaces)" if settings.oauth_enabled else "single workspace"
+            logger.info(
+                "pmp-bot serving Slack requests on http://%s:%s/slack/events (%s)",
+                host,
+                port,
+                mode,
+            )
+            # Everything built so far lives as long as the process: moving it out of the
+            # garbage collector's view makes the full collections that pause the loop shorter.
+            gc.collect()
+            gc.freeze()
+            # uvicorn stops accepting on SIGTERM/SIGINT and lets requests in flight finish.
+            await server.serve(sockets=[listener])
+        finally:
+            await services.aclose()
     finally:
-        await services.aclose()
+        listener.close()
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit_code(need_slack_credentials=True)
     if isinstance(settings, int):
         return settings
+    port = settings.port if args.port is None else _port_argument(args.port)
+    if port is None:
+        print(
+            f"pmp-bot: --port must be a whole number from 1 to 65535 (got {args.port!r}).",
+            file=sys.stderr,
+        )
+        return EXIT_SETTINGS
     start_logging(settings, args)
     host: str = args.host or settings.host
-    port: int = args.port or settings.port
-    asyncio.run(serve(settings, host, port))
-    return 0
+    return run_until_stopped(serve(settings, host, port))
+
+
+def _port_argument(text: str) -> int | None:
+    value = text.strip()
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 65535:
+        return None
+    return int(value)
 
 
 def register(subparsers: Any) -> None:
@@ -92,6 +166,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--host", help="address to listen on (default: HOST or 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (default: PORT or 3000)")
+    # Checked by `run`, so a bad value gets the same one line as a bad PORT.
+    parser.add_argument("--port", help="port to listen on, 1-65535 (default: PORT or 3000)")
     add_logging_arguments(parser)
     parser.set_defaults(run=run)

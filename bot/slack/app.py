@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.observability import current_trace
 from bot.services import BotServices, ListenerTracker
 from bot.slack.middleware import build_context_middleware
+from bot.slack.org_installs import WorkspaceOnlyOAuthFlow, workspace_only_callbacks
 from bot.slack.retries import slack_retry_handlers
 from bot.slack.token_rotation import SerializedRotationAuthorize
 
@@ -115,12 +116,16 @@ def create_app(
             install_path=INSTALL_PATH,
             authorization_url=authorization_url(settings.slack_api_url),
             redirect_uri_path=REDIRECT_PATH,
+            callback_options=workspace_only_callbacks(),
         )
         # The store goes to the app itself too: otherwise token refreshes build their own
         # client and ignore SLACK_API_URL. The authorize cache spares an auth.test per request.
         app_kwargs.update(
             installation_store=installation_store,
-            oauth_settings=oauth_settings,
+            # Installs are per workspace; an org-wide one is undone (bot/slack/org_installs.py).
+            oauth_flow=WorkspaceOnlyOAuthFlow(
+                client=client, logger=BOLT_LOGGER, settings=oauth_settings
+            ),
             authorize=SerializedRotationAuthorize(
                 database=services.database,
                 installation_store=installation_store,

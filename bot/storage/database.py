@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from bot.storage import schema
 from bot.storage.urls import to_async_database_url
 
-__all__ = ["Database", "SchemaVersionError"]
+__all__ = ["Database", "DatabaseUnavailableError", "SchemaVersionError"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,28 @@ class SchemaVersionError(RuntimeError):
     """The database was written by a newer pmp-bot than this one."""
 
 
+class DatabaseUnavailableError(RuntimeError):
+    """The database can't be opened or reached; ``str(error)`` is one line saying which
+    database (password masked) and why, fit to print at start-up."""
+
+
+def _why_unavailable(error: BaseException) -> str:
+    """The reason in a database error, in words and on one line."""
+    cause: BaseException = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's
+    if isinstance(cause, ConnectionRefusedError):
+        return "the connection was refused"
+    if isinstance(cause, socket.gaierror):
+        return "its host name can't be found"
+    if isinstance(cause, TimeoutError):
+        return "it didn't answer in time"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror[0].lower() + cause.strerror[1:]
+    lines = str(cause).strip().splitlines()
+    # asyncpg's errors come as "<class 'asyncpg.exceptions.X'>: what happened".
+    text = lines[0].split(">: ", 1)[-1] if lines else type(cause).__name__
+    return text[:200]
+
+
 class Database:
     """One async engine shared by every store; same code for SQLite and PostgreSQL."""
 
@@ -70,7 +93,14 @@ class Database:
             if schema is not None:
                 raise ValueError("SQLite has no schemas; use a separate database file instead")
             if async_url.database and async_url.database != ":memory:":
-                Path(async_url.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                folder = Path(async_url.database).parent
+                try:
+                    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                except OSError as error:
+                    raise DatabaseUnavailableError(
+                        f"Can't create the folder {folder} of the SQLite database: "
+                        f"{_why_unavailable(error)}."
+                    ) from error
             return cls(_sqlite_engine(async_url.render_as_string(hide_password=False), echo))
         if schema is not None and not _SCHEMA_NAME.match(schema):
             raise ValueError("schema must be a plain SQL identifier (letters, digits, _)")
@@ -103,8 +133,18 @@ class Database:
         """Create missing tables and bring older databases up to the current schema version.
 
         Safe to run from several processes at once: PostgreSQL serialises it with an advisory
-        lock, SQLite with its write lock.
+        lock, SQLite with its write lock. The first use of the database at start-up, so a
+        database that can't be reached raises DatabaseUnavailableError with the reason.
         """
+        try:
+            await self._create_schema()
+        except (SQLAlchemyError, OSError) as error:
+            shown = self._engine.url.render_as_string(hide_password=True)
+            raise DatabaseUnavailableError(
+                f"Can't open the database {shown}: {_why_unavailable(error)}."
+            ) from error
+
+    async def _create_schema(self) -> None:
         async with self.write() as conn:
             await self._lock_schema(conn)
             await conn.run_sync(schema.metadata.create_all)
