@@ -27,9 +27,8 @@ class SlackPoster:
     async def _token_for(self, team_id: str) -> str | None:
         if self._oauth is None:
             return self._settings.bot_token()
-        bot = await self._oauth.installation_store.async_find_bot(
-            enterprise_id=None, team_id=team_id
-        )
+        # By team and its enterprise: an Enterprise Grid workspace's bot is stored under both.
+        bot = await self._oauth.installation_store.async_find_workspace_bot(team_id)
         return bot.bot_token if bot is not None else None
 
     async def __call__(self, team_id: str, channel_id: str, text: str) -> None:

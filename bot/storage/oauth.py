@@ -16,9 +16,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import Dialect, Text, and_, literal, select, type_coerce
+from sqlalchemy import Dialect, Text, and_, desc, literal, select, type_coerce
 from sqlalchemy.types import TypeDecorator
 
 from bot.crypto import TokenCipher, TokenDecryptionError
@@ -80,6 +81,34 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
 
     def __repr__(self) -> str:
         return f"EncryptedInstallationStore(client_id={self.client_id!r})"
+
+    async def async_find_workspace_bot(self, team_id: str) -> Bot | None:
+        """The bot of the workspace `team_id`, for work that knows only the team (channel
+        notices). slack-sdk keys an installation by enterprise and team, and a lookup with
+        no enterprise finds nothing for an Enterprise Grid workspace, so the enterprise is
+        read from the workspace's latest installation and the bot found by both."""
+        columns = self.bots.c
+        query = (
+            select(columns.enterprise_id)
+            .where(
+                and_(
+                    columns.client_id == self.client_id,
+                    columns.team_id == team_id,
+                    # Org-wide installs are refused (bot/slack/org_installs.py).
+                    columns.is_enterprise_install.is_not(True),
+                )
+            )
+            .order_by(desc(columns.installed_at))
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        bot: Bot | None = await self.async_find_bot(
+            enterprise_id=row.enterprise_id, team_id=team_id, is_enterprise_install=False
+        )
+        return bot
 
     async def delete_workspace(self, enterprise_id: str | None, team_id: str | None) -> None:
         """Remove every bot and user installation of a workspace or org (app_uninstalled)."""

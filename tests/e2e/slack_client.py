@@ -16,12 +16,25 @@ from bot.console.slack_standin import RunningSlackStandin
 
 @dataclass
 class SlackSender:
+    """Builds payloads in the shapes Slack sends: a workspace of an Enterprise Grid
+    organisation (the stand-in's `enterprises`) names its enterprise in every payload, and
+    `org_wide=True` gives the shapes of an org-wide install (`is_enterprise_install`,
+    authorizations without a team)."""
+
     events_url: str
     signing_secret: str
     standin: RunningSlackStandin
     http: httpx.AsyncClient
     api_app_id: str = "A0PMPBOT"
     sent: list[str] = field(default_factory=list)
+    org_wide: bool = False
+
+    def _enterprise(self, team: str) -> dict[str, Any] | None:
+        return self.standin.enterprise_of(team) if team in self.standin.team_ids() else None
+
+    def _enterprise_fields(self, team: str) -> dict[str, Any]:
+        """The keys interaction payloads carry about the install and its organisation."""
+        return {"enterprise": self._enterprise(team), "is_enterprise_install": self.org_wide}
 
     def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
@@ -48,23 +61,25 @@ class SlackSender:
         self, text: str, *, team: str, user: str, channel: str = "", command: str = "/pmp"
     ) -> str:
         channel = channel or "C" + team[1:]
-        return urlencode(
-            {
-                "token": "legacy-verification-token",
-                "team_id": team,
-                "team_domain": team.lower(),
-                "channel_id": channel,
-                "channel_name": "general",
-                "user_id": user,
-                "user_name": user.lower(),
-                "command": command,
-                "text": text,
-                "api_app_id": self.api_app_id,
-                "is_enterprise_install": "false",
-                "response_url": self.standin.new_response_url(team, channel, user),
-                "trigger_id": self.standin.new_trigger_id(team, user),
-            }
-        )
+        fields = {
+            "token": "legacy-verification-token",
+            "team_id": team,
+            "team_domain": team.lower(),
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "is_enterprise_install": "true" if self.org_wide else "false",
+            "response_url": self.standin.new_response_url(team, channel, user),
+            "trigger_id": self.standin.new_trigger_id(team, user),
+        }
+        enterprise = self._enterprise(team)
+        if enterprise is not None:
+            fields.update(enterprise_id=enterprise["id"], enterprise_name=enterprise["name"])
+        return urlencode(fields)
 
     async def command(
         self, text: str, *, team: str, user: str, channel: str = ""
@@ -76,19 +91,35 @@ class SlackSender:
         body = urlencode({"payload": json.dumps(payload)})
         return await self.post(body, "application/x-www-form-urlencoded")
 
+    def event_envelope(self, event: dict[str, Any], *, team: str) -> dict[str, Any]:
+        enterprise = self._enterprise(team)
+        enterprise_id = enterprise["id"] if enterprise else None
+        envelope: dict[str, Any] = {
+            "token": "legacy-verification-token",
+            "team_id": team,
+            "api_app_id": self.api_app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{int(time.time() * 1000)}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": enterprise_id,
+                    # An org-wide install's authorization names no workspace.
+                    "team_id": None if self.org_wide else team,
+                    "user_id": "UBOT",
+                    "is_bot": True,
+                    "is_enterprise_install": self.org_wide,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        if enterprise_id is not None:
+            envelope["enterprise_id"] = enterprise_id
+        return envelope
+
     async def event(self, event: dict[str, Any], *, team: str) -> httpx.Response:
-        body = json.dumps(
-            {
-                "token": "legacy-verification-token",
-                "team_id": team,
-                "api_app_id": self.api_app_id,
-                "event": event,
-                "type": "event_callback",
-                "event_id": f"Ev{int(time.time() * 1000)}",
-                "event_time": int(time.time()),
-                "authorizations": [{"team_id": team, "user_id": "UBOT", "is_bot": True}],
-            }
-        )
+        body = json.dumps(self.event_envelope(event, team=team))
         return await self.post(body, "application/json")
 
     def block_actions(
@@ -114,6 +145,7 @@ class SlackSender:
             "api_app_id": self.api_app_id,
             "trigger_id": self.standin.new_trigger_id(team, user),
             "actions": [{"action_ts": str(time.time()), **action}],
+            **self._enterprise_fields(team),
         }
         if view is not None:
             payload["container"] = {"type": "view", "view_id": view.get("id", "")}
@@ -149,4 +181,5 @@ class SlackSender:
             "trigger_id": self.standin.new_trigger_id(team, user),
             "view": submitted,
             "response_urls": [],
+            **self._enterprise_fields(team),
         }

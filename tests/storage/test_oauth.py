@@ -113,6 +113,24 @@ async def test_enterprise_org_wide_install(stores: OAuthStores) -> None:
     )
 
 
+async def test_a_workspace_bot_is_found_by_its_team_within_its_enterprise(
+    stores: OAuthStores,
+) -> None:
+    store = stores.installation_store
+    await store.async_save(_installation("T1"))
+    await store.async_save(_installation("T7", enterprise_id="E1"))
+    # An org-wide install of the same enterprise is never mistaken for the workspace's.
+    await store.async_save(_installation(None, enterprise_id="E1", is_enterprise_install=True))
+    plain = await store.async_find_workspace_bot("T1")
+    assert plain is not None and plain.bot_token == f"{BOT_TOKEN}-T1"
+    grid = await store.async_find_workspace_bot("T7")
+    assert grid is not None and (grid.enterprise_id, grid.team_id) == ("E1", "T7")
+    assert grid.bot_token == f"{BOT_TOKEN}-T7"
+    # slack-sdk's own lookup without the enterprise finds nothing for the Grid workspace.
+    assert await store.async_find_bot(enterprise_id=None, team_id="T7") is None
+    assert await store.async_find_workspace_bot("T404") is None
+
+
 async def test_oauth_state_is_consumed_once(stores: OAuthStores) -> None:
     state = await stores.state_store.async_issue()
     assert await stores.state_store.async_consume(state) is True
