@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 from urllib.parse import quote
@@ -85,6 +86,11 @@ def _search_term(term: str) -> str:
             user_message="Type something to search for.",
         )
     return cleaned
+
+
+# Characters every web server passes in a path once decoded (CodeIgniter's permitted URI
+# characters); a term with any other (a space, "/", "?", "é"...) may be refused.
+_PATH_SAFE = re.compile(r"[A-Za-z0-9~.:_@-]+")
 
 
 def _rows(payload: Any, info: RequestInfo, id_key: str) -> tuple[builtins.list[Any], Any]:
@@ -173,7 +179,7 @@ class _Base(Generic[RecordT]):
             except PmpNotFoundError:
                 break
             rows, meta = _rows(payload, info, self._id_key)
-            if isinstance(payload, dict) and "data" in payload:
+            if isinstance(payload, dict) and isinstance(payload.get("data"), builtins.list):
                 self._client.note_api_version(3)  # only 3.x wraps lists
             reported_page = _meta_number(meta, "current_page", "page")
             if page > 1 and reported_page is not None and reported_page != page:
@@ -232,9 +238,12 @@ class _Base(Generic[RecordT]):
     ) -> builtins.list[RecordT]:
         """Search: ``search/<term>`` (the term one encoded path segment), or on a 3.x module
         ``search?q=<term>``, which web servers that refuse some characters in a path pass.
-        When the web server refuses a path search and the module version is not known yet,
-        the version is asked once and a 3.x module is asked again with ``?q=``."""
+        While the module version is not known, it is asked first for a term such a web server
+        may refuse; and when one refuses a path search anyway, a 3.x module is asked again
+        with ``?q=``."""
         cleaned = _search_term(term)
+        if self._client.api_version is None and not _PATH_SAFE.fullmatch(cleaned):
+            await self._client.detect_api_version(timeout=timeout)
         if self._client.api_version == 3:
             return await self._query_search(cleaned, timeout, until)
         try:

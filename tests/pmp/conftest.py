@@ -70,7 +70,11 @@ class ClientFactory:
     async def _sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
 
-    def __call__(self, fake: FakePmp, **options: Any) -> PmpClient:
+    def __call__(
+        self, fake: FakePmp, *, api_version: int | None = None, **options: Any
+    ) -> PmpClient:
+        """A client of ``fake``; ``api_version`` makes it know the module version already
+        (so a search term with a space doesn't make it ask first)."""
         options.setdefault("base_url", ROOT)
         client = PmpClient(
             token=TOKEN,
@@ -78,6 +82,8 @@ class ClientFactory:
             sleep=self._sleep,
             **options,
         )
+        if api_version is not None:
+            client.note_api_version(api_version)
         self.clients.append(client)
         return client
 

@@ -68,7 +68,7 @@ async def test_one_debug_line_per_request(
     make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake = FakePmp(json_response(200, CUSTOMER_ROW), json_response(404, NO_DATA))
-    pmp = make_client(fake)
+    pmp = make_client(fake, api_version=2)
     caplog.set_level(logging.DEBUG, logger="bot.pmp")
     await pmp.customers.get(3)
     await pmp.leads.search("secret person")

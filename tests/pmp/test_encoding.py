@@ -50,7 +50,7 @@ async def test_a_search_term_is_one_encoded_path_segment(
     make_client: ClientFactory, term: str, segment: str
 ) -> None:
     fake = FakePmp(json_response(404, NO_DATA))
-    pmp = make_client(fake, base_url="https://example.com/crm/")
+    pmp = make_client(fake, base_url="https://example.com/crm/", api_version=2)
     assert await pmp.customers.search(term) == []
     url = fake.requests[0].url
     assert url.raw_path == f"/crm/api/customers/search/{segment}".encode()
@@ -74,7 +74,7 @@ async def test_every_search_encodes_its_term(
     make_client: ClientFactory, resource: str, prefix: str
 ) -> None:
     fake = FakePmp(json_response(404, NO_DATA))
-    pmp = make_client(fake)
+    pmp = make_client(fake, api_version=2)
     await getattr(pmp, resource).search("a/b c")
     assert fake.requests[0].url.raw_path == f"{prefix}a%2Fb%20c".encode()
 
@@ -377,7 +377,7 @@ async def test_double_quotes_are_taken_out_of_search_terms(
     make_client: ClientFactory, term: str, segment: str
 ) -> None:
     fake = FakePmp(json_response(404, NO_DATA))
-    await make_client(fake).customers.search(term)
+    await make_client(fake, api_version=2).customers.search(term)
     assert fake.requests[0].url.raw_path == f"/api/customers/search/{segment}".encode()
 
 

@@ -118,25 +118,45 @@ async def test_2x_searches_keep_the_term_in_the_path(make_client: ClientFactory)
     assert "q" not in fake.requests[1].url.params
 
 
+async def test_a_term_a_web_server_may_refuse_waits_for_the_version(
+    make_client: ClientFactory,
+) -> None:
+    fake = FakePmp(json_response(404, NO_DATA), json_response(200, _customers(4)))
+    pmp = make_client(fake)
+    assert [c.id for c in await pmp.customers.search("acme corp")] == [4]
+    probe, search = fake.requests
+    assert probe.headers["authorization"] == f"Bearer {TOKEN}"
+    assert search.url.params["q"] == "acme corp"
+
+
+async def test_a_plain_term_is_sent_without_asking(make_client: ClientFactory) -> None:
+    fake = FakePmp(json_response(200, _customers(4)))
+    pmp = make_client(fake)
+    await pmp.customers.search("acme-corp_2@x.example")
+    [search] = fake.requests
+    assert search.url.raw_path == b"/api/customers/search/acme-corp_2%40x%2Eexample"
+    assert pmp.api_version is None
+
+
 async def test_a_refused_search_on_3x_is_asked_again_with_q(make_client: ClientFactory) -> None:
     fake = FakePmp(
-        html_response(403, "<h1>Forbidden</h1>"),  # the web server refuses the path
+        html_response(403, "<h1>Forbidden</h1>"),  # a web server refusing even a plain term
         json_response(404, NO_DATA),  # the probe: 3.x
         json_response(200, _customers(4)),
     )
     pmp = make_client(fake)
-    assert [c.id for c in await pmp.customers.search("a/b")] == [4]
+    assert [c.id for c in await pmp.customers.search("acme")] == [4]
     assert fake.requests[1].headers["authorization"] == f"Bearer {TOKEN}"
-    assert fake.requests[2].url.params["q"] == "a/b"
+    assert fake.requests[2].url.params["q"] == "acme"
     assert pmp.api_version == 3
 
 
 async def test_a_refused_search_on_2x_is_reported(make_client: ClientFactory) -> None:
-    fake = FakePmp(html_response(404), NOT_DEFINED, html_response(404))
+    fake = FakePmp(NOT_DEFINED, html_response(404))
     pmp = make_client(fake)
     with pytest.raises(PmpSearchRefusedError):
         await pmp.customers.search("a/b")
-    assert len(fake.requests) == 2
+    assert len(fake.requests) == 2  # the version, then the search
     with pytest.raises(PmpSearchRefusedError):
         await pmp.customers.search("c/d")  # known 2.x: not asked again
     assert len(fake.requests) == 3
