@@ -138,6 +138,8 @@ class PmpClient:
         self._token = _check_token(token)
         self._sleep = sleep
         self._api_version: ApiVersion | None = None
+        # Searches arriving together on a new client ask the version once between them.
+        self._version_lock = asyncio.Lock()
         self._http = httpx.AsyncClient(
             base_url=f"{self.base_url}/api/",
             headers={
@@ -209,6 +211,12 @@ class PmpClient:
         """
         if self._api_version is not None:
             return self._api_version
+        async with self._version_lock:
+            if self._api_version is not None:
+                return self._api_version
+            return await self._ask_api_version(timeout)
+
+    async def _ask_api_version(self, timeout: float | None) -> ApiVersion:
         path = f"customers/{_PROBE_CUSTOMER_ID}"
         info = self.request_info("GET", path, "check", "customer", timeout=timeout)
         try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.pmp import PmpConnectionError, PmpSearchRefusedError
+from bot.pmp import PmpClient, PmpConnectionError, PmpSearchRefusedError
 from tests.pmp.conftest import (
     CONTACT_ROW,
     CUSTOMER_ROW,
@@ -15,6 +16,7 @@ from tests.pmp.conftest import (
     TOKEN,
     ClientFactory,
     FakePmp,
+    Routes,
     html_response,
     json_response,
 )
@@ -160,3 +162,27 @@ async def test_a_refused_search_on_2x_is_reported(make_client: ClientFactory) ->
     with pytest.raises(PmpSearchRefusedError):
         await pmp.customers.search("c/d")  # known 2.x: not asked again
     assert len(fake.requests) == 3
+
+
+async def test_searches_arriving_together_ask_the_version_once() -> None:
+    routes = Routes(
+        {
+            ("GET", "/api/customers/2147483647"): json_response(404, NO_DATA),
+            ("GET", "/api/customers/search"): json_response(200, _customers(1)),
+        }
+    )
+    seen: list[str] = []
+
+    async def slow_pmp(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        await asyncio.sleep(0)  # other requests get going meanwhile
+        return routes(request)
+
+    transport = httpx.MockTransport(slow_pmp)
+    async with PmpClient(
+        base_url="https://crm.example.com", token=TOKEN, transport=transport
+    ) as pmp:
+        results = await asyncio.gather(*(pmp.customers.search(f"two words {n}") for n in range(5)))
+    assert all([c.id for c in found] == [1] for found in results)
+    assert seen.count("/api/customers/2147483647") == 1
+    assert seen.count("/api/customers/search") == 5
