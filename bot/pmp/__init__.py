@@ -21,6 +21,7 @@ from bot.pmp.errors import (
     PmpUnsafeUpdateError,
     PmpValidationError,
     PmpWriteFailedError,
+    first_record_message,
 )
 from bot.pmp.links import RecordKind, normalise_base_url, record_url
 from bot.pmp.models import (
@@ -64,6 +65,7 @@ __all__ = [
     "Ticket",
     "TicketPriority",
     "TicketStatus",
+    "first_record_message",
     "normalise_base_url",
     "record_url",
 ]
