@@ -14,7 +14,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 REQUEST_LOGGER = logging.getLogger("bot.requests")
 
@@ -72,6 +72,12 @@ class JsonFormatter(logging.Formatter):
 _INTERNALS = ("aiosqlite", "httpcore", "hpack", "multipart", "asyncio")
 
 
+class RequestObserver(Protocol):
+    """Told about each Slack request once it is answered (the metrics)."""
+
+    def request_answered(self, kind: str, http_status: int | None, ack_seconds: float) -> None: ...
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
@@ -106,6 +112,7 @@ class RequestTrace:
     pmp_statuses: list[str] = field(default_factory=list)
     listener_running: bool = False
     listener_done: bool = False
+    observer: RequestObserver | None = None
     _logged: bool = False
 
     def record_pmp(self, status: str) -> None:
@@ -129,6 +136,8 @@ class RequestTrace:
         if self.listener_running and not self.listener_done:
             return
         self._logged = True
+        if self.observer is not None:
+            self.observer.request_answered(self.kind, self.http_status, self.ack_ms / 1000)
         pmp = ",".join(self.pmp_statuses) if self.pmp_statuses else "-"
         fields = {
             "team": self.team,

@@ -14,6 +14,7 @@ import aiohttp
 
 from bot.config import Settings
 from bot.lookups import Lookups
+from bot.metrics import Metrics
 from bot.notify import NotificationQueue
 from bot.notify.slack_poster import SlackPoster, report_notice_failure
 from bot.pmp_pool import PmpClientPool, TransportFactory, default_transport
@@ -80,12 +81,14 @@ class BotServices:
     # Slack installations and OAuth states, in OAuth (multi-workspace) mode only.
     oauth_stores: OAuthStores | None = None
     listeners: ListenerTracker = field(default_factory=ListenerTracker)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def notify(self, workspace: Workspace | None, line: str) -> None:
         """Queues a notice for the workspace's notify channel, if it has one."""
         if workspace is None or not workspace.notify_channel_id:
             return
         self.notices.enqueue(workspace.team_id or "", workspace.notify_channel_id, line)
+        self.metrics.notices("queued")
 
     @classmethod
     async def start(
@@ -108,9 +111,11 @@ class BotServices:
             await database.dispose()
             raise
         slack_http = aiohttp.ClientSession()
-        notices = NotificationQueue(
-            SlackPoster(settings, slack_http, oauth_stores), on_failure=report_notice_failure
+        metrics = Metrics()
+        post, on_failure = metrics.counted_notices(
+            SlackPoster(settings, slack_http, oauth_stores), report_notice_failure
         )
+        notices = NotificationQueue(post, on_failure=on_failure)
         return cls(
             settings=settings,
             database=database,
@@ -120,13 +125,14 @@ class BotServices:
             pmp_pool=PmpClientPool(
                 workspaces,
                 timeout=settings.pmp_timeout,
-                transport_factory=pmp_transport_factory,
+                transport_factory=metrics.measured_transport(pmp_transport_factory),
             ),
             admins=AdminChecker(settings.admin_user_ids),
             slack_http=slack_http,
             lookups=Lookups(ResultCache()),
             notices=notices,
             oauth_stores=oauth_stores,
+            metrics=metrics,
         )
 
     async def aclose(self, *, grace_seconds: float = 15.0) -> None:

@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.observability import RequestTrace, current_trace
 from bot.services import BotServices
 from bot.slack.app import INSTALL_PATH, REDIRECT_PATH
@@ -65,7 +66,7 @@ def create_web_app(app: AsyncApp, services: BotServices) -> Starlette:
     secret = signing_secret.encode()
 
     async def slack_events(request: Request) -> Response:
-        trace = RequestTrace()
+        trace = RequestTrace(observer=services.metrics)
         current_trace.set(trace)
         response = await answer(request)
         trace.mark_acked(response.status_code)
@@ -113,12 +114,17 @@ def create_web_app(app: AsyncApp, services: BotServices) -> Starlette:
             return JSONResponse({"ok": True})
         return JSONResponse({"ok": False, "error": "database unreachable"}, status_code=503)
 
+    async def metrics(request: Request) -> Response:
+        page = await services.metrics.render(services.workspaces.count_connected)
+        return Response(page, media_type=METRICS_CONTENT_TYPE)
+
     async def root(request: Request) -> Response:
         return PlainTextResponse("pmp-bot is running. Slack sends its requests to /slack/events.")
 
     routes = [
         Route(EVENTS_PATH, slack_events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/", root, methods=["GET"]),
     ]
     if app.oauth_flow is not None:

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import SecretStr
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -392,6 +392,16 @@ class WorkspaceStore:
             await conn.execute(
                 workspaces.update().where(_where(key)).values(ticket_settings=settings.to_json())
             )
+
+    async def count_connected(self) -> int:
+        """How many workspaces have PMP credentials (for the metrics)."""
+        async with self._db.read() as conn:
+            count = await conn.scalar(
+                select(func.count())
+                .select_from(workspaces)
+                .where(workspaces.c.pmp_token_encrypted.is_not(None))
+            )
+        return int(count or 0)
 
     async def delete_workspace(self, team_id: str | None, enterprise_id: str | None = None) -> bool:
         """Remove everything stored for the workspace (uninstall, tokens_revoked).
