@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -106,3 +107,32 @@ def test_concurrent_requests_from_many_threads(api: httpx.Client, sandbox: Runni
     companies = [c["company"] for c in assert_json(api.get("/api/customers"), 200)]
     assert len(companies) == DEMO_FACTS.customer_count + 8 * 5
     assert len({c for c in companies if c.startswith("Thread ")}) == 40
+
+
+def test_a_database_from_an_older_sandbox_gets_the_new_columns(tmp_path: Path) -> None:
+    path = str(tmp_path / "old.sqlite3")
+    with sqlite3.connect(path) as old:
+        old.execute(
+            'CREATE TABLE "milestones" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "name" TEXT, '
+            '"due_date" TEXT, "project_id" INTEGER)'
+        )
+        old.execute(
+            "INSERT INTO milestones (name, due_date, project_id) VALUES ('Old', '2024-01-01', 1)"
+        )
+    old.close()
+    with running_sandbox(db=path, seed=False) as running, _client(running) as api:
+        [milestone] = assert_json(api.get("/api/milestones/1"), 200)
+        assert (milestone["name"], milestone["start_date"], milestone["hide_from_customer"]) == (
+            "Old",
+            None,
+            "0",
+        )
+        body = {
+            "name": "Old",
+            "project_id": "1",
+            "due_date": "2024-01-01",
+            "start_date": "2023-12-01",
+        }
+        assert assert_json(api.put("/api/milestones/1", json=body), 200)["status"] is True
+        [updated] = assert_json(api.get("/api/milestones/1"), 200)
+        assert updated["start_date"] == "2023-12-01"
