@@ -57,11 +57,12 @@ def _clean_name(*parts: Any) -> str | None:
 
 
 def _names_in(record: PmpRecord) -> Iterable[tuple[NameKind, int | None, str | None]]:
-    raw = record.raw
     if isinstance(record, Lead):
+        raw = record.raw
         yield "lead_statuses", _positive_id(raw.get("status")), _clean_name(raw.get("status_name"))
         yield "lead_sources", _positive_id(raw.get("source")), _clean_name(raw.get("source_name"))
     elif isinstance(record, Ticket):
+        raw = record.raw
         staff_name = _clean_name(raw.get("staff_firstname"), raw.get("staff_lastname"))
         yield "staff", _positive_id(raw.get("admin")), staff_name
 

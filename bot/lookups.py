@@ -197,7 +197,8 @@ class Lookups:
                 del self._searching[(workspace, key)]
         if kind == "ticket":
             self.ticket_names.learn(pmp.base_url, records)
-        self.learned_names.learn(pmp.base_url, records)
+        if kind in ("lead", "ticket"):
+            self.learned_names.learn(pmp.base_url, records)
         if not current:  # the workspace's results were forgotten meanwhile: don't keep these
             return CachedResults(
                 key=key,
