@@ -117,8 +117,8 @@ _HEADERS_SENT = (
 
 
 def _after_php_output(php: PhpOutput, status: int, content: str) -> Response:
-    """An answer whose script printed first: PHP already sent 200 + text/html, so the status
-    the controller sets is lost (with one more warning) and the content type stays HTML."""
+    """``content`` sent with PHP's own content type. If the script printed warnings first,
+    PHP already sent 200 + text/html: the status set now is lost (one more warning)."""
     if not php.started:
         return Response(content.encode(), status_code=status, headers={"content-type": PHP_HTML})
     php.warning(_HEADERS_SENT, "core/Common.php", 570)
