@@ -1,0 +1,145 @@
+"""Every message, modal and Home view pmp-bot shows, every control on them pressed.
+
+A Slack user (tests/e2e/surfaces.py) opens each surface the bot can show, presses each
+control on it as Slack would send the press, and follows what opens, two levels down. The
+test fails when Slack would refuse something the bot sent, or when a press changes nothing
+the user can see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from bot.console.slack_standin import RunningSlackStandin
+from bot.run.embedded import RunningBot
+from bot.sandbox import schema
+from bot.slack.ids import HomeAction, RecordForm, TicketForm
+from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A
+from tests.e2e.slack_client import SlackSender
+from tests.e2e.surfaces import (
+    Explorer,
+    Surface,
+    global_shortcut_payload,
+    message_action_payload,
+)
+
+# What a member opens: lookups of every kind, cards, paging, help, status, forms, Home.
+MEMBER_COMMANDS = [
+    "help",
+    "help ticket",
+    "custmer acme",
+    "status",
+    "notify",
+    "customer acme",
+    "customer a",  # more than a page: Next and Previous
+    "lead sarah",
+    "project a",
+    "milestone a",
+    "ticket outage",
+    "customer 1",
+    "lead 1",
+    "project 1",
+    "milestone 1",
+    "ticket 7",
+    "customer new",
+    "lead new",
+    "project new",
+    "milestone new",
+    "customer edit 1",
+    "lead edit 1",
+    "project edit 1",
+    "milestone edit 1",
+    "ticket new",
+]
+
+
+@pytest.mark.timeout(900)
+async def test_every_surface_and_every_control_does_something_visible(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    explorer = Explorer(
+        bot,
+        sender,
+        slack,
+        TEAM_A,
+        fills={
+            HomeAction.SEARCH_MODAL: {HomeAction.SEARCH_BLOCK: {HomeAction.SEARCH_INPUT: "acme"}}
+        },
+        queries={TicketForm.CUSTOMER_INPUT: "acme", RecordForm.CUSTOMER_OPTIONS: "acme"},
+    )
+    seen: set[tuple[str, ...]] = set()
+
+    def command(text: str, user: str) -> Callable[[], Awaitable[list[Surface]]]:
+        return lambda: explorer.command(text, user)
+
+    for text in MEMBER_COMMANDS:
+        await explorer.crawl(command(text, MEMBER_A), MEMBER_A, seen=seen)
+    # The Home tab after those lookups, so its recent lookups are there to press.
+    await explorer.crawl(lambda: explorer.home(MEMBER_A), MEMBER_A, seen=seen)
+    await explorer.crawl(
+        lambda: explorer.shortcut(
+            global_shortcut_payload(slack, team=TEAM_A, user=MEMBER_A), MEMBER_A, "New PMP ticket"
+        ),
+        MEMBER_A,
+        seen=seen,
+    )
+    await explorer.crawl(
+        lambda: explorer.shortcut(
+            message_action_payload(
+                slack, team=TEAM_A, user=MEMBER_A, channel="C0001", text="Printer on fire\nHelp"
+            ),
+            MEMBER_A,
+            "Create PMP ticket",
+        ),
+        MEMBER_A,
+        seen=seen,
+    )
+
+    # What admins open: notices, settings, connect, a card with Delete, delete, disconnect.
+    card_id = pmp.store.insert(schema.CLIENTS, {"company": "Card To Delete Ltd", "active": "1"})
+    prompt_id = pmp.store.insert(schema.CLIENTS, {"company": "Prompt To Delete Ltd", "active": "1"})
+    for text in (
+        "notify #general",
+        "settings",
+        "connect",
+        f"customer {card_id}",
+        f"customer delete {prompt_id}",
+        "disconnect",
+    ):
+        await explorer.crawl(command(text, OWNER_A), OWNER_A, seen=seen)
+
+    # And what an unconnected workspace shows.
+    await explorer.command("disconnect", OWNER_A)
+    await explorer.crawl(command("customer acme", MEMBER_A), MEMBER_A, seen=seen)
+    await explorer.crawl(lambda: explorer.home(OWNER_A), OWNER_A, seen=seen)
+
+    assert not explorer.problems, "\n".join(explorer.problems)
+    # The crawl really pressed things: each kind of control the bot offers at least once.
+    pressed = "\n".join(explorer.pressed)
+    for action in (
+        "pmp_card_share",
+        "pmp_card_menu",
+        "pmp_card_delete",
+        "pmp_card_new_ticket",
+        "pmp_card_projects",
+        "pmp_card_milestones",
+        "pmp_card_edit_milestone",
+        "pmp_result_show",
+        "pmp_results_next",
+        "pmp_results_previous",
+        "pmp_home_new_ticket",
+        "pmp_home_search_customers",
+        "pmp_home_show_result",
+        "pmp_home_show_recent",
+        "pmp_record_delete",
+        "pmp_record_delete_cancel",
+        "pmp_disconnect_confirmed",
+        "pmp_disconnect_cancelled",
+        "pmp_ticket_customer",
+        "(submit)",
+    ):
+        assert action in pressed, f"{action} was never pressed"
