@@ -45,6 +45,10 @@ _MIGRATIONS: Mapping[int, tuple[str, ...]] = {
         "ALTER TABLE pmp_bot_workspaces ADD COLUMN last_pmp_failure_at TIMESTAMP WITH TIME ZONE",
         "ALTER TABLE pmp_bot_workspaces ADD COLUMN last_pmp_failure VARCHAR(200)",
     ),
+    3: (
+        "ALTER TABLE pmp_bot_workspaces "
+        "ADD COLUMN allow_first_record_file_loss BOOLEAN NOT NULL DEFAULT FALSE",
+    ),
 }
 
 

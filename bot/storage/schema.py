@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -33,7 +35,7 @@ __all__ = [
 ]
 
 # Bump when a table changes and add the matching step to database._MIGRATIONS.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # How long a stored description of a failed PMP call may be.
 PMP_FAILURE_MAX = 200
@@ -103,6 +105,15 @@ workspaces = Table(
     Column("last_pmp_failure", String(PMP_FAILURE_MAX), nullable=True),
     Column("notify_channel_id", String(_SLACK_ID), nullable=True),
     Column("ticket_settings", JSON, nullable=True),
+    # Version 3: an admin allowed lead, project and ticket edits although PMP's API module
+    # deletes the files of record #1 of that kind on each one (off unless chosen).
+    Column(
+        "allow_first_record_file_loss",
+        Boolean,
+        nullable=False,
+        default=False,
+        server_default=false(),
+    ),
     Column("credentials_version", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False, default=utc_now),
     Column("updated_at", UtcDateTime, nullable=False, default=utc_now, onupdate=utc_now),

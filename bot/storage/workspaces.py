@@ -132,6 +132,9 @@ class Workspace:
     # The last PMP call that failed (timeout, unreachable, a server error) and how.
     last_pmp_failure_at: datetime | None = None
     last_pmp_failure: str | None = None
+    # An admin chose (`/pmp settings`) to let lead, project and ticket edits through although
+    # PMP's API module deletes the files of record #1 of that kind on each one.
+    allow_first_record_file_loss: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,6 +396,20 @@ class WorkspaceStore:
                 workspaces.update().where(_where(key)).values(ticket_settings=settings.to_json())
             )
 
+    async def set_allow_first_record_file_loss(
+        self, team_id: str | None, enterprise_id: str | None, allowed: bool
+    ) -> None:
+        """Whether lead, project and ticket edits are sent although PMP's API module deletes
+        the files of record #1 of that kind on each one (an admin's choice; off by default)."""
+        key = _team_key(team_id, enterprise_id)
+        await self._ensure_row(key)
+        async with self._write() as conn:
+            await conn.execute(
+                workspaces.update()
+                .where(_where(key))
+                .values(allow_first_record_file_loss=bool(allowed))
+            )
+
     async def count_connected(self) -> int:
         """How many workspaces have PMP credentials (for the metrics)."""
         async with self._db.read() as conn:
@@ -510,6 +527,7 @@ def _workspace_from_row(row: RowMapping) -> Workspace:
         last_pmp_failure=row["last_pmp_failure"],
         notify_channel_id=row["notify_channel_id"],
         ticket_settings=_ticket_settings_from_json(row["ticket_settings"]),
+        allow_first_record_file_loss=bool(row["allow_first_record_file_loss"]),
         credentials_version=row["credentials_version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select, text
 
-from bot.storage import Database, SchemaVersionError, database, schema
+from bot.crypto import TokenCipher
+from bot.storage import Database, SchemaVersionError, WorkspaceStore, database, schema
 from tests.storage.conftest import DatabaseTarget
 
 
@@ -148,7 +149,7 @@ async def test_postgresql_connection_killed_by_a_server_restart_is_replaced(
 
 async def test_a_version_1_database_gains_the_last_failure_columns(db: Database) -> None:
     async with db.write() as conn:
-        for column in ("last_pmp_failure_at", "last_pmp_failure"):
+        for column in ("last_pmp_failure_at", "last_pmp_failure", "allow_first_record_file_loss"):
             await conn.execute(text(f"ALTER TABLE pmp_bot_workspaces DROP COLUMN {column}"))
         await conn.execute(schema.schema_version.update().values(version=1))
 
@@ -160,3 +161,28 @@ async def test_a_version_1_database_gains_the_last_failure_columns(db: Database)
             lambda sync: {c["name"] for c in inspect(sync).get_columns("pmp_bot_workspaces")}
         )
     assert {"last_pmp_failure_at", "last_pmp_failure"} <= columns
+
+
+async def test_a_version_2_database_gains_the_file_loss_choice_switched_off(
+    db: Database, cipher: TokenCipher
+) -> None:
+    store = WorkspaceStore(db, cipher)
+    await store.save_credentials("TA", None, "https://crm.example", "pmp-token", "UADMIN")
+    async with db.write() as conn:
+        await conn.execute(
+            text("ALTER TABLE pmp_bot_workspaces DROP COLUMN allow_first_record_file_loss")
+        )
+        await conn.execute(schema.schema_version.update().values(version=2))
+
+    await db.create_schema()
+
+    assert await db.schema_version() == schema.SCHEMA_VERSION == 3
+    reopened = WorkspaceStore(db, cipher)
+    workspace = await reopened.get("TA")
+    assert workspace is not None and workspace.pmp_base_url == "https://crm.example"
+    assert workspace.allow_first_record_file_loss is False
+    await reopened.set_allow_first_record_file_loss("TA", None, True)
+    assert (await reopened.get("TA")).allow_first_record_file_loss is True  # type: ignore[union-attr]
+    # A workspace added after the migration gets the column's default.
+    await reopened.set_notify_channel("TB", None, "C1")
+    assert (await reopened.get("TB")).allow_first_record_file_loss is False  # type: ignore[union-attr]

@@ -209,6 +209,24 @@ async def test_ticket_settings(store: WorkspaceStore) -> None:
     assert (await store.get("TA")).ticket_settings == settings  # type: ignore[union-attr]
 
 
+async def test_allowing_edits_that_lose_record_one_files_is_off_until_an_admin_chooses(
+    store: WorkspaceStore,
+) -> None:
+    await store.save_credentials("TA", None, URL_A, TOKEN_A, "UADMIN", now=T0)
+    await store.save_credentials("TB", None, URL_B, TOKEN_B, "UADMIN", now=T0)
+    workspace = await store.get("TA")
+    assert workspace is not None and workspace.allow_first_record_file_loss is False
+
+    await store.set_allow_first_record_file_loss("TA", None, True)
+    assert (await store.get("TA")).allow_first_record_file_loss is True  # type: ignore[union-attr]
+    assert (await store.get("TB")).allow_first_record_file_loss is False  # type: ignore[union-attr]
+    # Reconnecting PMP keeps the choice; switching it off is remembered too.
+    await store.save_credentials("TA", None, URL_A, TOKEN_B, "UADMIN", now=T0)
+    assert (await store.get("TA")).allow_first_record_file_loss is True  # type: ignore[union-attr]
+    await store.set_allow_first_record_file_loss("TA", None, False)
+    assert (await store.get("TA")).allow_first_record_file_loss is False  # type: ignore[union-attr]
+
+
 def test_ticket_settings_validation_and_immutability() -> None:
     with pytest.raises(ValueError, match="departments"):
         TicketSettings(departments={-1: "x"})
