@@ -83,6 +83,14 @@ class TokenCipher:
                 "A stored token cannot be re-encrypted: no key in PMP_BOT_SECRET_KEY opens it."
             ) from None
 
+    def can_decrypt(self, ciphertext: str) -> bool:
+        """True when some configured key opens this ciphertext (the plaintext is dropped)."""
+        try:
+            self._fernet.decrypt(ciphertext.encode("ascii"))
+        except (InvalidToken, UnicodeError):
+            return False
+        return True
+
     def is_current(self, ciphertext: str) -> bool:
         """True when the first (encrypting) key opens this ciphertext."""
         try:

@@ -107,6 +107,7 @@ class BotServices:
                 oauth_stores = await build_oauth_stores(
                     database, settings.slack_client_id or "", cipher=cipher
                 )
+            await _check_stored_tokens(workspaces, oauth_stores)
         except BaseException:
             await database.dispose()
             raise
@@ -144,3 +145,24 @@ class BotServices:
         await self.pmp_pool.aclose()
         await self.slack_http.close()
         await self.database.dispose()
+
+
+async def _check_stored_tokens(
+    workspaces: WorkspaceStore, oauth_stores: OAuthStores | None
+) -> None:
+    """Say at start when PMP_BOT_SECRET_KEY opens none of the stored tokens (a lost or wrong
+    key), rather than letting every workspace find out through failing requests."""
+    if await workspaces.check_stored_token() is False:
+        logger.error(
+            "PMP_BOT_SECRET_KEY can't decrypt the PMP tokens stored in the database: workspaces "
+            "will be asked to run /pmp connect again. If the key changed, set "
+            "PMP_BOT_SECRET_KEY=NEW,OLD (see README: Rotating the key)."
+        )
+    if oauth_stores is not None and (
+        await oauth_stores.installation_store.check_stored_token() is False
+    ):
+        logger.error(
+            "PMP_BOT_SECRET_KEY can't decrypt the Slack tokens stored in the database: "
+            "workspaces will be asked to reinstall pmp-bot. If the key changed, set "
+            "PMP_BOT_SECRET_KEY=NEW,OLD (see README: Rotating the key)."
+        )

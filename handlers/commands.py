@@ -47,7 +47,8 @@ class CommandRequest:
 
     @property
     def connected(self) -> bool:
-        return self.workspace is not None and bool(self.workspace.pmp_base_url)
+        workspace = self.workspace
+        return workspace is not None and bool(workspace.pmp_base_url) and workspace.is_connected
 
 
 SubcommandHandler = Callable[[CommandRequest], Awaitable[None]]
@@ -158,7 +159,13 @@ async def handle_pmp_command(
         await ack(blocks=build_help(help_sections()), text=f"{SLASH_COMMAND} help")
         return
     if subcommand.needs_connection and not request.connected:
-        await ack(blocks=build_not_connected(), text="This workspace isn't connected to PMP yet.")
+        reconnect = workspace is not None and workspace.needs_reconnect
+        await ack(
+            blocks=build_not_connected(reconnect=reconnect),
+            text="This workspace needs to connect to PMP again."
+            if reconnect
+            else "This workspace isn't connected to PMP yet.",
+        )
         return
     if parsed.problem:
         await ack(text=parsed.problem)

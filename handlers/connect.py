@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 def connection_status(workspace: Workspace | None) -> ConnectionStatus:
     if workspace is None or not workspace.pmp_base_url:
         return ConnectionStatus(connected=False, notify_channel_id=None)
+    if workspace.needs_reconnect:
+        return ConnectionStatus(connected=False, reconnect_needed=True)
     return ConnectionStatus(
         connected=True,
         pmp_url=workspace.pmp_base_url,

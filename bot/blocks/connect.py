@@ -37,6 +37,7 @@ class ConnectionStatus:
     notify_channel_id: str | None = None
     last_failure_at: datetime | None = None
     last_failure: str | None = None  # how it failed, e.g. "PMP answered HTTP 500"
+    reconnect_needed: bool = False  # the stored token can't be decrypted any more
 
     @property
     def failing(self) -> bool:
@@ -113,6 +114,8 @@ def build_connected_view(pmp_url: str) -> View:
 
 
 def build_status(status: ConnectionStatus) -> list[Block]:
+    if status.reconnect_needed:
+        return build_not_connected(reconnect=True)
     if not status.connected or not status.pmp_url:
         return build_not_connected()
     url = safe(status.pmp_url, 500)
@@ -142,10 +145,20 @@ def build_status(status: ConnectionStatus) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
 
 
-def build_not_connected() -> list[Block]:
+RECONNECT_NEEDED = (
+    "pmp-bot can no longer read this workspace's PMP token: the server's encryption key "
+    f"changed. A workspace admin can run `{SLASH_COMMAND} connect` to enter it again."
+)
+
+
+def build_not_connected(*, reconnect: bool = False) -> list[Block]:
     text = (
-        "This workspace isn't connected to PMP yet. "
-        f"A workspace admin can run `{SLASH_COMMAND} connect` to set it up."
+        RECONNECT_NEEDED
+        if reconnect
+        else (
+            "This workspace isn't connected to PMP yet. "
+            f"A workspace admin can run `{SLASH_COMMAND} connect` to set it up."
+        )
     )
     return [SectionBlock(text=MarkdownTextObject(text=text))]
 

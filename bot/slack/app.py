@@ -70,6 +70,12 @@ class _TraceCompletionHandler(AsyncDefaultListenerCompletionHandler):
             trace.mark_listener_done()
 
 
+REINSTALL_NEEDED = (
+    ":warning: pmp-bot can't find its installation for this workspace (it was removed, or the "
+    "server's encryption key changed). A workspace admin can reinstall pmp-bot to fix it."
+)
+
+
 def authorization_url(api_url: str) -> str:
     """Slack's OAuth authorize page for the Web API at `api_url` (slack.com, GovSlack, ...)."""
     root = api_url.rstrip("/").removesuffix("/api")
@@ -122,6 +128,9 @@ def create_app(
         # client and ignore SLACK_API_URL. The authorize cache spares an auth.test per request.
         app_kwargs.update(
             installation_store=installation_store,
+            # Shown when a workspace's installation is gone or its tokens can't be decrypted
+            # (PMP_BOT_SECRET_KEY lost or changed): reinstalling is the fix either way.
+            user_facing_authorize_error_message=REINSTALL_NEEDED,
             # Installs are per workspace; an org-wide one is undone (bot/slack/org_installs.py).
             oauth_flow=WorkspaceOnlyOAuthFlow(
                 client=client, logger=BOLT_LOGGER, settings=oauth_settings

@@ -132,11 +132,13 @@ async def respond_quietly(respond: AsyncRespond, **message: Any) -> None:
 async def reporting_failures(respond: AsyncRespond, work: Awaitable[None]) -> None:
     try:
         await work
-    except NotConnectedError:
+    except NotConnectedError as error:
         await respond_quietly(
             respond,
-            blocks=build_not_connected(),
-            text="This workspace isn't connected to PMP.",
+            blocks=build_not_connected(reconnect=error.reconnect),
+            text="This workspace needs to connect to PMP again."
+            if error.reconnect
+            else "This workspace isn't connected to PMP.",
             replace_original=False,
         )
     except PmpError as error:

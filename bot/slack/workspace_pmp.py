@@ -12,7 +12,12 @@ from bot.storage import Workspace
 
 
 class NotConnectedError(Exception):
-    """The workspace has no PMP credentials (never connected, or disconnected since)."""
+    """The workspace has no PMP credentials (never connected, or disconnected since), or
+    ``reconnect``: its stored token can't be decrypted any more and it must connect again."""
+
+    def __init__(self, *, reconnect: bool = False) -> None:
+        super().__init__("reconnect needed" if reconnect else "not connected")
+        self.reconnect = reconnect
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ async def connected_pmp(
 ) -> ConnectedPmp:
     if workspace is None or not workspace.pmp_base_url:
         raise NotConnectedError
+    if workspace.needs_reconnect:
+        raise NotConnectedError(reconnect=True)
     client = await services.pmp_pool.client_for(key, workspace.credentials_version)
     if client is None:
         raise NotConnectedError

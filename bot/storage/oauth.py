@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import Dialect, Text, and_, desc, literal, select, type_coerce
@@ -109,6 +109,37 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
             enterprise_id=row.enterprise_id, team_id=team_id, is_enterprise_install=False
         )
         return bot
+
+    async def async_find_bot(self, *args: Any, **kwargs: Any) -> Bot | None:
+        # A bot token no configured key opens (PMP_BOT_SECRET_KEY lost or changed) is an
+        # installation that is gone: Bolt then asks the workspace to reinstall pmp-bot.
+        try:
+            bot: Bot | None = await super().async_find_bot(*args, **kwargs)
+        except TokenDecryptionError:
+            logger.warning("A workspace's Slack bot token can't be decrypted; it must reinstall")
+            return None
+        return bot
+
+    async def async_find_installation(self, *args: Any, **kwargs: Any) -> Installation | None:
+        try:
+            found: Installation | None = await super().async_find_installation(*args, **kwargs)
+        except TokenDecryptionError:
+            logger.warning("A workspace's Slack installation can't be decrypted; it must reinstall")
+            return None
+        return found
+
+    async def check_stored_token(self) -> bool | None:
+        """Whether PMP_BOT_SECRET_KEY opens the latest stored bot token (None: none stored)."""
+        raw = type_coerce(self.bots.c.bot_token, Text())
+        query = (
+            select(raw)
+            .where(self.bots.c.client_id == self.client_id, self.bots.c.bot_token.is_not(None))
+            .order_by(desc(self.bots.c.installed_at))
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            stored = (await conn.execute(query)).scalar_one_or_none()
+        return None if stored is None else self._cipher.can_decrypt(str(stored))
 
     async def delete_workspace(self, enterprise_id: str | None, team_id: str | None) -> None:
         """Remove every bot and user installation of a workspace or org (app_uninstalled)."""

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal, TypeVar, get_args
@@ -48,6 +48,8 @@ TICKET_SETTING_KINDS: tuple[TicketSettingKind, ...] = get_args(TicketSettingKind
 # Last-success times are for display ("last worked 5 minutes ago"); writing them at most once a
 # minute per workspace keeps a busy workspace from taking SQLite's write lock on every request.
 MARK_SUCCESS_INTERVAL = timedelta(seconds=60)
+# How many stored tokens' readability is remembered before the memory starts afresh.
+_READABLE_MEMORY = 10_000
 
 _REENCRYPT_BATCH = 200
 
@@ -135,6 +137,9 @@ class Workspace:
     # An admin chose (`/pmp settings`) to let lead, project and ticket edits through although
     # PMP's API module deletes the files of record #1 of that kind on each one.
     allow_first_record_file_loss: bool = False
+    # A PMP token is stored but no key in PMP_BOT_SECRET_KEY opens it (the key was lost or
+    # changed): the workspace must connect again.
+    needs_reconnect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +171,7 @@ class WorkspaceStore:
         self._db = db
         self._cipher = cipher
         self._last_marked: dict[tuple[str, str], datetime] = {}
+        self._readable_tokens: dict[str, bool] = {}  # stored ciphertext -> a key opens it
         # Every request reads its workspace; requests arriving together share one read (each
         # read is several hops to the database driver's thread). A read is only shared while
         # no write of this store began since it started, so nobody sees a change late.
@@ -208,14 +214,49 @@ class WorkspaceStore:
             row = (
                 (await conn.execute(select(workspaces).where(_where(key)))).mappings().one_or_none()
             )
-        return None if row is None else _workspace_from_row(row)
+        if row is None:
+            return None
+        workspace = _workspace_from_row(row)
+        stored = row["pmp_token_encrypted"]
+        if stored is not None and not self._token_readable(stored):
+            workspace = replace(workspace, is_connected=False, needs_reconnect=True)
+        return workspace
+
+    def _token_readable(self, ciphertext: str) -> bool:
+        """Whether a key opens the stored token; remembered per ciphertext, so a workspace
+        read costs no decryption after the first."""
+        known = self._readable_tokens.get(ciphertext)
+        if known is None:
+            known = self._cipher.can_decrypt(ciphertext)
+            if not known:
+                logger.warning(
+                    "A workspace's stored PMP token can't be decrypted with PMP_BOT_SECRET_KEY; "
+                    "it must connect again"
+                )
+            if len(self._readable_tokens) >= _READABLE_MEMORY:
+                self._readable_tokens.clear()
+            self._readable_tokens[ciphertext] = known
+        return known
+
+    async def check_stored_token(self) -> bool | None:
+        """Whether PMP_BOT_SECRET_KEY opens one stored PMP token (None: none stored). Run at
+        start so a lost or wrong key is reported at once, not by failing lookups."""
+        query = (
+            select(workspaces.c.pmp_token_encrypted)
+            .where(workspaces.c.pmp_token_encrypted.is_not(None))
+            .order_by(workspaces.c.updated_at.desc())
+            .limit(1)
+        )
+        async with self._db.read() as conn:
+            stored = (await conn.execute(query)).scalar_one_or_none()
+        return None if stored is None else self._cipher.can_decrypt(stored)
 
     async def get_credentials(
         self, team_id: str | None, enterprise_id: str | None = None
     ) -> PmpCredentials | None:
         """The workspace's PMP URL and token, None when not connected.
 
-        Raises TokenDecryptionError when no configured key opens the stored token.
+        None too when no configured key opens the stored token (``needs_reconnect``).
         """
         key = _team_key(team_id, enterprise_id)
         columns = workspaces.c
@@ -226,10 +267,13 @@ class WorkspaceStore:
             row = (await conn.execute(query)).one_or_none()
         if row is None or row.pmp_token_encrypted is None or row.pmp_base_url is None:
             return None
+        try:
+            token = self._cipher.decrypt(row.pmp_token_encrypted)
+        except TokenDecryptionError:
+            # Reported by the workspace's needs_reconnect; to callers it is not connected.
+            return None
         return PmpCredentials(
-            base_url=row.pmp_base_url,
-            token=SecretStr(self._cipher.decrypt(row.pmp_token_encrypted)),
-            version=row.credentials_version,
+            base_url=row.pmp_base_url, token=SecretStr(token), version=row.credentials_version
         )
 
     async def save_credentials(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.crypto import TokenCipher, TokenDecryptionError
+from bot.crypto import TokenCipher
 from bot.storage import (
     Database,
     IdempotencyStore,
@@ -331,8 +331,12 @@ async def test_key_rotation(db: Database, caplog: pytest.LogCaptureFixture) -> N
     new_only = WorkspaceStore(db, TokenCipher.from_keys([new_key]))
     credentials = await rotating.get_credentials("TA")  # old key still decrypts
     assert credentials is not None and credentials.token.get_secret_value() == TOKEN_A
-    with pytest.raises(TokenDecryptionError):
-        await new_only.get_credentials("TA")
+    # A token the keys can't open: no credentials, and the workspace must connect again.
+    assert await new_only.get_credentials("TA") is None
+    unreadable = await new_only.get("TA")
+    assert unreadable is not None and unreadable.needs_reconnect and not unreadable.is_connected
+    assert await new_only.check_stored_token() is False
+    assert await rotating.check_stored_token() is True
 
     # New writes use the new key.
     await rotating.save_credentials("TC", None, URL_A, "token-c", "U1")
