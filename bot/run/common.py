@@ -12,8 +12,10 @@ import asyncio
 import logging
 import os
 import secrets
+import stat
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -89,6 +91,7 @@ def check_data_dir(settings: Settings) -> None:
     probe = folder / f".pmp-bot-write-check.{os.getpid()}.{secrets.token_hex(4)}"
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _keep_folder_private(folder)
         # A real write: permissions alone don't tell (root, read-only mounts, full disks).
         probe.write_bytes(b"")
         probe.unlink()
@@ -101,6 +104,15 @@ def check_data_dir(settings: Settings) -> None:
             "directory pmp-bot may write to; it holds the database and the encryption key.",
             exit_code=EXIT_SETTINGS,
         ) from None
+
+
+def _keep_folder_private(folder: Path) -> None:
+    """mkdir leaves an existing folder's mode alone: a data directory others can read or
+    enter is tightened to 0700 (it holds the database and the encryption key)."""
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    if mode & 0o077 and folder.stat().st_uid == os.getuid():
+        folder.chmod(0o700)
+        logger.warning("PMP_BOT_DATA_DIR %s was mode %o; restricted it to 0700", folder, mode)
 
 
 async def start_services(settings: Settings) -> BotServices:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import socket
+import stat
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -78,6 +80,30 @@ def _why_unavailable(error: BaseException) -> str:
     return text[:200]
 
 
+def keep_sqlite_private(database: Path) -> None:
+    """Create the SQLite file readable and writable by pmp-bot's user only (0600), and tighten
+    an existing one and its -wal/-shm files (SQLite gives those the database's mode). It holds
+    encrypted tokens, workspace settings and who looked up what."""
+    try:
+        os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
+    except OSError:
+        return  # connecting reports what is wrong with the file, in its own words
+    for path in (
+        database,
+        database.with_name(database.name + "-wal"),
+        database.with_name(database.name + "-shm"),
+    ):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+                logger.info("Restricted %s to mode %o (it was %o)", path, mode & 0o700, mode)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            logger.warning("Can't restrict the mode of %s: %s", path, error.strerror or error)
+
+
 class Database:
     """One async engine shared by every store; same code for SQLite and PostgreSQL."""
 
@@ -105,6 +131,7 @@ class Database:
                         f"Can't create the folder {folder} of the SQLite database: "
                         f"{_why_unavailable(error)}."
                     ) from error
+                keep_sqlite_private(Path(async_url.database))
             return cls(_sqlite_engine(async_url.render_as_string(hide_password=False), echo))
         if schema is not None and not _SCHEMA_NAME.match(schema):
             raise ValueError("schema must be a plain SQL identifier (letters, digits, _)")

@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select, text
 
+from bot.config import load_settings
 from bot.crypto import TokenCipher
+from bot.run.common import check_data_dir
 from bot.storage import Database, SchemaVersionError, WorkspaceStore, database, schema
 from tests.storage.conftest import DatabaseTarget
 
@@ -101,6 +103,40 @@ async def test_sqlite_uses_wal_and_creates_the_directory(tmp_path: Path) -> None
         await db.dispose()
     assert path.exists()
     assert os.stat(path.parent).st_mode & 0o777 == 0o700
+
+
+async def test_sqlite_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.sqlite3"
+    db = await Database.connect(f"sqlite:///{fresh}")
+    try:
+        await db.create_schema()
+        async with db.write() as conn:
+            await conn.execute(text("CREATE TABLE t (x)"))
+    finally:
+        await db.dispose()
+    assert os.stat(fresh).st_mode & 0o777 == 0o600
+
+    # A database left world-readable (and its WAL) by an older pmp-bot or a copy is tightened.
+    old = tmp_path / "old.sqlite3"
+    for path in (old, tmp_path / "old.sqlite3-wal"):
+        path.write_bytes(b"")
+        path.chmod(0o644)
+    db = await Database.connect(f"sqlite:///{old}")
+    try:
+        assert os.stat(old).st_mode & 0o777 == 0o600
+        # (checked before closing: SQLite removes the WAL file on a clean close)
+        assert os.stat(tmp_path / "old.sqlite3-wal").st_mode & 0o777 == 0o600
+        await db.create_schema()
+    finally:
+        await db.dispose()
+
+
+def test_an_existing_loose_data_dir_is_tightened(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    check_data_dir(load_settings(env_file=None, pmp_bot_data_dir=str(folder)))
+    assert os.stat(folder).st_mode & 0o777 == 0o700
 
 
 async def test_in_memory_sqlite_keeps_data_between_calls() -> None:
