@@ -20,6 +20,9 @@ from bot.console.render import Names, element_kind, render_text_object
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$|^https?://localhost(:\d+)?(/\S*)?$")
 
+# A line holding only this ends the answer to a multi-line text input.
+END_OF_TEXT = "."
+
 SINGLE_OPTION_TYPES = ("static_select", "radio_buttons")
 MULTI_OPTION_TYPES = ("multi_static_select", "checkboxes")
 EXTERNAL_TYPES = ("external_select", "multi_external_select")
@@ -133,6 +136,8 @@ def question(field_label: str, element: Mapping[str, Any], *, optional: bool, no
     element_type = str(element.get("type", ""))
     if element_type == "checkboxes" or element_type.startswith("multi_"):
         kind += ", numbers separated by commas"
+    if element_type == "plain_text_input" and element.get("multiline"):
+        kind += f" up to a line with only {END_OF_TEXT}"
     need = "optional" if optional else "required"
     shown = f" (now: {now})" if now else ""
     return f"{field_label} [{kind}, {need}]{shown}: "

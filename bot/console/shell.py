@@ -25,6 +25,7 @@ from collections.abc import (
     Iterable,
     Iterator,
     Mapping,
+    Sequence,
 )
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TextIO, runtime_checkable
@@ -39,6 +40,7 @@ from bot.console.blockkit import (
     with_generated_ids,
 )
 from bot.console.forms import (
+    END_OF_TEXT,
     EXTERNAL_TYPES,
     AnswerError,
     Choices,
@@ -102,10 +104,11 @@ Commands:
   /command text              run a slash command, e.g. /pmp help
   press N [answer]           press action N of the last message or Home tab
                              (menus and pickers ask for a choice, or take it after N)
-  shortcut NAME              run a global shortcut (callback id or name)
-  message-shortcut ID TEXT   run a message shortcut on a new message saying TEXT
+  shortcut NAME              run a global shortcut (its name or callback id)
+  message-shortcut NAME TEXT run a message shortcut on a new message saying TEXT
   home                       open the app's Home tab
-  as USER                    act as another user (id or name); new ids are added
+  as USER                    act as another person (name or id); new ids are added
+  in CHANNEL                 type in another channel, e.g. in #sales
   wait [SECONDS]             let time pass and show what the app did meanwhile
   trace on|off               list every Web API call the app makes
   help                       this list
@@ -114,10 +117,13 @@ Lines starting with # are comments.
 """
 
 FORM_HELP = """\
-In a modal form each field is asked in turn: Enter keeps the value shown, - clears it.
+In a modal form each field is asked in turn: Enter keeps the value shown, - clears it,
+back goes to the field before, cancel closes the form (type \\cancel for the word itself).
+Long text fields take several lines: a line with only . ends the text.
 Menus list their choices: answer with a number (several: numbers separated by commas).
-Then answer submit, cancel (close), edit (ask every field again) or press N (an action
-of the modal); quit leaves the console."""
+Then answer submit, cancel (close), back (the last field again), edit (every field again),
+edit FIELD (that field, e.g. edit department) or press N (an action of the modal);
+quit leaves the console."""
 
 
 # ------------------------------------------------------------------ line sources
@@ -251,9 +257,37 @@ class _Keep:
     """The user pressed Enter: keep the current value."""
 
 
+class _Back:
+    """The user typed back: ask the field before again."""
+
+
+class _Cancel:
+    """The user typed cancel: close the form (or drop the press)."""
+
+
 KEEP = _Keep()
+BACK = _Back()
+CANCEL = _Cancel()
+Answer = JsonDict | _Keep | _Back | _Cancel
+# Words that steer a form rather than fill in a field; a leading backslash types them.
+FORM_WORDS = ("back", "cancel", "quit", "exit")
 OptionsLoader = Callable[[str], Awaitable[list[JsonDict] | None]]
 _NUMBERS = re.compile(r"^\d+(\s*,\s*\d+)*$")
+
+
+def _fields_named(fields: Sequence[FormField], name: str) -> list[FormField]:
+    """The fields labelled `name`, else those whose label starts with it, else those whose
+    label contains it, ignoring case."""
+    wanted = name.strip().casefold()
+    for test in (
+        lambda label: label == wanted,
+        lambda label: label.startswith(wanted),
+        lambda label: wanted in label,
+    ):
+        found = [f for f in fields if test(f.label.casefold())]
+        if found:
+            return found
+    return []
 
 
 def _blocks_of(params: Mapping[str, Any]) -> list[JsonDict]:
@@ -276,6 +310,8 @@ class ConsoleShell:
         out: TextIO,
         events_path: str = "/slack/events",
         shortcuts: Mapping[str, str] | None = None,
+        extra_help: str = "",
+        commands: Iterable[str] | None = None,
         settle_quiet: float = 0.1,
         settle_timeout: float = 5.0,
         app_idle: Callable[[], Awaitable[object]] | None = None,
@@ -291,6 +327,10 @@ class ConsoleShell:
         self._path = events_path
         # Shortcut names (as in the app manifest) to callback ids.
         self._shortcuts = {k.lower(): v for k, v in (shortcuts or {}).items()}
+        self._shortcut_names = list(shortcuts or {})
+        self._extra_help = extra_help
+        # The app's slash commands, as its manifest declares them: Slack sends no others.
+        self._commands = {c.lower() for c in commands} if commands is not None else None
         self._settle_quiet = settle_quiet
         self._settle_timeout = settle_timeout
         # Returns once the app has finished the work it started after its acks. Without it,
@@ -305,6 +345,7 @@ class ConsoleShell:
         self._trace = False
         self._app_tasks: set[asyncio.Task[Any]] = set()
         self._ended = False
+        self._lines_ended = False  # the input ran out (rather than the user quitting)
         self._event_ids = itertools.count(1)
 
     # ------------------------------------------------------------------ entry points
@@ -312,7 +353,7 @@ class ConsoleShell:
     async def run(self, lines: LineSource | Iterable[str] | AsyncIterable[str]) -> None:
         """Read and execute commands until the input ends or the user quits."""
         self._lines = lines if isinstance(lines, LineSource) else ScriptedLines(lines, self._out)
-        self._ended = False
+        self._ended = self._lines_ended = False
         me = self._slack.user(self.team_id, self.user_id)
         who = f"@{me.name}" if me else self.user_id
         self._say(
@@ -337,6 +378,9 @@ class ConsoleShell:
             if text.startswith("/"):
                 if len(word) < 2:
                     self._say("Give the command name after the slash, e.g. /pmp help")
+                elif self._commands is not None and command not in self._commands:
+                    known = " or ".join(sorted(self._commands))
+                    self._say(f"{word} is not a command here; try {known}, e.g. {known} help.")
                 else:
                     await self._slash_command(word, rest)
             elif command in ("press", "p"):
@@ -349,22 +393,46 @@ class ConsoleShell:
                 await self._home_command()
             elif command == "as":
                 self._as_command(rest)
+            elif command == "in":
+                self._in_command(rest)
             elif command == "wait":
                 await self._wait_command(rest)
             elif command == "trace":
                 self._trace = rest.lower() != "off"
                 self._say(f"Tracing Web API calls is {'on' if self._trace else 'off'}.")
             elif command in ("help", "?"):
-                self._say(HELP + FORM_HELP)
+                self._say(self.help_text())
             elif command in ("quit", "exit"):
                 return False
             else:
-                self._say(f"Unknown command '{word}'. Type help for the list.")
+                self._say(
+                    f"Unknown command '{word}'. Slash commands start with /, like /pmp help; "
+                    "type help for the console's own."
+                )
         except StandinError as problem:
             self._say(f"Slack refused that: {problem}.")
         except Exception as error:  # keep the session alive whatever went wrong
             self._say(f"The console could not do that: {type(error).__name__}: {error}")
         return not self._ended
+
+    def help_text(self) -> str:
+        """The console's commands, who and what is in the workspace, and the form keys."""
+        parts = [HELP.rstrip("\n"), self.workspace_summary()]
+        if self._shortcut_names:
+            parts.append("Shortcuts: " + ", ".join(self._shortcut_names) + ".")
+        if self._extra_help:
+            parts.append(self._extra_help.rstrip("\n"))
+        parts.append(FORM_HELP)
+        return "\n".join(parts)
+
+    def workspace_summary(self) -> str:
+        """`People: @alex (owner), @sam ... Channels: #general ...` for `as` and `in`."""
+        people = []
+        for user in self._slack.users(self.team_id):
+            role = " (owner)" if user.is_owner else " (admin)" if user.is_admin else ""
+            people.append(f"@{user.name}{role}")
+        channels = [f"#{c.name}" for c in self._slack.channels(self.team_id)]
+        return f"People: {', '.join(people)}. Channels: {', '.join(channels)}."
 
     # ------------------------------------------------------------------ commands
 
@@ -431,11 +499,40 @@ class ConsoleShell:
         if await self._press(pressable, answer.strip() or None):
             await self._finish(output)
 
+    def _shortcut_parts(self, rest: str) -> tuple[str, str] | None:
+        """(callback id, what follows) for a shortcut given by its name (as in the manifest,
+        quoted or not) or callback id; None when the app has no such shortcut."""
+        text = rest.strip()
+        if text[:1] in ("'", '"') and text[0] in text[1:]:
+            name, _, after = text[1:].partition(text[0])
+            wanted = name.strip().lower()
+            if wanted in self._shortcuts:
+                return self._shortcuts[wanted], after.strip()
+            if wanted in self._shortcuts.values() or not self._shortcuts:
+                return name.strip(), after.strip()
+            return None
+        for name in sorted(self._shortcuts, key=len, reverse=True):
+            head, after = text[: len(name)], text[len(name) :]
+            if head.lower() == name and (not after or after[0].isspace()):
+                return self._shortcuts[name], after.strip()
+        first, _, after = text.partition(" ")
+        if first in self._shortcuts.values() or not self._shortcuts:
+            return first, after.strip()
+        return None
+
+    def _no_such_shortcut(self, command: str, rest: str) -> None:
+        names = ", ".join(self._shortcut_names)
+        self._say(f"{command}: there is no shortcut '{rest.strip()}'. Shortcuts: {names}.")
+
     async def _shortcut_command(self, rest: str) -> None:
         if not rest:
-            self._say("shortcut: give the shortcut's callback id or name")
+            self._say("shortcut: give the shortcut's name or callback id")
             return
-        callback_id = self._shortcuts.get(rest.lower(), rest)
+        parts = self._shortcut_parts(rest)
+        if parts is None or parts[1]:
+            self._no_such_shortcut("shortcut", rest)
+            return
+        callback_id = parts[0]
         payload = global_shortcut(
             self._actor(), callback_id=callback_id, trigger_id=self._new_trigger()
         )
@@ -446,15 +543,22 @@ class ConsoleShell:
         await self._finish(_Output())
 
     async def _message_shortcut_command(self, rest: str) -> None:
-        callback_id, _, text = rest.partition(" ")
-        if not callback_id or not text.strip():
-            self._say("message-shortcut: give the callback id and the message text")
+        usage = "message-shortcut: give the shortcut's name and the message text"
+        if not rest.strip():
+            self._say(usage)
             return
-        callback_id = self._shortcuts.get(callback_id.lower(), callback_id)
+        parts = self._shortcut_parts(rest)
+        if parts is None:
+            self._no_such_shortcut("message-shortcut", rest.split(" ", 1)[0])
+            return
+        callback_id, text = parts
+        if not text:
+            self._say(usage)
+            return
         stored = self._slack.add_message(
-            self.team_id, self.channel_id, text=escape_text(text.strip()), user_id=self.user_id
+            self.team_id, self.channel_id, text=escape_text(text), user_id=self.user_id
         )
-        self._say(f"You posted in #{self._channel_name()}: {text.strip()}")
+        self._say(f"You posted in #{self._channel_name()}: {text}")
         message = self._slack.message_payload(self.channel_id, stored.ts) or {}
         payload = message_shortcut(
             self._actor(),
@@ -499,13 +603,30 @@ class ConsoleShell:
         match = next((u for u in people if wanted in (u.id, u.name)), None)
         if match is None:
             if not re.fullmatch(r"[UW][A-Z0-9]{2,}", wanted):
-                self._say(f"as: there is no user '{rest}' (give a name or an id like U0042)")
+                self._say(
+                    f"as: there is nobody called '{rest}' here. {self.workspace_summary()}"
+                    " (An id like U0042 adds a member.)"
+                )
                 return
             match = self._slack.add_user(self.team_id, wanted, wanted.lower())
             self._say(f"(Added {wanted} to the workspace as a member.)")
         self.user_id = match.id
         role = "owner" if match.is_owner else "admin" if match.is_admin else "member"
         self._say(f"You are now @{match.name} ({match.id}, {role}).")
+
+    def _in_command(self, rest: str) -> None:
+        wanted = rest.strip().lstrip("#")
+        if not wanted:
+            self._say("in: give a channel, e.g. in #sales")
+            return
+        channels = self._slack.channels(self.team_id)
+        match = next((c for c in channels if wanted in (c.id, c.name)), None)
+        if match is None:
+            self._say(f"in: there is no channel '{rest.strip()}'. {self.workspace_summary()}")
+            return
+        self.channel_id = match.id
+        member = "" if match.bot_is_member else " (pmp-bot is not in it)"
+        self._say(f"You are now typing in #{match.name}{member}.")
 
     async def _wait_command(self, rest: str) -> None:
         try:
@@ -852,7 +973,7 @@ class ConsoleShell:
             return None  # execute() called on its own: no more lines to answer with
         line = await self._lines.read(prompt)
         if line is None:
-            self._ended = True
+            self._ended = self._lines_ended = True
         return line
 
     async def _confirm(self, confirm: Mapping[str, Any]) -> bool:
@@ -865,6 +986,20 @@ class ConsoleShell:
         answer = await self._read(f"{yes} or {no}? [y/n]: ")
         return answer is not None and answer.strip().lower() in ("y", "yes", yes.lower())
 
+    def _steer(self, answer: str) -> _Back | _Cancel | str | None:
+        """A form word as its sentinel (None for quit), or the answer as typed (a leading
+        backslash taken off, so `\\cancel` types the word cancel)."""
+        word = answer.strip().lower()
+        if word == "back":
+            return BACK
+        if word == "cancel":
+            return CANCEL
+        if word in ("quit", "exit"):
+            self._ended = True
+            return None
+        text = answer.strip()
+        return text[1:] if text.startswith("\\") else answer
+
     async def _ask_value(
         self,
         label: str,
@@ -874,8 +1009,9 @@ class ConsoleShell:
         optional: bool,
         preset: str | None = None,
         load_options: OptionsLoader | None = None,
-    ) -> JsonDict | _Keep | None:
-        """Ask for an element's value: a new state entry, KEEP, or None when input ended.
+    ) -> Answer | None:
+        """Ask for an element's value: a new state entry, KEEP, BACK, CANCEL, or None when
+        input ended (or the user quit).
 
         With `preset` (an answer typed after `press N`) nothing is read: a bad preset is
         reported and the press is dropped, so a script's next command is never eaten.
@@ -890,14 +1026,24 @@ class ConsoleShell:
             return await self._ask_external(
                 label, element, entry, optional=optional, preset=preset, load_options=load_options
             )
+        multiline = element_type == "plain_text_input" and bool(element.get("multiline"))
         if preset is None:
             for line in choice_lines(element, self._choices(), names):
                 self._say(line)
+            if multiline and "\n" in now:
+                self._say(f"{label} now:")
+                self._say(indent(now, "  | "))
+                now = "the lines above"
         prompt = question(label, element, optional=optional, now=now)
         while True:
             answer = preset if preset is not None else await self._read(prompt)
             if answer is None:
                 return None
+            if preset is None:
+                steered = self._steer(answer)
+                if not isinstance(steered, str):
+                    return steered
+                answer = steered
             text = answer.strip()
             if text == "":
                 return KEEP
@@ -908,6 +1054,11 @@ class ConsoleShell:
                         return KEEP
                     continue
                 return empty_entry(element)
+            if multiline and preset is None:
+                rest = await self._read_more_lines()
+                if rest is None:
+                    return None
+                text = "\n".join([answer.rstrip(), *rest]).strip("\n")
             try:
                 return parse_answer(element, text, choices=self._choices())
             except AnswerError as problem:
@@ -915,6 +1066,18 @@ class ConsoleShell:
                 if preset is not None:
                     return KEEP
                 continue
+
+    async def _read_more_lines(self) -> list[str] | None:
+        """The lines of a multi-line answer after its first, up to a line holding only
+        END_OF_TEXT (None when input ended first)."""
+        lines: list[str] = []
+        while True:
+            line = await self._read("... ")
+            if line is None:
+                return None
+            if line.strip() == END_OF_TEXT:
+                return lines
+            lines.append(line.rstrip())
 
     async def _ask_external(
         self,
@@ -925,7 +1088,7 @@ class ConsoleShell:
         optional: bool,
         preset: str | None,
         load_options: OptionsLoader,
-    ) -> JsonDict | _Keep | None:
+    ) -> Answer | None:
         names = self._names()
         now = value_summary(element, entry, names)
         min_length = element.get("min_query_length", 3)
@@ -936,9 +1099,13 @@ class ConsoleShell:
         query = preset
         while True:
             if query is None:
-                query = await self._read(prompt)
-                if query is None:
+                read = await self._read(prompt)
+                if read is None:
                     return None
+                steered = self._steer(read)
+                if not isinstance(steered, str):
+                    return steered
+                query = steered
             text = query.strip()
             query = None
             if text == "":
@@ -972,6 +1139,10 @@ class ConsoleShell:
                 pick = await self._read(pick_prompt)
                 if pick is None:
                     return None
+                steered = self._steer(pick)
+                if not isinstance(steered, str):
+                    return steered
+                pick = steered
                 if not pick.strip():
                     return KEEP
                 if not _NUMBERS.match(pick.strip()):
@@ -1063,7 +1234,7 @@ class ConsoleShell:
                 load_options=load,
             )
             if not isinstance(answer, dict):
-                if answer is KEEP:
+                if answer is not None:  # Enter, back or cancel
                     self._say("Nothing chosen.")
                 return False
             entry = answer
@@ -1131,9 +1302,10 @@ class ConsoleShell:
             errors = {}
             outcome = await self._fill(view, todo)
             if outcome is None:
-                self._say("(Input ended with the modal still open.)")
+                if self._lines_ended:
+                    self._say("(Input ended with the modal still open.)")
                 return
-            if outcome == "changed":
+            if outcome in ("changed", "closed"):
                 pending = None
                 continue
             result = await self._decide(view, modal_actions)
@@ -1143,12 +1315,15 @@ class ConsoleShell:
 
     async def _fill(
         self, view: JsonDict, todo: list[FormField]
-    ) -> Literal["done", "changed"] | None:
-        """Ask the fields in `todo` (None when input ended; "changed" when the app changed
-        the view after an answer with dispatch_action)."""
+    ) -> Literal["done", "changed", "closed"] | None:
+        """Ask the fields in `todo` (None when input ended or the user quit; "changed" when
+        the app changed the view after an answer with dispatch_action; "closed" when the
+        user cancelled the form)."""
         view_id = str(view["id"])
         asked = self._asked.setdefault(view_id, set())
-        for field_to_ask in todo:
+        index = 0
+        while index < len(todo):
+            field_to_ask = todo[index]
             entry = self._state_of(view).get(field_to_ask.block_id, {}).get(field_to_ask.action_id)
 
             async def load(query: str, asking: FormField = field_to_ask) -> list[JsonDict] | None:
@@ -1165,7 +1340,17 @@ class ConsoleShell:
             )
             if answer is None:
                 return None
+            if answer is CANCEL:
+                await self._close(view)
+                return "closed"
+            if answer is BACK:
+                if index == 0:
+                    self._say("(There is no field before this one.)")
+                else:
+                    index -= 1
+                continue
             asked.add(field_to_ask.block_id)
+            index += 1
             if not isinstance(answer, dict):
                 continue
             self._remember(view_id, field_to_ask.block_id, field_to_ask.action_id, answer)
@@ -1207,7 +1392,7 @@ class ConsoleShell:
         submit = render_text_object(view.get("submit"), names) if view.get("submit") else ""
         close = render_text_object(view.get("close"), names) or "Cancel"
         prompt = (
-            f"Submit '{submit}', cancel, edit or press N: "
+            f"Submit '{submit}', cancel, back, edit [FIELD] or press N: "
             if submit
             else f"Close ('{close}') or press N: "
         )
@@ -1230,8 +1415,17 @@ class ConsoleShell:
             if choice in ("cancel", "c", "close", "n", "no", close.lower()):
                 await self._close(view)
                 return {}, None
-            if choice in ("edit", "e"):
-                return {}, [f.block_id for f in form_fields(view)]
+            fields = form_fields(view, names)
+            if fields and choice in ("edit", "e", "back", "b"):
+                # edit: every field again; back: the last one.
+                return {}, [f.block_id for f in (fields if choice[0] == "e" else fields[-1:])]
+            if fields and word in ("edit", "e") and rest:
+                chosen = _fields_named(fields, rest)
+                if chosen:
+                    return {}, [f.block_id for f in chosen]
+                labels = ", ".join(f.label for f in fields)
+                self._say(f"edit {rest}: no field is called that; the fields: {labels}.")
+                continue
             if choice in ("quit", "exit"):
                 self._ended = True
                 return None
@@ -1252,7 +1446,9 @@ class ConsoleShell:
                     return {}, None
                 self._say(f"press {number_text}: there is no action {number_text} in this form")
                 continue
-            options = "submit, cancel, edit or press N" if submit else "close or press N"
+            options = (
+                "submit, cancel, back, edit [FIELD] or press N" if submit else "close or press N"
+            )
             self._say(f"Please answer {options}.")
 
     def _missing_required(self, view: JsonDict) -> list[FormField]:
@@ -1360,6 +1556,8 @@ async def run_console(
     shortcuts: Mapping[str, str] | None = None,
     events_path: str = "/slack/events",
     app_idle: Callable[[], Awaitable[object]] | None = None,
+    extra_help: str = "",
+    commands: Iterable[str] | None = None,
 ) -> None:
     """Run the console against an ASGI app serving Bolt at `events_path`, in this process.
 
@@ -1380,6 +1578,8 @@ async def run_console(
             events_path=events_path,
             shortcuts=shortcuts,
             app_idle=app_idle,
+            extra_help=extra_help,
+            commands=commands,
         )
         await shell.run(lines if lines is not None else stdin_lines(stream))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import secrets
 import sys
 import tempfile
@@ -23,6 +24,9 @@ from bot.console.slack_standin import (
     DEFAULT_CHANNEL_ID,
     DEFAULT_TEAM_ID,
     DEFAULT_USER_ID,
+    RunningSlackStandin,
+    StandinUser,
+    default_users,
     running_slack_standin,
 )
 from bot.notify import NotificationQueue
@@ -30,15 +34,71 @@ from bot.observability import configure_logging
 from bot.pmp_pool import PmpClientPool
 from bot.sandbox import running_sandbox
 from bot.services import BotServices, ListenerTracker
-from bot.slack.app import create_app
+from bot.slack.app import BOLT_LOGGER, create_app
+from bot.slack.ids import SLASH_COMMAND
 from bot.slack.web import create_web_app
 from handlers.tickets import SHORTCUTS
 
 BANNER = """\
 pmp-bot console: the real bot, with a stand-in for Slack and {pmp}.
-You are @alex, owner of workspace {team}, typing in #general. Try:
-  /pmp customer acme      /pmp ticket 7      /pmp help      press 1      help      quit
+You are @alex, owner of workspace {team}, typing in #general.
+{summary}
+{connect}
+Try: /pmp customer acme    press 1    /pmp ticket 7    /pmp help    help    quit
 """
+
+# Besides the stand-in's owner @alex and member @sam: people to act as (`as bob`) and
+# channels to post in (`/pmp notify #sales`, the help's own example).
+CONSOLE_USERS = [
+    *default_users(DEFAULT_TEAM_ID),
+    StandinUser(
+        id="U0002",
+        team_id=DEFAULT_TEAM_ID,
+        name="bob",
+        real_name="Bob Member",
+        email="bob@example.com",
+    ),
+    StandinUser(
+        id="U0003",
+        team_id=DEFAULT_TEAM_ID,
+        name="dana",
+        real_name="Dana Admin",
+        is_admin=True,
+        email="dana@example.com",
+    ),
+]
+CONSOLE_CHANNELS = [
+    {"team_id": DEFAULT_TEAM_ID, "id": "C0002", "name": "sales"},
+    {"team_id": DEFAULT_TEAM_ID, "id": "C0003", "name": "support"},
+]
+SANDBOX_FILE = "sandbox.sqlite3"
+
+
+class _DropUnhandledRequests(logging.Filter):
+    """Bolt logs a Python listener to add for a request the app doesn't handle; the console
+    says in one line that the app has no handler, which is what its user needs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Unhandled request")
+
+
+_UNHANDLED_REQUESTS = _DropUnhandledRequests()
+
+
+def connect_note(base_url: str, token: str | None) -> str:
+    """What `/pmp connect` asks for; the sandbox's demo token is shown, a real one never."""
+    if token is None:
+        return f"/pmp connect asks for the PMP URL {base_url} and your API token."
+    return f"/pmp connect asks for the PMP URL {base_url} and the sandbox's API token:\n  {token}"
+
+
+def leaving_note(data_dir: Path | None) -> str:
+    if data_dir is None:
+        return (
+            "Bye. This console kept its workspace, settings and sandbox changes in memory, "
+            "so they are gone now; `pmp-bot shell --data-dir DIR` keeps them."
+        )
+    return f"Bye. Everything is kept in {data_dir}; `pmp-bot shell --data-dir {data_dir}` goes on."
 
 
 async def app_work_done(
@@ -63,13 +123,27 @@ async def run_shell(
     pmp_token: str | None = None,
     out: TextIO | None = None,
     lines: LineSource | Iterable[str] | AsyncIterable[str] | None = None,
+    data_dir: Path | None = None,
 ) -> int:
+    """Run the console; with `data_dir`, the bot's database and the sandbox's data are kept
+    there between runs, else in memory and a temporary directory."""
     stream = out if out is not None else sys.stdout
     with ExitStack() as stack:
+        if data_dir is not None:
+            try:
+                data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as error:
+                print(
+                    f"pmp-bot: --data-dir {data_dir} can't be used: {error.strerror or error}.",
+                    file=sys.stderr,
+                )
+                return 2
         if pmp_url is None:
-            sandbox = stack.enter_context(running_sandbox())
+            sandbox_db = str(data_dir / SANDBOX_FILE) if data_dir is not None else ":memory:"
+            sandbox = stack.enter_context(running_sandbox(db=sandbox_db))
             base_url, token = sandbox.base_url, sandbox.token
-            what = f"the PMP sandbox at {base_url} (demo data)"
+            what = "the PMP sandbox (demo data)"
+            connect = connect_note(base_url, token)
         else:
             try:
                 base_url = normalize_pmp_url(pmp_url)
@@ -82,23 +156,42 @@ async def run_shell(
                 print(f"pmp-bot: {check.url_error or check.token_error}", file=sys.stderr)
                 return 2
             what = f"your PMP at {base_url}"
-        slack = stack.enter_context(running_slack_standin())
-        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pmp-bot-")))
+            connect = connect_note(base_url, None)
+        slack = stack.enter_context(
+            running_slack_standin(users=CONSOLE_USERS, channels=CONSOLE_CHANNELS)
+        )
         signing_secret = secrets.token_hex(16)
         try:
+            if data_dir is None:
+                temporary = Path(
+                    stack.enter_context(tempfile.TemporaryDirectory(prefix="pmp-bot-"))
+                )
+                storage: dict[str, Any] = {
+                    "database_url": f"sqlite:///{temporary / 'console.sqlite3'}",
+                    "pmp_bot_secret_key": Fernet.generate_key().decode(),
+                }
+            else:
+                # The default database and a generated secret.key, in the directory given.
+                storage = {
+                    "pmp_bot_data_dir": data_dir,
+                    "database_url": None,
+                    "pmp_bot_secret_key": None,
+                }
             settings = load_settings(
                 env_file=None,
                 slack_signing_secret=signing_secret,
                 slack_bot_token=DEFAULT_BOT_TOKEN,
                 slack_api_url=slack.api_url,
-                database_url=f"sqlite:///{data_dir / 'console.sqlite3'}",
-                pmp_bot_secret_key=Fernet.generate_key().decode(),
                 log_level="WARNING",
+                **storage,
             )
+            settings.token_cipher()  # a key file that can't be made stops here, in one line
         except SettingsError as error:
             print(f"pmp-bot: {error}", file=sys.stderr)
             return 2
         services = await BotServices.start(settings)
+        stack.callback(BOLT_LOGGER.removeFilter, _UNHANDLED_REQUESTS)
+        BOLT_LOGGER.addFilter(_UNHANDLED_REQUESTS)
         try:
             # The console's workspace starts connected, so the first command shows something.
             await services.workspaces.save_credentials(
@@ -111,8 +204,14 @@ async def run_shell(
             # Acks like `serve`: at once, with the results following. The console waits for
             # the listeners' work (never for a paced notice) before the next prompt.
             app = create_app(settings, services)
-
-            stream.write(BANNER.format(pmp=what, team=DEFAULT_TEAM_ID))
+            stream.write(
+                BANNER.format(
+                    pmp=what,
+                    team=DEFAULT_TEAM_ID,
+                    summary=_summary(slack),
+                    connect=connect,
+                )
+            )
             await run_console(
                 create_web_app(app, services),
                 signing_secret=signing_secret,
@@ -126,10 +225,21 @@ async def run_shell(
                 app_idle=lambda: app_work_done(
                     services.listeners, services.notices, services.pmp_pool
                 ),
+                extra_help=connect,
+                commands=[SLASH_COMMAND],
             )
         finally:
             await services.aclose()
+        stream.write(leaving_note(data_dir) + "\n")
     return 0
+
+
+def _summary(slack: RunningSlackStandin) -> str:
+    people = ", ".join(f"@{u.name}" for u in slack.users(DEFAULT_TEAM_ID) if not u.is_owner)
+    channels = ", ".join(
+        f"#{c.name}" for c in slack.channels(DEFAULT_TEAM_ID) if c.id != DEFAULT_CHANNEL_ID
+    )
+    return f"Also here: {people} (`as bob` acts as Bob); {channels} (`in #sales`)."
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,7 +247,9 @@ def run(args: argparse.Namespace) -> int:
         print("pmp-bot: give both --pmp-url and --pmp-token, or neither.", file=sys.stderr)
         return 2
     configure_logging("WARNING", json_lines=False)
-    return asyncio.run(run_shell(pmp_url=args.pmp_url, pmp_token=args.pmp_token))
+    return asyncio.run(
+        run_shell(pmp_url=args.pmp_url, pmp_token=args.pmp_token, data_dir=args.data_dir)
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -153,4 +265,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--pmp-url", help="use this PMP instead of the sandbox")
     parser.add_argument("--pmp-token", help="the API token for --pmp-url")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help=(
+            "keep the console's workspace, settings and sandbox data in DIR between runs "
+            "(a directory of its own; default: nothing is kept after quit)"
+        ),
+    )
     parser.set_defaults(run=run)

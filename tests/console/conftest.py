@@ -68,7 +68,7 @@ async def rig(slack: RunningSlackStandin) -> AsyncIterator[ShellRig]:
             user_id="U0001",
             channel_id="C0001",
             out=out,
-            shortcuts={"New thing": "new_thing"},
+            shortcuts={"New thing": "new_thing", "Summarise this": "summarise", "Gone": "gone"},
             settle_quiet=0.05,
         )
         yield ShellRig(shell=shell, out=out, seen=seen, slack=slack)

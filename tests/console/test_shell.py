@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from tests.console.toy_app import SIGNING_SECRET, build_toy_app, serve
 EVERY_INPUT_ANSWERS = [
     "",  # Company: keep "Acme"
     "Long notes",
+    ".",  # ends the multi-line answer
     "1.5",  # not a whole number: asked again
     "3",
     "not-an-email",
@@ -120,7 +122,7 @@ async def test_bad_input_is_explained_without_tracebacks(rig: ShellRig) -> None:
     assert "press 1: there is nothing to press yet" in transcript
     assert "press 9: there is no action 9" in transcript
     assert "press x: give the number of an action" in transcript
-    assert "Unknown command 'dance'. Type help for the list." in transcript
+    assert "Unknown command 'dance'. Slash commands start with /, like /pmp help" in transcript
     # A bad answer after the number drops the press; the next line stays a command.
     assert "Choose a number from 1 to 2." in transcript
     assert "Commands:" in transcript
@@ -128,11 +130,104 @@ async def test_bad_input_is_explained_without_tracebacks(rig: ShellRig) -> None:
     assert rig.payloads("block_actions") == []
 
 
+def submitted_values(rig: ShellRig) -> dict[str, Any]:
+    values: dict[str, Any] = rig.payloads("view_submission")[-1]["view"]["state"]["values"]
+    return values
+
+
+async def test_cancel_in_a_field_closes_the_form(rig: ShellRig) -> None:
+    transcript = await rig.run("/form", "", "cancel", "/hello again")
+    assert "Notes [long text up to a line with only ., optional]: cancel" in transcript
+    assert "(Modal closed.)" in transcript
+    assert rig.payloads("view_submission") == []
+    assert rig.payloads("view_closed")  # the app asked to hear about it (notify_on_close)
+    assert "Hello *again*" in transcript  # the next line is a command again
+    assert rig.slack.modal_stack("T0001", "U0001") == []
+
+
+async def test_back_returns_to_the_field_before(rig: ShellRig) -> None:
+    answers = list(EVERY_INPUT_ANSWERS)
+    seats = answers.index("1.5")
+    # At Seats, go back to Notes and type them again.
+    answers[seats:seats] = ["back", "Other notes", "."]
+    transcript = await rig.run("/form", "back", *answers, "submit")
+    assert "(There is no field before this one.)" in transcript  # back at the first field
+    assert transcript.count("Notes [long text up to a line with only .") == 2
+    assert submitted_values(rig)["notes"]["value"]["value"] == "Other notes"
+
+
+async def test_a_long_text_takes_several_lines(rig: ShellRig) -> None:
+    answers = list(EVERY_INPUT_ANSWERS)
+    notes = answers.index("Long notes")
+    answers[notes : notes + 2] = ["First line", "", "Third line", "."]
+    await rig.run("/form", *answers, "submit")
+    assert submitted_values(rig)["notes"]["value"]["value"] == "First line\n\nThird line"
+
+
+async def test_a_backslash_types_a_form_word_as_a_value(rig: ShellRig) -> None:
+    await rig.run("/form", "\\cancel", *EVERY_INPUT_ANSWERS[1:], "submit")
+    assert submitted_values(rig)["company"]["value"]["value"] == "cancel"
+
+
+async def test_edit_asks_one_field_again_by_its_name_and_back_the_last(rig: ShellRig) -> None:
+    transcript = await rig.run(
+        "/form", *EVERY_INPUT_ANSWERS, "edit sea", "7", "edit nothing", "back", "1", "submit"
+    )
+    assert "edit nothing: no field is called that; the fields: Company, Notes, Seats" in transcript
+    values = submitted_values(rig)
+    assert values["seats"]["value"]["value"] == "7"
+    assert values["priority"]["value"]["selected_option"]["value"] == "low"  # back: the last
+
+
+async def test_quit_in_a_field_leaves_without_complaint(rig: ShellRig) -> None:
+    transcript = await rig.run("/form", "quit", "/hello never")
+    assert "(Input ended" not in transcript
+    assert "never" not in transcript.split("quit", 1)[1]
+
+
+async def test_in_moves_to_another_channel(rig: ShellRig) -> None:
+    transcript = await rig.run("in #sales", "/hello there", "in #nowhere")
+    assert "You are now typing in #sales (pmp-bot is not in it)." in transcript
+    assert rig.seen[-1]["channel_id"] == "C0002"
+    assert "in: there is no channel '#nowhere'. People: @alex (owner), @sam." in transcript
+
+
+async def test_help_lists_people_channels_and_shortcuts(rig: ShellRig) -> None:
+    transcript = await rig.run("help")
+    assert "People: @alex (owner), @sam. Channels: #general, #sales, #board." in transcript
+    assert "Shortcuts: New thing, Summarise this, Gone." in transcript
+    assert "cancel closes the form" in transcript
+
+
 async def test_unhandled_and_failing_requests(rig: ShellRig) -> None:
-    transcript = await rig.run("/nothing", "/boom", "shortcut unknown_one")
+    transcript = await rig.run("/nothing", "/boom", "shortcut gone")
     assert "The app has no handler for this /nothing command (HTTP 404)." in transcript
     assert "The app answered the /boom command with HTTP 500" in transcript
-    assert "The app has no handler for this shortcut unknown_one (HTTP 404)." in transcript
+    assert "The app has no handler for this shortcut gone (HTTP 404)." in transcript
+
+
+async def test_a_shortcut_the_app_does_not_declare_is_not_sent(rig: ShellRig) -> None:
+    transcript = await rig.run("shortcut unknown_one", "message-shortcut Nope some text")
+    assert (
+        "shortcut: there is no shortcut 'unknown_one'. "
+        "Shortcuts: New thing, Summarise this, Gone." in transcript
+    )
+    assert "message-shortcut: there is no shortcut 'Nope'." in transcript
+    assert rig.payloads("shortcut") == rig.payloads("message_action") == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "message-shortcut Summarise this Please look",  # its name, as the manifest has it
+        'message-shortcut "Summarise this" Please look',
+        "message-shortcut summarise Please look",  # its callback id
+    ],
+)
+async def test_a_message_shortcut_by_name_or_callback_id(rig: ShellRig, line: str) -> None:
+    transcript = await rig.run(line)
+    assert "You posted in #general: Please look\n" in transcript
+    assert rig.payloads("message_action")[0]["callback_id"] == "summarise"
 
 
 async def test_modal_with_every_input_type(rig: ShellRig) -> None:
@@ -262,7 +357,8 @@ async def test_switching_user(rig: ShellRig) -> None:
     transcript = await rig.run("as sam", "/hello there")
     assert "You are now @sam (U0001M, member)." in transcript
     assert rig.seen[-1]["user_id"] == "U0001M"
-    assert "as: there is no user 'nobody'" in await rig.run("as nobody")
+    nobody = await rig.run("as nobody")
+    assert "as: there is nobody called 'nobody' here. People: @alex (owner), @sam." in nobody
     assert "(Added U0042 to the workspace as a member.)" in await rig.run("as U0042")
     assert rig.slack.user("T0001", "U0042") is not None
 
@@ -318,7 +414,8 @@ async def test_modal_actions_clear_and_ignored_ack_messages(rig: ShellRig) -> No
     # The app updated the view; the select keeps the user's choice (same block and action id).
     assert "=== Size L ===\n  [1 choose: Large]  [2 Chat]" in transcript
     assert "Slack ignores messages in the answer to this request" in transcript
-    assert "Please answer submit, cancel, edit or press N." in transcript  # "trace on"
+    # "trace on" is no answer to a form
+    assert "Please answer submit, cancel, back, edit [FIELD] or press N." in transcript
     assert "(The app closed all its modals.)" in transcript
     assert rig.slack.modal_stack("T0001", "U0001") == []
     press = rig.payloads("block_actions")[0]

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
 
 from bot.notify import NotificationQueue
 from bot.run.shell import app_work_done, run_shell
-from bot.sandbox import running_sandbox
+from bot.sandbox import DEFAULT_SANDBOX_TOKEN, running_sandbox
 from bot.services import ListenerTracker
+from bot.slack.app import BOLT_LOGGER
 
 
 def test_the_shell_runs_a_scripted_session_from_stdin() -> None:
@@ -133,3 +139,87 @@ async def test_a_notice_channel_never_delays_console_replies() -> None:
     text = out.getvalue()
     assert text.count("searched customers for") == 2  # both notices arrive
     assert "Acme Widgets Ltd" in text
+
+
+async def test_what_help_shows_can_be_done_in_the_console() -> None:
+    out = io.StringIO()
+    await run_shell(
+        out=out,
+        lines=[
+            "/pmp notify #sales",  # the help's own example
+            "as bob",
+            "/pmp customer acme",
+            "as alex",
+            "/pmp settings",
+            "1 = Support",
+            "2 = Sales",
+            "3 = Billing",
+            ".",
+            "",
+            "",
+            "",
+            "submit",
+            "close",
+            "quit",
+        ],
+    )
+    text = out.getvalue()
+    assert "pmp-bot in #sales:" in text and "channel_not_found" not in text
+    assert "You are now @bob (U0002, member)." in text
+    assert "@bob searched customers for *acme*" in text
+    assert "Saved the ticket settings: 3 departments" in text
+    assert "Also here: @sam, @bob, @dana" in text
+    assert f"the sandbox's API token:\n  {DEFAULT_SANDBOX_TOKEN}" in text  # for /pmp connect
+    assert "they are gone now; `pmp-bot shell --data-dir DIR` keeps them." in text
+    assert "Traceback" not in text
+
+
+async def test_the_sandbox_token_in_the_banner_reconnects_after_a_disconnect() -> None:
+    out = io.StringIO()
+
+    async def lines() -> AsyncIterator[str]:
+        for line in ("/pmp disconnect", "press 1", "y", "/pmp status", "/pmp connect"):
+            yield line
+        # What the banner says /pmp connect asks for.
+        found = re.search(
+            r"the PMP URL (\S+) and the sandbox's API token:\n  (\S+)", out.getvalue()
+        )
+        assert found is not None
+        for line in (*found.groups(), "submit", "close", "/pmp ticket 7", "quit"):
+            yield line
+
+    await run_shell(out=out, lines=lines())
+    text = out.getvalue()
+    assert DEFAULT_SANDBOX_TOKEN in text
+    assert "isn't connected to PMP yet" in text
+    assert "pmp-bot is connected to" in text
+    assert "production outage" in text.rsplit("> /pmp ticket 7", 1)[1]
+
+
+async def test_a_data_dir_keeps_the_console_between_runs(tmp_path: Path) -> None:
+    first = io.StringIO()
+    await run_shell(out=first, data_dir=tmp_path, lines=["/pmp notify #support", "quit"])
+    assert f"Everything is kept in {tmp_path}" in first.getvalue()
+    second = io.StringIO()
+    await run_shell(out=second, data_dir=tmp_path, lines=["/pmp notify", "quit"])
+    assert "Lookups and changes are posted to #support" in second.getvalue()
+
+
+async def test_an_unknown_command_gets_one_line_not_bolts_python_advice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    out = io.StringIO()
+
+    async def lines() -> AsyncIterator[str]:
+        for line in ("/foo bar", "dance", "message-shortcut Create PMP ticket Hi", "cancel"):
+            yield line
+        # What Bolt logs for a request no listener takes: the console says it in one line.
+        BOLT_LOGGER.warning("Unhandled request ({'type': 'x'})\n---\n[Suggestion] @app...")
+
+    with caplog.at_level(logging.WARNING):
+        await run_shell(out=out, lines=lines())
+    text = out.getvalue()
+    assert "/foo is not a command here; try /pmp, e.g. /pmp help." in text
+    assert "Unknown command 'dance'." in text
+    assert "Subject [text, required] (now: Hi): cancel" in text  # the README's name works
+    assert "Suggestion" not in text + caplog.text

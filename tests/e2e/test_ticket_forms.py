@@ -646,6 +646,8 @@ def test_the_ticket_flow_through_the_shell() -> None:
         "",  # no service
         "",  # nobody assigned
         "It says PC LOAD LETTER.",
+        "Again.",
+        ".",  # ends the message
         "",  # no cc
         "printer",
         "submit",
