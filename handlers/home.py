@@ -25,6 +25,7 @@ from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
 from bot.slack.ids import HomeAction
 from bot.slack.replies import SOMETHING_WENT_WRONG
+from bot.slack.text import escape_mrkdwn
 from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
 from bot.storage import Workspace
 from handlers.commands import help_entries
@@ -137,7 +138,7 @@ async def _card_view(
     except NotConnectedError:
         return build_modal_message("PMP", NOT_CONNECTED)
     except PmpError as error:
-        return build_modal_message("PMP", error.user_message)
+        return build_modal_message("PMP", escape_mrkdwn(error.user_message))
     except Exception:
         logger.exception("Showing a record in a modal failed")
         return build_modal_message("PMP", SOMETHING_WENT_WRONG)

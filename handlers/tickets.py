@@ -41,6 +41,7 @@ from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
 from bot.slack.ids import SLASH_COMMAND, CardAction, TicketForm
 from bot.slack.replies import SOMETHING_WENT_WRONG
+from bot.slack.text import escape_mrkdwn
 from bot.slack.workspace_pmp import ConnectedPmp, NotConnectedError, connected_pmp
 from bot.storage import Workspace
 from bot.tickets import (
@@ -225,7 +226,9 @@ async def handle_card_new_ticket(
     except NotConnectedError:
         view = build_ticket_problem_modal(NOT_CONNECTED)
     except PmpError as error:
-        view = build_ticket_problem_modal(f"Couldn't load the customer: {error.user_message}")
+        view = build_ticket_problem_modal(
+            f"Couldn't load the customer: {escape_mrkdwn(error.user_message)}"
+        )
     except Exception:
         logger.exception("Loading the new-ticket form failed")
         view = build_ticket_problem_modal(SOMETHING_WENT_WRONG)

@@ -20,6 +20,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.blocks.connect import build_not_connected
 from bot.pmp import PmpError
 from bot.slack.retries import MAX_RETRY_AFTER_S, SERVER_ERRORS, retry_after_seconds
+from bot.slack.text import escape_mrkdwn
 from bot.slack.workspace_pmp import NotConnectedError
 
 logger = logging.getLogger(__name__)
@@ -142,7 +143,10 @@ async def reporting_failures(respond: AsyncRespond, work: Awaitable[None]) -> No
             replace_original=False,
         )
     except PmpError as error:
-        await respond_quietly(respond, text=error.user_message, replace_original=False)
+        # The message may quote PMP: escaped, so its text can't become a link or a ping.
+        await respond_quietly(
+            respond, text=escape_mrkdwn(error.user_message), replace_original=False
+        )
     except Exception:
         logger.exception("A request failed after it was acknowledged")
         await respond_quietly(respond, text=SOMETHING_WENT_WRONG, replace_original=False)
