@@ -3,13 +3,17 @@
 One declarative field list per record kind builds its modal and reads it back (bot.forms).
 A `FormPlan`, kept in the modal's private_metadata, rebuilds the same fields on submit and
 remembers a fingerprint of every value shown, so an edit sends PMP only what the user
-changed; the PMP client merges that into the full record, because PMP's PUT replaces every
-field. PMP 2.x answers a create without the new id: it is found, when that can be done
-reliably, by searching for the exact name just written.
+changed; the PMP client's safe update adds what PMP would otherwise reset, read just before.
+Lead and project edits make PMP's API module delete the files of lead or project #1 (a
+module defect): the client refuses them when those files exist or can't be seen, unless the
+workspace's admin allowed it, and the edit form says so as it opens. PMP 2.x answers a create
+without the new id: it is found, when that can be done reliably, by searching for the exact
+name just written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -51,10 +55,12 @@ from bot.pmp import (
     PmpError,
     PmpNotFoundError,
     PmpRecord,
+    PmpUnsafeUpdateError,
     PmpValidationError,
     PmpWriteFailedError,
     Project,
     RecordKind,
+    first_record_message,
 )
 from bot.services import BotServices
 from bot.slack.ids import SLASH_COMMAND, RecordForm
@@ -81,13 +87,18 @@ _NAME_FIELD: Final[dict[RecordKind, str]] = {
     "project": "name",
     "milestone": "name",
 }
-# Fields no PMP endpoint returns (see the client's reset_by_update): an edit form shows them
-# empty, and any saved change sends what they hold, since PMP's PUT resets them otherwise.
+# Fields no PMP endpoint returns that PMP's PUT resets when absent (the client's
+# reset_by_update): an edit form shows them empty, and any saved change sends what they hold.
+# (Lead and project tags can't be read either, but PMP keeps them: they go only when typed.)
 _UNREADABLE: Final[dict[RecordKind, tuple[str, ...]]] = {
     "customer": ("groups_in",),
-    "lead": ("tags",),
-    "project": ("project_members", "tags"),
+    "project": ("project_members",),
 }
+# Edit forms whose save makes PMP's API module delete the files of record #1 of the kind.
+FILE_LOSING_KINDS: Final[frozenset[RecordKind]] = frozenset({"lead", "project"})
+# How long an edit form waits to learn whether record #1 has files before opening without
+# saying (the save checks again anyway).
+FIRST_RECORD_FILES_WAIT_S = 3.0
 # Text fields holding record numbers separated by commas.
 _ID_LISTS: Final = frozenset({"groups_in", "project_members"})
 # Select fields with a number input beside them for ids the bot has no name for.
@@ -113,6 +124,13 @@ def _country(name: str, label: str) -> FormField:
 
 def _text(name: str, label: str, **options: Any) -> FormField:
     return FormField(name, label, Kind.TEXT, max_length=options.pop("max_length", 191), **options)
+
+
+def _tags_hint(kind: RecordKind, editing: bool) -> str:
+    if not editing:
+        return "Separated by commas."
+    # PMP doesn't hand out a lead's or project's tags, but keeps them when they aren't sent.
+    return f"Separated by commas. Left empty, the {kind} keeps its tags; typed, they replace them."
 
 
 def _customer_fields(editing: bool) -> list[FormField]:
@@ -184,11 +202,7 @@ def _lead_fields(editing: bool) -> list[FormField]:
             "tags",
             "Tags",
             max_length=500,
-            hint=(
-                "Separated by commas. Saving replaces the lead's tags."
-                if editing
-                else "Separated by commas."
-            ),
+            hint=_tags_hint("lead", editing),
         ),
         _text("title", "Position", max_length=100),
         FormField("email", "Email", Kind.EMAIL),
@@ -270,13 +284,7 @@ def _project_fields(editing: bool) -> list[FormField]:
             hint="Staff numbers separated by commas, like 1, 3."
             + (" Saving replaces the project's members." if editing else ""),
         ),
-        _text(
-            "tags",
-            "Tags",
-            max_length=500,
-            hint="Separated by commas."
-            + (" Saving replaces the project's tags." if editing else ""),
-        ),
+        _text("tags", "Tags", max_length=500, hint=_tags_hint("project", editing)),
         FormField(
             "description",
             "Description",
@@ -441,13 +449,8 @@ def form_notes(plan: FormPlan) -> tuple[str, ...]:
         )
     if plan.editing and plan.kind == "project":
         notes.append(
-            "PMP doesn't tell pmp-bot a project's members or tags, and saving any change "
-            "replaces them: enter them under Members and Tags, or the project will have none."
-        )
-    if plan.editing and plan.kind == "lead":
-        notes.append(
-            "PMP doesn't tell pmp-bot a lead's tags, and saving any change replaces them: "
-            "type them under Tags, or the lead will have none."
+            "PMP doesn't tell pmp-bot a project's members, and saving any change replaces "
+            "them: enter the staff numbers under Members, or the project will have none."
         )
     for name in plan.skipped:
         label = next((f.label for f in _FIELDS[plan.kind](plan.editing) if f.name == name), name)
@@ -595,18 +598,135 @@ def edit_plan(
     return replace(plan, digests=initial_digests(form, shown)), shown
 
 
-async def edit_form(pmp: PmpClient, kind: RecordKind, record_id: int) -> RecordFormContent:
-    """The edit form of a record, pre-filled from PMP (PmpNotFoundError when it's gone)."""
-    record = await _resource(pmp, kind).get(record_id)
-    names: dict[str, str] = {}
-    if isinstance(record, Project) and record.clientid:
-        try:
-            names["clientid"] = (await pmp.customers.get(record.clientid)).display_name
-        except PmpError as error:
-            # The form still works: the customer is shown by its number.
-            logger.info("Reading a project's customer failed: %s", type(error).__name__)
+def _files_of_record_one(kind: RecordKind, files: int | None) -> str:
+    if files is None:
+        return f"PMP can't tell pmp-bot whether {kind} #1 has any"
+    return f"{kind} #1 has {files} file{'' if files == 1 else 's'}"
+
+
+def _allow_in_settings(kind: RecordKind) -> str:
+    return (
+        f"A pmp-bot admin can allow {kind} edits anyway in `{SLASH_COMMAND} settings`; until "
+        f"the module is fixed, each save then deletes the files of {kind} #1."
+    )
+
+
+def file_loss_note(kind: RecordKind, files: int | None, *, allowed: bool) -> str | None:
+    """What an edit form says as it opens when saving it makes PMP's API module delete the
+    files of record #1 of its kind: that it won't be saved, or (an admin allowed such edits)
+    that it deletes them. None when there is nothing to lose (record #1 has no files)."""
+    if kind not in FILE_LOSING_KINDS or files == 0:
+        return None
+    defect = f"PMP's API module deletes the files of {kind} #1 on every {kind} update"
+    if allowed:
+        count = "" if files is None else f" ({files} file{'' if files == 1 else 's'})"
+        return (
+            f"Saving deletes the files of {kind} #1{count}: {defect}, and a pmp-bot admin "
+            f"allowed such edits in `{SLASH_COMMAND} settings`. A PMP administrator can fix "
+            "the module (pmp-bot's README says how)."
+        )
+    return (
+        f"pmp-bot won't save changes to this {kind}: {defect}, and "
+        f"{_files_of_record_one(kind, files)}. A PMP administrator can fix the module "
+        f"(pmp-bot's README says how). {_allow_in_settings(kind)}"
+    )
+
+
+def unsafe_update_problem(error: PmpUnsafeUpdateError) -> str:
+    """Why a lead or project edit wasn't saved, and what a PMP admin or a pmp-bot admin can
+    do about it."""
+    return f"{first_record_message(error.kind, error.files)} {_allow_in_settings(error.kind)}"
+
+
+# ----------------------------------------------------------- the admin setting (/pmp settings)
+
+FILE_LOSS_SETTING_FORM = "edits"
+FILE_LOSS_SETTING = "allow_first_record_file_loss"
+FILE_LOSS_SETTING_WARNING = (
+    "PMP's API module deletes the files attached to lead #1, project #1 or ticket #1 every "
+    "time a lead, project or ticket is updated (a defect of the module; pmp-bot's README "
+    "explains it and the one-line fix a PMP administrator can make). So pmp-bot refuses such "
+    "edits while record #1 has files or PMP can't tell. Allowing them means every lead, "
+    "project or ticket edit saved from Slack deletes those files, for good, until the module "
+    "is fixed."
+)
+
+
+def file_loss_setting_spec() -> FormSpec:
+    """The admin's checkbox allowing edits that cost the files of record #1."""
+    return FormSpec(
+        FILE_LOSS_SETTING_FORM,
+        [
+            FormField(
+                FILE_LOSS_SETTING,
+                "Allow lead, project and ticket edits even though PMP's API module deletes "
+                "the files of lead/project/ticket #1",
+                Kind.CHECKBOX,
+                # A checkbox shows its hint as the option's text (at most 75 characters).
+                hint="Allow them: the files of lead, project and ticket #1 will be lost",
+            )
+        ],
+    )
+
+
+def read_file_loss_setting(view: Mapping[str, Any]) -> bool:
+    """Whether the submitted settings view has the checkbox ticked."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, Mapping) else None
+    if not isinstance(values, Mapping):
+        return False
+    return bool(read_form(file_loss_setting_spec(), values).values.get(FILE_LOSS_SETTING))
+
+
+async def _file_loss_check(pmp: PmpClient, kind: RecordKind, *, allowed: bool) -> str | None:
+    """The edit form's note about record #1's files; None when there is nothing to say or
+    PMP didn't answer in time (saving checks again)."""
+    resource = pmp.leads if kind == "lead" else pmp.projects
+    try:
+        files = await asyncio.wait_for(
+            resource.first_record_files(timeout=FIRST_RECORD_FILES_WAIT_S),
+            FIRST_RECORD_FILES_WAIT_S,
+        )
+    except (PmpError, TimeoutError) as error:
+        logger.info("Checking %s #1 for files failed: %s", kind, type(error).__name__)
+        return None
+    return file_loss_note(kind, files, allowed=allowed)
+
+
+async def edit_form(
+    pmp: PmpClient,
+    kind: RecordKind,
+    record_id: int,
+    *,
+    allow_first_record_file_loss: bool = False,
+) -> RecordFormContent:
+    """The edit form of a record, pre-filled from PMP (PmpNotFoundError when it's gone).
+
+    A lead or project form asks at the same time whether saving would make PMP delete the
+    files of record #1, and says so at the top (`allow_first_record_file_loss`: the
+    workspace's admin allowed such edits)."""
+    check = (
+        asyncio.ensure_future(_file_loss_check(pmp, kind, allowed=allow_first_record_file_loss))
+        if kind in FILE_LOSING_KINDS
+        else None
+    )
+    try:
+        record = await _resource(pmp, kind).get(record_id)
+        names: dict[str, str] = {}
+        if isinstance(record, Project) and record.clientid:
+            try:
+                names["clientid"] = (await pmp.customers.get(record.clientid)).display_name
+            except PmpError as error:
+                # The form still works: the customer is shown by its number.
+                logger.info("Reading a project's customer failed: %s", type(error).__name__)
+        note = await check if check is not None else None
+    finally:
+        if check is not None and not check.done():
+            check.cancel()
     plan, values = edit_plan(kind, record, names)
-    return _content(plan, values)
+    return RecordFormContent(
+        plan, form_spec(plan), values, (*([note] if note else []), *form_notes(plan))
+    )
 
 
 # --------------------------------------------------------------------------- submissions
@@ -789,13 +909,30 @@ async def _create(pmp: PmpClient, base_url: str, plan: FormPlan, form: CheckedFo
     )
 
 
-async def _update(pmp: PmpClient, base_url: str, plan: FormPlan, form: CheckedForm) -> WriteOutcome:
+async def _update(
+    pmp: PmpClient, base_url: str, plan: FormPlan, form: CheckedForm, *, allow: bool
+) -> WriteOutcome:
     assert plan.record_id is not None and plan.ref is not None
     name_field = _NAME_FIELD[plan.kind]
     label = str(form.values.get(name_field) or plan.label)
-    changed = bool(form.changes) and await _resource(pmp, plan.kind).update(
-        plan.record_id, **form.changes
-    )
+    try:
+        changed = bool(form.changes) and await _resource(pmp, plan.kind).update(
+            plan.record_id, allow_first_record_file_loss=allow, **form.changes
+        )
+    except PmpUnsafeUpdateError as error:
+        raise PmpUnsafeUpdateError(
+            str(error),
+            kind=error.kind,
+            files=error.files,
+            user_message=unsafe_update_problem(error),
+        ) from error
+    if changed and allow and plan.kind in FILE_LOSING_KINDS:
+        logger.warning(
+            "Saved a %s edit that PMP's API module follows by deleting the files of %s #1 "
+            "(allowed in /pmp settings)",
+            plan.kind,
+            plan.kind,
+        )
     return WriteOutcome(
         kind=plan.kind,
         label=truncate(label, LABEL_MAX),
@@ -805,10 +942,21 @@ async def _update(pmp: PmpClient, base_url: str, plan: FormPlan, form: CheckedFo
     )
 
 
-async def save(pmp: PmpClient, base_url: str, plan: FormPlan, form: CheckedForm) -> WriteOutcome:
-    """Adds the record, or saves the changes to it; PmpError when PMP refuses."""
+async def save(
+    pmp: PmpClient,
+    base_url: str,
+    plan: FormPlan,
+    form: CheckedForm,
+    *,
+    allow_first_record_file_loss: bool = False,
+) -> WriteOutcome:
+    """Adds the record, or saves the changes to it; PmpError when PMP refuses.
+
+    A lead or project edit that would make PMP delete the files of record #1 raises
+    PmpUnsafeUpdateError (its user_message says why and what can be done), unless
+    `allow_first_record_file_loss` (the workspace's admin setting)."""
     if plan.editing:
-        return await _update(pmp, base_url, plan, form)
+        return await _update(pmp, base_url, plan, form, allow=allow_first_record_file_loss)
     return await _create(pmp, base_url, plan, form)
 
 

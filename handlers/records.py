@@ -122,7 +122,13 @@ async def _open_edit_form(
         return
     try:
         pmp = await connected_pmp(services, workspace, key)
-        view = build_record_modal(await edit_form(pmp.client, kind, record_id))
+        content = await edit_form(
+            pmp.client,
+            kind,
+            record_id,
+            allow_first_record_file_loss=pmp.workspace.allow_first_record_file_loss,
+        )
+        view = build_record_modal(content)
     except NotConnectedError:
         view = build_form_problem_view(kind, NOT_CONNECTED)
     except PmpError as error:
@@ -357,7 +363,13 @@ async def handle_record_submission(
     user_id = _user(body)
 
     async def write() -> WriteOutcome:
-        return await save(pmp.client, pmp.base_url, plan, checked)
+        return await save(
+            pmp.client,
+            pmp.base_url,
+            plan,
+            checked,
+            allow_first_record_file_loss=pmp.workspace.allow_first_record_file_loss,
+        )
 
     async def after(outcome: WriteOutcome) -> None:
         announce(services, pmp, user_id, outcome)

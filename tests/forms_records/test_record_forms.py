@@ -15,6 +15,7 @@ from bot.forms.fields import Choice, Kind
 from bot.forms.options import SLOW_VALUE
 from bot.pmp import Customer, Lead, Milestone, PmpClient, PmpValidationError, Project
 from bot.pmp.fields import CUSTOMER_FIELDS, LEAD_FIELDS, MILESTONE_FIELDS, PROJECT_FIELDS
+from bot.pmp.network import PRIVATE_ALLOWED
 from bot.record_forms import (
     ADDED,
     COUNTRIES,
@@ -215,9 +216,16 @@ def test_the_customer_edit_form_warns_about_groups() -> None:
     assert not new_form("customer").notes
 
 
-def test_the_lead_edit_form_warns_about_tags() -> None:
-    content = edit_form_content("lead", {"id": "1", "name": "Jane"})
-    assert any("tags" in note for note in content.notes)
+def test_a_lead_edit_keeps_its_tags_unless_tags_are_typed() -> None:
+    # PMP doesn't hand out a lead's tags but keeps them when an update doesn't send any.
+    content = edit_form_content("lead", {"id": "4", "name": "Jane", "status": "1", "source": "1"})
+    assert not [note for note in content.notes if "tags" in note]
+    assert "keeps its tags" in (form_spec(content.plan).field("tags").hint or "")
+    values = dict(content.values)
+    assert values["tags"] is None
+    assert submit(content.plan, {**values, "city": "Leeds"}).changes == {"city": "Leeds"}
+    tagged = submit(content.plan, {**values, "tags": "vip, 2025"})
+    assert tagged.changes == {"tags": "vip, 2025"}
 
 
 def edit_form_content(kind: Any, wire: dict[str, Any]) -> RecordFormContent:
@@ -234,7 +242,7 @@ def test_a_value_pmp_holds_that_the_input_would_refuse_is_relaxed_not_refused() 
     assert kinds["website"] is Kind.TEXT
     checked = submit(plan, {**values, "status": "1", "source": "1", "city": "Leeds"})
     assert checked.ok, checked.errors
-    assert checked.changes == {"city": "Leeds", "tags": None}
+    assert checked.changes == {"city": "Leeds"}
 
 
 def test_a_text_too_long_for_slack_is_left_out_and_kept() -> None:
@@ -288,7 +296,7 @@ def test_changing_a_lead_status_by_number_sends_the_status() -> None:
     wire = {"id": "1", "name": "Jane", "status": "1", "source": "1"}
     plan, values = edit_plan("lead", Lead.from_wire(wire))
     checked = submit(plan, {**values, "status": None, "status_other": "5"})
-    assert checked.changes == {"status": "5", "tags": None}
+    assert checked.changes == {"status": "5"}
 
 
 def project_answers(**answers: Any) -> dict[str, Any]:
@@ -426,7 +434,9 @@ async def test_an_unsearchable_name_says_honestly_that_the_id_is_unknown(
 
 async def test_pmp_3_tells_the_new_id() -> None:
     with running_sandbox(api_version=3) as sandbox:
-        async with PmpClient(base_url=sandbox.base_url, token=sandbox.token) as client:
+        async with PmpClient(
+            base_url=sandbox.base_url, token=sandbox.token, address_policy=PRIVATE_ALLOWED
+        ) as client:
             plan = FormPlan(kind="lead")
             checked = submit(plan, lead_answers(assigned="2"))
             outcome = await save(client, sandbox.base_url, plan, checked)
@@ -469,17 +479,22 @@ PROJECT_WIRE = {
 }
 
 
-def test_a_project_edit_names_its_customer_and_asks_for_members_and_tags() -> None:
+def test_a_project_edit_names_its_customer_and_asks_for_its_members() -> None:
     plan, values = edit_plan(
         "project", Project.from_wire(PROJECT_WIRE), {"clientid": "Acme Corporation"}
     )
     assert values["clientid"] == Choice("1", "Acme Corporation")
     assert values["description"] == "<p>Hi<br />\nthere</p>"  # HTML, shown as PMP keeps it
     assert values["project_members"] is None and values["tags"] is None
-    assert any("members or tags" in note for note in form_notes(plan))
+    (note,) = form_notes(plan)
+    assert "members" in note and "tags" not in note
+    assert "keeps its tags" in (form_spec(plan).field("tags").hint or "")
     assert submit(plan, values).changes == {}
-    moved = submit(plan, {**values, "deadline": "2024-07-01", "tags": "web"})
-    assert moved.changes == {"deadline": date(2024, 7, 1), "project_members": None, "tags": "web"}
+    # Members go with every change (PMP removes them otherwise); tags only when typed.
+    moved = submit(plan, {**values, "deadline": "2024-07-01"})
+    assert moved.changes == {"deadline": date(2024, 7, 1), "project_members": None}
+    tagged = submit(plan, {**values, "deadline": "2024-07-01", "tags": "web"})
+    assert tagged.changes == {"deadline": date(2024, 7, 1), "project_members": None, "tags": "web"}
     early = submit(plan, {**values, "deadline": "2023-12-31"})
     assert early.errors == {"project.deadline": "The deadline can't be before the start date."}
 
