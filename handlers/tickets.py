@@ -38,6 +38,7 @@ from bot.grammar import CommandAction, RecordKind
 from bot.notify import notice_line
 from bot.pmp import PmpClient, PmpError, PmpRecord, normalise_base_url
 from bot.pmp_pool import WorkspaceKey
+from bot.record_forms import read_file_loss_setting
 from bot.services import BotServices
 from bot.slack.ids import SLASH_COMMAND, CardAction, TicketForm
 from bot.slack.replies import SOMETHING_WENT_WRONG
@@ -432,7 +433,12 @@ async def handle_settings_command(request: CommandRequest) -> None:
     learned = services.lookups.ticket_names.names(_site(request.workspace))
     prefill = settings_prefill(request.workspace.ticket_settings, learned)
     note = settings_note(problem, prefill.overflowing)
-    await _update(request.client, view_id, build_ticket_settings_modal(prefill.settings, note))
+    view = build_ticket_settings_modal(
+        prefill.settings,
+        note,
+        allow_first_record_file_loss=request.workspace.allow_first_record_file_loss,
+    )
+    await _update(request.client, view_id, view)
 
 
 async def handle_settings_submission(
@@ -458,10 +464,23 @@ async def handle_settings_submission(
     if reading.settings is None:
         await ack(response_action="errors", errors=reading.errors)
         return
+    allow = read_file_loss_setting(view)
     await services.workspaces.set_ticket_settings(
         workspace_key.team_id, workspace_key.enterprise_id, reading.settings
     )
-    await ack(response_action="update", view=build_settings_saved_view(reading.settings))
+    await services.workspaces.set_allow_first_record_file_loss(
+        workspace_key.team_id, workspace_key.enterprise_id, allow
+    )
+    if allow:
+        logger.warning(
+            "Team %s allows lead, project and ticket edits although PMP's API module deletes "
+            "the files of record #1 with each one",
+            workspace_key.team_id,
+        )
+    await ack(
+        response_action="update",
+        view=build_settings_saved_view(reading.settings, allow_first_record_file_loss=allow),
+    )
 
 
 # ------------------------------------------------------------------------ wiring

@@ -3,12 +3,19 @@ views) and the ticket settings modal. Pure builders: data in, a `View` out."""
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 from slack_sdk.models.views import View
 
 from bot.blocks.cards import id_text, record_link
 from bot.forms.fields import build_inputs
 from bot.forms.submission import WriteOutcome
+from bot.record_forms import FILE_LOSS_SETTING, FILE_LOSS_SETTING_WARNING, file_loss_setting_spec
 from bot.slack.ids import SLASH_COMMAND, TicketForm
 from bot.slack.text import safe
 from bot.storage.workspaces import TICKET_SETTING_KINDS, TicketSettings
@@ -118,8 +125,14 @@ def build_settings_loading_modal() -> View:
     )
 
 
-def build_ticket_settings_modal(prefill: TicketSettings, note: str | None = None) -> View:
-    """One multiline input per kind of id, a `1 = Support` line per entry."""
+def build_ticket_settings_modal(
+    prefill: TicketSettings,
+    note: str | None = None,
+    *,
+    allow_first_record_file_loss: bool = False,
+) -> View:
+    """One multiline input per kind of id, a `1 = Support` line per entry; then the admin's
+    choice whether edits may cost the files of record #1 (PMP's module defect)."""
     intro = (
         "PMP's API can't list ticket departments, priorities, services or statuses, so name "
         "them here: one `id = name` per line. Cards and the new-ticket form use these names."
@@ -133,6 +146,10 @@ def build_ticket_settings_modal(prefill: TicketSettings, note: str | None = None
         )
     )
     blocks.extend(build_inputs(settings_spec(), settings_values(prefill)))
+    blocks += [DividerBlock(), _section(f":warning: {FILE_LOSS_SETTING_WARNING}")]
+    blocks.extend(
+        build_inputs(file_loss_setting_spec(), {FILE_LOSS_SETTING: allow_first_record_file_loss})
+    )
     return View(
         type="modal",
         callback_id=TicketForm.SETTINGS_MODAL,
@@ -143,10 +160,19 @@ def build_ticket_settings_modal(prefill: TicketSettings, note: str | None = None
     )
 
 
-def build_settings_saved_view(settings: TicketSettings) -> View:
+def build_settings_saved_view(
+    settings: TicketSettings, *, allow_first_record_file_loss: bool = False
+) -> View:
     counts = ", ".join(
         f"{len(getattr(settings, kind))} {SETTING_LABELS[kind].lower()}"
         for kind in TICKET_SETTING_KINDS
+    )
+    edits = (
+        ":warning: Lead, project and ticket edits are allowed even though PMP's API module "
+        "deletes the files of lead, project or ticket #1 with each one."
+        if allow_first_record_file_loss
+        else "Lead, project and ticket edits that would make PMP delete the files of lead, "
+        "project or ticket #1 are refused."
     )
     return View(
         type="modal",
@@ -154,6 +180,7 @@ def build_settings_saved_view(settings: TicketSettings) -> View:
         close="Done",
         blocks=[
             _section(f":white_check_mark: Saved the ticket settings: {counts}."),
+            _section(edits),
             _context(f"Change them any time with `{SLASH_COMMAND} settings`."),
         ],
     )
