@@ -388,10 +388,14 @@ async def test_lead_new_and_edit(
     )
     assert (lead["email"], lead["is_public"]) == ("ann@example.com", "1")
 
+    # A lead update makes PMP's API module delete lead #1's files; here a PMP admin took the
+    # file off lead #1, so edits go through (tests/e2e/test_safe_on_real_pmp.py: with one).
+    pmp.store.delete_files("leads", "1")
     before = dict(pmp.store.row(schema.LEADS, "1"))
     view = await open_edit_form(sender, slack, "lead edit 1", "Edit lead")
     assert inputs(view)["lead.status"]["initial_option"]["text"]["text"] == "New"
-    assert "tags" in texts(view["blocks"])
+    assert ":warning:" not in texts(view["blocks"])  # tags are kept, no files to lose
+    assert "the lead keeps its tags" in texts(view["blocks"])
     answer = await submit(
         sender, view, state_with(view, email={"type": "email_text_input", "value": "s@c.example"})
     )
@@ -442,13 +446,18 @@ async def test_project_new_with_a_customer_typeahead_and_dates_in_order(
 async def test_project_edit_keeps_the_rest_and_sets_members_again(
     connected: Connected, slack: RunningSlackStandin, pmp: Any
 ) -> None:
-    _, sender = connected
+    bot, sender = connected
+    # PMP can't tell whether project #1 has files, which a project update makes its API module
+    # delete: an admin allowed such edits (tests/e2e/test_safe_on_real_pmp.py: without).
+    await bot.services.workspaces.set_allow_first_record_file_loss(TEAM_A, None, True)
     before = dict(pmp.store.row(schema.PROJECTS, "3"))
     view = await open_edit_form(sender, slack, "project edit 3", "Edit project")
     shown = inputs(view)
     assert shown["project.clientid"]["initial_option"]["text"]["text"] == "Bits & Bytes <Dev> Co."
     assert shown["project.billing_type"]["initial_option"]["value"] == "3"
-    assert "members or tags" in texts(view["blocks"])
+    said = texts(view["blocks"])
+    assert "Saving deletes the files of project #1" in said
+    assert "project's members" in said and "members or tags" not in said
     answer = await submit(
         sender,
         view,
