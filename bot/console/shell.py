@@ -94,6 +94,8 @@ from bot.console.slack_standin import (
 )
 
 ACK_DEADLINE_SECONDS = 3.0
+# How many of the latest messages with actions can still be pressed (`press N in M`).
+MESSAGES_KEPT = 50
 # After the ack, the console says the app is still working once its work takes this long.
 STILL_WORKING_NOTE_AFTER = 1.0
 # The longest the console waits for the app's work after an ack before giving the prompt back.
@@ -104,6 +106,8 @@ Commands:
   /command text              run a slash command, e.g. /pmp help
   press N [answer]           press action N of the last message or Home tab
                              (menus and pickers ask for a choice, or take it after N)
+  press N in M [answer]      press action N of an earlier message: the M of "message M"
+                             in its header
   shortcut NAME              run a global shortcut (its name or callback id)
   message-shortcut NAME TEXT run a message shortcut on a new message saying TEXT
   home                       open the app's Home tab
@@ -339,6 +343,10 @@ class ConsoleShell:
         self._work_timeout = work_timeout
         self._lines: LineSource | None = None
         self._pressables: dict[int, _Pressable] = {}
+        # Messages (and the Home tab) with actions, by the number shown in their header.
+        self._message_numbers: dict[_Surface, int] = {}
+        self._message_actions: dict[int, dict[int, _Pressable]] = {}
+        self._message_count = itertools.count(1)
         self._answers: dict[str, dict[str, dict[str, JsonDict]]] = {}
         self._asked: dict[str, set[str]] = {}  # view id -> block ids already asked
         self._seen_calls = len(slack.calls)
@@ -480,23 +488,40 @@ class ConsoleShell:
         await self._finish(output)
 
     async def _press_command(self, rest: str) -> None:
-        number_text, _, answer = rest.partition(" ")
-        if not number_text:
+        words = rest.split()
+        if not words:
             self._say("press: give the number of an action, e.g. press 1")
             return
+        number_text = words[0]
         if not number_text.isdigit():
             self._say(f"press {number_text}: give the number of an action, e.g. press 1")
             return
         number = int(number_text)
-        pressable = self._pressables.get(number)
-        if pressable is None:
-            if not self._pressables:
-                self._say(f"press {number}: there is nothing to press yet")
-            else:
-                self._say(f"press {number}: there is no action {number}")
-            return
+        answer = rest.strip()[len(number_text) :].strip()
+        if len(words) >= 3 and words[1].lower() == "in" and words[2].isdigit():
+            # press N in M: action N of message M, whatever came after it.
+            message = int(words[2])
+            answer = answer.split(None, 2)[2] if len(answer.split(None, 2)) > 2 else ""
+            actions = self._message_actions.get(message)
+            if actions is None:
+                self._say(f"press {number} in {message}: there is no message {message} to press")
+                return
+            pressable = actions.get(number)
+            if pressable is None:
+                listed = ", ".join(str(n) for n in actions)
+                self._say(f"press {number} in {message}: message {message} has actions {listed}")
+                return
+        else:
+            found = self._pressables.get(number)
+            if found is None:
+                if not self._pressables:
+                    self._say(f"press {number}: there is nothing to press yet")
+                else:
+                    self._say(f"press {number}: there is no action {number}")
+                return
+            pressable = found
         output = _Output()
-        if await self._press(pressable, answer.strip() or None):
+        if await self._press(pressable, answer or None):
             await self._finish(output)
 
     def _shortcut_parts(self, rest: str) -> tuple[str, str] | None:
@@ -812,10 +837,7 @@ class ConsoleShell:
         self, output: _Output, header: str, message: Mapping[str, Any], surface: _Surface
     ) -> None:
         rendered = render_message(message, names=self._names(), first_number=output.next_number)
-        self._say(header)
-        self._say(indent(rendered.text))
-        output.changed_surfaces.add(surface)
-        output.pressables.extend(_Pressable(a, surface) for a in rendered.actions)
+        self._show_rendered(output, header, rendered.text, rendered.actions, surface)
 
     def _show_view(self, output: _Output, header: str, view: Mapping[str, Any]) -> None:
         surface = _Surface("view", view_id=str(view.get("id", "")))
@@ -823,12 +845,45 @@ class ConsoleShell:
         rendered = render_view(
             view, state=state, names=self._names(), first_number=output.next_number
         )
-        self._say(header)
-        self._say(indent(rendered.text))
-        output.changed_surfaces.add(surface)
-        output.pressables.extend(_Pressable(a, surface) for a in rendered.actions)
+        self._show_rendered(output, header, rendered.text, rendered.actions, surface)
         if view.get("type") == "home":
             output.home_shown = True
+
+    def _show_rendered(
+        self,
+        output: _Output,
+        header: str,
+        text: str,
+        actions: Sequence[NumberedAction],
+        surface: _Surface,
+    ) -> None:
+        """Show a message or view. One with actions gets a number in its header (kept
+        while it is updated), so `press N in M` reaches it after later messages."""
+        pressables = [_Pressable(a, surface) for a in actions]
+        if pressables:
+            number = self._message_numbers.get(surface) or self._number_message(surface)
+            self._message_actions[number] = {p.action.number: p for p in pressables}
+            header = f"{header.removesuffix(':')} · message {number}:"
+        else:
+            self._forget_message(surface)
+        self._say(header)
+        self._say(indent(text))
+        output.changed_surfaces.add(surface)
+        output.pressables.extend(pressables)
+
+    def _number_message(self, surface: _Surface) -> int:
+        number = next(self._message_count)
+        self._message_numbers[surface] = number
+        # Only the latest messages stay pressable, as they would stay in view in Slack.
+        while len(self._message_numbers) > MESSAGES_KEPT:
+            oldest = next(iter(self._message_numbers))
+            self._forget_message(oldest)
+        return number
+
+    def _forget_message(self, surface: _Surface) -> None:
+        number = self._message_numbers.pop(surface, None)
+        if number is not None:
+            self._message_actions.pop(number, None)
 
     def _where(self, channel_id: str) -> str:
         channel = self._slack.channel(self.team_id, channel_id)
@@ -896,6 +951,7 @@ class ConsoleShell:
             channel_id, ts = str(answer["channel"]), str(answer["ts"])
             self._say(f"(pmp-bot deleted its message in {self._where(channel_id)})")
             output.changed_surfaces.add(_Surface("message", channel_id, ts))
+            self._forget_message(_Surface("message", channel_id, ts))
         elif call.method == "response_url":
             self._show_response_url_post(call, output)
         elif call.method == "views.publish":
@@ -923,6 +979,7 @@ class ConsoleShell:
         if effect.action == "deleted":
             self._say(f"(pmp-bot deleted the message in {where})")
             output.changed_surfaces.add(surface)
+            self._forget_message(surface)
             return
         if effect.action == "nothing":
             self._say("(pmp-bot asked to delete the original message, but there is none)")

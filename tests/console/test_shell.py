@@ -41,7 +41,7 @@ EVERY_INPUT_ANSWERS = [
 async def test_command_with_ephemeral_reply(rig: ShellRig) -> None:
     transcript = await rig.run("/hello a & <b>")
     assert "> /hello a & <b>" in transcript
-    assert "pmp-bot in #general (only visible to you):\n  Hello *a & <b>*" in transcript
+    assert "pmp-bot in #general (only visible to you) · message 1:\n  Hello *a & <b>*" in transcript
     assert "[1 Wave]  [2 Forget (danger)]  ... [3 Snooze] [4 Mute]  [5 choose: Mood]" in transcript
     command = rig.seen[-1]
     # Slack escapes what users type, and mints its own response URL and trigger id.
@@ -56,6 +56,32 @@ async def test_command_with_ephemeral_reply(rig: ShellRig) -> None:
     assert command["channel_name"] == "general"
     assert command["response_url"].startswith(rig.slack.root_url)
     assert command["trigger_id"]
+
+
+async def test_an_earlier_message_can_still_be_pressed(rig: ShellRig) -> None:
+    transcript = await rig.run(
+        "/hello first", "/hello second", "press 1 in 1", "press 5 in 2 Sad", "press 1 in 1"
+    )
+    assert "(only visible to you) · message 2:\n  Hello *second*" in transcript
+    presses = rig.payloads("block_actions")
+    assert presses[0]["actions"][0]["action_id"] == "wave"
+    first = rig.slack.find_message(presses[0]["container"]["message_ts"])
+    assert first is not None and first.text == "You waved (w1)"  # message 1, replaced
+    assert "pmp-bot replaced the message in #general (only visible to you):" in transcript
+    # The mood menu of message 2, answered after its number.
+    assert presses[1]["actions"][0]["selected_option"]["value"] == "sad"
+    second = rig.slack.find_message(presses[1]["container"]["message_ts"])
+    assert second is not None and second.text == "Hello second"
+    # Message 1 was replaced by one without buttons: nothing is left to press there.
+    assert "press 1 in 1: there is no message 1 to press" in transcript
+    assert len(presses) == 2
+
+
+async def test_press_in_names_what_is_wrong(rig: ShellRig) -> None:
+    transcript = await rig.run("/hello you", "press 9 in 1", "press 1 in 7")
+    assert "press 9 in 1: message 1 has actions 1, 2, 3, 4, 5" in transcript
+    assert "press 1 in 7: there is no message 7 to press" in transcript
+    assert rig.payloads("block_actions") == []
 
 
 async def test_plain_text_ack_is_shown(rig: ShellRig) -> None:

@@ -73,7 +73,7 @@ async def test_paging_showing_and_sharing_through_the_shell() -> None:
     assert "Page 1 of" in text and "Page 2 of" in text  # press 6 was Next
     assert "Alpine Ski House" in text  # press 1 showed the first card of page 2
     shared = text.split("> press 5", 1)[1]
-    assert "pmp-bot posted in #general:" in shared  # public, not "only visible to you"
+    assert "pmp-bot posted in #general · message" in shared  # public, not "only visible to you"
     assert "Shared by @alex" in shared
     assert "lookups and changes in PMP are posted to" in text
 
@@ -141,28 +141,45 @@ async def test_a_notice_channel_never_delays_console_replies() -> None:
     assert "Acme Widgets Ltd" in text
 
 
+class AnswersByPrompt:
+    """Console input that answers each prompt: commands at `> `, a form's fields by their
+    label (Enter for the others), so a test doesn't depend on how many fields a form has."""
+
+    def __init__(self, out: io.StringIO, commands: list[str], fields: dict[str, list[str]]):
+        self._out = out
+        self._commands = iter(commands)
+        self._fields = {label: list(lines) for label, lines in fields.items()}
+        self._pending: list[str] = []
+
+    async def read(self, prompt: str) -> str | None:
+        if self._pending:
+            line = self._pending.pop(0)
+        elif prompt == "> ":
+            line = next(self._commands, None)
+            if line is None:
+                return None
+        elif "press N" in prompt:
+            line = "submit" if prompt.startswith("Submit") else "close"
+        else:
+            label = next((label for label in self._fields if prompt.startswith(label)), None)
+            answers = self._fields.pop(label, [""]) if label else [""]
+            line, self._pending = answers[0], answers[1:]
+        self._out.write(f"{prompt}{line}\n")
+        return line
+
+
 async def test_what_help_shows_can_be_done_in_the_console() -> None:
     out = io.StringIO()
-    await run_shell(
-        out=out,
-        lines=[
-            "/pmp notify #sales",  # the help's own example
-            "as bob",
-            "/pmp customer acme",
-            "as alex",
-            "/pmp settings",
-            "1 = Support",
-            "2 = Sales",
-            "3 = Billing",
-            ".",
-            "",
-            "",
-            "",
-            "submit",
-            "close",
-            "quit",
-        ],
-    )
+    commands = [
+        "/pmp notify #sales",  # the help's own example
+        "as bob",
+        "/pmp customer acme",
+        "as alex",
+        "/pmp settings",
+        "quit",
+    ]
+    departments = ["1 = Support", "2 = Sales", "3 = Billing", "."]
+    await run_shell(out=out, lines=AnswersByPrompt(out, commands, {"Departments": departments}))
     text = out.getvalue()
     assert "pmp-bot in #sales:" in text and "channel_not_found" not in text
     assert "You are now @bob (U0002, member)." in text
