@@ -19,7 +19,7 @@ COPY handlers /src/handlers
 RUN python3 -m venv /opt/pmp-bot \
     && /opt/pmp-bot/bin/pip install /src \
     && rm -rf /src \
-    && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home \
+    && useradd --uid 10001 --user-group --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin pmp-bot \
     && install -d -m 0700 -o pmp-bot -g pmp-bot /data
 

@@ -51,7 +51,7 @@ def test_the_image_serves_on_every_interface_as_a_user_with_a_data_volume() -> N
     assert image.env["PATH"].startswith(f"{IMAGE_VENV}/bin:")
     assert any(f"-m venv {IMAGE_VENV}" in run for run in image.runs)
     assert image.user and image.user not in ("root", "0")
-    assert any("useradd --system --uid 10001 --user-group" in run for run in image.runs)
+    assert any("useradd --uid 10001 --user-group" in run for run in image.runs)
     assert image.env["HOST"] == "0.0.0.0"
     assert image.volumes == [image.env["PMP_BOT_DATA_DIR"]]
     assert image.expose == [image.env["PORT"]]
