@@ -105,15 +105,18 @@ def _interpolate(value: str, env: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)(?:(:[-?])([^}]*))?\}", one, value)
 
 
-def test_compose_passes_only_real_settings_to_pmp_bot() -> None:
+def test_compose_passes_env_file_settings_but_keeps_the_images_address_and_volume() -> None:
     bot = _compose()["services"]["pmp-bot"]
     environment = bot["environment"]
     assert isinstance(environment, dict)
     assert set(environment) <= SETTINGS
-    # Each setting comes from the variable of the same name, apart from the database URL.
-    for name, value in environment.items():
-        if name != "DATABASE_URL":
-            assert str(value).startswith("${" + name + ":"), name
+    # Everything in .env reaches pmp-bot; `environment` wins over it for what the image and
+    # the database service decide.
+    assert bot["env_file"] == ".env"
+    image = dockerfile()
+    for name in ("HOST", "PORT", "PMP_BOT_DATA_DIR"):
+        assert str(environment[name]) == image.env[name], name
+    assert str(environment["PMP_BOT_SECRET_KEY"]).startswith("${PMP_BOT_SECRET_KEY:?")
     assert bot["build"] == "." and (ROOT / "Dockerfile").is_file()
 
 
