@@ -9,18 +9,26 @@ the Slack stand-in.
   is stopped and explained while those files exist or PMP can't tell, and goes through (the
   files go, as warned) only once an admin allows it in `/pmp settings`.
 - Everything that reads one ticket works on 2.0.8 and 3.x.
+- No Slack message, modal, log line, cache or stored row ever holds a password hash or a
+  department's IMAP password, though PMP hands them out with contacts and tickets.
 - A PMP in development mode (HTML warnings before the JSON) still works.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterator
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from bot.console.slack_standin import RecordedCall, RunningSlackStandin
 from bot.run.embedded import RunningBot
@@ -42,7 +50,14 @@ from tests.e2e.test_record_forms import (
     texts,
     ticked,
 )
-from tests.e2e.test_ticket_forms import DEPARTMENT, ready_form, ticket_ids
+from tests.e2e.test_ticket_forms import (
+    DEPARTMENT,
+    choose_customer,
+    open_by_command,
+    ready_form,
+    suggest,
+    ticket_ids,
+)
 from tests.e2e.test_ticket_forms import submit as submit_ticket
 
 Connected = tuple[RunningBot, SlackSender]
@@ -271,6 +286,17 @@ async def test_a_project_rename_keeps_every_setting_once_allowed(
 # ------------------------------------------------------------------------------- tickets
 
 
+async def remembered(bot: RunningBot, user: str, kind: str, record_id: int) -> None:
+    """Waits until the lookup is among the user's recent ones (it is written just after the
+    card is delivered)."""
+    for _ in range(500):
+        recent = await bot.services.recent_lookups.recent(TEAM_A, user)
+        if (kind, record_id) in [(r.kind, r.record_id) for r in recent]:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{kind} #{record_id} was never remembered for {user}")
+
+
 def card_of(call: RecordedCall) -> str:
     shown = texts(call.params)
     assert "internal error" not in shown and "try again" not in shown, shown
@@ -280,7 +306,7 @@ def card_of(call: RecordedCall) -> str:
 async def test_every_place_that_reads_one_ticket_works(
     connected: Connected, slack: RunningSlackStandin, pmp: RunningSandbox
 ) -> None:
-    _, sender = connected
+    bot, sender = connected
     if pmp.api_version == 2:
         # 2.0.8 on PHP 8: GET of one existing ticket always fails.
         failed = api_get(pmp, "api/tickets/3")
@@ -326,6 +352,7 @@ async def test_every_place_that_reads_one_ticket_works(
     assert subject in card_of(shown_card)
 
     # The Home tab's recent lookups.
+    await remembered(bot, OWNER_A, "ticket", 3)
     home = await open_home(sender, slack, OWNER_A)
     recent = home_button(home, HomeAction.SHOW_RECENT)
     assert recent["value"].endswith(":3")
@@ -349,6 +376,130 @@ async def test_every_place_that_reads_one_ticket_works(
     assert f"#{new_id} Scanner offline on floor 3" in texts(answer["view"])
     new_card = await command_reply(sender, slack, f"ticket {new_id}")
     assert "Scanner offline on floor 3" in card_of(new_card) and "Open" in card_of(new_card)
+
+
+# ----------------------------------------------------------------------------- secrets
+
+
+def strings_in(value: object, seen: dict[int, object] | None = None) -> Iterator[str]:
+    """Every string held by `value`: containers, dataclasses, pydantic records (their `raw`
+    included) and pmp-bot's own objects, walked through."""
+    # Objects seen are kept alive, so a new object can't reuse a seen one's id.
+    seen = {} if seen is None else seen
+    if isinstance(value, str):
+        yield value
+        return
+    if isinstance(value, bytes):
+        yield value.decode("utf-8", "replace")
+        return
+    if id(value) in seen or value is None or isinstance(value, int | float):
+        return
+    seen[id(value)] = value
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from strings_in(key, seen)
+            yield from strings_in(item, seen)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from strings_in(item, seen)
+    elif isinstance(value, BaseModel):
+        yield from strings_in(value.__dict__, seen)
+        yield from strings_in(value.__pydantic_private__ or {}, seen)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from strings_in(getattr(value, item.name), seen)
+    elif type(value).__module__.startswith("bot."):
+        for name in getattr(type(value), "__slots__", ()):
+            yield from strings_in(getattr(value, name, None), seen)
+        yield from strings_in(getattr(value, "__dict__", {}), seen)
+
+
+def stored_strings(database: Path) -> list[str]:
+    """Every text in every table of the bot's SQLite database."""
+    with closing(sqlite3.connect(database)) as conn:
+        tables = [
+            name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
+        return [
+            str(value)
+            for table in tables
+            for values in conn.execute(f'SELECT * FROM "{table}"')
+            for value in values
+            if value is not None
+        ]
+
+
+def leaks(texts: Iterator[str], secrets: list[str]) -> list[str]:
+    return sorted({secret for text in texts for secret in secrets if secret in text})
+
+
+async def test_no_message_modal_log_line_cache_or_stored_row_holds_a_secret(
+    connected: Connected,
+    slack: RunningSlackStandin,
+    pmp: RunningSandbox,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot, sender = connected
+    caplog.set_level(logging.DEBUG)
+    # Seeded: "$2y$" hashes on every contact, IMAP passwords on every department. One
+    # contact of Acme gets a "$2a$" hash too.
+    pmp.store.update(sandbox_schema.CONTACTS, "2", {"password": "$2a$10$" + "x" * 53})
+    secrets = ["$2a$", "$2y$", *DEMO_FACTS.imap_passwords]
+    tickets = api_get(pmp, "api/tickets").json()
+    rows = tickets.get("data", tickets) if isinstance(tickets, dict) else tickets
+    assert {row["password"] for row in rows} & set(DEMO_FACTS.imap_passwords)  # PMP sends them
+    contacts = api_get(pmp, "api/contacts/1").json()
+    assert any(str(c["password"]).startswith("$2") for c in contacts)
+
+    # Lookups of customers (their contacts) and tickets (rows with the department's login).
+    await command_reply(sender, slack, "customer acme")
+    customer = await command_reply(sender, slack, "customer 1", user=OWNER_A)
+    assert "Jane Doe" in texts(customer.params)  # the primary contact was read and shown
+    listing = await command_reply(sender, slack, "ticket quote")
+    await press_button(sender, slack, buttons(listing)[CardAction.SHOW][0])
+    await command_reply(sender, slack, "ticket 3", user=OWNER_A)
+    # The ticket form: the customer typeahead, the contacts it loads, opening a ticket.
+    form = await open_by_command(sender, slack, "ticket new Badge reader offline")
+    acme = next(o for o in await suggest(sender, form, "acme") if o["value"] == "1")
+    form = await choose_customer(sender, slack, form, acme)
+    assert "John Smith" in texts(form)
+    # What pmp-bot keeps in memory (searches, typeahead answers, learned names), before a
+    # new ticket makes it forget the searches.
+    kept = list(strings_in(bot.services.lookups))
+    assert "Request for a quote: 20 seats" in kept  # the walk reaches the kept rows
+    answer = (await submit_ticket(sender, form, DEPARTMENT)).json()
+    assert answer["response_action"] == "update", answer
+    # /pmp settings reads PMP's ticket list to suggest names.
+    since = len(slack.calls)
+    await sender.command("settings", team=TEAM_A, user=OWNER_A)
+    await slack.wait_for("views.update", since=since, timeout=15)
+    # The Home tab's recent lookups, and showing one.
+    await remembered(bot, OWNER_A, "ticket", 3)
+    home = await open_home(sender, slack, OWNER_A)
+    since = len(slack.calls)
+    press = sender.block_actions(
+        team=TEAM_A,
+        user=OWNER_A,
+        action=home_button(home, HomeAction.SHOW_RECENT),
+        view={"id": "VHOME", "type": "home", "blocks": home["blocks"]},
+    )
+    assert (await sender.interaction(press)).status_code == 200
+    await slack.wait_for("views.update", since=since, timeout=15)
+
+    slack_texts = [json.dumps([c.params, c.response], default=str) for c in slack.calls]
+    assert "John Smith" in "".join(slack_texts)  # contacts reached Slack, their hashes not
+    assert leaks(iter(slack_texts), secrets) == []
+    log_texts = [
+        f"{r.name} {r.getMessage()} {r.exc_text or ''} {r.stack_info or ''}" for r in caplog.records
+    ]
+    assert any("GET api/tickets" in line or "tickets" in line for line in log_texts)
+    assert leaks(iter(log_texts), secrets) == []
+    kept += strings_in(bot.services.lookups)
+    assert leaks(iter(kept), secrets) == []
+    stored = stored_strings(tmp_path / "bot.sqlite3")
+    assert "Acme Corporation" in stored  # recent lookups are stored
+    assert leaks(iter(stored), secrets) == []
 
 
 # ---------------------------------------------------------------------- development mode
