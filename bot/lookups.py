@@ -22,9 +22,11 @@ from bot.pmp import (
     PmpError,
     PmpRecord,
     Project,
+    Ticket,
 )
 from bot.pmp.links import RecordKind
 from bot.result_cache import CachedResults, ResultCache
+from bot.storage.workspaces import TicketSettings
 
 if TYPE_CHECKING:
     from bot.tickets import LearnedTicketNames
@@ -61,6 +63,9 @@ class RecordDetails:
     primary_contact: Contact | None = None
     customer_name: str | None = None
     project_name: str | None = None
+    # A ticket's status, priority, department and service names seen in other ticket
+    # records: on PMP 2.0.8 a ticket is read through its search, whose rows name none.
+    ticket_names: TicketSettings | None = None
 
     @property
     def label(self) -> str:
@@ -75,6 +80,8 @@ class RecordDetails:
         can_delete: bool = False,
     ) -> Message:
         """The record's card, with the related names and contact this lookup found."""
+        if self.ticket_names is not None:
+            names = (names or NameBook()).with_ticket_names(self.ticket_names)
         return build_record_card(
             self.record,
             base_url=base_url,
@@ -279,4 +286,6 @@ class Lookups:
         if isinstance(record, Milestone) and record.project_id:
             project = await _optional(pmp.projects.get(record.project_id))
             return RecordDetails(record, project_name=project.display_name if project else None)
+        if isinstance(record, Ticket):
+            return RecordDetails(record, ticket_names=self.ticket_names.names(pmp.base_url))
         return RecordDetails(record)

@@ -163,6 +163,17 @@ class NameBook:
             staff={**staff, **self.staff},
         )
 
+    def with_ticket_names(self, learned: TicketSettings) -> NameBook:
+        """This book plus ticket names seen in PMP's ticket records (a ticket read through
+        PMP's search names none of its own); names already here win."""
+        return replace(
+            self,
+            ticket_statuses={**learned.statuses, **self.ticket_statuses},
+            ticket_priorities={**learned.priorities, **self.ticket_priorities},
+            ticket_departments={**learned.departments, **self.ticket_departments},
+            ticket_services={**learned.services, **self.ticket_services},
+        )
+
     def staff_member(self, staff_id: int | None) -> str | None:
         """A staff member's name when pmp-bot knows it; None otherwise (no "#id")."""
         if staff_id is None or staff_id <= 0:

@@ -502,6 +502,29 @@ async def test_no_message_modal_log_line_cache_or_stored_row_holds_a_secret(
     assert leaks(iter(stored), secrets) == []
 
 
+async def test_a_status_only_this_pmp_has_is_named_once_pmp_bot_has_seen_it(
+    connected: Connected, slack: RunningSlackStandin, pmp: RunningSandbox
+) -> None:
+    _, sender = connected
+    status = pmp.store.insert(
+        sandbox_schema.TICKETS_STATUS,
+        {"name": "Waiting on customer", "isdefault": "0", "statuscolor": "#aaa"},
+    )
+    pmp.store.update(sandbox_schema.TICKETS, "3", {"status": str(status)})
+    first = card_of(await command_reply(sender, slack, "ticket 3"))
+    if pmp.api_version == 2:
+        # A ticket read through PMP's search carries the status's number only.
+        assert f"#{status}" in first and "Waiting on customer" not in first
+    else:
+        assert "Waiting on customer" in first
+    # An admin opens /pmp settings, which reads PMP's ticket list (rows name their status).
+    since = len(slack.calls)
+    await sender.command("settings", team=TEAM_A, user=OWNER_A)
+    await slack.wait_for("views.update", since=since, timeout=15)
+    again = card_of(await command_reply(sender, slack, "ticket 3"))
+    assert "Waiting on customer" in again and f"#{status}" not in again
+
+
 # ---------------------------------------------------------------------- development mode
 
 
