@@ -495,7 +495,8 @@ def routes() -> dict[Route, Subcommand]:
             handle_settings_command,
             HelpEntry(
                 "settings",
-                "names ticket departments, priorities, services and statuses",
+                "names ticket departments, priorities, services and statuses; allows edits "
+                "that cost PMP record #1's files",
                 admin_only=True,
             ),
         ),
