@@ -71,7 +71,7 @@ def test_the_healthcheck_asks_healthz_on_the_port_served() -> None:
     code = image.healthcheck[2]
     assert "http://127.0.0.1:%s/healthz" in code and "os.environ.get('PORT', '3000')" in code
     assert image.env["PORT"] == "3000"
-    # Slower than a start on a busy host, quicker than Slack's patience with a dead one.
+    # A busy host still answers within the timeout; the start period covers migrations.
     assert image.healthcheck_options["timeout"] == "5s"
     assert image.healthcheck_options["start-period"] == "30s"
 
