@@ -19,6 +19,7 @@ from bot.pmp import (
     PmpValidationError,
     PmpWriteFailedError,
 )
+from bot.pmp import errors as errors_module
 from bot.pmp.errors import _NOT_JSON as _NOT_JSON_MARK
 from bot.pmp.errors import json_after_html, plain_text
 from tests.pmp.conftest import (
@@ -534,6 +535,26 @@ def test_cleaning_huge_server_text_stays_linear() -> None:
     assert plain_text("<" * 150_000) == "<" * 2000
     assert plain_text("<b>" * 50_000 + "tail") == "<b"  # cut after 2000 characters
     assert plain_text("a <b>bold</b> &amp; <i>x</i>") == "a bold & x"
+
+
+async def test_a_huge_error_of_angle_brackets_is_cut_before_any_cleaning(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 150 KB of "<" once froze the bot for 22 s in a quadratic regex. The work is bounded by
+    # what the cleaner is handed: never more than the cut, however big the server's text.
+    handed: list[int] = []
+    clean = errors_module._without_tags
+
+    def counting(text: str) -> str:
+        handed.append(len(text))
+        return clean(text)
+
+    monkeypatch.setattr(errors_module, "_without_tags", counting)
+    huge = {"status": False, "message": "<" * 150_000, "error": {"company": "<" * 150_000}}
+    with pytest.raises(PmpValidationError) as caught:
+        await make_client(FakePmp(json_response(404, huge))).customers.create(company="x")
+    assert handed and max(handed) <= errors_module._PLAIN_TEXT_LIMIT
+    assert len(caught.value.user_message) <= 300
 
 
 async def test_a_huge_html_page_is_reported_not_parsed_forever(
