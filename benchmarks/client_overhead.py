@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from bot.pmp import PmpClient
+from bot.pmp.network import PRIVATE_ALLOWED
 from bot.pmp.resources import search_segment
 from bot.sandbox import running_sandbox
 
@@ -76,7 +77,12 @@ def _print_row(name: str, result: dict[str, Any]) -> None:
 async def run(calls: int, warmup: int) -> None:
     with running_sandbox(seed=True) as sandbox:
         async with (
-            PmpClient(base_url=sandbox.base_url, token=sandbox.token, max_retries=0) as pmp,
+            PmpClient(
+                base_url=sandbox.base_url,
+                token=sandbox.token,
+                max_retries=0,
+                address_policy=PRIVATE_ALLOWED,  # the sandbox is on 127.0.0.1
+            ) as pmp,
             httpx.AsyncClient(
                 base_url=f"{sandbox.base_url}/api/",
                 headers={"authtoken": sandbox.token, "accept": "application/json"},

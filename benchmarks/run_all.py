@@ -603,6 +603,7 @@ async def run(plan: Plan, profile: str | None, workdir: Path, only: set[str]) ->
             "SLACK_API_URL": api_url,
             "DATABASE_URL": database_url,
             "PMP_BOT_SECRET_KEY": secret_key,
+            "PMP_BOT_ALLOW_PRIVATE_PMP": "true",  # the sandbox is on 127.0.0.1
         }
         bot = stack.enter_context(
             started(

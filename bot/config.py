@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL
 
 from bot.crypto import InvalidKeyError, TokenCipher
+from bot.pmp.network import AddressPolicy
 from bot.storage.urls import DatabaseUrlError, display_database_url, to_async_database_url
 
 __all__ = [
@@ -52,6 +53,9 @@ _EXPECTS: dict[str, str] = {
     "port": "must be a whole number from 1 to 65535",
     "pmp_timeout": "must be a number of seconds above 0 and at most 300, like 10 or 2.5",
     "pmp_bot_allow_delete_for_all": "must be true or false",
+    "pmp_bot_allow_private_pmp": "must be true or false",
+    "pmp_bot_max_pmp_response_mb": "must be a whole number of megabytes from 1 to 1000, like 10",
+    "pmp_bot_result_cache_mb": "must be a whole number of megabytes from 1 to 100000, like 100",
     "host": "must be the address to listen on, like 127.0.0.1 or 0.0.0.0",
     "pmp_bot_data_dir": "must be a directory path",
 }
@@ -108,6 +112,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     pmp_timeout: float = Field(default=10.0, gt=0, le=300)
     pmp_bot_allow_delete_for_all: bool = False
+    # Which PMP addresses pmp-bot may connect to besides public ones (bot.pmp.network).
+    pmp_bot_allow_private_pmp: bool = False
+    pmp_bot_pmp_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    # The most of one PMP answer read, and of memory kept for search results (megabytes).
+    pmp_bot_max_pmp_response_mb: int = Field(default=10, ge=1, le=1000)
+    pmp_bot_result_cache_mb: int = Field(default=100, ge=1, le=100_000)
 
     # --- validation -------------------------------------------------------------------------
 
@@ -244,6 +254,22 @@ class Settings(BaseSettings):
             return admins
         return value
 
+    @field_validator("pmp_bot_pmp_allowed_hosts", mode="before")
+    @classmethod
+    def _split_allowed_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(dict.fromkeys(h for h in _LIST_SEPARATOR.split(value) if h))
+        if isinstance(value, list | tuple):
+            try:
+                AddressPolicy.from_entries(value)
+            except ValueError as error:
+                raise _InvalidSetting(
+                    "PMP_BOT_PMP_ALLOWED_HOSTS must be host names and networks separated by "
+                    f"commas, like crm.internal,10.20.0.0/16 (no https:// or port): {error}."
+                ) from None
+            return tuple(value)
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _known_log_level(cls, value: Any) -> Any:
@@ -309,6 +335,28 @@ class Settings(BaseSettings):
     def single_workspace(self) -> bool:
         """One workspace served with SLACK_BOT_TOKEN."""
         return self.slack_bot_token is not None and not self.oauth_enabled
+
+    @property
+    def pmp_address_policy(self) -> AddressPolicy:
+        """Which PMP addresses may be connected to: public ones, plus what the operator
+        allows with PMP_BOT_ALLOW_PRIVATE_PMP and PMP_BOT_PMP_ALLOWED_HOSTS."""
+        return AddressPolicy.from_entries(
+            self.pmp_bot_pmp_allowed_hosts, allow_private=self.pmp_bot_allow_private_pmp
+        )
+
+    @property
+    def pmp_requires_https(self) -> bool:
+        """In OAuth mode strangers connect PMPs: their URL must be https:// unless the
+        operator allows private PMPs."""
+        return self.oauth_enabled and not self.pmp_bot_allow_private_pmp
+
+    @property
+    def max_pmp_response_bytes(self) -> int:
+        return self.pmp_bot_max_pmp_response_mb * 1_000_000
+
+    @property
+    def result_cache_bytes(self) -> int:
+        return self.pmp_bot_result_cache_mb * 1_000_000
 
     @property
     def admin_user_ids(self) -> frozenset[str]:

@@ -14,6 +14,8 @@ import httpx
 
 from bot.observability import current_trace
 from bot.pmp import PmpClient
+from bot.pmp.client import DEFAULT_MAX_RESPONSE_BYTES
+from bot.pmp.network import STRICT, AddressPolicy, GuardedTransport, refused_address_cause
 from bot.storage import WorkspaceStore
 
 logger = logging.getLogger(__name__)
@@ -71,10 +73,13 @@ class ObservingTransport(httpx.AsyncBaseTransport):
                 trace.record_pmp("timeout")
             self._on_failure(_timeout_text(request))
             raise
-        except httpx.TransportError:
+        except httpx.TransportError as error:
             if trace is not None:
                 trace.record_pmp("unreachable")
-            self._on_failure("PMP couldn't be reached")
+            if refused_address_cause(error) is not None:
+                self._on_failure("pmp-bot refused PMP's address: it is not on the public internet")
+            else:
+                self._on_failure("PMP couldn't be reached")
             raise
         if trace is not None:
             trace.record_pmp(str(response.status_code))
@@ -107,13 +112,15 @@ PMP_MAX_CONNECTIONS = 256
 PMP_KEEPALIVE_CONNECTIONS = 20
 
 
-def default_transport() -> httpx.AsyncBaseTransport:
-    return httpx.AsyncHTTPTransport(
+def default_transport(policy: AddressPolicy = STRICT) -> httpx.AsyncBaseTransport:
+    """httpx's pooled transport, connecting only to addresses ``policy`` allows (public ones
+    by default). It never retries: PmpClient owns the retry policy."""
+    return GuardedTransport(
+        policy,
         limits=httpx.Limits(
             max_connections=PMP_MAX_CONNECTIONS,
             max_keepalive_connections=PMP_KEEPALIVE_CONNECTIONS,
         ),
-        retries=0,  # PmpClient owns the retry policy
     )
 
 
@@ -124,9 +131,11 @@ class PmpClientPool:
         *,
         timeout: float = 10.0,
         transport_factory: TransportFactory = default_transport,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._workspaces = workspaces
         self._timeout = timeout
+        self._max_response_bytes = max_response_bytes
         self._transport_factory = transport_factory
         self._clients: dict[WorkspaceKey, tuple[int, PmpClient]] = {}
         # Per workspace: whether the last call written down worked, and when it was written.
@@ -153,6 +162,7 @@ class PmpClientPool:
                 base_url=credentials.base_url,
                 token=credentials.token.get_secret_value(),
                 timeout=self._timeout,
+                max_response_bytes=self._max_response_bytes,
                 transport=ObservingTransport(
                     self._transport_factory(),
                     on_success=lambda: self._note_success(key),

@@ -7,6 +7,7 @@ every test can build a fresh app with its own database, PMP and Slack stand-ins.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -95,8 +96,14 @@ class BotServices:
         cls,
         settings: Settings,
         *,
-        pmp_transport_factory: TransportFactory = default_transport,
+        pmp_transport_factory: TransportFactory | None = None,
     ) -> BotServices:
+        """``pmp_transport_factory`` defaults to transports that connect only to the PMP
+        addresses the settings allow."""
+        if pmp_transport_factory is None:
+            pmp_transport_factory = functools.partial(
+                default_transport, settings.pmp_address_policy
+            )
         database = await Database.connect(settings.async_database_url)
         try:
             await database.create_schema()
@@ -127,10 +134,11 @@ class BotServices:
                 workspaces,
                 timeout=settings.pmp_timeout,
                 transport_factory=metrics.measured_transport(pmp_transport_factory),
+                max_response_bytes=settings.max_pmp_response_bytes,
             ),
             admins=AdminChecker(settings.admin_user_ids),
             slack_http=slack_http,
-            lookups=Lookups(ResultCache()),
+            lookups=Lookups(ResultCache(max_bytes=settings.result_cache_bytes)),
             notices=notices,
             oauth_stores=oauth_stores,
             metrics=metrics,

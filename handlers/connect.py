@@ -102,6 +102,8 @@ async def handle_connect_submission(
         raw_url=_input_value(view, Block.CONNECT_URL, Action.CONNECT_URL_INPUT),
         raw_token=_input_value(view, Block.CONNECT_TOKEN, Action.CONNECT_TOKEN_INPUT),
         connected_by=user_id,
+        policy=services.settings.pmp_address_policy,
+        require_https=services.settings.pmp_requires_https,
     )
     if not result.ok:
         errors = {}

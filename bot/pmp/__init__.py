@@ -4,13 +4,17 @@
 ``await pmp.customers.search("acme")`` or ``await pmp.tickets.update(7, status=5)``.
 Records come back as typed pydantic models, without any secret PMP sends with them (password
 hashes, IMAP logins); every failure is a PmpError with a ``user_message`` fit for a Slack
-user. Updates never destroy data: see ``RecordResource.update`` and PmpUnsafeUpdateError.
+user. The client connects only to public addresses unless its AddressPolicy allows more
+(bot.pmp.network), reads at most ``max_response_bytes`` of an answer, and gives every call
+one deadline. Updates never destroy data: see ``RecordResource.update`` and PmpUnsafeUpdateError.
 """
 
 from __future__ import annotations
 
 from bot.pmp.client import PmpClient
 from bot.pmp.errors import (
+    PmpAddressRefusedError,
+    PmpAnswerTooLargeError,
     PmpAuthError,
     PmpConnectionError,
     PmpError,
@@ -37,14 +41,18 @@ from bot.pmp.models import (
     TicketPriority,
     TicketStatus,
 )
+from bot.pmp.network import AddressPolicy
 from bot.pmp.project_settings import ProjectSettings, SettingsChange
 
 __all__ = [
+    "AddressPolicy",
     "BillingType",
     "Contact",
     "Customer",
     "Lead",
     "Milestone",
+    "PmpAddressRefusedError",
+    "PmpAnswerTooLargeError",
     "PmpAuthError",
     "PmpClient",
     "PmpConnectionError",

@@ -24,13 +24,17 @@ from bot.pmp.errors import (
     PmpNotFoundError,
     PmpTimeoutError,
     RequestInfo,
+    answer_too_large,
+    check_probe_answer,
     decode_response,
     error_for_transport,
-    unexpected_shape,
+    unreadable_answer,
 )
 from bot.pmp.fields import WireValue
 from bot.pmp.links import RecordKind, display_site, normalise_base_url, record_url
 from bot.pmp.models import Milestone, PmpRecord
+from bot.pmp.network import AddressPolicy, GuardedTransport, refused_address_cause
+from bot.pmp.reading import ACCEPT_ENCODING, AnswerTooLarge, UnreadableEncoding, read_capped
 from bot.pmp.resources import (
     ContactsResource,
     CustomersResource,
@@ -51,6 +55,9 @@ MAX_BACKOFF = 8.0
 JITTER = 0.25
 # A Retry-After longer than this is cut short: a Slack user is waiting on the answer.
 MAX_RETRY_AFTER = 15.0
+# The most of one answer the client reads (after decompression). A search matching 10,000
+# customers is about 12 MB of JSON: the operator of a PMP that big raises it.
+DEFAULT_MAX_RESPONSE_BYTES = 10_000_000
 # An id no PMP install reaches (MySQL's INT maximum): asking for it is one indexed lookup that
 # answers "No data were found" when the token works.
 _PROBE_CUSTOMER_ID = 2_147_483_647
@@ -112,6 +119,14 @@ class PmpClient:
     Timeouts are not retried (the timeout is what a user is willing to wait), and a POST, PUT
     or DELETE is never sent twice: it may have reached the server.
 
+    Limits: the timeout is a deadline for the whole exchange (connecting, sending and every
+    byte of the answer), not per read, so a server trickling bytes can't hold a call open; an
+    answer bigger than ``max_response_bytes`` stops being read (PmpAnswerTooLargeError).
+
+    Addresses: without a ``transport``, the client connects only where ``address_policy``
+    allows (public addresses by default, see bot.pmp.network); a given transport brings its
+    own rules (the pool's is a GuardedTransport).
+
     API module version: ``api_version`` is 3 once the client has seen a 3.x answer (a paged
     list envelope, a create's ``record_id``) or ``detect_api_version()`` found one, 2 once it
     found 2.x, None before. It decides how searches are sent (3.x: ``?q=``).
@@ -125,16 +140,25 @@ class PmpClient:
         timeout: float = 10.0,
         max_retries: int = 2,
         transport: httpx.AsyncBaseTransport | None = None,
+        address_policy: AddressPolicy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
         if max_retries < 0:
             raise ValueError("max_retries can't be negative")
+        if max_response_bytes <= 0:
+            raise ValueError("max_response_bytes must be a positive number of bytes")
+        if transport is not None and address_policy is not None:
+            raise ValueError("address_policy applies to the client's own transport only")
+        if transport is None:
+            transport = GuardedTransport(address_policy or AddressPolicy())
         self.base_url = normalise_base_url(base_url)
         self.site = display_site(self.base_url)
         self.timeout = timeout
         self.max_retries = max_retries
+        self.max_response_bytes = max_response_bytes
         self._token = _check_token(token)
         self._sleep = sleep
         self._api_version: ApiVersion | None = None
@@ -145,6 +169,7 @@ class PmpClient:
             headers={
                 "authtoken": self._token,
                 "accept": "application/json",
+                "accept-encoding": ACCEPT_ENCODING,
                 "user-agent": f"pmp-bot/{__version__}",
             },
             timeout=timeout,
@@ -176,20 +201,15 @@ class PmpClient:
         await self._http.aclose()
 
     async def check_connection(self, *, timeout: float | None = None) -> None:
-        """Return None when PMP accepts the token; otherwise raise PmpAuthError (token refused),
-        PmpConnectionError / PmpTimeoutError (unreachable) or PmpUnexpectedResponseError (the
-        address is not a PMP API). One cheap request, not retried."""
+        """Return None when PMP accepts the token; otherwise raise PmpAuthError (PMP refused
+        the token, in PMP's own JSON), PmpConnectionError / PmpTimeoutError (unreachable, or
+        an address the policy refuses) or another PmpError (the address is not a PMP API).
+        One cheap request, not retried; only an answer shaped like PMP's counts."""
         path = f"customers/{_PROBE_CUSTOMER_ID}"
         info = self.request_info("GET", path, "check", "customer", timeout=timeout)
-        try:
-            payload = await self.request(info, path, retry=False)
-        except PmpNotFoundError:
-            return
-        if isinstance(payload, dict) and ("userid" in payload or "data" in payload):
-            return
-        if isinstance(payload, list):
-            return
-        raise unexpected_shape(info, "the customer lookup answered without a customer")
+        request = self._http.build_request("GET", path, timeout=info.timeout)
+        response = await self._exchange(info, request)
+        check_probe_answer(response, info, secret=self._token)
 
     @property
     def api_version(self) -> ApiVersion | None:
@@ -290,7 +310,6 @@ class PmpClient:
         attempts = 1 + (self.max_retries if retry and method == "GET" else 0)
         for attempt in range(attempts):
             retries_left = attempt < attempts - 1
-            started = time.perf_counter()
             request = self._http.build_request(
                 method, path, params=params, data=form, json=json_body, timeout=info.timeout
             )
@@ -298,29 +317,14 @@ class PmpClient:
                 del request.headers["authtoken"]
                 request.headers["authorization"] = f"Bearer {self._token}"
             try:
-                response = await self._http.send(request)
+                response = await self._exchange(info, request, raise_transport_errors=True)
             except httpx.TransportError as exc:
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                logger.debug(
-                    "PMP %s %s -> %s after %.0f ms",
-                    method,
-                    info.log_path,
-                    type(exc).__name__,
-                    elapsed_ms,
-                )
                 retryable = isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError))
-                if retryable and retries_left:
+                # An address the guard refused stays refused: asking again only asks DNS again.
+                if retryable and retries_left and refused_address_cause(exc) is None:
                     await self._wait_before_retry(info, attempt, type(exc).__name__, None)
                     continue
                 raise error_for_transport(exc, info) from exc
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            logger.debug(
-                "PMP %s %s -> %d in %.0f ms",
-                method,
-                info.log_path,
-                response.status_code,
-                elapsed_ms,
-            )
             status = response.status_code
             if _is_retryable_status(status) and status not in final_statuses and retries_left:
                 retry_after = retry_after_seconds(response.headers.get("retry-after"))
@@ -330,6 +334,48 @@ class PmpClient:
                 continue
             return decode_response(response, info, secret=self._token)
         raise AssertionError("the retry loop always returns or raises")  # pragma: no cover
+
+    async def _exchange(
+        self, info: RequestInfo, request: httpx.Request, *, raise_transport_errors: bool = False
+    ) -> httpx.Response:
+        """Send ``request`` and read its whole answer within ``info.timeout`` (one deadline
+        for connecting, sending and every byte of the answer) and ``max_response_bytes``.
+
+        Transport failures (the deadline is an ``httpx.ReadTimeout``) are raised as httpx
+        raises them with ``raise_transport_errors``, else as the PmpError they map to. A too
+        large or unreadable answer is a PmpError either way.
+        """
+        started = time.perf_counter()
+        try:
+            try:
+                async with asyncio.timeout(info.timeout):
+                    answer = await self._http.send(request, stream=True)
+                    try:
+                        await read_capped(answer, self.max_response_bytes)
+                    finally:
+                        await answer.aclose()
+            except TimeoutError as exc:
+                raise httpx.ReadTimeout(
+                    f"no complete answer within {info.timeout:g} s", request=request
+                ) from exc
+        except httpx.TransportError as exc:
+            self._log_exchange(info, type(exc).__name__, started)
+            if raise_transport_errors:
+                raise
+            raise error_for_transport(exc, info) from exc
+        except AnswerTooLarge as exc:
+            self._log_exchange(info, "answer too large", started)
+            raise answer_too_large(info, exc.limit, exc.received) from exc
+        except UnreadableEncoding as exc:
+            self._log_exchange(info, "unreadable answer", started)
+            raise unreadable_answer(info, str(exc)) from exc
+        self._log_exchange(info, str(answer.status_code), started)
+        return answer
+
+    @staticmethod
+    def _log_exchange(info: RequestInfo, outcome: str, started: float) -> None:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.debug("PMP %s %s -> %s in %.0f ms", info.method, info.log_path, outcome, elapsed_ms)
 
     async def _wait_before_retry(
         self, info: RequestInfo, attempt: int, reason: str, retry_after: float | None

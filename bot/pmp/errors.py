@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import httpx
 
+from bot.pmp.network import refused_address_cause
+
 Action = Literal["list", "get", "search", "create", "update", "delete", "check"]
 
 
@@ -74,6 +76,16 @@ class PmpConnectionError(PmpError):
     """PMP could not be reached (DNS, refused connection, TLS, dropped connection)."""
 
     default_user_message = "Couldn't reach PMP. Check the URL, or try again in a minute."
+
+
+class PmpAddressRefusedError(PmpConnectionError):
+    """pmp-bot refused to connect: the PMP host resolves only to addresses that are not public
+    (loopback, a private network, cloud metadata...) and the operator has not allowed them."""
+
+    default_user_message = (
+        "pmp-bot doesn't connect to that PMP address: it is not on the public internet. "
+        "The pmp-bot operator can allow it."
+    )
 
 
 class PmpTimeoutError(PmpError):
@@ -135,6 +147,40 @@ class PmpUnexpectedResponseError(PmpError):
     server error, or a request PMP says it cannot handle."""
 
     default_user_message = "PMP gave an answer pmp-bot doesn't understand — try again later."
+
+
+class PmpAnswerTooLargeError(PmpUnexpectedResponseError):
+    """PMP's answer was bigger than the client reads (``max_response_bytes``): reading
+    stopped at the limit, so one workspace's PMP can't fill the bot's memory."""
+
+    def __init__(
+        self, message: str, *, limit: int, received: int, user_message: str | None = None
+    ) -> None:
+        super().__init__(message, user_message=user_message)
+        self.limit = limit
+        self.received = received  # bytes of the answer read before stopping
+
+
+def format_megabytes(size: int) -> str:
+    """``10_000_000`` as ``10 MB``."""
+    return f"{size / 1_000_000:g} MB"
+
+
+def answer_too_large(info: RequestInfo, limit: int, received: int) -> PmpAnswerTooLargeError:
+    """The error for an answer bigger than ``limit`` bytes (``received`` were read)."""
+    what = "search" if info.action == "search" else "answer"
+    hint = " Search with more specific words." if info.action == "search" else ""
+    error = PmpAnswerTooLargeError(
+        _describe(info, f"answer over {limit} bytes ({received} read), reading stopped"),
+        limit=limit,
+        received=received,
+        user_message=(
+            f"PMP sent more than {format_megabytes(limit)} for one {what}, more than pmp-bot "
+            f"reads.{hint} The pmp-bot operator can raise PMP_BOT_MAX_PMP_RESPONSE_MB."
+        ),
+    )
+    error.write_unconfirmed = info.method != "GET"
+    return error
 
 
 UnsafeKind = Literal["lead", "project", "ticket"]
@@ -252,6 +298,16 @@ def error_for_transport(exc: httpx.TransportError, info: RequestInfo) -> PmpErro
     """Map an httpx transport failure (no HTTP answer) to a PMP error."""
     kind = type(exc).__name__
     error: PmpError
+    refused = refused_address_cause(exc)
+    if refused is not None:
+        # The reasons (which address, why) are for the log only.
+        return PmpAddressRefusedError(
+            _describe(info, str(refused)),
+            user_message=(
+                f"pmp-bot doesn't connect to PMP at {info.site}: its address is not on the "
+                "public internet. The pmp-bot operator can allow it."
+            ),
+        )
     if isinstance(exc, httpx.TimeoutException):
         error = PmpTimeoutError(
             _describe(info, f"no answer within {_format_seconds(info.timeout)} ({kind})"),
@@ -270,15 +326,27 @@ def error_for_transport(exc: httpx.TransportError, info: RequestInfo) -> PmpErro
     return error
 
 
-def unexpected_shape(info: RequestInfo, detail: str) -> PmpUnexpectedResponseError:
+def unexpected_shape(
+    info: RequestInfo, detail: str, *, status_code: int = 200
+) -> PmpUnexpectedResponseError:
     """The error for JSON that parsed but is not shaped like the module's answer."""
     return PmpUnexpectedResponseError(
         _describe(info, f"unexpected answer: {detail}"),
         user_message=(
             f"{info.site} didn't answer like a PMP API. Check the PMP URL with `/pmp connect`."
         ),
-        status_code=200,
+        status_code=status_code,
     )
+
+
+def unreadable_answer(info: RequestInfo, detail: str) -> PmpUnexpectedResponseError:
+    """The error for a body that can't be decoded (an encoding not asked for, corrupt gzip)."""
+    error = PmpUnexpectedResponseError(
+        _describe(info, f"unreadable answer: {detail}"),
+        user_message=f"{info.site} sent an answer pmp-bot can't read. Check the PMP URL.",
+    )
+    error.write_unconfirmed = info.method != "GET"
+    return error
 
 
 def decode_response(response: httpx.Response, info: RequestInfo, *, secret: str) -> Any:
@@ -300,6 +368,38 @@ def decode_response(response: httpx.Response, info: RequestInfo, *, secret: str)
     if not failed:
         return body
     raise _failure_error(status, body, info, secret)
+
+
+def check_probe_answer(response: httpx.Response, info: RequestInfo, *, secret: str) -> None:
+    """Return None when the connection check's customer lookup came back as PMP answers it
+    for a working token: "No data were found" (JSON, ``"status": false``) or a customer.
+
+    Only a server that answers like PMP is taken for one: a token refusal raises PmpAuthError
+    only when it comes as PMP's JSON (``"status": false``); any other answer, a 401 page or
+    some other service's JSON included, is a PmpError saying the address is not a PMP API.
+    """
+    try:
+        payload = decode_response(response, info, secret=secret)
+    except PmpNotFoundError as error:
+        if "no data were found" in (error.server_message or "").lower():
+            return None
+        raise unexpected_shape(
+            info, "a not-found answer not in PMP's words", status_code=response.status_code
+        ) from error
+    except PmpAuthError as error:
+        body = _json_body(response)
+        if isinstance(body, dict) and body.get("status") is False:
+            raise
+        raise unexpected_shape(
+            info, "a refusal without PMP's JSON", status_code=response.status_code
+        ) from error
+    if isinstance(payload, dict) and isinstance(payload.get("data"), dict | list):
+        payload = payload["data"]  # 3.x may wrap a record
+    if isinstance(payload, list) and len(payload) == 1:
+        payload = payload[0]
+    if isinstance(payload, dict) and "userid" in payload:
+        return None
+    raise unexpected_shape(info, "the customer lookup answered without a customer")
 
 
 _NOT_JSON = object()
@@ -422,14 +522,19 @@ def _busy_error(info: RequestInfo) -> PmpUnexpectedResponseError:
 
 
 def _redirect_error(response: httpx.Response, info: RequestInfo) -> PmpUnexpectedResponseError:
+    # Redirects are never followed, and where one points is for the log only: shown to users
+    # it would tell them about hosts they chose nothing about.
     location = response.headers.get("location", "")
-    target = httpx.URL(location).host if location else ""
+    try:
+        target = httpx.URL(location).host if location else ""
+    except httpx.InvalidURL:
+        target = ""
     where = f" to {target}" if target else ""
     return PmpUnexpectedResponseError(
         _describe(info, f"HTTP {response.status_code} redirect{where}"),
         user_message=(
-            f"{info.site} redirected the request{where}. Check the PMP URL with `/pmp connect` "
-            "(it may need https://)."
+            f"{info.site} answered with a redirect instead of PMP API data. Check the PMP URL "
+            "with `/pmp connect` (it may need https://)."
         ),
         status_code=response.status_code,
     )

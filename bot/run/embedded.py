@@ -16,7 +16,7 @@ import uvicorn
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
-from bot.pmp_pool import TransportFactory, default_transport
+from bot.pmp_pool import TransportFactory
 from bot.run.serve import server_config
 from bot.services import BotServices
 from bot.slack.app import create_app
@@ -41,7 +41,7 @@ async def running_bot(
     host: str = "127.0.0.1",
     port: int = 0,
     process_before_response: bool = False,
-    pmp_transport_factory: TransportFactory = default_transport,
+    pmp_transport_factory: TransportFactory | None = None,
 ) -> AsyncIterator[RunningBot]:
     services = await BotServices.start(settings, pmp_transport_factory=pmp_transport_factory)
     try:

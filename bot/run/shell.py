@@ -31,6 +31,7 @@ from bot.console.slack_standin import (
 )
 from bot.notify import NotificationQueue
 from bot.observability import configure_logging
+from bot.pmp.network import PRIVATE_ALLOWED
 from bot.pmp_pool import PmpClientPool
 from bot.sandbox import running_sandbox
 from bot.services import BotServices, ListenerTracker
@@ -151,9 +152,13 @@ async def run_shell(
                 print(f"pmp-bot: --pmp-url: {error}", file=sys.stderr)
                 return 2
             token = pmp_token or ""
-            check = await check_pmp_credentials(base_url, token, timeout=10.0)
+            # The console is the operator's own: a PMP on a private network is fine here.
+            check = await check_pmp_credentials(
+                base_url, token, timeout=10.0, policy=PRIVATE_ALLOWED
+            )
             if not check.ok:
-                print(f"pmp-bot: {check.url_error or check.token_error}", file=sys.stderr)
+                why = f" ({check.detail})" if check.detail else ""
+                print(f"pmp-bot: {check.url_error or check.token_error}{why}", file=sys.stderr)
                 return 2
             what = f"your PMP at {base_url}"
             connect = connect_note(base_url, None)
@@ -183,6 +188,7 @@ async def run_shell(
                 slack_bot_token=DEFAULT_BOT_TOKEN,
                 slack_api_url=slack.api_url,
                 log_level="WARNING",
+                pmp_bot_allow_private_pmp=True,  # the sandbox, or the operator's own PMP
                 **storage,
             )
             settings.token_cipher()  # a key file that can't be made stops here, in one line

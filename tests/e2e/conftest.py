@@ -85,6 +85,8 @@ def bot_settings(
         "database_url": database_url,
         "pmp_bot_secret_key": secret_key,
         "log_level": "DEBUG",
+        # The PMP sandbox listens on 127.0.0.1, which pmp-bot refuses unless allowed.
+        "pmp_bot_allow_private_pmp": True,
     }
     if oauth:
         values.update(slack_client_id=slack.client_id, slack_client_secret=slack.client_secret)

@@ -10,6 +10,7 @@ from typing import Any
 from bot.console.slack_standin import RunningSlackStandin
 from bot.grammar import search_hint
 from bot.pmp import PmpClient
+from bot.pmp.network import PRIVATE_ALLOWED
 from bot.record_forms import _not_found_note
 from bot.run.embedded import RunningBot
 from bot.slack.ids import CardAction
@@ -81,7 +82,9 @@ async def test_the_hint_for_a_new_record_with_a_long_name_finds_it_when_pasted(
 ) -> None:
     _, sender = connected
     name = "New Horizons Consultoria Empresarial e Tecnologia da Informação do Brasil Ltda"
-    async with PmpClient(base_url=pmp.base_url, token=pmp.token) as client:
+    async with PmpClient(
+        base_url=pmp.base_url, token=pmp.token, address_policy=PRIVATE_ALLOWED
+    ) as client:
         await client.customers.create(company=name)
     note = _not_found_note("customer", name)
     hint = search_hint("customer", name)

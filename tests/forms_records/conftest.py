@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.pmp import PmpClient
+from bot.pmp.network import PRIVATE_ALLOWED
 from bot.sandbox import RunningSandbox, running_sandbox
 from bot.storage import Database, IdempotencyStore
 
@@ -31,7 +32,9 @@ def sandbox() -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 async def pmp(sandbox: RunningSandbox) -> AsyncIterator[PmpClient]:
-    async with PmpClient(base_url=sandbox.base_url, token=sandbox.token, timeout=5) as client:
+    async with PmpClient(
+        base_url=sandbox.base_url, token=sandbox.token, timeout=5, address_policy=PRIVATE_ALLOWED
+    ) as client:
         yield client
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.pmp import PmpClient
+from bot.pmp.network import PRIVATE_ALLOWED
 from bot.sandbox import running_sandbox
 
 
@@ -19,5 +20,7 @@ def sandbox() -> Iterator[Any]:
 
 @pytest.fixture
 async def pmp(sandbox: Any) -> AsyncIterator[PmpClient]:
-    async with PmpClient(base_url=sandbox.base_url, token=sandbox.token) as client:
+    async with PmpClient(
+        base_url=sandbox.base_url, token=sandbox.token, address_policy=PRIVATE_ALLOWED
+    ) as client:
         yield client

@@ -12,6 +12,7 @@ from bot.blocks.cards import CardRef
 from bot.forms.fields import Choice
 from bot.lookups import Lookups
 from bot.pmp import PmpClient, PmpError
+from bot.pmp.network import PRIVATE_ALLOWED
 from bot.result_cache import ResultCache
 from bot.sandbox import running_sandbox
 from bot.sandbox.seed import DEPARTMENTS, TICKET_SERVICES, TICKET_STATUSES
@@ -119,7 +120,9 @@ async def test_several_new_tickets_with_one_subject_are_searched_for() -> None:
 
 async def test_pmp_3_tells_the_new_id() -> None:
     with running_sandbox(api_version=3) as sandbox:
-        async with PmpClient(base_url=sandbox.base_url, token=sandbox.token) as pmp:
+        async with PmpClient(
+            base_url=sandbox.base_url, token=sandbox.token, address_policy=PRIVATE_ALLOWED
+        ) as pmp:
             opened = await open_ticket(pmp, draft('""'))  # unsearchable, yet known
         newest = max(int(t["ticketid"]) for t in sandbox.store.tickets())
     assert opened.ticket_id == newest

@@ -178,6 +178,43 @@ async def test_check_connection_tells_failures_apart(
         await pmp.check_connection(timeout=3)
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        json_response(200, []),
+        json_response(200, {"data": []}),
+        json_response(200, {"status": True}),
+        json_response(404, {"status": False, "message": "Not found"}),
+        json_response(401, {"error": "unauthorized"}),
+        html_response(401),
+        html_response(403),
+        httpx.Response(302, headers={"location": "http://10.0.0.1/admin"}),
+    ],
+    ids=[
+        "list",
+        "envelope",
+        "status-true",
+        "other-words",
+        "json-401",
+        "page-401",
+        "page-403",
+        "redirect",
+    ],
+)
+async def test_check_connection_takes_only_pmps_own_answers_for_pmp(
+    make_client: ClientFactory, answer: httpx.Response
+) -> None:
+    # Another service's JSON, or a 401 page, must not pass for PMP or for a refused token.
+    with pytest.raises(PmpUnexpectedResponseError) as caught:
+        await make_client(FakePmp(answer)).check_connection()
+    assert "10.0.0.1" not in caught.value.user_message
+
+
+async def test_check_connection_accepts_a_3x_wrapped_customer(make_client: ClientFactory) -> None:
+    fake = FakePmp(json_response(200, {"data": CUSTOMER_ROW}))
+    assert await make_client(fake).check_connection() is None
+
+
 async def test_check_connection_timeout_is_per_call(make_client: ClientFactory) -> None:
     fake = FakePmp(httpx.ReadTimeout("slow"))
     with pytest.raises(PmpTimeoutError) as caught:

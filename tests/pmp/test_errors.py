@@ -286,12 +286,18 @@ async def test_too_many_requests_after_retries_is_unexpected(make_client: Client
     assert caught.value.user_message == "PMP is busy right now — try again in a minute."
 
 
-async def test_a_redirect_is_unexpected_and_says_where(make_client: ClientFactory) -> None:
+async def test_a_redirect_is_not_followed_and_its_target_is_for_the_log_only(
+    make_client: ClientFactory,
+) -> None:
     redirect = httpx.Response(301, headers={"location": "https://login.example.net/"})
-    pmp = make_client(FakePmp(redirect), base_url="http://crm.example.com")
+    fake = FakePmp(redirect)
+    pmp = make_client(fake, base_url="http://crm.example.com")
     with pytest.raises(PmpUnexpectedResponseError) as caught:
         await pmp.customers.get(3)
-    assert "redirected the request to login.example.net" in caught.value.user_message
+    assert len(fake.requests) == 1
+    assert "login.example.net" not in caught.value.user_message
+    assert "crm.example.com answered with a redirect" in caught.value.user_message
+    assert "redirect to login.example.net" in str(caught.value)
 
 
 async def test_an_unknown_failure_message_on_a_read_is_unexpected(

@@ -25,6 +25,7 @@ from bot.pmp import (
     TicketPriority,
     TicketStatus,
 )
+from bot.pmp.network import PRIVATE_ALLOWED
 from bot.sandbox import DEMO_FACTS, RunningSandbox, running_sandbox
 
 
@@ -54,7 +55,9 @@ def sleeps() -> Sleeps:
 async def pmp(sandbox: RunningSandbox, sleeps: Sleeps) -> AsyncIterator[PmpClient]:
     sandbox.store.reset()
     sandbox.faults.clear()
-    async with PmpClient(base_url=sandbox.base_url, token=sandbox.token, sleep=sleeps) as client:
+    async with PmpClient(
+        address_policy=PRIVATE_ALLOWED, base_url=sandbox.base_url, token=sandbox.token, sleep=sleeps
+    ) as client:
         yield client
     sandbox.faults.clear()
 
@@ -62,7 +65,9 @@ async def pmp(sandbox: RunningSandbox, sleeps: Sleeps) -> AsyncIterator[PmpClien
 @pytest.fixture
 async def pmp_v3(sandbox_v3: RunningSandbox) -> AsyncIterator[PmpClient]:
     sandbox_v3.store.reset()
-    async with PmpClient(base_url=sandbox_v3.base_url, token=sandbox_v3.token) as client:
+    async with PmpClient(
+        address_policy=PRIVATE_ALLOWED, base_url=sandbox_v3.base_url, token=sandbox_v3.token
+    ) as client:
         yield client
 
 
@@ -369,7 +374,9 @@ async def test_check_connection_passes_with_the_right_token(pmp: PmpClient) -> N
 async def test_check_connection_reports_a_refused_token(
     sandbox: RunningSandbox, token: str
 ) -> None:
-    async with PmpClient(base_url=sandbox.base_url, token=token) as bad:
+    async with PmpClient(
+        address_policy=PRIVATE_ALLOWED, base_url=sandbox.base_url, token=token
+    ) as bad:
         with pytest.raises(PmpAuthError) as caught:
             await bad.check_connection()
     assert "/pmp connect" in caught.value.user_message
@@ -379,7 +386,12 @@ async def test_check_connection_reports_an_unreachable_site() -> None:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    async with PmpClient(base_url=f"http://127.0.0.1:{port}", token="t", max_retries=0) as pmp:
+    async with PmpClient(
+        address_policy=PRIVATE_ALLOWED,
+        base_url=f"http://127.0.0.1:{port}",
+        token="t",
+        max_retries=0,
+    ) as pmp:
         with pytest.raises(PmpConnectionError) as caught:
             await pmp.check_connection()
     assert f"127.0.0.1:{port}" in caught.value.user_message
@@ -388,7 +400,9 @@ async def test_check_connection_reports_an_unreachable_site() -> None:
 async def test_check_connection_reports_a_site_that_is_not_the_api(
     sandbox: RunningSandbox,
 ) -> None:
-    async with PmpClient(base_url=f"{sandbox.base_url}/wrong", token=sandbox.token) as pmp:
+    async with PmpClient(
+        address_policy=PRIVATE_ALLOWED, base_url=f"{sandbox.base_url}/wrong", token=sandbox.token
+    ) as pmp:
         with pytest.raises(PmpUnexpectedResponseError) as caught:
             await pmp.check_connection()
     assert "web page" in caught.value.user_message
@@ -423,7 +437,11 @@ async def test_flaky_reads_succeed_through_retries(
     sandbox.faults.error_rate = 0.3
     # Six retries make a read that still fails (0.3 ** 7) too rare to flake this test.
     async with PmpClient(
-        base_url=sandbox.base_url, token=sandbox.token, max_retries=6, sleep=sleeps
+        address_policy=PRIVATE_ALLOWED,
+        base_url=sandbox.base_url,
+        token=sandbox.token,
+        max_retries=6,
+        sleep=sleeps,
     ) as patient:
         for _ in range(10):
             assert len(await patient.tickets.list()) == DEMO_FACTS.ticket_count

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ import pytest
 
 from bot.blocks.results import PageState
 from bot.console.slack_standin import RunningSlackStandin
+from bot.pmp.network import PRIVATE_ALLOWED
 from bot.pmp_pool import default_transport
 from bot.run.embedded import RunningBot
 from bot.slack.ids import CardAction
@@ -74,7 +75,7 @@ class CountingTransport(httpx.AsyncBaseTransport):
     """The real transport, keeping the status of every PMP answer."""
 
     def __init__(self, statuses: list[int]) -> None:
-        self._inner = default_transport()
+        self._inner = default_transport(PRIVATE_ALLOWED)  # the sandbox is on 127.0.0.1
         self._statuses = statuses
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -162,10 +163,25 @@ async def test_pmp_answering_garbage_gets_a_clear_message(
     await assert_bot_still_works(sender, slack)
 
 
+@pytest.fixture
+async def connected_to_a_big_pmp(
+    slack: RunningSlackStandin, pmp: Any, sqlite_url: str, secret_key: str
+) -> AsyncIterator[tuple[RunningBot, SlackSender]]:
+    """Like `connected`, with room for bigger PMP answers: the search rows of 10,000
+    customers are 12 MB, over the 10 MB of one answer pmp-bot reads by default, which the
+    operator of a PMP this big raises (PMP_BOT_MAX_PMP_RESPONSE_MB)."""
+    settings = bot_settings(
+        slack, sqlite_url, secret_key, pmp_timeout=1.0, pmp_bot_max_pmp_response_mb=30
+    )
+    async with bot_and_sender(settings, slack) as (bot, sender):
+        await connect(bot, pmp.base_url, pmp.token)
+        yield bot, sender
+
+
 async def test_ten_thousand_customers_page_within_slack_limits(
-    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp: Any
+    connected_to_a_big_pmp: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp: Any
 ) -> None:
-    _, sender = connected
+    _, sender = connected_to_a_big_pmp
     pmp.store.add_bulk_customers(10_000)
     since = len(slack.calls)
     response = await sender.command("customer a", team=TEAM_A, user="U0005M")

@@ -1,0 +1,311 @@
+"""The network guard under the PMP client: which addresses it connects to, checked on the
+address actually connected to, for every new connection."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from ipaddress import ip_address
+from typing import Any
+
+import httpcore
+import httpx
+import pytest
+
+from bot.pmp import PmpAddressRefusedError, PmpClient, PmpConnectionError
+from bot.pmp.network import PRIVATE_ALLOWED, STRICT, AddressPolicy, GuardedTransport
+from bot.sandbox import running_sandbox
+from tests.pmp.conftest import NO_DATA, TOKEN
+from tests.pmp.local_servers import fixed, local_server
+
+PUBLIC_IP = "93.184.216.34"
+
+REFUSED = [
+    "127.0.0.1",  # loopback
+    "127.8.9.10",
+    "10.1.2.3",  # private
+    "172.16.0.1",
+    "192.168.1.1",
+    "169.254.10.20",  # link-local
+    "169.254.169.254",  # metadata (AWS, GCP, Azure...)
+    "100.64.0.1",  # CGNAT
+    "100.100.100.200",  # Alibaba's metadata, inside CGNAT
+    "168.63.129.16",  # Azure's WireServer: a public address
+    "192.0.0.192",  # Oracle's metadata
+    "0.0.0.0",  # unspecified
+    "0.1.2.3",
+    "224.0.0.1",  # multicast
+    "240.0.0.1",  # reserved
+    "255.255.255.255",
+    "198.18.0.1",  # benchmarking
+    "::1",
+    "::",
+    "fe80::1",  # link-local
+    "fc00::1",  # unique local
+    "fd00:ec2::254",  # AWS metadata over IPv6
+    "fec0::1",  # site-local
+    "ff02::1",  # multicast
+    "2001:db8::1",  # documentation
+    "::ffff:127.0.0.1",  # IPv4-mapped
+    "::ffff:10.0.0.1",
+    "::ffff:169.254.169.254",
+    "::127.0.0.1",  # IPv4-compatible
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of the metadata address
+    "64:ff9b:1::a00:1",  # local-use NAT64
+    "2002:a00:1::1",  # 6to4 of 10.0.0.1
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+]
+PUBLIC = [
+    PUBLIC_IP,
+    "2606:4700::1111",
+    f"::ffff:{PUBLIC_IP}",
+    "64:ff9b::5db8:d822",  # NAT64 of the public address
+    "2002:5db8:d822::1",  # 6to4 of the public address
+]
+# Refused whatever the operator allows: no PMP lives there.
+METADATA = {
+    "169.254.169.254",
+    "100.100.100.200",
+    "168.63.129.16",
+    "192.0.0.192",
+    "fd00:ec2::254",
+    "::ffff:169.254.169.254",
+    "64:ff9b::a9fe:a9fe",
+}
+
+
+@pytest.mark.parametrize("address", REFUSED)
+def test_addresses_off_the_public_internet_are_refused(address: str) -> None:
+    assert STRICT.refusal("crm.example.com", ip_address(address)) is not None
+
+
+@pytest.mark.parametrize("address", PUBLIC)
+def test_public_addresses_are_allowed(address: str) -> None:
+    assert STRICT.refusal("crm.example.com", ip_address(address)) is None
+
+
+def test_allowing_private_pmps_allows_everything_but_cloud_metadata() -> None:
+    for address in REFUSED:
+        refused = PRIVATE_ALLOWED.refusal("crm.example.com", ip_address(address)) is not None
+        assert refused == (address in METADATA), address
+
+
+def test_allowed_hosts_name_hosts_and_networks() -> None:
+    policy = AddressPolicy.from_entries(["crm.internal", "10.20.0.0/16", "fd12::/16", "::1"])
+    private = ip_address("10.99.0.1")
+    assert policy.refusal("crm.internal", private) is None
+    assert policy.refusal("CRM.Internal.", private) is None  # as typed, or as DNS writes it
+    assert policy.refusal("other.internal", private) is not None
+    assert policy.refusal("any.example", ip_address("10.20.3.4")) is None
+    assert policy.refusal("any.example", ip_address("::ffff:10.20.3.4")) is None
+    assert policy.refusal("any.example", ip_address("10.21.0.1")) is not None
+    assert policy.refusal("any.example", ip_address("fd12::5")) is None
+    assert policy.refusal("any.example", ip_address("::1")) is None
+    assert policy.refusal("any.example", ip_address("127.0.0.1")) is not None
+    # A metadata address stays refused even when a network or name allows it.
+    wide = AddressPolicy.from_entries(["169.254.0.0/16", "metadata.google.internal"])
+    assert wide.refusal("x.example", ip_address("169.254.1.1")) is None
+    assert wide.refusal("metadata.google.internal", ip_address("169.254.169.254")) is not None
+
+
+@pytest.mark.parametrize(
+    "entry", ["https://crm.internal", "crm.internal:8080", "10.0.0.0/33", "*.corp", "1.2.3", "a b"]
+)
+def test_entries_that_are_neither_hosts_nor_networks_are_refused(entry: str) -> None:
+    with pytest.raises(ValueError, match="neither a host name nor an IP network"):
+        AddressPolicy.from_entries([entry])
+
+
+# --- over the network ---------------------------------------------------------------------
+
+
+class Resolver:
+    """Answers each lookup with the next list of addresses (the last one from then on)."""
+
+    def __init__(self, *answers: Sequence[str]) -> None:
+        self.answers = list(answers)
+        self.lookups: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> Sequence[str]:
+        self.lookups.append(host)
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+class LoopbackBackend(httpcore.AsyncNetworkBackend):
+    """Notes the address the guard asked for and connects to a local server instead, so a
+    test can play a public PMP without leaving 127.0.0.1."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.asked: list[str] = []
+        self._real = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.asked.append(host)
+        return await self._real.connect_tcp("127.0.0.1", self.port, timeout=timeout)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._real.sleep(seconds)
+
+
+def no_data() -> Any:
+    return fixed(404, json.dumps(NO_DATA).encode(), {"content-type": "application/json"})
+
+
+async def test_a_loopback_pmp_is_refused_before_any_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.pmp")
+    async with (
+        local_server(no_data()) as server,
+        PmpClient(base_url=server.url, token=TOKEN) as pmp,  # the default policy
+    ):
+        with pytest.raises(PmpAddressRefusedError) as caught:
+            await pmp.customers.get(1)
+        with pytest.raises(PmpAddressRefusedError):
+            await pmp.check_connection()
+    assert server.connections == 0
+    assert "127.0.0.1 is a loopback address" in caplog.text
+    assert "loopback" not in caught.value.user_message  # the reason is for the log
+    assert "not on the public internet" in caught.value.user_message
+    assert TOKEN not in caplog.text
+
+
+async def test_a_refused_address_is_not_asked_again() -> None:
+    resolver = Resolver(["10.0.0.7"])
+    transport = GuardedTransport(STRICT, resolver=resolver)
+    async with PmpClient(
+        base_url="https://pmp.example.com", token=TOKEN, transport=transport
+    ) as pmp:
+        assert pmp.max_retries == 2
+        with pytest.raises(PmpAddressRefusedError):
+            await pmp.customers.get(1)
+    assert resolver.lookups == ["pmp.example.com"]
+
+
+@pytest.mark.parametrize(
+    ("host", "policy"),
+    [
+        ("127.0.0.1", PRIVATE_ALLOWED),
+        ("127.0.0.1", AddressPolicy.from_entries(["127.0.0.0/8"])),
+        ("127.0.0.1", AddressPolicy.from_entries(["127.0.0.1"])),
+        ("localhost", AddressPolicy.from_entries(["localhost"])),
+    ],
+    ids=["allow-private", "allowed-network", "allowed-address", "allowed-name"],
+)
+async def test_each_opt_in_lets_a_local_pmp_through(host: str, policy: AddressPolicy) -> None:
+    async with local_server(no_data()) as server:
+        url = f"http://{host}:{server.port}"
+        async with PmpClient(base_url=url, token=TOKEN, address_policy=policy) as pmp:
+            assert await pmp.check_connection() is None
+    assert server.connections == 1
+
+
+async def test_dns_rebinding_is_caught_on_the_connection_itself() -> None:
+    # The first lookup says public, the next one private: the second connection is refused
+    # although the host name is the same, and nothing ever connects to the private address.
+    async with local_server(no_data()) as server:
+        resolver = Resolver([PUBLIC_IP], ["10.0.0.7"])
+        backend = LoopbackBackend(server.port)
+        transport = GuardedTransport(
+            STRICT,
+            limits=httpx.Limits(max_keepalive_connections=0),
+            resolver=resolver,
+            inner=backend,
+        )
+        url = f"http://pmp.rebind.example:{server.port}"
+        async with PmpClient(base_url=url, token=TOKEN, transport=transport) as pmp:
+            assert await pmp.check_connection() is None
+            with pytest.raises(PmpAddressRefusedError):
+                await pmp.check_connection()
+    assert backend.asked == [PUBLIC_IP]
+    assert server.connections == 1
+    # The request itself still names the host: the Host header is the host name, not the IP.
+    assert f"host: pmp.rebind.example:{server.port}".encode() in server.requests[0].lower()
+
+
+async def test_only_vetted_addresses_of_a_host_are_connected_to() -> None:
+    async with local_server(no_data()) as server:
+        backend = LoopbackBackend(server.port)
+        resolver = Resolver(["10.0.0.7", "::1", PUBLIC_IP])
+        transport = GuardedTransport(STRICT, resolver=resolver, inner=backend)
+        url = f"http://mixed.example:{server.port}"
+        async with PmpClient(base_url=url, token=TOKEN, transport=transport) as pmp:
+            assert await pmp.check_connection() is None
+    assert backend.asked == [PUBLIC_IP]
+
+
+async def test_the_check_runs_once_per_new_connection_not_per_request() -> None:
+    with running_sandbox() as sandbox:
+        resolver = Resolver([PUBLIC_IP])
+        backend = LoopbackBackend(sandbox.port)
+        transport = GuardedTransport(STRICT, resolver=resolver, inner=backend)
+        url = f"http://pmp.example.com:{sandbox.port}"
+        async with PmpClient(base_url=url, token=sandbox.token, transport=transport) as pmp:
+            for _ in range(3):
+                await pmp.customers.get(1)  # one after the other: the pooled connection
+    assert resolver.lookups == ["pmp.example.com"]
+    assert backend.asked == [PUBLIC_IP]
+
+
+class TlsStream(httpcore.AsyncNetworkStream):
+    def __init__(self) -> None:
+        self.server_hostname: str | None = None
+
+    async def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        self.server_hostname = server_hostname
+        raise httpcore.ConnectError("stopping after the TLS start")
+
+    async def aclose(self) -> None:
+        pass
+
+
+class TlsBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.stream = TlsStream()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        self.asked.append(host)
+        return self.stream
+
+
+async def test_tls_checks_the_host_name_while_the_connection_goes_to_the_vetted_ip() -> None:
+    backend = TlsBackend()
+    transport = GuardedTransport(STRICT, resolver=Resolver([PUBLIC_IP]), inner=backend)
+    async with PmpClient(
+        base_url="https://pmp.example.com", token=TOKEN, transport=transport, max_retries=0
+    ) as pmp:
+        with pytest.raises(PmpConnectionError):
+            await pmp.check_connection()
+    assert backend.asked == [PUBLIC_IP]
+    assert backend.stream.server_hostname == "pmp.example.com"  # SNI and certificate name
+
+
+async def test_a_policy_goes_with_the_clients_own_transport_only() -> None:
+    with pytest.raises(ValueError):
+        PmpClient(
+            base_url="https://pmp.example.com",
+            token=TOKEN,
+            transport=httpx.MockTransport(lambda request: httpx.Response(200)),
+            address_policy=PRIVATE_ALLOWED,
+        )
