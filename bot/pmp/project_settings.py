@@ -112,6 +112,9 @@ def php_flags(serialized: str) -> dict[str, bool] | None:
 
 
 def _features(value: Any) -> dict[str, bool] | None:
+    if isinstance(value, str) and value.strip() in ("", "0"):
+        # What PMP stores after a PUT without settings: no tab is shown to the customer.
+        return {}
     if isinstance(value, str):
         return php_flags(value)
     if isinstance(value, Mapping):  # a server that unserializes it itself

@@ -157,3 +157,10 @@ def test_unreadable_tabs_cannot_be_sent() -> None:
         settings.wire()
     with pytest.raises(ValueError):
         settings.changed({"available_features": {"project_overview": True}})
+
+
+def test_tabs_switched_off_by_a_settings_less_put_are_sent_back_off() -> None:
+    # PMP stores "0" for the tabs after a project PUT without settings: none is shown.
+    settings = ProjectSettings.from_wire({"view_tasks": "1", "available_features": "0"})
+    assert settings is not None and settings.features == {}
+    assert settings.wire() == {"view_tasks": "1", "available_features": []}

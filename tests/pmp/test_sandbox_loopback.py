@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.pmp import (
@@ -554,6 +555,41 @@ async def test_a_project_setting_can_be_switched(pmp: PmpClient, sandbox: Runnin
     assert after.permissions == {**read.permissions, name: not read.permissions[name]}
     assert after.features == {**read.features, tab: not read.features[tab]}
     assert await pmp.projects.update(project.id, settings=flipped, **allowed) is False
+
+
+async def test_a_project_whose_settings_another_client_reset_can_still_be_edited(
+    pmp: PmpClient, sandbox: RunningSandbox
+) -> None:
+    project = (await pmp.projects.list())[0]
+    key = str(project.id)
+    # Another PMP client renamed it without sending settings: PMP switched every one off.
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as raw:
+        answer = await raw.put(
+            f"/api/projects/{key}",
+            json={
+                "name": "Reset by someone else",
+                "clientid": str(project.clientid),
+                "billing_type": str(project.billing_type),
+                "start_date": str(project.start_date),
+                "status": str(project.status),
+            },
+            headers={"authtoken": sandbox.token},
+        )
+    assert answer.json()["status"] is True
+    reset = sandbox.store.project_settings(key)
+    assert set(reset.values()) == {"0"}
+    members = [int(m) for m in sandbox.store.project_members(key)]
+    assert await pmp.projects.update(
+        project.id,
+        name="Edited by pmp-bot",
+        project_members=members,
+        allow_first_record_file_loss=True,
+    )
+    assert (await pmp.projects.get(project.id)).name == "Edited by pmp-bot"
+    # ...and what was off stays off: no permission, no tab switched on behind anyone's back.
+    after = sandbox.store.project_settings(key)
+    assert all(value == "0" for name, value in after.items() if name != "available_features")
+    assert ";i:1;" not in after["available_features"]
 
 
 async def test_a_customer_update_keeps_its_countries_and_currency(pmp: PmpClient) -> None:
