@@ -14,7 +14,7 @@ import httpx
 
 from bot.observability import current_trace
 from bot.pmp import PmpClient
-from bot.pmp.client import DEFAULT_MAX_RESPONSE_BYTES
+from bot.pmp.client import DEFAULT_MAX_RESPONSE_BYTES, EXPECTED_STATUSES
 from bot.pmp.network import STRICT, AddressPolicy, GuardedTransport, refused_address_cause
 from bot.storage import WorkspaceStore
 
@@ -85,6 +85,8 @@ class ObservingTransport(httpx.AsyncBaseTransport):
             trace.record_pmp(str(response.status_code))
         if response.status_code == 200:
             self._on_success()
+        elif response.status_code in request.extensions.get(EXPECTED_STATUSES, ()):
+            pass  # an answer the client expects and works around: not a failing PMP
         else:
             failure = failure_of(response)
             if failure is not None:

@@ -63,6 +63,11 @@ DEFAULT_MAX_RESPONSE_BYTES = 10_000_000
 _PROBE_CUSTOMER_ID = 2_147_483_647
 
 
+# A request extension naming the statuses a call expects (e.g. PMP 2.0.8's 500 for GET of one
+# ticket): an answer with one of them says nothing about whether PMP is well.
+EXPECTED_STATUSES = "pmp_bot.expected_statuses"
+
+
 def backoff_delay(retry_index: int, rand: Callable[[], float] = random.random) -> float:
     """Seconds to wait before retry ``retry_index`` (0 for the first retry)."""
     ceiling: float = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0**retry_index)
@@ -313,6 +318,9 @@ class PmpClient:
             request = self._http.build_request(
                 method, path, params=params, data=form, json=json_body, timeout=info.timeout
             )
+            if final_statuses:
+                # Known answers, not news about PMP's health (see ObservingTransport).
+                request.extensions[EXPECTED_STATUSES] = final_statuses
             if bearer_only:
                 del request.headers["authtoken"]
                 request.headers["authorization"] = f"Bearer {self._token}"

@@ -64,3 +64,18 @@ def test_only_answers_that_say_pmp_is_in_trouble_count_as_failures() -> None:
     assert failure_of(answer(500)) == "PMP answered HTTP 500 (a server error)"
     assert failure_of(answer(429)) is not None
     assert "token" in (failure_of(answer(401)) or "")
+
+
+async def test_pmp_2_0_8s_expected_ticket_500_does_not_turn_status_red(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    bot, sender = connected
+    # On 2.0.8 GET api/tickets/<id> answers 500 for every ticket; the client reads it by search.
+    since = len(slack.calls)
+    response = await sender.command("ticket 3", team=TEAM_A, user=MEMBER_A)
+    assert response.status_code == 200
+    card = json.dumps((await slack.wait_for("response_url", since=since, timeout=30)).params)
+    await bot.services.pmp_pool.wait_marks()
+    assert "#3" in card and "HTTP 500" not in card
+    shown = await status(sender)
+    assert ":large_green_circle:" in shown and "Last failed" not in shown
