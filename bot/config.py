@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
@@ -41,8 +42,10 @@ DEFAULT_DATABASE_FILENAME = "pmp-bot.sqlite3"
 SECRET_KEY_FILENAME = "secret.key"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
+# With the Python that runs pmp-bot: it has cryptography, a system python3 may not.
 _GENERATE_KEY_COMMAND = (
-    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+    f"{sys.executable or 'python3'} -c "
+    '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 )
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SLACK_SCOPE = re.compile(r"^[a-z][a-z0-9_.:-]*$")

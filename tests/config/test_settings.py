@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -279,7 +280,8 @@ def test_malformed_secret_key_names_its_position_without_echoing_it() -> None:
         "PMP_BOT_SECRET_KEY must be Fernet keys separated by commas: Key 2 is not a Fernet key"
     )
     assert "not-a-key" not in message and KEY_1 not in message
-    assert "Generate one with: python -c" in message
+    # The command names the Python running pmp-bot (its venv's), which has cryptography.
+    assert f"Generate one with: {sys.executable} -c" in message
 
 
 @pytest.mark.parametrize(
