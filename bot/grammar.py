@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.pmp.links import RecordKind as PmpRecordKind
-from bot.slack.ids import SLASH_COMMAND
 
+# The slash command, as registered in the manifests; replies name it in the commands they suggest.
+SLASH_COMMAND = "/pmp"
 # Far more than anyone types; bounds the work done on pasted text.
 MAX_TEXT_CHARS = 4000
 MAX_QUERY_CHARS = 500

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.blocks.names import NameBook
+from bot.names import NameBook
 from bot.pmp.models import Lead, PmpRecord, Ticket
 
 __all__ = ["LearnedNames", "SiteNames"]

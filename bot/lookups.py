@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.blocks.cards import CardRef, Message, build_record_card
-from bot.blocks.names import NameBook
 from bot.blocks.results import PageState
 from bot.learned_names import LearnedNames, SiteNames
+from bot.names import NameBook, TicketSettings
 from bot.pmp import (
     Contact,
     Customer,
@@ -26,7 +26,6 @@ from bot.pmp import (
 )
 from bot.pmp.links import RecordKind
 from bot.result_cache import CachedResults, ResultCache
-from bot.storage.workspaces import TicketSettings
 
 if TYPE_CHECKING:
     from bot.tickets import LearnedTicketNames

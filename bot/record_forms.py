@@ -26,13 +26,7 @@ from slack_sdk.models.blocks import Option
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.cards import CardRef, card_url
-from bot.blocks.names import (
-    DEFAULT_BILLING_TYPES,
-    DEFAULT_LEAD_SOURCES,
-    DEFAULT_LEAD_STATUSES,
-    DEFAULT_PROJECT_STATUSES,
-    country_name,
-)
+from bot.blocks.ids import RecordForm
 from bot.forms.fields import (
     Choice,
     FormField,
@@ -45,7 +39,14 @@ from bot.forms.fields import (
 )
 from bot.forms.options import MAX_OPTIONS
 from bot.forms.submission import WriteOutcome
-from bot.grammar import search_hint
+from bot.grammar import SLASH_COMMAND, search_hint
+from bot.names import (
+    DEFAULT_BILLING_TYPES,
+    DEFAULT_LEAD_SOURCES,
+    DEFAULT_LEAD_STATUSES,
+    DEFAULT_PROJECT_STATUSES,
+    country_name,
+)
 from bot.notify import notice_line
 from bot.pmp import (
     Customer,
@@ -63,9 +64,8 @@ from bot.pmp import (
     first_record_message,
 )
 from bot.services import BotServices
-from bot.slack.ids import SLASH_COMMAND, RecordForm
-from bot.slack.text import truncate
 from bot.slack.workspace_pmp import ConnectedPmp
+from bot.text import truncate
 
 logger = logging.getLogger(__name__)
 

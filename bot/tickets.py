@@ -22,8 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from bot.blocks.ids import TicketForm
 from bot.forms.fields import Choice, FormField, FormSpec, Kind, read_form, typed_values
-from bot.grammar import search_hint
+from bot.grammar import SLASH_COMMAND, search_hint
+from bot.names import TICKET_SETTING_KINDS, TicketSettingKind, TicketSettings
 from bot.pmp import (
     Contact,
     PmpAuthError,
@@ -38,9 +40,7 @@ from bot.pmp import (
     Ticket,
     record_url,
 )
-from bot.slack.ids import SLASH_COMMAND, TicketForm
-from bot.slack.text import truncate
-from bot.storage.workspaces import TICKET_SETTING_KINDS, TicketSettingKind, TicketSettings
+from bot.text import truncate
 
 logger = logging.getLogger(__name__)
 

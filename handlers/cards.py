@@ -20,13 +20,13 @@ from bot.blocks.cards import (
     ref_of,
     shared_by_of,
 )
+from bot.blocks.ids import CardAction
 from bot.blocks.results import PageState, build_results
 from bot.lookups import Listing
 from bot.notify import notice_line
 from bot.pmp_pool import WorkspaceKey
 from bot.record_forms import may_delete
 from bot.services import BotServices
-from bot.slack.ids import CardAction
 from bot.slack.replies import reporting_failures
 from bot.slack.workspace_pmp import ConnectedPmp, connected_pmp
 from bot.storage import Workspace

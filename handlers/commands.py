@@ -15,10 +15,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.connect import build_not_connected
 from bot.blocks.help import HelpEntry, HelpSection, build_help, build_unknown_command
-from bot.grammar import HELP_TOPICS, Command, CommandAction, RecordKind, parse
+from bot.grammar import HELP_TOPICS, SLASH_COMMAND, Command, CommandAction, RecordKind, parse
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
-from bot.slack.ids import SLASH_COMMAND
 from bot.storage import Workspace
 
 logger = logging.getLogger(__name__)

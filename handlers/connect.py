@@ -22,11 +22,11 @@ from bot.blocks.connect import (
     build_status,
 )
 from bot.blocks.help import HelpEntry
+from bot.blocks.ids import Action, Block, Callback
 from bot.connect import connect_workspace
 from bot.grammar import CommandAction
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
-from bot.slack.ids import Action, Block, Callback
 from bot.storage import Workspace
 from handlers.commands import CommandRequest, Route, Subcommand
 

@@ -20,14 +20,14 @@ from bot.blocks.home import (
     build_loading_modal,
     build_modal_message,
 )
+from bot.blocks.ids import HomeAction
 from bot.pmp import Customer, PmpError
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
-from bot.slack.ids import HomeAction
 from bot.slack.replies import SOMETHING_WENT_WRONG
-from bot.slack.text import escape_mrkdwn
 from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
 from bot.storage import Workspace
+from bot.text import escape_mrkdwn
 from handlers.commands import help_entries
 from handlers.connect import connection_status
 from handlers.tickets import open_new_ticket_form

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.cards import CardRef, MenuChoice, parse_menu_value, ref_of
 from bot.blocks.help import HelpEntry
+from bot.blocks.ids import CardAction, RecordForm
 from bot.blocks.record_forms import (
     build_delete_cancelled,
     build_delete_failed,
@@ -59,7 +60,6 @@ from bot.record_forms import (
     save,
 )
 from bot.services import BotServices
-from bot.slack.ids import CardAction, RecordForm
 from bot.slack.replies import SOMETHING_WENT_WRONG, reporting_failures, respond_quietly
 from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
 from bot.storage import Workspace

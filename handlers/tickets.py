@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.connect import build_admins_only
 from bot.blocks.help import HelpEntry
+from bot.blocks.ids import CardAction, TicketForm
 from bot.blocks.ticket_forms import (
     NEW_TICKET_TITLE,
     build_new_ticket_modal,
@@ -34,17 +35,16 @@ from bot.blocks.ticket_forms import (
 from bot.forms.fields import Choice
 from bot.forms.options import FAILED_VALUE, notice_option, typeahead
 from bot.forms.submission import Submission, WriteOutcome
-from bot.grammar import CommandAction, RecordKind
+from bot.grammar import SLASH_COMMAND, CommandAction, RecordKind
 from bot.notify import notice_line
 from bot.pmp import PmpClient, PmpError, PmpRecord, normalise_base_url
 from bot.pmp_pool import WorkspaceKey
 from bot.record_forms import read_file_loss_setting
 from bot.services import BotServices
-from bot.slack.ids import SLASH_COMMAND, CardAction, TicketForm
 from bot.slack.replies import SOMETHING_WENT_WRONG
-from bot.slack.text import escape_mrkdwn
 from bot.slack.workspace_pmp import ConnectedPmp, NotConnectedError, connected_pmp
 from bot.storage import Workspace
+from bot.text import escape_mrkdwn
 from bot.tickets import (
     SUBJECT_BLOCK,
     CustomerPeople,

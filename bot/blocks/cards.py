@@ -30,11 +30,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.blocks.names import NameBook, country_name
+from bot.blocks.ids import CardAction
+from bot.names import NameBook, country_name
 from bot.pmp.links import RecordKind, display_site, record_url
 from bot.pmp.models import Contact, Customer, Lead, Milestone, PmpRecord, Project, Ticket
-from bot.slack.ids import CardAction
-from bot.slack.text import safe, truncate
+from bot.text import safe, truncate
 
 __all__ = [
     "KIND_EMOJI",

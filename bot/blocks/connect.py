@@ -20,9 +20,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.slack.ids import SLASH_COMMAND, Action, Callback
-from bot.slack.ids import Block as BlockId
-from bot.slack.text import safe
+from bot.blocks.ids import Action, Callback
+from bot.blocks.ids import Block as BlockId
+from bot.grammar import SLASH_COMMAND
+from bot.text import safe
 
 
 @dataclass(frozen=True)

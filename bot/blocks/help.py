@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.slack.ids import SLASH_COMMAND
-from bot.slack.text import safe, truncate
+from bot.grammar import SLASH_COMMAND
+from bot.text import safe, truncate
 
 
 @dataclass(frozen=True)

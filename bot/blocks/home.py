@@ -30,10 +30,11 @@ from bot.blocks.cards import (
 )
 from bot.blocks.connect import ConnectionStatus, host_of
 from bot.blocks.help import HelpEntry
+from bot.blocks.ids import HomeAction
+from bot.grammar import SLASH_COMMAND
 from bot.pmp import Customer
-from bot.slack.ids import SLASH_COMMAND, HomeAction
-from bot.slack.text import safe, truncate
 from bot.storage import RecentLookup
+from bot.text import safe, truncate
 
 MAX_RESULTS_IN_MODAL = 20
 KIND_EMOJI = {

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from bot.grammar import ChannelRef
+from bot.grammar import SLASH_COMMAND, ChannelRef
 from bot.notify import channel_mention
-from bot.slack.ids import SLASH_COMMAND
 
 # Not a Slack error code: Slack answered 5xx, or kept rate-limiting after the retries.
 SLACK_UNAVAILABLE = "slack_unavailable"

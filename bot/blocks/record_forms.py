@@ -23,12 +23,12 @@ from slack_sdk.models.views import View
 
 from bot.blocks.cards import KIND_LABELS, CardRef, Message, card_url, id_text, record_link
 from bot.blocks.connect import build_admins_only
+from bot.blocks.ids import RecordForm
 from bot.forms.fields import build_inputs
 from bot.forms.submission import WriteOutcome
 from bot.pmp.links import RecordKind
 from bot.record_forms import ADDED, UNCHANGED, RecordFormContent
-from bot.slack.ids import RecordForm
-from bot.slack.text import escape_mrkdwn, safe, truncate
+from bot.text import escape_mrkdwn, safe, truncate
 
 __all__ = [
     "build_delete_cancelled",

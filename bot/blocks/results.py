@@ -36,11 +36,12 @@ from bot.blocks.cards import (
     record_link,
     ref_of,
 )
-from bot.blocks.names import NameBook, country_name
+from bot.blocks.ids import CardAction
+from bot.grammar import SLASH_COMMAND
+from bot.names import NameBook, country_name
 from bot.pmp.links import RecordKind
 from bot.pmp.models import Customer, Lead, Milestone, PmpRecord, Project, Ticket
-from bot.slack.ids import SLASH_COMMAND, CardAction
-from bot.slack.text import safe
+from bot.text import safe
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "PageState", "build_results"]
 

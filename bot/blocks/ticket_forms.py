@@ -13,12 +13,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.blocks.cards import id_text, record_link
+from bot.blocks.ids import TicketForm
 from bot.forms.fields import build_inputs
 from bot.forms.submission import WriteOutcome
+from bot.grammar import SLASH_COMMAND
+from bot.names import TICKET_SETTING_KINDS, TicketSettings
 from bot.record_forms import FILE_LOSS_SETTING, FILE_LOSS_SETTING_WARNING, file_loss_setting_spec
-from bot.slack.ids import SLASH_COMMAND, TicketForm
-from bot.slack.text import safe
-from bot.storage.workspaces import TICKET_SETTING_KINDS, TicketSettings
+from bot.text import safe
 from bot.tickets import (
     SETTING_LABELS,
     NewTicketForm,

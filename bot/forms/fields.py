@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.forms.options import FAILED_VALUE, SLOW_VALUE
-from bot.slack.text import truncate
+from bot.text import truncate
 
 OPTION_TEXT_MAX = 75
 OPTION_VALUE_MAX = 150

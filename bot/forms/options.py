@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import Option
 from bot.lookups import Lookups
 from bot.pmp import PmpClient, PmpError, PmpRecord
 from bot.pmp.links import RecordKind
-from bot.slack.text import truncate
+from bot.text import truncate
 
 logger = logging.getLogger(__name__)
 

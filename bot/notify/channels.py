@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.grammar import ChannelRef, is_channel_id, parse_channel_ref
-from bot.slack.text import escape_mrkdwn, safe
+from bot.text import escape_mrkdwn, safe
 
 __all__ = ["ChannelRef", "channel_mention", "is_channel_id", "notice_line", "parse_channel_ref"]
 

@@ -29,6 +29,7 @@ from bot.console.slack_standin import (
     default_users,
     running_slack_standin,
 )
+from bot.grammar import SLASH_COMMAND
 from bot.notify import NotificationQueue
 from bot.observability import configure_logging
 from bot.pmp.network import PRIVATE_ALLOWED
@@ -36,7 +37,6 @@ from bot.pmp_pool import PmpClientPool
 from bot.sandbox import running_sandbox
 from bot.services import BotServices, ListenerTracker
 from bot.slack.app import BOLT_LOGGER, create_app
-from bot.slack.ids import SLASH_COMMAND
 from bot.slack.web import create_web_app
 from handlers.tickets import SHORTCUTS
 

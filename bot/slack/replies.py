@@ -20,8 +20,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.blocks.connect import build_not_connected
 from bot.pmp import PmpError
 from bot.slack.retries import MAX_RETRY_AFTER_S, SERVER_ERRORS, retry_after_seconds
-from bot.slack.text import escape_mrkdwn
 from bot.slack.workspace_pmp import NotConnectedError
+from bot.text import escape_mrkdwn
 
 logger = logging.getLogger(__name__)
 

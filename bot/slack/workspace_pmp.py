@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.blocks.names import NameBook
+from bot.names import NameBook
 from bot.pmp import PmpClient
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices

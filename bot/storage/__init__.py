@@ -9,8 +9,6 @@ from bot.storage.recent import RecentLookup, RecentLookupsStore
 from bot.storage.urls import DatabaseUrlError, display_database_url, to_async_database_url
 from bot.storage.workspaces import (
     PmpCredentials,
-    TicketSettingKind,
-    TicketSettings,
     Workspace,
     WorkspaceStore,
 )
@@ -24,8 +22,6 @@ __all__ = [
     "RecentLookup",
     "RecentLookupsStore",
     "SchemaVersionError",
-    "TicketSettingKind",
-    "TicketSettings",
     "Workspace",
     "WorkspaceStore",
     "build_oauth_stores",

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from types import MappingProxyType
-from typing import Any, Literal, TypeVar, get_args
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -23,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.crypto import TokenCipher, TokenDecryptionError
+from bot.names import TicketSettings
 from bot.storage.database import Database
 from bot.storage.schema import (
     PMP_FAILURE_MAX,
@@ -34,16 +34,11 @@ from bot.storage.schema import (
 
 __all__ = [
     "PmpCredentials",
-    "TicketSettingKind",
-    "TicketSettings",
     "Workspace",
     "WorkspaceStore",
 ]
 
 logger = logging.getLogger(__name__)
-
-TicketSettingKind = Literal["departments", "priorities", "services", "statuses"]
-TICKET_SETTING_KINDS: tuple[TicketSettingKind, ...] = get_args(TicketSettingKind)
 
 # Last-success times are for display ("last worked 5 minutes ago"); writing them at most once a
 # minute per workspace keeps a busy workspace from taking SQLite's write lock on every request.
@@ -54,65 +49,6 @@ _READABLE_MEMORY = 10_000
 _REENCRYPT_BATCH = 200
 
 _T = TypeVar("_T")
-
-
-def _frozen(mapping: Mapping[int, str]) -> Mapping[int, str]:
-    return MappingProxyType(dict(mapping))
-
-
-@dataclass(frozen=True, slots=True)
-class TicketSettings:
-    """Id <-> name maps for ticket fields; PMP's API has no endpoint that lists them."""
-
-    departments: Mapping[int, str] = field(default_factory=dict)
-    priorities: Mapping[int, str] = field(default_factory=dict)
-    services: Mapping[int, str] = field(default_factory=dict)
-    statuses: Mapping[int, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for kind in TICKET_SETTING_KINDS:
-            entries = getattr(self, kind)
-            for record_id, name in entries.items():
-                if not isinstance(record_id, int) or isinstance(record_id, bool) or record_id < 0:
-                    raise ValueError(f"{kind}: ids must be whole numbers >= 0, got {record_id!r}")
-                if not isinstance(name, str) or not name.strip():
-                    raise ValueError(f"{kind}: id {record_id} needs a name")
-            object.__setattr__(self, kind, _frozen(entries))
-
-    @classmethod
-    def fresh_install(cls) -> TicketSettings:
-        """The statuses and priorities a new PMP install has; departments/services vary."""
-        return cls(
-            priorities={1: "Low", 2: "Medium", 3: "High"},
-            statuses={1: "Open", 2: "In progress", 3: "Answered", 4: "On Hold", 5: "Closed"},
-        )
-
-    def name_of(self, kind: TicketSettingKind, record_id: int) -> str | None:
-        name: str | None = getattr(self, kind).get(record_id)
-        return name
-
-    def id_of(self, kind: TicketSettingKind, name: str) -> int | None:
-        """Case-insensitive lookup of an id by its name."""
-        wanted = name.strip().casefold()
-        entries: Mapping[int, str] = getattr(self, kind)
-        for record_id, entry_name in entries.items():
-            if entry_name.strip().casefold() == wanted:
-                return record_id
-        return None
-
-    def to_json(self) -> dict[str, dict[str, str]]:
-        return {
-            kind: {str(record_id): name for record_id, name in getattr(self, kind).items()}
-            for kind in TICKET_SETTING_KINDS
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> TicketSettings:
-        maps: dict[str, dict[int, str]] = {}
-        for kind in TICKET_SETTING_KINDS:
-            raw = data.get(kind) or {}
-            maps[kind] = {int(record_id): str(name) for record_id, name in raw.items()}
-        return cls(**maps)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.blocks.names import NameBook
-from bot.storage.workspaces import TicketSettings
+from bot.names import NameBook, TicketSettings
 
 
 @pytest.fixture

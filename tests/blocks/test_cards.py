@@ -24,9 +24,9 @@ from bot.blocks.cards import (
     parse_menu_value,
     shared_by_of,
 )
-from bot.blocks.names import NameBook
+from bot.blocks.ids import CardAction
+from bot.names import NameBook
 from bot.pmp.models import Contact, Customer, Lead, Milestone, PmpRecord, Project, Ticket
-from bot.slack.ids import CardAction
 from tests.blocks.helpers import (
     BASE_URL,
     LONG,

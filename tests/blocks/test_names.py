@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.blocks.names import NameBook, country_name, resolve_name
+from bot.names import NameBook, TicketSettings, country_name, resolve_name
 from bot.pmp.models import Lead, Project, Ticket
-from bot.storage.workspaces import TicketSettings
 from tests.blocks.helpers import lead_wire, project_wire, ticket_wire
 
 

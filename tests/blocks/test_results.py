@@ -6,12 +6,12 @@ from typing import Any
 import pytest
 
 from bot.blocks.cards import CardRef
-from bot.blocks.names import NameBook
+from bot.blocks.ids import CardAction
 from bot.blocks.results import MAX_PAGE_SIZE, PageState, build_results
 from bot.learned_names import SiteNames
+from bot.names import NameBook
 from bot.pmp.links import RecordKind
 from bot.pmp.models import Customer, Lead, Milestone, PmpRecord, Project, Ticket
-from bot.slack.ids import CardAction
 from tests.blocks.helpers import (
     BASE_URL,
     LONG,

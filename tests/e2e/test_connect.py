@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from bot.blocks.ids import Action, Block, Callback
 from bot.connect import CONNECT_FAILED
 from bot.console.slack_standin import RunningSlackStandin
-from bot.slack.ids import Action, Block, Callback
 from tests.e2e.conftest import (
     MEMBER_A,
     OWNER_A,

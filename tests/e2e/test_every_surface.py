@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from bot.blocks.ids import HomeAction, RecordForm, TicketForm
 from bot.console.slack_standin import RunningSlackStandin
 from bot.run.embedded import RunningBot
 from bot.sandbox import schema
-from bot.slack.ids import HomeAction, RecordForm, TicketForm
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A
 from tests.e2e.slack_client import SlackSender
 from tests.e2e.surfaces import (

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bot.blocks.ids import CardAction, HomeAction, TicketForm
 from bot.console.slack_standin import RunningSlackStandin
 from bot.run.embedded import RunningBot
 from bot.sandbox import schema
-from bot.slack.ids import CardAction, HomeAction, TicketForm
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.slack_client import SlackSender
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from bot.blocks.ids import CardAction
 from bot.blocks.results import PageState
 from bot.console.slack_standin import RecordedCall, RunningSlackStandin
 from bot.run.embedded import RunningBot
-from bot.slack.ids import CardAction
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.slack_client import SlackSender
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from bot.blocks.ids import Block
 from bot.connect import CONNECT_FAILED
 from bot.console.slack_standin import RunningSlackStandin
-from bot.slack.ids import Block
 from tests.e2e.conftest import OWNER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.test_connect import open_connect_modal, submit_connect
 from tests.e2e.test_lookups import command_reply

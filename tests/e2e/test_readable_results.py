@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.blocks.ids import CardAction
 from bot.console.slack_standin import RunningSlackStandin
 from bot.grammar import search_hint
 from bot.pmp import PmpClient
 from bot.pmp.network import PRIVATE_ALLOWED
 from bot.record_forms import _not_found_note
 from bot.run.embedded import RunningBot
-from bot.slack.ids import CardAction
 from tests.e2e.conftest import MEMBER_A, TEAM_A
 from tests.e2e.slack_client import SlackSender
 from tests.e2e.test_lookups import command_reply

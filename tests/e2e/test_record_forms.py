@@ -14,12 +14,12 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from bot.blocks.cards import CardRef, MenuChoice, menu_value
+from bot.blocks.ids import CardAction, RecordForm
 from bot.console.payloads import initial_entry
 from bot.console.slack_standin import RecordedCall, RunningSlackStandin
 from bot.run.embedded import RunningBot
 from bot.run.shell import run_shell
 from bot.sandbox import schema
-from bot.slack.ids import CardAction, RecordForm
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.slack_client import SlackSender
 

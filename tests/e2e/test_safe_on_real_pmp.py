@@ -30,11 +30,11 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from bot.blocks.ids import CardAction, HomeAction
 from bot.console.slack_standin import RecordedCall, RunningSlackStandin
 from bot.run.embedded import RunningBot
 from bot.sandbox import DEMO_FACTS, RunningSandbox, running_sandbox
 from bot.sandbox import schema as sandbox_schema
-from bot.slack.ids import CardAction, HomeAction
 from tests.e2e.conftest import OWNER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.slack_client import SlackSender
 from tests.e2e.test_home import home_button, open_home

@@ -13,14 +13,14 @@ from typing import Any
 
 import httpx
 
+from bot.blocks.ids import CardAction, TicketForm
 from bot.blocks.ticket_forms import build_new_ticket_modal
 from bot.console.slack_standin import RunningSlackStandin
 from bot.forms.fields import Choice
 from bot.forms.options import SLOW_VALUE
+from bot.names import TicketSettings
 from bot.run.embedded import RunningBot, running_bot
 from bot.run.shell import run_shell
-from bot.slack.ids import CardAction, TicketForm
-from bot.storage.workspaces import TicketSettings
 from bot.tickets import (
     CUSTOMER_BLOCK,
     SUBJECT_BLOCK,

@@ -10,6 +10,7 @@ import pytest
 from slack_sdk.models.views import View
 
 from bot.blocks.cards import CardRef
+from bot.blocks.ids import RecordForm
 from bot.blocks.record_forms import (
     build_delete_cancelled,
     build_delete_failed,
@@ -39,7 +40,6 @@ from bot.record_forms import (
     new_form,
 )
 from bot.sandbox.store import SandboxStore
-from bot.slack.ids import RecordForm
 from tests.forms_records.helpers import state_of
 
 NASTY = "<!channel> <@U1> & *bold*"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.views import View
 
+from bot.blocks.ids import TicketForm
 from bot.blocks.ticket_forms import (
     build_new_ticket_modal,
     build_settings_loading_modal,
@@ -21,8 +22,7 @@ from bot.blocks.ticket_forms import (
 )
 from bot.forms.fields import Choice
 from bot.forms.submission import WriteOutcome
-from bot.slack.ids import TicketForm
-from bot.storage.workspaces import TicketSettings
+from bot.names import TicketSettings
 from bot.tickets import (
     CUSTOMER_BLOCK,
     SUBJECT_BLOCK,

@@ -10,8 +10,8 @@ import pytest
 from bot.blocks.ticket_forms import build_new_ticket_modal
 from bot.forms.fields import Choice
 from bot.forms.options import SLOW_VALUE
+from bot.names import TicketSettings
 from bot.pmp import PmpValidationError
-from bot.storage.workspaces import TicketSettings
 from bot.tickets import (
     CUSTOMER_BLOCK,
     MESSAGE_MAX,

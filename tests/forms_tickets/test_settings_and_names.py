@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.blocks.ticket_forms import build_ticket_settings_modal
+from bot.names import TicketSettings
 from bot.pmp import Ticket
-from bot.storage.workspaces import TicketSettings
 from bot.tickets import (
     MAX_CHOICES,
     SETTING_NAME_MAX,

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from bot.blocks.ids import CardAction
 from bot.console.slack_standin import RunningSlackStandin
-from bot.slack.ids import CardAction
 from bot.slack.middleware import DATABASE_DOWN
 from tests.e2e.conftest import MEMBER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.reliability.conftest import assert_no_traceback, commands_at_once, connect

@@ -15,9 +15,9 @@ from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.blocks.ids import Action, Block, Callback, CardAction, HomeAction, RecordForm, TicketForm
 from bot.console.slack_standin import RunningSlackStandin, running_slack_standin
 from bot.sandbox import running_sandbox
-from bot.slack.ids import Action, Block, Callback, CardAction, HomeAction, RecordForm, TicketForm
 from tests.e2e.conftest import MEMBER_A, OWNER_A, SIGNING_SECRET, TEAM_A, TEAM_B, bot_settings
 from tests.e2e.slack_client import SlackSender
 from tests.reliability.bot_thread import ThreadedBot, bot_in_thread

@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.blocks.ids import CardAction
 from bot.blocks.results import PageState
 from bot.console.slack_standin import RunningSlackStandin
 from bot.pmp.network import PRIVATE_ALLOWED
 from bot.pmp_pool import default_transport
 from bot.run.embedded import RunningBot
-from bot.slack.ids import CardAction
 from bot.slack.replies import SOMETHING_WENT_WRONG
 from tests.e2e.conftest import TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.slack_client import SlackSender

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.blocks.ids import CardAction, HomeAction
 from bot.blocks.results import PageState
 from bot.console.slack_standin import RecordedCall, RunningSlackStandin
 from bot.run.embedded import RunningBot
-from bot.slack.ids import CardAction, HomeAction
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A
 from tests.e2e.slack_client import SlackSender
 from tests.reliability.conftest import assert_no_traceback, replies_since

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.crypto import TokenCipher
+from bot.names import TicketSettings
 from bot.storage import (
     Database,
     IdempotencyStore,
     RecentLookupsStore,
-    TicketSettings,
     WorkspaceStore,
 )
 from bot.storage.schema import workspaces

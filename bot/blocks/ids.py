@@ -1,13 +1,12 @@
 """Every Slack id the bot defines (callback, block and action ids), in one place.
 
 Builders and handlers both import these, so a renamed id can never leave a handler deaf.
+The slash command's name is the grammar's (`bot.grammar.SLASH_COMMAND`).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-
-SLASH_COMMAND = "/pmp"
 
 
 class Callback(StrEnum):
