@@ -83,11 +83,9 @@ def _why_unavailable(error: BaseException) -> str:
 def keep_sqlite_private(database: Path) -> None:
     """Create the SQLite file readable and writable by pmp-bot's user only (0600), and tighten
     an existing one and its -wal/-shm files (SQLite gives those the database's mode). It holds
-    encrypted tokens, workspace settings and who looked up what."""
-    try:
-        os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
-    except OSError:
-        return  # connecting reports what is wrong with the file, in its own words
+    encrypted tokens, workspace settings and who looked up what. OSError when the file can't
+    be opened at all."""
+    os.close(os.open(database, os.O_CREAT | os.O_RDWR, 0o600))
     for path in (
         database,
         database.with_name(database.name + "-wal"),
@@ -131,7 +129,15 @@ class Database:
                         f"Can't create the folder {folder} of the SQLite database: "
                         f"{_why_unavailable(error)}."
                     ) from error
-                keep_sqlite_private(Path(async_url.database))
+                try:
+                    keep_sqlite_private(Path(async_url.database))
+                except OSError as error:
+                    # Said here, before SQLite's driver starts a thread that would only fail.
+                    shown = async_url.render_as_string(hide_password=True)
+                    raise DatabaseUnavailableError(
+                        f"Can't open the database {shown}: unable to open database file "
+                        f"({_why_unavailable(error)})."
+                    ) from error
             return cls(_sqlite_engine(async_url.render_as_string(hide_password=False), echo))
         if schema is not None and not _SCHEMA_NAME.match(schema):
             raise ValueError("schema must be a plain SQL identifier (letters, digits, _)")

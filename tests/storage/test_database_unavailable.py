@@ -44,11 +44,7 @@ async def test_a_sqlite_file_whose_folder_cant_be_made_is_named(tmp_path: Path) 
 async def test_a_sqlite_file_that_cant_be_opened_is_named(tmp_path: Path) -> None:
     folder = tmp_path / "db.sqlite3"
     folder.mkdir()  # a directory where the database file should be
-    database = await Database.connect(f"sqlite:///{folder}")
-    try:
-        with pytest.raises(DatabaseUnavailableError) as caught:
-            await database.create_schema()
-    finally:
-        await database.dispose()
+    with pytest.raises(DatabaseUnavailableError) as caught:
+        await Database.connect(f"sqlite:///{folder}")
     assert str(caught.value).startswith(f"Can't open the database sqlite+aiosqlite:///{folder}")
     assert "unable to open database file" in str(caught.value)
