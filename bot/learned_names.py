@@ -2,8 +2,10 @@
 
 A lead read on its own (or listed) carries `status_name` and `source_name`; a lead in search
 results carries only the ids. A ticket names the staff member answering it
-(`staff_firstname`, `staff_lastname` for `admin`); a lead only has its assignee's id. PMP has
-no endpoint listing statuses, sources or staff, so pmp-bot keeps the names it has seen, per
+(`staff_firstname`, `staff_lastname` for `admin`); a lead only has its assignee's id. Ticket
+records name their department, priority, service and status (`department_name`...), except
+on PMP 2.0.8, where a ticket read through the search names none. PMP has no endpoint listing
+statuses, sources, staff or ticket departments, so pmp-bot keeps the names it has seen, per
 PMP site (workspaces sharing one PMP share its names), in this process's memory.
 """
 
@@ -15,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.names import NameBook
+from bot.names import TICKET_SETTING_KINDS, NameBook, TicketSettingKind, TicketSettings
 from bot.pmp.models import Lead, PmpRecord, Ticket
 
-__all__ = ["LearnedNames", "SiteNames"]
+__all__ = ["LearnedNames", "LearnedTicketNames", "SiteNames"]
 
 NameKind = Literal["lead_statuses", "lead_sources", "staff"]
 
@@ -26,6 +28,8 @@ MAX_LEARNED_SITES = 500
 # Per kind and site: far more statuses, sources or staff than a PMP install has.
 MAX_NAMES_PER_KIND = 1000
 NAME_MAX = 75  # fits a Slack option text, and more than a row has room for
+# Ticket names fill the ticket form's menus, and a static select lists at most 100 options.
+MAX_TICKET_NAMES_PER_KIND = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,53 @@ class LearnedNames:
         return chosen
 
     def _site(self, site: str) -> dict[NameKind, dict[int, str]]:
+        entry = self._sites.get(site)
+        if entry is None:
+            entry = self._sites[site] = {}
+            while len(self._sites) > self._max_sites:
+                self._sites.popitem(last=False)
+        self._sites.move_to_end(site)
+        return entry
+
+
+_TICKET_NAME_KEYS: tuple[tuple[TicketSettingKind, str, str], ...] = (
+    ("departments", "department", "department_name"),
+    ("priorities", "priority", "priority_name"),
+    ("services", "service", "service_name"),
+    ("statuses", "status", "status_name"),
+)
+
+
+class LearnedTicketNames:
+    """Names of ticket ids seen in ticket records, per PMP site, in this process's memory.
+
+    Keyed by the PMP site rather than the workspace: the names belong to the PMP install, so
+    workspaces sharing one PMP share them. The least recently used sites are forgotten first.
+    """
+
+    def __init__(self, *, max_sites: int = MAX_LEARNED_SITES) -> None:
+        self._max_sites = max_sites
+        self._sites: OrderedDict[str, dict[TicketSettingKind, dict[int, str]]] = OrderedDict()
+
+    def learn(self, site: str, tickets: Iterable[PmpRecord]) -> None:
+        for ticket in tickets:
+            for kind, id_key, name_key in _TICKET_NAME_KEYS:
+                record_id = _positive_id(ticket.raw.get(id_key))
+                name = _clean_name(ticket.raw.get(name_key))
+                if record_id is None or name is None:
+                    continue
+                names = self._site(site).setdefault(kind, {})
+                if record_id in names or len(names) < MAX_TICKET_NAMES_PER_KIND:
+                    names[record_id] = name
+
+    def names(self, site: str) -> TicketSettings:
+        known = self._sites.get(site)
+        if known is None:
+            return TicketSettings()
+        self._sites.move_to_end(site)
+        return TicketSettings(**{kind: dict(known.get(kind, {})) for kind in TICKET_SETTING_KINDS})
+
+    def _site(self, site: str) -> dict[TicketSettingKind, dict[int, str]]:
         entry = self._sites.get(site)
         if entry is None:
             entry = self._sites[site] = {}

@@ -1,5 +1,6 @@
 """Looking records up in PMP for Slack: searches (kept briefly for paging), one record with
-what its card shows beside it, and the lists a card links to."""
+what its card shows beside it, and the lists a card links to. Returns records and what names
+them (`Listing`, `RecordDetails`); the builders in bot.blocks render them."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ import logging
 import time
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
-from bot.blocks.cards import CardRef, Message, build_record_card
-from bot.blocks.results import PageState
-from bot.learned_names import LearnedNames, SiteNames
-from bot.names import NameBook, TicketSettings
+from bot.learned_names import LearnedNames, LearnedTicketNames, SiteNames
+from bot.names import TicketSettings
 from bot.pmp import (
     Contact,
     Customer,
@@ -26,9 +25,6 @@ from bot.pmp import (
 )
 from bot.pmp.links import RecordKind
 from bot.result_cache import CachedResults, ResultCache
-
-if TYPE_CHECKING:
-    from bot.tickets import LearnedTicketNames
 
 logger = logging.getLogger(__name__)
 
@@ -70,38 +66,6 @@ class RecordDetails:
     def label(self) -> str:
         return self.record.display_name
 
-    def card(
-        self,
-        *,
-        base_url: str,
-        names: NameBook | None = None,
-        shared_by: str | None = None,
-        can_delete: bool = False,
-    ) -> Message:
-        """The record's card, with the related names and contact this lookup found."""
-        if self.ticket_names is not None:
-            names = (names or NameBook()).with_ticket_names(self.ticket_names)
-        return build_record_card(
-            self.record,
-            base_url=base_url,
-            names=names,
-            shared_by=shared_by,
-            can_delete=can_delete,
-            primary_contact=self.primary_contact,
-            customer_name=self.customer_name,
-            project_name=self.project_name,
-        )
-
-
-def _resource(pmp: PmpClient, kind: RecordKind) -> Any:
-    return {
-        "customer": pmp.customers,
-        "lead": pmp.leads,
-        "project": pmp.projects,
-        "milestone": pmp.milestones,
-        "ticket": pmp.tickets,
-    }[kind]
-
 
 async def _optional(call: Awaitable[T]) -> T | None:
     """A related lookup whose failure must not spoil the card it decorates."""
@@ -127,13 +91,10 @@ def _note_unawaited_failure(task: asyncio.Task[CachedResults]) -> None:
 
 class Lookups:
     def __init__(self, cache: ResultCache) -> None:
-        # Imported here: bot.tickets reaches this module through bot.forms.
-        from bot.tickets import LearnedTicketNames
-
         self._cache = cache
         # Ticket records name their department, priority, service and status, and PMP has no
         # endpoint that lists those: names seen here fill the ticket form and settings.
-        self.ticket_names: LearnedTicketNames = LearnedTicketNames()
+        self.ticket_names = LearnedTicketNames()
         # Lead statuses and sources, and staff: named in some records, only numbered in others.
         self.learned_names = LearnedNames()
         # Searches PMP is answering right now: a typeahead sends the same query from several
@@ -190,11 +151,11 @@ class Lookups:
                 # Milestones carry only their project's id, and two called "Launch" can't be
                 # told apart without it: the projects are listed alongside, at no extra wait.
                 records, projects = await asyncio.gather(
-                    _resource(pmp, kind).search(query), _optional(pmp.projects.list())
+                    pmp.resource(kind).search(query), _optional(pmp.projects.list())
                 )
                 project_names = _project_names(records, projects or [])
             else:
-                records = await _resource(pmp, kind).search(query)
+                records = await pmp.resource(kind).search(query)
             if kind == "lead":
                 await self._name_leads(pmp, records)
         finally:
@@ -233,16 +194,25 @@ class Lookups:
             task.add_done_callback(self._naming.discard)
         await asyncio.wait(tasks, timeout=LEAD_NAMING_WAIT_S)
 
-    async def page(self, pmp: PmpClient, workspace: str, state: PageState) -> Listing:
-        """The listing a Next / Previous button refers to: from memory while it is fresh,
-        otherwise searched again (another instance may have served the first page)."""
-        if state.cache_key:
-            cached = self._cache.get(workspace, state.cache_key)
+    async def page(
+        self,
+        pmp: PmpClient,
+        workspace: str,
+        kind: RecordKind,
+        *,
+        query: str | None,
+        cache_key: str | None,
+    ) -> Listing:
+        """The listing a Next / Previous button refers to (its kind, query and kept
+        results' key): from memory while it is fresh, otherwise searched again (another
+        instance may have served the first page)."""
+        if cache_key:
+            cached = self._cache.get(workspace, cache_key)
             if cached is not None:
-                return self._listing(pmp, state.kind, cached, query=state.query)
-        if state.query:
-            return await self.search(pmp, workspace, state.kind, state.query)
-        return Listing(kind=state.kind, records=(), cache_key="", query=None)
+                return self._listing(pmp, kind, cached, query=query)
+        if query:
+            return await self.search(pmp, workspace, kind, query)
+        return Listing(kind=kind, records=(), cache_key="", query=None)
 
     async def customer_projects(self, pmp: PmpClient, workspace: str, customer_id: int) -> Listing:
         # PMP cannot filter projects by customer: list them all and keep this customer's.
@@ -268,11 +238,11 @@ class Lookups:
         scope = project.display_name if project else f"project #{project_id}"
         return Listing(kind="milestone", records=mine, cache_key=key, scope=scope)
 
-    async def details(self, pmp: PmpClient, ref: CardRef) -> RecordDetails:
+    async def details(self, pmp: PmpClient, kind: RecordKind, record_id: int) -> RecordDetails:
         """One record and what its card shows beside it (primary contact, customer or
         project name), fetched together."""
-        record: PmpRecord = await _resource(pmp, ref.kind).get(ref.id)
-        if ref.kind == "ticket":
+        record: PmpRecord = await pmp.resource(kind).get(record_id)
+        if kind == "ticket":
             self.ticket_names.learn(pmp.base_url, [record])
         self.learned_names.learn(pmp.base_url, [record])
         if isinstance(record, Customer):

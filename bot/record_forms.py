@@ -504,16 +504,6 @@ def form_again(plan: FormPlan, state_values: Mapping[str, Any]) -> RecordFormCon
 # ------------------------------------------------------------------------- edit forms
 
 
-def _resource(pmp: PmpClient, kind: RecordKind) -> Any:
-    return {
-        "customer": pmp.customers,
-        "lead": pmp.leads,
-        "project": pmp.projects,
-        "milestone": pmp.milestones,
-        "ticket": pmp.tickets,
-    }[kind]
-
-
 def _shown_value(spec: FormField, record: PmpRecord, names: Mapping[str, str]) -> Any:
     """A record's value as its input shows it: PMP's strings, and Choices for typeaheads
     (a country by its name, a record by the name in `names` or its number)."""
@@ -711,7 +701,7 @@ async def edit_form(
         else None
     )
     try:
-        record = await _resource(pmp, kind).get(record_id)
+        record = await pmp.resource(kind).get(record_id)
         names: dict[str, str] = {}
         if isinstance(record, Project) and record.clientid:
             try:
@@ -863,7 +853,7 @@ def _is_twin(kind: RecordKind, record: PmpRecord, name: str, values: Mapping[str
 async def _twins(
     pmp: PmpClient, kind: RecordKind, name: str, values: Mapping[str, Any]
 ) -> set[int]:
-    records = await _resource(pmp, kind).search(name)
+    records = await pmp.resource(kind).search(name)
     return {record.id for record in records if _is_twin(kind, record, name, values)}
 
 
@@ -888,7 +878,9 @@ async def _create(pmp: PmpClient, base_url: str, plan: FormPlan, form: CheckedFo
     except PmpError as error:
         logger.info("Searching before a create failed: %s", type(error).__name__)
         before = None
-    new_id: int | None = await _resource(pmp, kind).create(**fields)
+    # Each kind's create() names its own required fields, which the form has checked.
+    resource: Any = pmp.resource(kind)
+    new_id: int | None = await resource.create(**fields)
     # From here on the record exists: a failed search must not look like a failed save.
     if new_id is None and before is not None:
         try:
@@ -916,7 +908,7 @@ async def _update(
     name_field = _NAME_FIELD[plan.kind]
     label = str(form.values.get(name_field) or plan.label)
     try:
-        changed = bool(form.changes) and await _resource(pmp, plan.kind).update(
+        changed = bool(form.changes) and await pmp.resource(plan.kind).update(
             plan.record_id, allow_first_record_file_loss=allow, **form.changes
         )
     except PmpUnsafeUpdateError as error:
@@ -987,7 +979,7 @@ async def delete_record(pmp: PmpClient, ref: CardRef) -> Deletion:
     """Deletes a record, reading it first for its name. PMP's refusals ("Delete Fail", e.g.
     a customer with invoices) and a record already gone come back as a Deletion with a
     problem; other PMP failures raise PmpError."""
-    resource = _resource(pmp, ref.kind)
+    resource = pmp.resource(ref.kind)
     try:
         record: PmpRecord = await resource.get(ref.id)
     except PmpNotFoundError as error:
@@ -1001,7 +993,7 @@ async def delete_record(pmp: PmpClient, ref: CardRef) -> Deletion:
 
 async def read_record(pmp: PmpClient, ref: CardRef) -> PmpRecord:
     """One record from PMP (PmpNotFoundError when it doesn't exist)."""
-    record: PmpRecord = await _resource(pmp, ref.kind).get(ref.id)
+    record: PmpRecord = await pmp.resource(ref.kind).get(ref.id)
     return record
 
 

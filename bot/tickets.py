@@ -6,7 +6,8 @@
   its exact subject, keeping the one match for the same contact that wasn't there before.
 - Names: PMP has no endpoint listing ticket departments, priorities, services or statuses.
   Ticket records carry them (`department_name`...), so the names seen are remembered per PMP
-  site (`LearnedTicketNames`); admins name the rest in the settings form (`parse_settings_text`).
+  site (`bot.learned_names.LearnedTicketNames`); admins name the rest in the settings form
+  (`parse_settings_text`).
 - A ticket from a Slack message: subject from its first line, message with its permalink.
 """
 
@@ -17,14 +18,14 @@ import html
 import json
 import logging
 import re
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from bot.blocks.ids import TicketForm
 from bot.forms.fields import Choice, FormField, FormSpec, Kind, read_form, typed_values
 from bot.grammar import SLASH_COMMAND, search_hint
+from bot.learned_names import LearnedTicketNames
 from bot.names import TICKET_SETTING_KINDS, TicketSettingKind, TicketSettings
 from bot.pmp import (
     Contact,
@@ -32,7 +33,6 @@ from bot.pmp import (
     PmpClient,
     PmpConnectionError,
     PmpError,
-    PmpRecord,
     PmpTimeoutError,
     PmpUnexpectedResponseError,
     PmpValidationError,
@@ -62,13 +62,6 @@ CUSTOMER_BLOCK = f"{FORM_ID}.userid"
 
 # ------------------------------------------------------------------------- learned names
 
-_NAME_KEYS: tuple[tuple[TicketSettingKind, str, str], ...] = (
-    ("departments", "department", "department_name"),
-    ("priorities", "priority", "priority_name"),
-    ("services", "service", "service_name"),
-    ("statuses", "status", "status_name"),
-)
-MAX_LEARNED_SITES = 500
 SETTING_NAME_MAX = 75  # an option's text
 SETTINGS_TEXT_MAX = 3000  # a text input's most
 
@@ -78,52 +71,6 @@ def _positive_id(value: Any) -> int | None:
     if text.isascii() and text.isdigit() and 0 < int(text) < 2**31:
         return int(text)
     return None
-
-
-def _clean_name(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    name = " ".join(html.unescape(value).split())
-    return name[:SETTING_NAME_MAX] or None
-
-
-class LearnedTicketNames:
-    """Names of ticket ids seen in ticket records, per PMP site, in this process's memory.
-
-    Keyed by the PMP site rather than the workspace: the names belong to the PMP install, so
-    workspaces sharing one PMP share them. The least recently used sites are forgotten first.
-    """
-
-    def __init__(self, *, max_sites: int = MAX_LEARNED_SITES) -> None:
-        self._max_sites = max_sites
-        self._sites: OrderedDict[str, dict[TicketSettingKind, dict[int, str]]] = OrderedDict()
-
-    def learn(self, site: str, tickets: Iterable[PmpRecord]) -> None:
-        for ticket in tickets:
-            for kind, id_key, name_key in _NAME_KEYS:
-                record_id = _positive_id(ticket.raw.get(id_key))
-                name = _clean_name(ticket.raw.get(name_key))
-                if record_id is None or name is None:
-                    continue
-                names = self._site(site).setdefault(kind, {})
-                if record_id in names or len(names) < MAX_CHOICES:
-                    names[record_id] = name
-
-    def names(self, site: str) -> TicketSettings:
-        known = self._sites.get(site)
-        if known is None:
-            return TicketSettings()
-        self._sites.move_to_end(site)
-        return TicketSettings(**{kind: dict(known.get(kind, {})) for kind in TICKET_SETTING_KINDS})
-
-    def _site(self, site: str) -> dict[TicketSettingKind, dict[int, str]]:
-        entry = self._sites.get(site)
-        if entry is None:
-            entry = self._sites[site] = {}
-            while len(self._sites) > self._max_sites:
-                self._sites.popitem(last=False)
-        self._sites.move_to_end(site)
-        return entry
 
 
 async def learn_from_pmp(

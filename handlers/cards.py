@@ -14,6 +14,7 @@ from bot.blocks.cards import (
     CardRef,
     MenuChoice,
     Message,
+    build_details_card,
     card_url,
     menu_shared_by,
     parse_menu_value,
@@ -58,9 +59,9 @@ async def _card(
     shared_by: str | None = None,
     can_delete: bool = False,
 ) -> tuple[Message, str]:
-    details = await services.lookups.details(pmp.client, ref)
-    message = details.card(
-        base_url=pmp.base_url, names=pmp.names, shared_by=shared_by, can_delete=can_delete
+    details = await services.lookups.details(pmp.client, ref.kind, ref.id)
+    message = build_details_card(
+        details, base_url=pmp.base_url, names=pmp.names, shared_by=shared_by, can_delete=can_delete
     )
     return message, details.label
 
@@ -106,9 +107,11 @@ async def show_card(
     """Shows a record's card to the user, remembers the lookup for the Home tab, and posts
     the notice. Used by `/pmp <record> <id>` and by the Show buttons of result pages."""
     pmp = await connected_pmp(services, workspace, key)
-    details = await services.lookups.details(pmp.client, ref)
+    details = await services.lookups.details(pmp.client, ref.kind, ref.id)
     can_delete = await may_delete(services, client, key.team_id, user_id)
-    message = details.card(base_url=pmp.base_url, names=pmp.names, can_delete=can_delete)
+    message = build_details_card(
+        details, base_url=pmp.base_url, names=pmp.names, can_delete=can_delete
+    )
     await respond(replace_original=False, text=message.text, blocks=message.blocks)
     await services.recent_lookups.add(key.team_id, user_id, ref.kind, ref.id, details.label)
     link = card_url(pmp.base_url, ref_of(details.record))
@@ -202,7 +205,9 @@ async def handle_page(
     async def turn_page() -> None:
         state = PageState.parse(_value(action))
         pmp = await connected_pmp(services, workspace, workspace_key)
-        listing = await services.lookups.page(pmp.client, pmp.cache_scope, state)
+        listing = await services.lookups.page(
+            pmp.client, pmp.cache_scope, state.kind, query=state.query, cache_key=state.cache_key
+        )
         await respond(replace_original=True, **_results_reply(pmp, listing, state.page))
 
     await reporting_failures(respond, turn_page())

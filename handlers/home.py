@@ -11,7 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.cards import CardRef
+from bot.blocks.cards import CardRef, build_details_card
 from bot.blocks.home import (
     build_card_modal,
     build_customer_results_modal,
@@ -134,7 +134,7 @@ async def _card_view(
     try:
         ref = CardRef.parse(value)
         pmp = await connected_pmp(services, workspace, key)
-        details = await services.lookups.details(pmp.client, ref)
+        details = await services.lookups.details(pmp.client, ref.kind, ref.id)
     except NotConnectedError:
         return build_modal_message("PMP", NOT_CONNECTED)
     except PmpError as error:
@@ -142,7 +142,8 @@ async def _card_view(
     except Exception:
         logger.exception("Showing a record in a modal failed")
         return build_modal_message("PMP", SOMETHING_WENT_WRONG)
-    return build_card_modal(details.card(base_url=pmp.base_url, names=pmp.names), ref)
+    card = build_details_card(details, base_url=pmp.base_url, names=pmp.names)
+    return build_card_modal(card, ref)
 
 
 async def handle_show_result(

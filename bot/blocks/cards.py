@@ -31,6 +31,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.blocks.ids import CardAction
+from bot.lookups import RecordDetails
 from bot.names import NameBook, country_name
 from bot.pmp.links import RecordKind, display_site, record_url
 from bot.pmp.models import Contact, Customer, Lead, Milestone, PmpRecord, Project, Ticket
@@ -756,3 +757,26 @@ def build_record_card(
             shared_by=shared_by,
         )
     raise TypeError(f"no card for {type(record).__name__}")
+
+
+def build_details_card(
+    details: RecordDetails,
+    *,
+    base_url: str,
+    names: NameBook | None = None,
+    shared_by: str | None = None,
+    can_delete: bool = False,
+) -> Message:
+    """A looked-up record's card, with the related names and contact the lookup found."""
+    if details.ticket_names is not None:
+        names = (names or NameBook()).with_ticket_names(details.ticket_names)
+    return build_record_card(
+        details.record,
+        base_url=base_url,
+        names=names,
+        shared_by=shared_by,
+        can_delete=can_delete,
+        primary_contact=details.primary_contact,
+        customer_name=details.customer_name,
+        project_name=details.project_name,
+    )

@@ -41,6 +41,7 @@ from bot.pmp.resources import (
     LeadsResource,
     MilestonesResource,
     ProjectsResource,
+    RecordResource,
     TicketsResource,
 )
 
@@ -187,6 +188,18 @@ class PmpClient:
         self.milestones = MilestonesResource(self)
         self.projects = ProjectsResource(self)
         self.tickets = TicketsResource(self)
+        self._resources: dict[RecordKind, RecordResource[Any]] = {
+            "customer": self.customers,
+            "lead": self.leads,
+            "project": self.projects,
+            "milestone": self.milestones,
+            "ticket": self.tickets,
+        }
+
+    def resource(self, kind: RecordKind) -> RecordResource[Any]:
+        """The resource of a record kind (`"lead"`: ``self.leads``), for code that handles
+        records whatever their kind (lookups, record forms, deletes)."""
+        return self._resources[kind]
 
     def __repr__(self) -> str:
         return f"PmpClient(base_url={self.base_url!r})"

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.blocks.cards import CardRef
 from bot.forms.fields import Choice
+from bot.learned_names import LearnedTicketNames
 from bot.lookups import Lookups
 from bot.pmp import PmpClient, PmpError
 from bot.pmp.network import PRIVATE_ALLOWED
@@ -17,7 +17,6 @@ from bot.result_cache import ResultCache
 from bot.sandbox import running_sandbox
 from bot.sandbox.seed import DEPARTMENTS, TICKET_SERVICES, TICKET_STATUSES
 from bot.tickets import (
-    LearnedTicketNames,
     OpenedTicket,
     TicketDraft,
     learn_from_pmp,
@@ -208,7 +207,7 @@ async def test_names_are_learned_from_pmps_tickets(pmp: PmpClient, sandbox: Any)
 async def test_lookups_learn_names_from_the_tickets_they_show(pmp: PmpClient) -> None:
     lookups = Lookups(ResultCache())
     await lookups.search(pmp, "T1", "ticket", "printer")  # search rows carry no names
-    await lookups.details(pmp, CardRef("ticket", 1))
+    await lookups.details(pmp, "ticket", 1)
     names = lookups.ticket_names.names(pmp.base_url)
     one = await pmp.tickets.get(1)
     assert names.departments.get(one.department or 0) == one.department_name

@@ -8,12 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.blocks.ticket_forms import build_ticket_settings_modal
+from bot.learned_names import LearnedTicketNames
 from bot.names import TicketSettings
 from bot.pmp import Ticket
 from bot.tickets import (
     MAX_CHOICES,
     SETTING_NAME_MAX,
-    LearnedTicketNames,
     parse_settings_text,
     read_settings,
     settings_note,

@@ -125,6 +125,18 @@ async def test_the_context_manager_closes_the_pool() -> None:
         await pmp.customers.get(3)
 
 
+async def test_each_record_kind_has_one_resource() -> None:
+    fake = FakePmp(json_response(200, CUSTOMER_ROW))
+    async with PmpClient(base_url=ROOT, token=TOKEN, transport=httpx.MockTransport(fake)) as pmp:
+        assert pmp.resource("customer") is pmp.customers
+        assert pmp.resource("lead") is pmp.leads
+        assert pmp.resource("project") is pmp.projects
+        assert pmp.resource("milestone") is pmp.milestones
+        assert pmp.resource("ticket") is pmp.tickets
+        with pytest.raises(KeyError):
+            pmp.resource("contact")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     "bad_url", ["", "   ", "ftp://crm.example.com", "https://user:pw@crm.example.com", "http://"]
 )
