@@ -3,6 +3,7 @@
     python benchmarks/servers.py sandbox --port Q [--latency S]
     python benchmarks/servers.py standin --port S
     python benchmarks/servers.py bare --mode ack|respond --port B --api-url URL [--latency S]
+    python benchmarks/servers.py trivial --port T [--respond]
 
 `sandbox` serves the PMP sandbox app exactly as `pmp-bot sandbox` does (same app, uvicorn
 with h11), plus `GET /_bench/count` (API requests answered so far) and `POST /_bench/count`
@@ -11,12 +12,20 @@ through the sandbox's own `POST /_sandbox/faults`.
 
 `standin` serves the Slack Web API stand-in and its response URLs, and notes when each
 response_url post arrived (monotonic clock, which every process on the machine shares):
-`POST /_bench/mint` mints response URLs, `GET /_bench/deliveries?after=N&wait=S` long-polls
-for the deliveries after the Nth.
+`POST /_bench/mint` mints response URLs, `GET /_bench/stream` streams one line per
+delivery from then on (`<key> <arrived at> <status>`, after a greeting line), and
+`GET /_bench/deliveries?after=N&wait=S` long-polls for the deliveries after the Nth.
 
 `bare` is a minimal slack-bolt AsyncApp on the same stack as `pmp-bot serve` (uvicorn +
 the starlette adapter): `ack` only acknowledges `/pmp`; `respond` acknowledges, waits the
-PMP latency and posts to the response_url - the least work a real lookup can do.
+PMP latency and posts to the response_url through one pooled aiohttp session (as pmp-bot
+does) - the least work a real lookup can do. `POST /_bench/latency {"latency": S}` changes
+the wait.
+
+`trivial` is no framework at all: a raw asyncio socket server that answers every request
+`200` with an empty body at once (with `--respond` it then posts "1 customer found" to the
+request's response_url on a keep-alive connection). It calibrates the load generator and
+the Slack stand-in: the most they can drive on this machine.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +54,15 @@ BENCH_USER = "U0001"
 
 
 def _serve(app: ASGIApp, port: int) -> None:
-    # The same server settings as `pmp-bot serve` (bot/run/serve.py).
+    # The same server settings as `pmp-bot serve` (server_config in bot/run/serve.py).
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
+        http="h11",
+        limit_concurrency=1000,
+        timeout_keep_alive=75,
+        backlog=2048,
         log_config=None,
         log_level="warning",
         access_log=False,
@@ -132,6 +146,7 @@ def run_standin(args: argparse.Namespace) -> None:
         )
     deliveries: list[tuple[str, float, int]] = []  # (response URL key, arrived at, status)
     arrived = asyncio.Event()
+    streams: set[asyncio.Event] = set()  # one per /_bench/stream listener
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,6 +173,9 @@ def run_standin(args: argparse.Namespace) -> None:
                     await asyncio.wait_for(arrived.wait(), wait)
             await _json(send, {"deliveries": deliveries[after:], "next": len(deliveries)})
             return
+        if path == "/_bench/stream":
+            await _stream_deliveries(receive, send, deliveries, streams)
+            return
         if path == "/_bench/reset":
             # Forget recorded calls and messages so long runs don't grow the stand-in.
             with standin._lock:
@@ -182,17 +200,60 @@ def run_standin(args: argparse.Namespace) -> None:
         await standin.asgi_app(scope, receive, noting_send)
         deliveries.append((key, at, status_seen["status"]))
         arrived.set()
+        for stream in streams:
+            stream.set()
 
     _serve(app, args.port)
+
+
+async def _stream_deliveries(
+    receive: Receive,
+    send: Send,
+    deliveries: list[tuple[str, float, int]],
+    streams: set[asyncio.Event],
+) -> None:
+    """Writes each delivery noted from now on as one line, until the listener goes away."""
+    await receive()  # the request itself (no body)
+    gone = asyncio.ensure_future(receive())  # the next message is the disconnect
+    woken = asyncio.Event()
+    streams.add(woken)
+    sent = len(deliveries)
+    try:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"listening\n", "more_body": True})
+        while not gone.done():
+            waiting = asyncio.ensure_future(woken.wait())
+            await asyncio.wait((waiting, gone), return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            woken.clear()  # before reading: a delivery noted from here on wakes us again
+            if len(deliveries) < sent:
+                sent = 0  # /_bench/reset forgot them
+            batch, sent = deliveries[sent:], len(deliveries)
+            if batch and not gone.done():
+                lines = "".join(f"{key} {at!r} {status}\n" for key, at, status in batch)
+                await send(
+                    {"type": "http.response.body", "body": lines.encode(), "more_body": True}
+                )
+    finally:
+        streams.discard(woken)
+        gone.cancel()
 
 
 # ---------------------------------------------------------------------------- bare Bolt apps
 
 
 def run_bare(args: argparse.Namespace) -> None:
+    import aiohttp
     from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-    from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+    from slack_bolt.async_app import AsyncAck, AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
@@ -202,7 +263,8 @@ def run_bare(args: argparse.Namespace) -> None:
         signing_secret=os.environ["SLACK_SIGNING_SECRET"],
         client=AsyncWebClient(base_url=args.api_url, token=BENCH_TOKEN),
     )
-    latency: float = args.latency
+    latency = {"seconds": float(args.latency)}
+    pooled: list[aiohttp.ClientSession] = []
 
     if args.mode == "ack":
 
@@ -213,17 +275,95 @@ def run_bare(args: argparse.Namespace) -> None:
     else:
 
         @bolt.command("/pmp")
-        async def ack_and_respond(ack: AsyncAck, respond: AsyncRespond) -> None:
+        async def ack_and_respond(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
-            await asyncio.sleep(latency)
-            await respond(text="1 customer found")
+            await asyncio.sleep(latency["seconds"])
+            # Bolt's own `respond` opens a session (a new connection) per post; pmp-bot
+            # posts through one pooled session, and so does this app.
+            if not pooled:
+                pooled.append(aiohttp.ClientSession())
+            webhook = AsyncWebhookClient(body["response_url"], session=pooled[0])
+            await webhook.send_dict({"text": "1 customer found"})
 
     handler = AsyncSlackRequestHandler(bolt)
 
     async def events(request: Request) -> Response:
         return await handler.handle(request)
 
-    _serve(Starlette(routes=[Route("/slack/events", events, methods=["POST"])]), args.port)
+    async def set_latency(request: Request) -> Response:
+        latency["seconds"] = float((await request.json())["latency"])
+        return Response("ok")
+
+    routes = [
+        Route("/slack/events", events, methods=["POST"]),
+        Route("/_bench/latency", set_latency, methods=["POST"]),
+    ]
+    _serve(Starlette(routes=routes), args.port)
+
+
+# ---------------------------------------------------------------------------- trivial server
+
+_OK = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+_RESULT = b'{"text": "1 customer found"}'
+
+
+class _Trivial(asyncio.Protocol):
+    """Answers each request 200 as soon as its body is in; `post` gets each request body."""
+
+    def __init__(self, post: Callable[[bytes], None] | None) -> None:
+        self._post = post
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while (end := self._buffer.find(b"\r\n\r\n")) >= 0:
+            head = bytes(self._buffer[:end]).lower()
+            at = head.find(b"content-length:")
+            length = int(head[at + 15 :].split(b"\r\n", 1)[0]) if at >= 0 else 0
+            if len(self._buffer) < end + 4 + length:
+                return
+            body = bytes(self._buffer[end + 4 : end + 4 + length])
+            del self._buffer[: end + 4 + length]
+            assert self._transport is not None
+            self._transport.write(_OK)
+            if self._post is not None:
+                self._post(body)
+
+
+def run_trivial(args: argparse.Namespace) -> None:
+    from urllib.parse import unquote_plus, urlsplit
+
+    from benchmarks.load import HttpTarget, Prepared
+
+    async def serve() -> None:
+        targets: dict[str, HttpTarget] = {}
+
+        def post_result(body: bytes) -> None:
+            at = body.find(b"response_url=")
+            if at < 0:
+                return
+            url = unquote_plus(body[at + 13 :].split(b"&", 1)[0].decode())
+            parts = urlsplit(url)
+            target = targets.get(parts.netloc)
+            if target is None:
+                target = targets[parts.netloc] = HttpTarget(url)
+            result = Prepared(_RESULT, {"Content-Type": "application/json"})
+            target.send(target.render(result, path=parts.path), lambda *_: None)
+
+        loop = asyncio.get_running_loop()
+        post = post_result if args.respond else None
+        server = await loop.create_server(
+            lambda: _Trivial(post), "127.0.0.1", args.port, backlog=2048
+        )
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
 
 
 def main() -> None:
@@ -242,6 +382,10 @@ def main() -> None:
     bare.add_argument("--api-url", required=True)
     bare.add_argument("--latency", type=float, default=0.0)
     bare.set_defaults(run=run_bare)
+    trivial = sub.add_parser("trivial")
+    trivial.add_argument("--port", type=int, required=True)
+    trivial.add_argument("--respond", action="store_true")
+    trivial.set_defaults(run=run_trivial)
     args = parser.parse_args()
     args.run(args)
 

@@ -85,12 +85,20 @@ class _CountingCustomers:
 
 def _fake_pmp(customers: _CountingCustomers) -> Any:
     unused = _CountingCustomers()
+    resources = {
+        "customer": customers,
+        "lead": unused,
+        "project": unused,
+        "milestone": unused,
+        "ticket": unused,
+    }
     return SimpleNamespace(
         customers=customers,
         leads=unused,
         projects=unused,
         milestones=unused,
         tickets=unused,
+        resource=resources.__getitem__,  # PmpClient.resource(kind)
         base_url="https://pmp.example.com",
     )
 
