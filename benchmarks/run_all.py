@@ -663,36 +663,73 @@ def finish_profiler(spy: subprocess.Popen[bytes]) -> None:
         print("py-spy failed:", err.decode(errors="replace").strip().splitlines()[-1:])
 
 
-_FRAME_FILE = re.compile(r"\((?P<file>[^():]+):\d+\)$")
+_FRAME_FILE = re.compile(r"\((?P<file>[^()]+):\d+\)$")
 
 
 def frame_package(frame: str) -> str:
-    """Where a py-spy frame's code lives: `bot.lookups`, `handlers.commands`, a third-party
-    package (`httpcore`), or a standard module (`asyncio`, `json`)."""
+    """Where a py-spy frame's code lives: `bot.lookups`, `bot.blocks`, `handlers.commands`, a
+    third-party package (`httpcore`) or a standard module (`asyncio`, `socket`). py-spy names
+    files from their package (`httpcore/_async/http11.py`, `socket.py`), or in full."""
     found = _FRAME_FILE.search(frame)
     if found is None:
         return "?"
     path = found["file"]
     if "site-packages/" in path:
-        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+        path = path.split("site-packages/", 1)[1]
+    elif "/python3." in path:
+        path = path.split("/python3.", 1)[1].split("/", 1)[-1]
     parts = Path(path).parts
     for root in ("bot", "handlers"):
         if root in parts:
             inside = parts[parts.index(root) :]
             return ".".join(inside[:2]).removesuffix(".py")
-    for index, part in enumerate(parts):
-        if part.startswith("python3"):
-            return parts[index + 1].removesuffix(".py") if index + 1 < len(parts) else "?"
-    return Path(path).stem
+    return parts[0].removesuffix(".py") if parts else "?"
+
+
+# What a sample of the bot was doing, from the packages on its stack: the first area (in
+# this order) any of its frames belongs to. Leaf work first (logging inside a PMP request
+# counts as logging), then the layers a lookup passes through.
+PROFILE_AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("logging", ("logging", "bot.observability")),
+    ("pydantic (PMP records, settings)", ("pydantic", "pydantic_core")),
+    ("JSON", ("json",)),
+    ("kept results (bot.result_cache)", ("bot.result_cache",)),
+    ("Block Kit (slack_sdk.models, bot.blocks)", ("slack_sdk.models", "bot.blocks")),
+    ("PMP request (bot.pmp, httpx, httpcore, anyio)", ("bot.pmp", "httpx", "httpcore", "anyio")),
+    (
+        "workspace read (bot.storage, SQLAlchemy, aiosqlite)",
+        ("bot.storage", "sqlalchemy", "aiosqlite"),
+    ),
+    ("response_url post (aiohttp)", ("aiohttp", "slack_sdk.webhook", "yarl", "multidict")),
+    ("Bolt dispatch (slack_bolt)", ("slack_bolt",)),
+    ("starlette", ("starlette",)),
+    ("uvicorn and h11 (the bot's HTTP server)", ("uvicorn", "h11")),
+    ("metrics (prometheus_client, bot.metrics)", ("prometheus_client", "bot.metrics")),
+    ("other pmp-bot code", ("bot", "handlers")),
+)
+
+
+def profile_area(frames: Sequence[str]) -> str:
+    packages = {frame_package(frame) for frame in frames}
+    # slack_sdk is split: its models build Block Kit, its webhook client posts results.
+    for frame in frames:
+        if "slack_sdk/models" in frame:
+            packages.add("slack_sdk.models")
+        elif "slack_sdk/webhook" in frame:
+            packages.add("slack_sdk.webhook")
+    for area, owners in PROFILE_AREAS:
+        if any(p == o or p.startswith(o + ".") for p in packages for o in owners):
+            return area
+    return "event loop, sockets and the rest"
 
 
 def summarize_profile(collapsed: Path, ms_per_lookup: float, top: int = 20) -> list[str]:
-    """Where the bot's CPU went, from py-spy's collapsed stacks (`--profile FILE.txt`): self
-    time by package and by function, and pmp-bot's own code inclusive, each as a share of the
+    """Where the bot's CPU went, from py-spy's collapsed stacks (`--profile FILE.txt`): by
+    area (see PROFILE_AREAS), self time by package and by function, each as a share of the
     samples and as CPU ms per lookup (the profiled run's CPU per lookup times the share)."""
     own: dict[str, int] = {}
     packages: dict[str, int] = {}
-    inclusive: dict[str, int] = {}
+    areas: dict[str, int] = {}
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -706,9 +743,8 @@ def summarize_profile(collapsed: Path, ms_per_lookup: float, top: int = 20) -> l
         own[frames[-1]] = own.get(frames[-1], 0) + count
         package = frame_package(frames[-1])
         packages[package] = packages.get(package, 0) + count
-        for frame in set(frames):
-            if frame_package(frame).startswith(("bot.", "handlers.")):
-                inclusive[frame] = inclusive.get(frame, 0) + count
+        area = profile_area(frames)
+        areas[area] = areas.get(area, 0) + count
     if not total:
         return ["profile: no samples"]
 
@@ -716,14 +752,14 @@ def summarize_profile(collapsed: Path, ms_per_lookup: float, top: int = 20) -> l
         return f"{100 * count / total:5.1f}%  {ms_per_lookup * count / total:5.2f} ms"
 
     lines = [f"profile: {total} samples, {ms_per_lookup:.2f} ms CPU per lookup in that run"]
-    lines.append("self time by package (share, CPU ms per lookup):")
+    lines.append("by area (share of samples, CPU ms per lookup):")
+    for name, count in sorted(areas.items(), key=lambda item: -item[1]):
+        lines.append(f"  {share(count)}  {name}")
+    lines.append("self time by package:")
     for name, count in sorted(packages.items(), key=lambda item: -item[1])[:top]:
         lines.append(f"  {share(count)}  {name}")
     lines.append(f"self time by function, top {top}:")
     for frame, count in sorted(own.items(), key=lambda item: -item[1])[:top]:
-        lines.append(f"  {share(count)}  {frame}")
-    lines.append("pmp-bot's own functions, inclusive (what they and their callees cost):")
-    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1])[:top]:
         lines.append(f"  {share(count)}  {frame}")
     return lines
 

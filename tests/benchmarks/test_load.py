@@ -26,7 +26,15 @@ from benchmarks.load import (
     open_loop,
     summarize,
 )
-from benchmarks.run_all import Queries, free_port, query_pool, search_words, started
+from benchmarks.run_all import (
+    Queries,
+    frame_package,
+    free_port,
+    query_pool,
+    search_words,
+    started,
+    summarize_profile,
+)
 from benchmarks.servers import _Trivial
 from bot.grammar import CommandAction, parse
 from bot.sandbox import running_sandbox
@@ -276,3 +284,30 @@ def test_quick_run_of_calibration_and_modal_prints_their_figures() -> None:
     assert "| calibration C=50: trivial-respond |" in finished.stdout
     assert "generator alone (closed loop against a raw server" in finished.stdout
     assert "bot RSS: idle" in finished.stdout
+
+
+def test_profile_summary_puts_each_sample_in_the_area_of_its_stack(tmp_path: Path) -> None:
+    pmp = (
+        "handle_search (handlers/lookups.py:22);PmpClient.request (bot/pmp/client.py:341);"
+        "AsyncConnectionPool.handle_async_request (httpcore/_async/connection_pool.py:228);"
+        "_SelectorSocketTransport.write (asyncio/selector_events.py:1057)"
+    )
+    logged = "PmpClient.request (bot/pmp/client.py:341);Logger.info (logging/__init__.py:1489)"
+    blocks = (
+        "AsyncApp.async_dispatch (slack_bolt/app/async_app.py:500);"
+        "build_results (bot/blocks/results.py:40);"
+        "SectionBlock.to_dict (slack_sdk/models/blocks/blocks.py:100)"
+    )
+    idle = "Handle._run (asyncio/events.py:80)"
+    profile = tmp_path / "profile.txt"
+    profile.write_text(f"{pmp} 6\n{logged} 2\n{blocks} 1\n{idle} 1\n")
+    lines = summarize_profile(profile, ms_per_lookup=2.0)
+    assert lines[0] == "profile: 10 samples, 2.00 ms CPU per lookup in that run"
+    areas = lines[2:6]
+    assert "60.0%" in areas[0] and "1.20 ms" in areas[0] and "PMP request" in areas[0]
+    assert "logging" in areas[1] and "20.0%" in areas[1]
+    assert any("Block Kit" in line and "10.0%" in line for line in areas)
+    assert any("event loop" in line and "10.0%" in line for line in areas)
+    assert frame_package("quote (httpx/_urlparse.py:523)") == "httpx"
+    assert frame_package("x (/usr/lib/python3.11/asyncio/events.py:80)") == "asyncio"
+    assert frame_package("get (/srv/app/bot/storage/workspaces.py:151)") == "bot.storage"
