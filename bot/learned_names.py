@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.names import TICKET_SETTING_KINDS, NameBook, TicketSettingKind, TicketSettings
+from bot.names import TICKET_SETTING_KINDS, NameBook, TicketSettingKind, TicketSettings, positive_id
 from bot.pmp.models import Lead, PmpRecord, Ticket
 
 __all__ = ["LearnedNames", "LearnedTicketNames", "SiteNames"]
@@ -47,13 +47,6 @@ class SiteNames:
         )
 
 
-def _positive_id(value: Any) -> int | None:
-    text = str(value).strip() if value is not None else ""
-    if text.isascii() and text.isdigit() and 0 < int(text) < 2**31:
-        return int(text)
-    return None
-
-
 def _clean_name(*parts: Any) -> str | None:
     # PMP stores names HTML-escaped ("R&amp;D"); rows show them as typed.
     words = " ".join(html.unescape(part) for part in parts if isinstance(part, str)).split()
@@ -63,12 +56,12 @@ def _clean_name(*parts: Any) -> str | None:
 def _names_in(record: PmpRecord) -> Iterable[tuple[NameKind, int | None, str | None]]:
     if isinstance(record, Lead):
         raw = record.raw
-        yield "lead_statuses", _positive_id(raw.get("status")), _clean_name(raw.get("status_name"))
-        yield "lead_sources", _positive_id(raw.get("source")), _clean_name(raw.get("source_name"))
+        yield "lead_statuses", positive_id(raw.get("status")), _clean_name(raw.get("status_name"))
+        yield "lead_sources", positive_id(raw.get("source")), _clean_name(raw.get("source_name"))
     elif isinstance(record, Ticket):
         raw = record.raw
         staff_name = _clean_name(raw.get("staff_firstname"), raw.get("staff_lastname"))
-        yield "staff", _positive_id(raw.get("admin")), staff_name
+        yield "staff", positive_id(raw.get("admin")), staff_name
 
 
 class LearnedNames:
@@ -156,7 +149,7 @@ class LearnedTicketNames:
     def learn(self, site: str, tickets: Iterable[PmpRecord]) -> None:
         for ticket in tickets:
             for kind, id_key, name_key in _TICKET_NAME_KEYS:
-                record_id = _positive_id(ticket.raw.get(id_key))
+                record_id = positive_id(ticket.raw.get(id_key))
                 name = _clean_name(ticket.raw.get(name_key))
                 if record_id is None or name is None:
                     continue

@@ -26,6 +26,7 @@ __all__ = [
     "TicketSettingKind",
     "TicketSettings",
     "country_name",
+    "positive_id",
     "resolve_name",
 ]
 
@@ -143,6 +144,24 @@ _COUNTRIES = (  # noqa: SIM905
     "Vatican City|Venezuela|Vietnam|Virgin Islands, British|Virgin Islands, US|"
     "Wallis and Futuna|Western Sahara|Yemen|Zambia|Zimbabwe"
 ).split("|")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One entry of a menu: the value sent back when it is chosen, and the label shown (a
+    department's id and name, a contact's id and name with e-mail)."""
+
+    value: str
+    label: str
+
+
+def positive_id(value: Any) -> int | None:
+    """A PMP record id (1 to 2**31 - 1, PMP's INT ids) from what PMP or a form sent, else None
+    (0 is PMP's "none")."""
+    text = str(value).strip() if value is not None else ""
+    if text.isascii() and text.isdigit() and 0 < int(text) < 2**31:
+        return int(text)
+    return None
 
 
 def country_name(country_id: int | None) -> str | None:

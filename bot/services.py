@@ -12,7 +12,9 @@ import logging
 from dataclasses import dataclass, field
 
 import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.admins import AdminChecker
 from bot.config import Settings
 from bot.lookups import Lookups
 from bot.metrics import Metrics
@@ -20,7 +22,6 @@ from bot.notify import NotificationQueue
 from bot.notify.slack_poster import SlackPoster, report_notice_failure
 from bot.pmp_pool import PmpClientPool, TransportFactory, default_transport
 from bot.result_cache import ResultCache
-from bot.slack.admins import AdminChecker
 from bot.storage import (
     Database,
     IdempotencyStore,
@@ -83,6 +84,12 @@ class BotServices:
     oauth_stores: OAuthStores | None = None
     listeners: ListenerTracker = field(default_factory=ListenerTracker)
     metrics: Metrics = field(default_factory=Metrics)
+
+    async def may_delete(self, client: AsyncWebClient, team_id: str, user_id: str) -> bool:
+        """Admins may delete PMP records; everyone may with PMP_BOT_ALLOW_DELETE_FOR_ALL."""
+        if self.settings.pmp_bot_allow_delete_for_all:
+            return True
+        return await self.admins.is_admin(client, team_id, user_id)
 
     def notify(self, workspace: Workspace | None, line: str) -> None:
         """Queues a notice for the workspace's notify channel, if it has one."""

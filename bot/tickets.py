@@ -1,13 +1,15 @@
-"""Tickets from Slack: the new-ticket form, opening the ticket in PMP, and names for ticket ids.
+"""Tickets from Slack: the new ticket's choices and people, opening it in PMP, names for
+ticket ids, and a ticket made from a Slack message.
 
-- The new-ticket form: its fields, what it shows (`NewTicketForm`), reading a submitted view
-  into a `TicketDraft` with an error per input block, and PMP's field errors mapped back.
+- The new-ticket form's menus (`TicketChoices`) and a customer's contacts and projects
+  (`CustomerPeople`); the form itself (fields, reading it back) is bot/blocks/ticket_forms.py,
+  which turns a submission into a `TicketDraft`.
 - Opening a ticket: PMP 2.x doesn't say which id it gave the new ticket, so it is looked for by
   its exact subject, keeping the one match for the same contact that wasn't there before.
 - Names: PMP has no endpoint listing ticket departments, priorities, services or statuses.
   Ticket records carry them (`department_name`...), so the names seen are remembered per PMP
-  site (`bot.learned_names.LearnedTicketNames`); admins name the rest in the settings form
-  (`parse_settings_text`).
+  site (`bot.learned_names.LearnedTicketNames`); admins name the rest in `/pmp settings`,
+  whose text `parse_settings_text` reads.
 - A ticket from a Slack message: subject from its first line, message with its permalink.
 """
 
@@ -15,18 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Literal
 
-from bot.blocks.ids import TicketForm
-from bot.forms.fields import Choice, FormField, FormSpec, Kind, read_form, typed_values
 from bot.grammar import SLASH_COMMAND, search_hint
 from bot.learned_names import LearnedTicketNames
-from bot.names import TICKET_SETTING_KINDS, TicketSettingKind, TicketSettings
+from bot.names import TICKET_SETTING_KINDS, Choice, TicketSettingKind, TicketSettings
 from bot.pmp import (
     Contact,
     PmpAuthError,
@@ -35,7 +34,6 @@ from bot.pmp import (
     PmpError,
     PmpTimeoutError,
     PmpUnexpectedResponseError,
-    PmpValidationError,
     Project,
     Ticket,
     record_url,
@@ -44,33 +42,31 @@ from bot.text import truncate
 
 logger = logging.getLogger(__name__)
 
+
 # Perfex keeps a ticket's subject in a VARCHAR(191); Slack's text inputs stop at 3000.
 SUBJECT_MAX = 191
+
 MESSAGE_MAX = 3000
+
 CC_MAX = 1000
+
 TAGS_MAX = 1000
+
 # A subject taken from a message's first line is cut near here, at a word.
 PREFILL_SUBJECT_MAX = 80
+
 # A static select lists at most 100 options.
 MAX_CHOICES = 100
-DEFAULT_PRIORITIES: Mapping[int, str] = {1: "Low", 2: "Medium", 3: "High"}
 
-FORM_ID = "ticket"
-SUBJECT_BLOCK = f"{FORM_ID}.subject"
-CUSTOMER_BLOCK = f"{FORM_ID}.userid"
+DEFAULT_PRIORITIES: Mapping[int, str] = {1: "Low", 2: "Medium", 3: "High"}
 
 
 # ------------------------------------------------------------------------- learned names
 
+
 SETTING_NAME_MAX = 75  # an option's text
+
 SETTINGS_TEXT_MAX = 3000  # a text input's most
-
-
-def _positive_id(value: Any) -> int | None:
-    text = str(value).strip() if value is not None else ""
-    if text.isascii() and text.isdigit() and 0 < int(text) < 2**31:
-        return int(text)
-    return None
 
 
 async def learn_from_pmp(
@@ -89,19 +85,26 @@ async def learn_from_pmp(
 
 # ------------------------------------------------------------------------- ticket settings
 
+
 SETTING_LABELS: Mapping[TicketSettingKind, str] = {
     "departments": "Departments",
     "priorities": "Priorities",
     "services": "Services",
     "statuses": "Statuses",
 }
-_SETTING_EXAMPLES: Mapping[TicketSettingKind, str] = {
+
+
+SETTING_EXAMPLES: Mapping[TicketSettingKind, str] = {
     "departments": "1 = Support",
     "priorities": "2 = Medium",
     "services": "1 = Hosting",
     "statuses": "5 = Closed",
 }
+
+
 _SETTING_LINE = re.compile(r"^#?\s*(\d+)\s*[=:]\s*(.*)$")
+
+
 # A comma before another `id =` starts a new entry on the same line.
 _SETTING_SEPARATOR = re.compile(r"[,;]\s*(?=#?\s*\d+\s*[=:])")
 
@@ -156,11 +159,8 @@ def settings_text(names: Mapping[int, str]) -> str:
     return "\n".join(f"{record_id} = {name}" for record_id, name in sorted(names.items()))
 
 
-def example_line(kind: TicketSettingKind) -> str:
-    return _SETTING_EXAMPLES[kind]
-
-
-def _quoted(line: str) -> str:
+def quoted(line: str) -> str:
+    """`line` in curly quotes, cut to 30 characters: what an error message quotes."""
     return "“" + truncate(line.strip(), 30) + "”"
 
 
@@ -169,7 +169,7 @@ def parse_settings_text(kind: TicketSettingKind, text: str | None) -> tuple[dict
     first bad line."""
     names: dict[int, str] = {}
     first_line: dict[int, int] = {}
-    example = _SETTING_EXAMPLES[kind]
+    example = SETTING_EXAMPLES[kind]
     lines = (text or "").splitlines()
     if sum(1 for line in lines if line.strip()) > MAX_CHOICES:
         return {}, f"Keep it to {MAX_CHOICES} lines: a menu in Slack shows no more."
@@ -185,7 +185,7 @@ def parse_settings_text(kind: TicketSettingKind, text: str | None) -> tuple[dict
         match = _SETTING_LINE.match(line.strip())
         if match is None:
             return {}, (
-                f"Line {number} ({_quoted(line)}) should be a number, = and a name, like {example}."
+                f"Line {number} ({quoted(line)}) should be a number, = and a name, like {example}."
             )
         record_id = int(match.group(1)) if len(match.group(1)) <= 10 else 0
         name = " ".join(match.group(2).split())
@@ -203,63 +203,6 @@ def parse_settings_text(kind: TicketSettingKind, text: str | None) -> tuple[dict
         names[record_id] = name
         first_line[record_id] = number
     return names, ""
-
-
-SETTINGS_FORM_ID = "ticket_settings"
-_SETTING_HINTS: Mapping[TicketSettingKind, str] = {
-    "departments": "As set up in PMP under Setup → Support → Departments.",
-    "priorities": "A fresh PMP has 1 = Low, 2 = Medium, 3 = High.",
-    "services": "As set up in PMP under Setup → Support → Services.",
-    "statuses": "A fresh PMP has 1 = Open, 2 = In progress, 3 = Answered, 4 = On Hold, 5 = Closed.",
-}
-
-
-def settings_spec() -> FormSpec:
-    return FormSpec(
-        SETTINGS_FORM_ID,
-        [
-            FormField(
-                kind,
-                SETTING_LABELS[kind],
-                Kind.MULTILINE,
-                max_length=SETTINGS_TEXT_MAX,
-                placeholder=_SETTING_EXAMPLES[kind],
-                hint=_SETTING_HINTS[kind],
-            )
-            for kind in TICKET_SETTING_KINDS
-        ],
-    )
-
-
-def settings_values(settings: TicketSettings) -> dict[str, str]:
-    """What the settings form shows for `settings`."""
-    return {kind: settings_text(getattr(settings, kind)) for kind in TICKET_SETTING_KINDS}
-
-
-@dataclass(frozen=True)
-class SettingsReading:
-    settings: TicketSettings | None
-    errors: dict[str, str]
-
-
-def read_settings(view: Mapping[str, Any]) -> SettingsReading:
-    """The ticket settings of a submitted settings form, or an error per input naming the
-    first bad line."""
-    spec = settings_spec()
-    result = read_form(spec, _state(view))
-    errors = dict(result.errors)
-    maps: dict[str, dict[int, str]] = {}
-    for kind in TICKET_SETTING_KINDS:
-        block = spec.field(kind).block_id(spec.id)
-        if block in errors:
-            continue
-        names, error = parse_settings_text(kind, result.values.get(kind))
-        if error:
-            errors[block] = error
-        maps[kind] = names
-    if errors:
-        return SettingsReading(None, errors)
-    return SettingsReading(TicketSettings(**maps), {})
 
 
 # ------------------------------------------------------------------------- form choices
@@ -317,7 +260,7 @@ def ticket_choices(saved: TicketSettings, learned: TicketSettings) -> TicketChoi
     )
 
 
-# ------------------------------------------------------------------------- the form
+# ------------------------------------------------------------------------- the new ticket
 
 
 @dataclass(frozen=True)
@@ -332,250 +275,6 @@ class CustomerPeople:
     @property
     def customer_id(self) -> int:
         return int(self.customer.value)
-
-    @property
-    def form_id(self) -> str:
-        # The contact and project inputs get new block ids for each customer, so Slack doesn't
-        # keep a contact chosen for the customer shown before.
-        return f"{FORM_ID}_{self.customer_id}"
-
-
-@dataclass(frozen=True)
-class NewTicketForm:
-    """What the new-ticket modal shows."""
-
-    choices: TicketChoices
-    values: Mapping[str, Any] = field(default_factory=dict)  # by field name; customer a Choice
-    people: CustomerPeople | None = None
-    people_values: Mapping[str, Any] = field(default_factory=dict)
-    loading: bool = False  # the chosen customer's contacts are on their way
-    notice: str | None = None  # shown above the fields: why saving failed, a load problem
-    # A department number pmp-bot doesn't know, which the user was warned about: submitting
-    # it again opens the ticket.
-    confirmed_department: int | None = None
-
-    def with_people(self, people: CustomerPeople) -> NewTicketForm:
-        """The form for `people.customer`, its primary contact chosen."""
-        return replace(
-            self,
-            values={**self.values, "userid": people.customer},
-            people=people,
-            people_values={"contactid": people.primary_contact},
-            loading=False,
-        )
-
-    def loading_for(self, customer: Choice) -> NewTicketForm:
-        return replace(
-            self,
-            values={**self.values, "userid": customer},
-            people=None,
-            people_values={},
-            loading=True,
-        )
-
-    def with_notice(self, notice: str | None) -> NewTicketForm:
-        return replace(self, notice=notice, loading=False)
-
-    def with_choices(self, choices: TicketChoices) -> NewTicketForm:
-        return replace(self, choices=choices)
-
-    def asking_to_confirm(self, department: int, known: Mapping[int, str]) -> NewTicketForm:
-        """The form again, warning that `department` may not exist in PMP; submitting it
-        unchanged opens the ticket."""
-        return replace(
-            self,
-            notice=unknown_department_notice(department, known),
-            loading=False,
-            confirmed_department=department,
-        )
-
-    def metadata(self) -> str:
-        data: dict[str, Any] = {}
-        if self.people is not None:
-            customer = self.people.customer
-            data |= {"c": customer.value, "n": truncate(customer.label, 75)}
-        if self.confirmed_department is not None:
-            data["d"] = self.confirmed_department
-        return json.dumps(data) if data else "{}"
-
-
-def unknown_department_notice(department: int, known: Mapping[int, str]) -> str:
-    """Why a department number needs a second look: PMP hides tickets whose department
-    doesn't exist, so such a ticket is opened but nobody ever sees it."""
-    if known:
-        listed = ", ".join(f"{number} {name}" for number, name in sorted(known.items())[:20])
-        return (
-            f"Department {department} isn't one pmp-bot knows of ({listed}). PMP hides "
-            "tickets whose department doesn't exist, so nobody would see this one. Pick a "
-            f"known department, or submit again to open the ticket in department {department}."
-        )
-    return (
-        "pmp-bot doesn't know PMP's department numbers yet, and PMP hides tickets whose "
-        f"department doesn't exist. Check that department {department} exists in PMP "
-        "(Setup → Support → Departments), then submit again to open the ticket. An admin can "
-        f"name the departments with `{SLASH_COMMAND} settings`."
-    )
-
-
-def new_ticket_form(
-    choices: TicketChoices, *, subject: str | None = None, message: str | None = None
-) -> NewTicketForm:
-    values: dict[str, Any] = {"priority": choices.default_priority}
-    if len(choices.departments) == 1:
-        values["department"] = choices.departments[0].value
-    if subject:
-        values["subject"] = truncate(subject.strip(), SUBJECT_MAX)
-    if message:
-        values["message"] = truncate(message, MESSAGE_MAX)
-    return NewTicketForm(choices=choices, values=values)
-
-
-def head_spec() -> FormSpec:
-    return FormSpec(
-        FORM_ID,
-        [
-            FormField(
-                "subject",
-                "Subject",
-                required=True,
-                max_length=SUBJECT_MAX,
-                placeholder="What is it about?",
-            ),
-            FormField(
-                "userid",
-                "Customer",
-                kind=Kind.EXTERNAL,
-                required=True,
-                dispatch_action=True,
-                action=TicketForm.CUSTOMER_INPUT,
-                placeholder="Type to search customers…",
-            ),
-        ],
-    )
-
-
-def people_spec(people: CustomerPeople) -> FormSpec:
-    fields: list[FormField] = []
-    if people.contacts:
-        fields.append(FormField("contactid", "Contact", Kind.SELECT, True, choices=people.contacts))
-    if people.projects:
-        fields.append(FormField("project_id", "Project", Kind.SELECT, choices=people.projects))
-    return FormSpec(people.form_id, fields)
-
-
-def _id_field(name: str, label: str, choices: Sequence[Choice], *, required: bool) -> FormField:
-    if choices:
-        return FormField(name, label, Kind.SELECT, required, choices=choices)
-    return FormField(
-        name,
-        f"{label} number",
-        Kind.INTEGER,
-        required,
-        min_value=1,
-        hint=(
-            f"Its id in PMP, under Setup → Support → {label}s. Choosing the customer lists "
-            f"the {label.lower()}s PMP's tickets use; an admin can name them with "
-            f"{SLASH_COMMAND} settings."
-        ),
-    )
-
-
-def details_spec(choices: TicketChoices) -> FormSpec:
-    return FormSpec(
-        FORM_ID,
-        [
-            _id_field("department", "Department", choices.departments, required=True),
-            FormField("priority", "Priority", Kind.SELECT, choices=choices.priorities),
-            _id_field("service", "Service", choices.services, required=False),
-            FormField(
-                "assigned",
-                "Assign to staff number",
-                Kind.INTEGER,
-                min_value=1,
-                hint="The staff member's id in PMP; leave empty to assign nobody.",
-            ),
-            FormField("message", "Message", Kind.MULTILINE, max_length=MESSAGE_MAX),
-            FormField(
-                "cc",
-                "CC",
-                max_length=CC_MAX,
-                placeholder="jane@example.com, ops@example.com",
-                hint="Email addresses to copy, separated by commas.",
-            ),
-            FormField(
-                "tags",
-                "Tags",
-                max_length=TAGS_MAX,
-                placeholder="printer, urgent",
-                hint="Separated by commas.",
-            ),
-        ],
-    )
-
-
-# ------------------------------------------------------------------------- reading a view
-
-
-def _state(view: Mapping[str, Any]) -> Mapping[str, Any]:
-    state = view.get("state") or {}
-    values = state.get("values") if isinstance(state, Mapping) else None
-    return values if isinstance(values, Mapping) else {}
-
-
-def _options_of(view: Mapping[str, Any], block_id: str) -> tuple[Choice, ...]:
-    """The options of a static select in the view as it was sent ((): no such select)."""
-    for block in view.get("blocks") or []:
-        if not isinstance(block, Mapping) or block.get("block_id") != block_id:
-            continue
-        element = block.get("element") or {}
-        if element.get("type") != "static_select":
-            return ()
-        return tuple(
-            Choice(str(option.get("value", "")), str((option.get("text") or {}).get("text", "")))
-            for option in element.get("options") or []
-            if isinstance(option, Mapping)
-        )
-    return ()
-
-
-def _metadata(view: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(str(view.get("private_metadata") or "{}"))
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def form_from_view(view: Mapping[str, Any]) -> NewTicketForm:
-    """The form as the user sees it in `view` (a block_actions or view_submission payload's
-    view): its menus, the customer whose contacts it lists, and everything typed."""
-    block = f"{FORM_ID}."
-    choices = TicketChoices(
-        departments=_options_of(view, block + "department"),
-        priorities=_options_of(view, block + "priority"),
-        services=_options_of(view, block + "service"),
-    )
-    state = _state(view)
-    values = {**typed_values(head_spec(), state), **typed_values(details_spec(choices), state)}
-    people: CustomerPeople | None = None
-    people_values: dict[str, Any] = {}
-    metadata = _metadata(view)
-    customer_id = _positive_id(metadata.get("c"))
-    if customer_id is not None:
-        shell = CustomerPeople(Choice(str(customer_id), str(metadata.get("n") or "")))
-        people = replace(
-            shell,
-            contacts=_options_of(view, f"{shell.form_id}.contactid"),
-            projects=_options_of(view, f"{shell.form_id}.project_id"),
-        )
-        people_values = typed_values(people_spec(people), state)
-    return NewTicketForm(
-        choices=choices,
-        values=values,
-        people=people,
-        people_values=people_values,
-        confirmed_department=_positive_id(metadata.get("d")),
-    )
 
 
 @dataclass(frozen=True)
@@ -595,110 +294,22 @@ class TicketDraft:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class TicketReading:
-    form: NewTicketForm  # what the user sees, to show it again
-    draft: TicketDraft | None
-    errors: dict[str, str]
-    # Set instead of a draft when the department may not exist in PMP: the form to show
-    # again, saying so (submitting it unchanged opens the ticket).
-    to_confirm: NewTicketForm | None = None
-
-
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
-
-
-def _check_cc(text: str | None) -> tuple[str | None, str | None]:
-    if not text:
-        return None, None
-    addresses = [part.strip() for part in re.split(r"[,;\s]+", text) if part.strip()]
-    for address in addresses:
-        if not _EMAIL.match(address):
-            return None, f"{_quoted(address)} isn't an email address, like jane@example.com."
-    return ",".join(dict.fromkeys(addresses)), None
-
-
-def _tags(text: str | None) -> tuple[str, ...]:
-    names = (" ".join(part.split()) for part in (text or "").split(","))
-    return tuple(dict.fromkeys(name for name in names if name))
-
-
-def _number(value: Any) -> int | None:
-    return _positive_id(value) if value not in (None, "") else None
-
-
-def read_new_ticket(
-    view: Mapping[str, Any], *, known_departments: Sequence[Choice] = ()
-) -> TicketReading:
-    """The draft of a submitted new-ticket modal, or an error per input block to fix, or
-    the form again asking to confirm a department that isn't among the named or learned
-    ones (`known_departments`, besides those the form lists)."""
-    form = form_from_view(view)
-    state = _state(view)
-    results = [read_form(head_spec(), state), read_form(details_spec(form.choices), state)]
-    if form.people is not None:
-        results.append(read_form(people_spec(form.people), state))
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    for result in results:
-        errors |= result.errors
-        values |= result.values
-
-    customer_id = _number(values.get("userid"))
-    if values.get("userid") is not None and customer_id is None:
-        errors[CUSTOMER_BLOCK] = "Choose a customer from the list."
-    elif customer_id is not None and CUSTOMER_BLOCK not in errors:
-        if form.people is None or form.people.customer_id != customer_id:
-            errors[CUSTOMER_BLOCK] = (
-                "Its contacts haven't loaded: choose the customer again, then a contact."
-            )
-        elif not form.people.contacts:
-            errors[CUSTOMER_BLOCK] = (
-                "This customer has no active contacts in PMP, and a ticket needs one. "
-                "Add a contact in PMP first."
-            )
-    cc, cc_error = _check_cc(values.get("cc"))
-    if cc_error:
-        errors[f"{FORM_ID}.cc"] = cc_error
-    if errors:
-        return TicketReading(form, None, errors)
-
-    assert customer_id is not None
-    draft = TicketDraft(
-        subject=str(values["subject"]),
-        customer_id=customer_id,
-        contact_id=int(values["contactid"]),
-        department=int(values["department"]),
-        priority=_number(values.get("priority")),
-        service=_number(values.get("service")),
-        project_id=_number(values.get("project_id")),
-        assigned=_number(values.get("assigned")),
-        message=values.get("message") or None,
-        cc=cc,
-        tags=_tags(values.get("tags")),
+def unknown_department_notice(department: int, known: Mapping[int, str]) -> str:
+    """Why a department number needs a second look: PMP hides tickets whose department
+    doesn't exist, so such a ticket is opened but nobody ever sees it."""
+    if known:
+        listed = ", ".join(f"{number} {name}" for number, name in sorted(known.items())[:20])
+        return (
+            f"Department {department} isn't one pmp-bot knows of ({listed}). PMP hides "
+            "tickets whose department doesn't exist, so nobody would see this one. Pick a "
+            f"known department, or submit again to open the ticket in department {department}."
+        )
+    return (
+        "pmp-bot doesn't know PMP's department numbers yet, and PMP hides tickets whose "
+        f"department doesn't exist. Check that department {department} exists in PMP "
+        "(Setup → Support → Departments), then submit again to open the ticket. An admin can "
+        f"name the departments with `{SLASH_COMMAND} settings`."
     )
-    known = {
-        number: choice.label
-        for choice in (*known_departments, *form.choices.departments)
-        if (number := _positive_id(choice.value)) is not None
-    }
-    if draft.department not in known and draft.department != form.confirmed_department:
-        return TicketReading(form, None, {}, form.asking_to_confirm(draft.department, known))
-    return TicketReading(form, draft, {})
-
-
-def pmp_field_errors(error: PmpValidationError, form: NewTicketForm) -> dict[str, str]:
-    """PMP's field errors on the input blocks they belong to (others on the subject)."""
-    blocks = {spec.name: spec.block_id(FORM_ID) for spec in head_spec().fields}
-    blocks |= {spec.name: spec.block_id(FORM_ID) for spec in details_spec(form.choices).fields}
-    if form.people is not None:
-        people = people_spec(form.people)
-        blocks |= {spec.name: spec.block_id(people.id) for spec in people.fields}
-    errors: dict[str, str] = {}
-    for name, message in error.errors.items():
-        block = blocks.get(name) or (CUSTOMER_BLOCK if name == "contactid" else SUBJECT_BLOCK)
-        errors[block] = f"{errors[block]} {message}" if block in errors else message
-    return errors
 
 
 # ------------------------------------------------------------------------- customers
@@ -788,6 +399,8 @@ class OpenedTicket:
 
 
 _TAG = re.compile(r"<[^>]*>")
+
+
 # Characters PMP's search passes through unchanged, and neither strips (tags, quotes) nor
 # reads specially (a leading "#" searches tags; "%" and "/" fare badly in a URL path).
 _SEARCHABLE_RUN = re.compile(r"[\w .,:!?'+-]+")
@@ -892,8 +505,13 @@ async def _find_new(
 
 # ------------------------------------------------------------------------- from a message
 
+
 _SLACK_REFERENCE = re.compile(r"<([^<>]*)>")
+
+
 _SLACK_ENTITY = re.compile(r"&(?:amp|lt|gt);")
+
+
 _ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">"}
 
 

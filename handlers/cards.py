@@ -26,7 +26,6 @@ from bot.blocks.results import PageState, build_results
 from bot.lookups import Listing
 from bot.notify import notice_line
 from bot.pmp_pool import WorkspaceKey
-from bot.record_forms import may_delete
 from bot.services import BotServices
 from bot.slack.replies import reporting_failures
 from bot.slack.workspace_pmp import ConnectedPmp, connected_pmp
@@ -108,7 +107,7 @@ async def show_card(
     the notice. Used by `/pmp <record> <id>` and by the Show buttons of result pages."""
     pmp = await connected_pmp(services, workspace, key)
     details = await services.lookups.details(pmp.client, ref.kind, ref.id)
-    can_delete = await may_delete(services, client, key.team_id, user_id)
+    can_delete = await services.may_delete(client, key.team_id, user_id)
     message = build_details_card(
         details, base_url=pmp.base_url, names=pmp.names, can_delete=can_delete
     )
@@ -170,7 +169,7 @@ async def handle_menu(
             # card, without the presser's Share button or an admin's Delete menu.
             message, _ = await _card(services, pmp, ref, shared_by=shared_by)
         else:
-            can_delete = await may_delete(services, client, workspace_key.team_id, _user(body))
+            can_delete = await services.may_delete(client, workspace_key.team_id, _user(body))
             message, _ = await _card(services, pmp, ref, can_delete=can_delete)
         await respond(replace_original=True, text=message.text, blocks=message.blocks)
 

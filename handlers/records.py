@@ -19,9 +19,11 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.cards import CardRef, MenuChoice, parse_menu_value, ref_of
+from bot.blocks.fields import FAILED_VALUE, notice_option
 from bot.blocks.help import HelpEntry
 from bot.blocks.ids import CardAction, RecordForm
 from bot.blocks.record_forms import (
+    FormPlan,
     build_delete_cancelled,
     build_delete_failed,
     build_delete_prompt,
@@ -31,37 +33,38 @@ from bot.blocks.record_forms import (
     build_form_problem_view,
     build_loading_modal,
     build_record_modal,
+    check_submission,
+    country_options,
+    customer_option_label,
+    edit_form,
+    form_again,
+    form_spec,
+    new_form,
+    pmp_field_errors,
+    project_option_label,
 )
-from bot.forms.options import FAILED_VALUE, notice_option, typeahead
-from bot.forms.submission import Submission, WriteOutcome
 from bot.grammar import CommandAction, RecordKind
+from bot.notify import notice_line
 from bot.pmp import PmpError
 from bot.pmp.links import RecordKind as PmpRecordKind
 from bot.pmp_pool import WorkspaceKey
-from bot.record_forms import (
+from bot.records import (
     DELETE_KINDS,
     DELETED,
     EDIT_KINDS,
     FORM_KINDS,
-    FormPlan,
-    announce,
-    check_submission,
-    country_options,
-    customer_option_label,
+    UNCHANGED,
+    WriteOutcome,
     delete_record,
-    edit_form,
-    form_again,
-    form_spec,
-    may_delete,
-    new_form,
-    pmp_field_errors,
-    project_option_label,
+    read_for_edit,
     read_record,
     save,
 )
 from bot.services import BotServices
 from bot.slack.replies import SOMETHING_WENT_WRONG, reporting_failures, respond_quietly
-from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
+from bot.slack.submission import Submission
+from bot.slack.typeahead import typeahead
+from bot.slack.workspace_pmp import ConnectedPmp, NotConnectedError, connected_pmp
 from bot.storage import Workspace
 from handlers.commands import CommandRequest, Route, Subcommand
 
@@ -122,13 +125,13 @@ async def _open_edit_form(
         return
     try:
         pmp = await connected_pmp(services, workspace, key)
-        content = await edit_form(
+        editable = await read_for_edit(
             pmp.client,
             kind,
             record_id,
             allow_first_record_file_loss=pmp.workspace.allow_first_record_file_loss,
         )
-        view = build_record_modal(content)
+        view = build_record_modal(edit_form(editable))
     except NotConnectedError:
         view = build_form_problem_view(kind, NOT_CONNECTED)
     except PmpError as error:
@@ -137,6 +140,17 @@ async def _open_edit_form(
         logger.exception("Filling in an edit form failed")
         view = build_form_problem_view(kind, SOMETHING_WENT_WRONG)
     await _update(client, view_id, view)
+
+
+def announce(services: BotServices, pmp: ConnectedPmp, user_id: str, outcome: WriteOutcome) -> None:
+    """After a change: kept searches are stale, and the notify channel hears of it."""
+    if outcome.verb == UNCHANGED:
+        return
+    services.lookups.forget_results(pmp.cache_scope)
+    services.notify(
+        pmp.workspace,
+        notice_line(user_id, outcome.verb, outcome.kind, outcome.label, outcome.url),
+    )
 
 
 # ------------------------------------------------------------------------------- commands
@@ -173,14 +187,14 @@ async def handle_delete_command(request: CommandRequest) -> None:
 
 async def _delete_prompt(request: CommandRequest) -> None:
     services = request.services
-    if not await may_delete(services, request.client, request.key.team_id, request.user_id):
+    if not await services.may_delete(request.client, request.key.team_id, request.user_id):
         refused = build_delete_refused()
         await request.respond(text=refused.text, blocks=refused.blocks)
         return
     kind, record_id = request.parsed.record_kind, request.parsed.record_id
     assert kind is not None and record_id is not None
     pmp = await connected_pmp(services, request.workspace, request.key)
-    record = await read_record(pmp.client, CardRef(kind, record_id))
+    record = await read_record(pmp.client, kind, record_id)
     prompt = build_delete_prompt(ref_of(record), record.display_name, base_url=pmp.base_url)
     await request.respond(text=prompt.text, blocks=prompt.blocks)
 
@@ -230,12 +244,12 @@ async def _delete(
 ) -> None:
     # Checked again here: the card or prompt may have been shown to someone else, or
     # before the user stopped being an admin.
-    if not await may_delete(services, client, key.team_id, user_id):
+    if not await services.may_delete(client, key.team_id, user_id):
         refused = build_delete_refused()
         await respond(replace_original=False, text=refused.text, blocks=refused.blocks)
         return
     pmp = await connected_pmp(services, workspace, key)
-    deletion = await delete_record(pmp.client, ref)
+    deletion = await delete_record(pmp.client, ref.kind, ref.id)
     if deletion.problem is not None:
         failed = build_delete_failed(ref, deletion.label, deletion.problem)
         await respond(replace_original=False, text=failed.text, blocks=failed.blocks)
@@ -366,8 +380,7 @@ async def handle_record_submission(
         return await save(
             pmp.client,
             pmp.base_url,
-            plan,
-            checked,
+            plan.write(checked),
             allow_first_record_file_loss=pmp.workspace.allow_first_record_file_loss,
         )
 

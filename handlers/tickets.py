@@ -19,50 +19,54 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.connect import build_admins_only
+from bot.blocks.fields import FAILED_VALUE, notice_option
 from bot.blocks.help import HelpEntry
 from bot.blocks.ids import CardAction, TicketForm
-from bot.blocks.ticket_forms import (
-    NEW_TICKET_TITLE,
-    build_new_ticket_modal,
+from bot.blocks.settings_form import (
     build_settings_loading_modal,
     build_settings_saved_view,
+    build_ticket_settings_modal,
+    read_file_loss_setting,
+    read_settings,
+    settings_spec,
+)
+from bot.blocks.ticket_forms import (
+    NEW_TICKET_TITLE,
+    SUBJECT_BLOCK,
+    NewTicketForm,
+    build_new_ticket_modal,
     build_ticket_done_view,
     build_ticket_loading_modal,
     build_ticket_problem_modal,
     build_ticket_retry_modal,
-    build_ticket_settings_modal,
+    form_from_view,
+    new_ticket_form,
+    pmp_field_errors,
+    read_new_ticket,
 )
-from bot.forms.fields import Choice
-from bot.forms.options import FAILED_VALUE, notice_option, typeahead
-from bot.forms.submission import Submission, WriteOutcome
 from bot.grammar import SLASH_COMMAND, CommandAction, RecordKind
+from bot.names import Choice
 from bot.notify import notice_line
 from bot.pmp import PmpClient, PmpError, PmpRecord, normalise_base_url
 from bot.pmp_pool import WorkspaceKey
-from bot.record_forms import read_file_loss_setting
+from bot.records import WriteOutcome
 from bot.services import BotServices
 from bot.slack.replies import SOMETHING_WENT_WRONG
+from bot.slack.submission import Submission
+from bot.slack.typeahead import typeahead
 from bot.slack.workspace_pmp import ConnectedPmp, NotConnectedError, connected_pmp
 from bot.storage import Workspace
 from bot.text import escape_mrkdwn
 from bot.tickets import (
-    SUBJECT_BLOCK,
     CustomerPeople,
-    NewTicketForm,
     TicketChoices,
     choices_learning_departments,
-    form_from_view,
     learn_from_pmp,
     load_customer_people,
-    new_ticket_form,
     open_ticket,
-    pmp_field_errors,
     prefill_from_message,
-    read_new_ticket,
-    read_settings,
     settings_note,
     settings_prefill,
-    settings_spec,
     ticket_choices,
 )
 from handlers.commands import CommandRequest, Route, Subcommand

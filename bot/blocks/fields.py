@@ -1,12 +1,13 @@
 """Declarative form fields: one list per form builds the modal's inputs, reads the submitted
-state, validates it with messages that name what to fix, and detects what changed."""
+state, validates it with messages that name what to fix, and detects what changed. Also the
+options an external select is answered with (`record_options`, `notice_option`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -29,11 +30,17 @@ from slack_sdk.models.blocks import (
     UrlInputElement,
 )
 
-from bot.forms.options import FAILED_VALUE, SLOW_VALUE
+from bot.names import Choice
+from bot.pmp import PmpRecord
 from bot.text import truncate
 
 OPTION_TEXT_MAX = 75
 OPTION_VALUE_MAX = 150
+# An options load lists at most 100 options.
+MAX_OPTIONS = 100
+# The values of the one option a typeahead shows when PMP was slow or failed: not choices.
+SLOW_VALUE = "__pmp_slow__"
+FAILED_VALUE = "__pmp_failed__"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -51,15 +58,27 @@ class Kind(StrEnum):
     CHECKBOX = "checkbox"
 
 
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    label: str
+def _option(choice: Choice) -> Option:
+    return Option(
+        value=choice.value[:OPTION_VALUE_MAX], text=truncate(choice.label, OPTION_TEXT_MAX)
+    )
 
-    def option(self) -> Option:
-        return Option(
-            value=self.value[:OPTION_VALUE_MAX], text=truncate(self.label, OPTION_TEXT_MAX)
-        )
+
+def notice_option(text: str, value: str) -> dict[str, Any]:
+    """The one option of a typeahead that says what went wrong (`SLOW_VALUE`, `FAILED_VALUE`)."""
+    return Option(value=value, text=truncate(text, OPTION_TEXT_MAX)).to_dict()
+
+
+def record_options(
+    records: Sequence[PmpRecord], label: Callable[[PmpRecord], str]
+) -> list[dict[str, Any]]:
+    """A typeahead's options: one per record (its id), named by `label`."""
+    return [
+        Option(
+            value=str(record.id), text=truncate(label(record) or f"#{record.id}", OPTION_TEXT_MAX)
+        ).to_dict()
+        for record in records[:MAX_OPTIONS]
+    ]
 
 
 @dataclass(frozen=True)
@@ -159,16 +178,16 @@ def _element(spec: FormField, value: Any) -> Any:
         chosen = _initial_option(spec, value)
         return StaticSelectElement(
             action_id=spec.action_id,
-            options=[c.option() for c in spec.choices[:100]],
-            initial_option=chosen.option() if chosen else None,
+            options=[_option(c) for c in spec.choices[:100]],
+            initial_option=_option(chosen) if chosen else None,
             placeholder=placeholder or PlainTextObject(text="Choose…"),
         )
     if spec.kind is Kind.MULTI_SELECT:
         selected = [_initial_option(spec, v) for v in (value or [])]
-        initial = [c.option() for c in selected if c is not None]
+        initial = [_option(c) for c in selected if c is not None]
         return StaticMultiSelectElement(
             action_id=spec.action_id,
-            options=[c.option() for c in spec.choices[:100]],
+            options=[_option(c) for c in spec.choices[:100]],
             initial_options=initial or None,
             placeholder=placeholder or PlainTextObject(text="Choose…"),
         )
@@ -177,7 +196,7 @@ def _element(spec: FormField, value: Any) -> Any:
         return ExternalDataSelectElement(
             action_id=spec.action_id,
             min_query_length=spec.min_query_length,
-            initial_option=chosen.option() if chosen else None,
+            initial_option=_option(chosen) if chosen else None,
             placeholder=placeholder or PlainTextObject(text="Type to search…"),
         )
     if spec.kind is Kind.CHECKBOX:

@@ -14,10 +14,9 @@ and without losing what the user typed when it is slow or fails.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -27,6 +26,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.pmp import PmpError, PmpValidationError
+from bot.records import WriteOutcome
 from bot.slack.replies import SOMETHING_WENT_WRONG
 from bot.storage import IdempotencyStore
 
@@ -34,25 +34,6 @@ logger = logging.getLogger(__name__)
 
 # A view_submission's answer is its ack: leave room for Slack's round trip within 3 s.
 ACK_BUDGET_S = 2.0
-
-
-@dataclass(frozen=True)
-class WriteOutcome:
-    """What a finished write reports, enough to show the done view again later."""
-
-    kind: str
-    label: str
-    verb: str  # "opened", "updated", "added", "deleted"
-    record_id: int | None = None
-    url: str | None = None
-    note: str | None = None  # e.g. why the new record's id is unknown
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> WriteOutcome:
-        return cls(**json.loads(text))
 
 
 Write = Callable[[], Awaitable[WriteOutcome]]

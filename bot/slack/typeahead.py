@@ -10,37 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from slack_sdk.models.blocks import Option
-
+from bot.blocks.fields import FAILED_VALUE, SLOW_VALUE, notice_option, record_options
 from bot.lookups import Lookups
 from bot.pmp import PmpClient, PmpError, PmpRecord
 from bot.pmp.links import RecordKind
-from bot.text import truncate
 
 logger = logging.getLogger(__name__)
 
 OPTIONS_BUDGET_S = 2.0
-MAX_OPTIONS = 100
-SLOW_VALUE = "__pmp_slow__"
-FAILED_VALUE = "__pmp_failed__"
 
 _background: set[asyncio.Future[Any]] = set()
-
-
-def notice_option(text: str, value: str) -> dict[str, Any]:
-    return Option(value=value, text=truncate(text, 75)).to_dict()
-
-
-def record_options(
-    records: Sequence[PmpRecord], label: Callable[[PmpRecord], str]
-) -> list[dict[str, Any]]:
-    return [
-        Option(value=str(record.id), text=truncate(label(record) or f"#{record.id}", 75)).to_dict()
-        for record in records[:MAX_OPTIONS]
-    ]
 
 
 async def typeahead(

@@ -12,7 +12,7 @@ from bot.console.slack_standin import RunningSlackStandin
 from bot.grammar import search_hint
 from bot.pmp import PmpClient
 from bot.pmp.network import PRIVATE_ALLOWED
-from bot.record_forms import _not_found_note
+from bot.records import _not_found_note
 from bot.run.embedded import RunningBot
 from tests.e2e.conftest import MEMBER_A, TEAM_A
 from tests.e2e.slack_client import SlackSender

@@ -13,21 +13,19 @@ from typing import Any
 
 import httpx
 
+from bot.blocks.fields import SLOW_VALUE
 from bot.blocks.ids import CardAction, TicketForm
-from bot.blocks.ticket_forms import build_new_ticket_modal
-from bot.console.slack_standin import RunningSlackStandin
-from bot.forms.fields import Choice
-from bot.forms.options import SLOW_VALUE
-from bot.names import TicketSettings
-from bot.run.embedded import RunningBot, running_bot
-from bot.run.shell import run_shell
-from bot.tickets import (
+from bot.blocks.ticket_forms import (
     CUSTOMER_BLOCK,
     SUBJECT_BLOCK,
-    CustomerPeople,
+    build_new_ticket_modal,
     new_ticket_form,
-    ticket_choices,
 )
+from bot.console.slack_standin import RunningSlackStandin
+from bot.names import Choice, TicketSettings
+from bot.run.embedded import RunningBot, running_bot
+from bot.run.shell import run_shell
+from bot.tickets import CustomerPeople, ticket_choices
 from tests.e2e.conftest import MEMBER_A, OWNER_A, SIGNING_SECRET, TEAM_A, bot_settings
 from tests.e2e.slack_client import SlackSender
 from tests.forms_tickets.helpers import (

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.forms.fields import Choice, FormSpec, Kind
+from bot.blocks.fields import FormSpec, Kind
+from bot.names import Choice
 
 _TYPES = {
     Kind.TEXT: "plain_text_input",

@@ -12,6 +12,7 @@ from slack_sdk.models.views import View
 from bot.blocks.cards import CardRef
 from bot.blocks.ids import RecordForm
 from bot.blocks.record_forms import (
+    RecordFormContent,
     build_delete_cancelled,
     build_delete_failed,
     build_delete_prompt,
@@ -21,17 +22,6 @@ from bot.blocks.record_forms import (
     build_form_problem_view,
     build_loading_modal,
     build_record_modal,
-)
-from bot.console.blockkit import view_problems
-from bot.console.payloads import initial_entry
-from bot.forms.submission import WriteOutcome
-from bot.pmp import Customer, Lead, Milestone, Project
-from bot.record_forms import (
-    ADDED,
-    FORM_KINDS,
-    UNCHANGED,
-    UPDATED,
-    RecordFormContent,
     check_submission,
     edit_plan,
     form_again,
@@ -39,6 +29,10 @@ from bot.record_forms import (
     form_spec,
     new_form,
 )
+from bot.console.blockkit import view_problems
+from bot.console.payloads import initial_entry
+from bot.pmp import Customer, Lead, Milestone, Project
+from bot.records import ADDED, FORM_KINDS, UNCHANGED, UPDATED, WriteOutcome
 from bot.sandbox.store import SandboxStore
 from tests.forms_records.helpers import state_of
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.forms.fields import (
-    Choice,
+from bot.blocks.fields import (
+    FAILED_VALUE,
+    SLOW_VALUE,
     FormField,
     FormSpec,
     Kind,
@@ -20,7 +21,7 @@ from bot.forms.fields import (
     read_form,
     typed_values,
 )
-from bot.forms.options import FAILED_VALUE, SLOW_VALUE
+from bot.names import Choice
 from tests.forms_records.helpers import entry, state_of
 
 SIZES = (Choice("s", "Small"), Choice("m", "Medium"), Choice("l", "Large"))

@@ -9,17 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.blocks.record_forms import CheckedForm, FormPlan, check_submission, edit_form, form_spec
 from bot.pmp import PmpClient, PmpUnsafeUpdateError
-from bot.record_forms import (
-    UPDATED,
-    CheckedForm,
-    FormPlan,
-    check_submission,
-    edit_form,
-    file_loss_note,
-    form_spec,
-    save,
-)
+from bot.records import UPDATED, file_loss_note, read_for_edit, save
 from bot.sandbox import DEMO_FACTS, RunningSandbox
 from bot.sandbox import schema as sandbox_schema
 from tests.forms_records.helpers import state_of
@@ -36,42 +28,44 @@ def lead_files(sandbox: RunningSandbox, lead_id: str = "1") -> list[str]:
 async def test_a_lead_edit_form_warns_as_it_opens_when_lead_one_has_files(
     pmp: PmpClient, sandbox: RunningSandbox
 ) -> None:
-    content = await edit_form(pmp, "lead", 4)
+    content = edit_form(await read_for_edit(pmp, "lead", 4))
     first = content.notes[0]
     assert first.startswith("pmp-bot won't save changes to this lead")
     assert "deletes the files of lead #1" in first and "lead #1 has 1 file" in first
     assert "README" in first and "`/pmp settings`" in first
 
-    allowed = await edit_form(pmp, "lead", 4, allow_first_record_file_loss=True)
+    allowed = edit_form(await read_for_edit(pmp, "lead", 4, allow_first_record_file_loss=True))
     assert allowed.notes[0].startswith("Saving deletes the files of lead #1 (1 file)")
 
     sandbox.store.delete_files("leads", "1")
-    assert not (await edit_form(pmp, "lead", 4)).notes  # nothing to lose, nothing to say
+    nothing_to_lose = edit_form(await read_for_edit(pmp, "lead", 4))
+    assert not nothing_to_lose.notes  # nothing to say
 
 
 async def test_a_project_edit_form_warns_because_pmp_cant_tell(pmp: PmpClient) -> None:
-    content = await edit_form(pmp, "project", 3)
+    content = edit_form(await read_for_edit(pmp, "project", 3))
     assert content.notes[0].startswith("pmp-bot won't save changes to this project")
     assert "PMP can't tell pmp-bot whether project #1 has any" in content.notes[0]
     assert any("members" in note for note in content.notes[1:])
 
 
 async def test_customer_and_milestone_edit_forms_say_nothing_about_files(pmp: PmpClient) -> None:
-    assert not [n for n in (await edit_form(pmp, "milestone", 1)).notes if "files" in n]
-    assert not [n for n in (await edit_form(pmp, "customer", 2)).notes if "files" in n]
+    milestone = edit_form(await read_for_edit(pmp, "milestone", 1))
+    assert not [n for n in milestone.notes if "files" in n]
+    assert not [n for n in edit_form(await read_for_edit(pmp, "customer", 2)).notes if "files" in n]
 
 
 async def test_a_slow_check_opens_the_form_without_a_note(
     pmp: PmpClient, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.record_forms.FIRST_RECORD_FILES_WAIT_S", 0.01)
+    monkeypatch.setattr("bot.records.FIRST_RECORD_FILES_WAIT_S", 0.01)
 
     async def never(*_: Any, **__: Any) -> int:
         await asyncio.Event().wait()  # PMP never answers
         return 0
 
     monkeypatch.setattr(pmp.leads, "first_record_files", never)
-    content = await edit_form(pmp, "lead", 4)
+    content = edit_form(await read_for_edit(pmp, "lead", 4))
     assert content.values["name"] and not content.notes
 
 
@@ -79,10 +73,10 @@ async def test_saving_a_lead_is_refused_with_what_can_be_done_and_keeps_lead_one
     pmp: PmpClient, sandbox: RunningSandbox
 ) -> None:
     before = dict(sandbox.store.row(sandbox_schema.LEADS, "4") or {})
-    content = await edit_form(pmp, "lead", 4)
+    content = edit_form(await read_for_edit(pmp, "lead", 4))
     checked = submit(content.plan, {**content.values, "city": "Leeds"})
     with pytest.raises(PmpUnsafeUpdateError) as refused:
-        await save(pmp, sandbox.base_url, content.plan, checked)
+        await save(pmp, sandbox.base_url, content.plan.write(checked))
     said = refused.value.user_message
     assert "lead #1 has 1 file" in said and "didn't save this change" in said
     assert "A PMP administrator can fix the module" in said
@@ -91,7 +85,7 @@ async def test_saving_a_lead_is_refused_with_what_can_be_done_and_keeps_lead_one
     assert lead_files(sandbox) == [DEMO_FACTS.first_lead_file]
 
     outcome = await save(
-        pmp, sandbox.base_url, content.plan, checked, allow_first_record_file_loss=True
+        pmp, sandbox.base_url, content.plan.write(checked), allow_first_record_file_loss=True
     )
     assert outcome.verb == UPDATED
     assert (sandbox.store.row(sandbox_schema.LEADS, "4") or {})["city"] == "Leeds"
@@ -101,9 +95,9 @@ async def test_saving_a_lead_is_refused_with_what_can_be_done_and_keeps_lead_one
 async def test_milestone_and_customer_edits_go_through_whatever_record_one_holds(
     pmp: PmpClient, sandbox: RunningSandbox
 ) -> None:
-    content = await edit_form(pmp, "milestone", 2)
+    content = edit_form(await read_for_edit(pmp, "milestone", 2))
     checked = submit(content.plan, {**content.values, "name": "Design, take two"})
-    assert (await save(pmp, sandbox.base_url, content.plan, checked)).verb == UPDATED
+    assert (await save(pmp, sandbox.base_url, content.plan.write(checked))).verb == UPDATED
     assert lead_files(sandbox) == [DEMO_FACTS.first_lead_file]
 
 

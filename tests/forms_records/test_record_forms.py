@@ -10,32 +10,26 @@ from typing import Any
 
 import pytest
 
-from bot.blocks.cards import CardRef
-from bot.forms.fields import Choice, Kind
-from bot.forms.options import SLOW_VALUE
-from bot.pmp import Customer, Lead, Milestone, PmpClient, PmpValidationError, Project
-from bot.pmp.fields import CUSTOMER_FIELDS, LEAD_FIELDS, MILESTONE_FIELDS, PROJECT_FIELDS
-from bot.pmp.network import PRIVATE_ALLOWED
-from bot.record_forms import (
-    ADDED,
+from bot.blocks.fields import SLOW_VALUE, Kind
+from bot.blocks.record_forms import (
     COUNTRIES,
-    FORM_KINDS,
-    UNCHANGED,
-    UPDATED,
     CheckedForm,
     FormPlan,
     RecordFormContent,
     check_submission,
     country_options,
-    delete_record,
     edit_form,
     edit_plan,
     form_notes,
     form_spec,
     new_form,
     pmp_field_errors,
-    save,
 )
+from bot.names import Choice
+from bot.pmp import Customer, Lead, Milestone, PmpClient, PmpValidationError, Project
+from bot.pmp.fields import CUSTOMER_FIELDS, LEAD_FIELDS, MILESTONE_FIELDS, PROJECT_FIELDS
+from bot.pmp.network import PRIVATE_ALLOWED
+from bot.records import ADDED, FORM_KINDS, UNCHANGED, UPDATED, delete_record, read_for_edit, save
 from bot.sandbox import RunningSandbox, running_sandbox
 from bot.sandbox import schema as sandbox_schema
 from tests.forms_records.helpers import state_of
@@ -375,12 +369,12 @@ async def test_an_edit_sends_only_the_change_and_keeps_the_rest(
     pmp: PmpClient, sandbox: RunningSandbox
 ) -> None:
     before = sandbox.store.row(sandbox_schema.MILESTONES, "1")
-    content = await edit_form(pmp, "milestone", 1)
+    content = edit_form(await read_for_edit(pmp, "milestone", 1))
     values = dict(content.values)
     checked = submit(
         content.plan, {**values, "description_visible_to_customer": True, "name": "Kick-off"}
     )
-    outcome = await save(pmp, sandbox.base_url, content.plan, checked)
+    outcome = await save(pmp, sandbox.base_url, content.plan.write(checked))
     assert outcome.verb == UPDATED and outcome.label == "Kick-off"
     assert outcome.url == f"{sandbox.base_url}/admin/projects/view/1?group=project_milestones"
     after = sandbox.store.row(sandbox_schema.MILESTONES, "1")
@@ -390,10 +384,10 @@ async def test_an_edit_sends_only_the_change_and_keeps_the_rest(
 async def test_an_edit_without_changes_sends_nothing(
     pmp: PmpClient, sandbox: RunningSandbox
 ) -> None:
-    content = await edit_form(pmp, "milestone", 1)
+    content = edit_form(await read_for_edit(pmp, "milestone", 1))
     checked = submit(content.plan, {**content.values, "description_visible_to_customer": True})
     sandbox.faults.html_500 = True  # any request would fail
-    outcome = await save(pmp, sandbox.base_url, content.plan, checked)
+    outcome = await save(pmp, sandbox.base_url, content.plan.write(checked))
     assert outcome.verb == UNCHANGED
 
 
@@ -401,7 +395,7 @@ async def test_a_new_record_is_found_by_its_exact_name(
     pmp: PmpClient, sandbox: RunningSandbox
 ) -> None:
     checked = submit(FormPlan(kind="customer"), {"company": "Acme", "groups_in": "2"})
-    outcome = await save(pmp, sandbox.base_url, FormPlan(kind="customer"), checked)
+    outcome = await save(pmp, sandbox.base_url, FormPlan(kind="customer").write(checked))
     # "Acme" matches three Acme companies, but only the new one is exactly "Acme".
     assert outcome.verb == ADDED and outcome.record_id == 37 and outcome.note is None
     assert outcome.url == f"{sandbox.base_url}/admin/clients/client/37"
@@ -417,9 +411,9 @@ async def test_a_new_record_with_a_twin_is_not_guessed(
         "due_date": "2024-09-01",
     }
     plan = FormPlan(kind="milestone")
-    first = await save(pmp, sandbox.base_url, plan, submit(plan, answers))
+    first = await save(pmp, sandbox.base_url, plan.write(submit(plan, answers)))
     assert first.record_id is not None  # a twin existed before: the new one is still told apart
-    second = await save(pmp, sandbox.base_url, plan, submit(plan, answers))
+    second = await save(pmp, sandbox.base_url, plan.write(submit(plan, answers)))
     assert second.record_id is not None and second.record_id != first.record_id
 
 
@@ -427,7 +421,7 @@ async def test_an_unsearchable_name_says_honestly_that_the_id_is_unknown(
     pmp: PmpClient, sandbox: RunningSandbox
 ) -> None:
     plan = FormPlan(kind="customer")
-    outcome = await save(pmp, sandbox.base_url, plan, submit(plan, {"company": '"""'}))
+    outcome = await save(pmp, sandbox.base_url, plan.write(submit(plan, {"company": '"""'})))
     assert outcome.verb == ADDED and outcome.record_id is None and outcome.url is None
     assert outcome.note is not None and "doesn't say which number" in outcome.note
 
@@ -439,22 +433,22 @@ async def test_pmp_3_tells_the_new_id() -> None:
         ) as client:
             plan = FormPlan(kind="lead")
             checked = submit(plan, lead_answers(assigned="2"))
-            outcome = await save(client, sandbox.base_url, plan, checked)
+            outcome = await save(client, sandbox.base_url, plan.write(checked))
     assert outcome.record_id == 26
     assert outcome.url == f"{sandbox.base_url}/admin/leads/index/26"
 
 
 async def test_deletes_say_what_happened(pmp: PmpClient, sandbox: RunningSandbox) -> None:
-    refused = await delete_record(pmp, CardRef("customer", 1))
+    refused = await delete_record(pmp, "customer", 1)
     assert not refused.deleted and refused.label == "Acme Corporation"
     assert refused.problem is not None and "invoices" in refused.problem
     assert sandbox.store.customer("1") is not None
 
-    done = await delete_record(pmp, CardRef("lead", 2))
+    done = await delete_record(pmp, "lead", 2)
     assert done.deleted and done.label
     assert sandbox.store.lead("2", site_url="x") is None
 
-    gone = await delete_record(pmp, CardRef("lead", 2))
+    gone = await delete_record(pmp, "lead", 2)
     assert not gone.deleted and gone.label == "" and gone.problem == "PMP has no lead #2."
 
 
@@ -505,7 +499,7 @@ def test_a_projects_customer_without_a_name_is_shown_by_number() -> None:
 
 
 async def test_a_project_edit_form_reads_its_customers_name(pmp: PmpClient) -> None:
-    content = await edit_form(pmp, "project", 3)
+    content = edit_form(await read_for_edit(pmp, "project", 3))
     assert content.values["clientid"] == Choice("8", "Bits & Bytes <Dev> Co.")
 
 

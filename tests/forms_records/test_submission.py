@@ -12,8 +12,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import MarkdownTextObject, PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 
-from bot.forms.submission import Submission, WriteOutcome, submission_key
 from bot.pmp import PmpConnectionError, PmpTimeoutError, PmpValidationError
+from bot.records import WriteOutcome
+from bot.slack.submission import Submission, submission_key
 from bot.storage import IdempotencyStore
 
 TEAM = "T0001"

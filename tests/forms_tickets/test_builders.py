@@ -10,27 +10,28 @@ import pytest
 from slack_sdk.models.views import View
 
 from bot.blocks.ids import TicketForm
-from bot.blocks.ticket_forms import (
-    build_new_ticket_modal,
+from bot.blocks.settings_form import (
     build_settings_loading_modal,
     build_settings_saved_view,
+    build_ticket_settings_modal,
+)
+from bot.blocks.ticket_forms import (
+    CUSTOMER_BLOCK,
+    SUBJECT_BLOCK,
+    NewTicketForm,
+    build_new_ticket_modal,
     build_ticket_done_view,
     build_ticket_loading_modal,
     build_ticket_problem_modal,
     build_ticket_retry_modal,
-    build_ticket_settings_modal,
-)
-from bot.forms.fields import Choice
-from bot.forms.submission import WriteOutcome
-from bot.names import TicketSettings
-from bot.tickets import (
-    CUSTOMER_BLOCK,
-    SUBJECT_BLOCK,
-    SUBJECT_MAX,
-    CustomerPeople,
-    NewTicketForm,
     head_spec,
     new_ticket_form,
+)
+from bot.names import Choice, TicketSettings
+from bot.records import WriteOutcome
+from bot.tickets import (
+    SUBJECT_MAX,
+    CustomerPeople,
     prefill_from_message,
     settings_prefill,
     ticket_choices,

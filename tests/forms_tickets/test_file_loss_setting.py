@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 
-from bot.blocks.ticket_forms import build_settings_saved_view, build_ticket_settings_modal
+from bot.blocks.settings_form import (
+    build_settings_saved_view,
+    build_ticket_settings_modal,
+    read_file_loss_setting,
+)
 from bot.names import TicketSettings
-from bot.record_forms import read_file_loss_setting
 from tests.forms_tickets.helpers import element_of, submitted
 
 BLOCK = "edits.allow_first_record_file_loss"

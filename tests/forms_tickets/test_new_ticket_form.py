@@ -7,24 +7,25 @@ from typing import Any
 
 import pytest
 
-from bot.blocks.ticket_forms import build_new_ticket_modal
-from bot.forms.fields import Choice
-from bot.forms.options import SLOW_VALUE
-from bot.names import TicketSettings
-from bot.pmp import PmpValidationError
-from bot.tickets import (
+from bot.blocks.fields import SLOW_VALUE
+from bot.blocks.ticket_forms import (
     CUSTOMER_BLOCK,
-    MESSAGE_MAX,
     SUBJECT_BLOCK,
-    CustomerPeople,
     NewTicketForm,
-    TicketDraft,
+    build_new_ticket_modal,
     form_from_view,
     new_ticket_form,
-    plain_text_from_slack,
     pmp_field_errors,
-    prefill_from_message,
     read_new_ticket,
+)
+from bot.names import Choice, TicketSettings
+from bot.pmp import PmpValidationError
+from bot.tickets import (
+    MESSAGE_MAX,
+    CustomerPeople,
+    TicketDraft,
+    plain_text_from_slack,
+    prefill_from_message,
     subject_from_text,
     ticket_choices,
 )

@@ -8,21 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.forms.fields import Choice
 from bot.learned_names import LearnedTicketNames
 from bot.lookups import Lookups
+from bot.names import Choice
 from bot.pmp import PmpClient, PmpError
 from bot.pmp.network import PRIVATE_ALLOWED
 from bot.result_cache import ResultCache
 from bot.sandbox import running_sandbox
 from bot.sandbox.seed import DEPARTMENTS, TICKET_SERVICES, TICKET_STATUSES
-from bot.tickets import (
-    OpenedTicket,
-    TicketDraft,
-    learn_from_pmp,
-    load_customer_people,
-    open_ticket,
-)
+from bot.tickets import OpenedTicket, TicketDraft, learn_from_pmp, load_customer_people, open_ticket
 
 
 def draft(subject: str = "Printer jammed on floor 2", **changes: Any) -> TicketDraft:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.blocks.ticket_forms import build_ticket_settings_modal
+from bot.blocks.settings_form import build_ticket_settings_modal, read_settings
 from bot.learned_names import LearnedTicketNames
 from bot.names import TicketSettings
 from bot.pmp import Ticket
@@ -15,7 +15,6 @@ from bot.tickets import (
     MAX_CHOICES,
     SETTING_NAME_MAX,
     parse_settings_text,
-    read_settings,
     settings_note,
     settings_prefill,
     settings_text,
