@@ -507,13 +507,6 @@ def routes() -> dict[Route, Subcommand]:
     }
 
 
-# Shortcut names as in the manifests, for `pmp-bot shell` (`shortcut New PMP ticket`).
-SHORTCUTS: dict[str, str] = {
-    "New PMP ticket": TicketForm.NEW_SHORTCUT.value,
-    "Create PMP ticket": TicketForm.FROM_MESSAGE.value,
-}
-
-
 def register(app: AsyncApp) -> None:
     app.shortcut(TicketForm.NEW_SHORTCUT.value)(handle_new_ticket_shortcut)
     app.shortcut(TicketForm.FROM_MESSAGE.value)(handle_message_shortcut)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -33,10 +34,24 @@ from bot.blocks.help import HelpEntry
 from bot.blocks.ids import HomeAction
 from bot.grammar import SLASH_COMMAND
 from bot.pmp import Customer
-from bot.storage import RecentLookup
 from bot.text import safe, truncate
 
 MAX_RESULTS_IN_MODAL = 20
+
+
+class RecentEntry(Protocol):
+    """A record the user looked up lately (what bot.storage keeps as a RecentLookup)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def record_id(self) -> int: ...
+
+    @property
+    def label(self) -> str: ...
+
+
 KIND_EMOJI = {
     "customer": ":office:",
     "lead": ":seedling:",
@@ -74,7 +89,7 @@ def build_home(
     *,
     is_admin: bool,
     commands: Sequence[HelpEntry],
-    recent: Sequence[RecentLookup] = (),
+    recent: Sequence[RecentEntry] = (),
 ) -> View:
     blocks: list[Block] = [
         HeaderBlock(text="PMP in Slack"),

@@ -90,3 +90,10 @@ class TicketForm(StrEnum):
     NEW_SHORTCUT = "pmp_ticket_new_shortcut"
     FROM_MESSAGE = "pmp_ticket_from_message"
     CUSTOMER_INPUT = "pmp_ticket_customer"
+
+
+# Shortcut names as in the manifests, for `pmp-bot shell` (`shortcut New PMP ticket`).
+SHORTCUTS: dict[str, str] = {
+    "New PMP ticket": TicketForm.NEW_SHORTCUT.value,
+    "Create PMP ticket": TicketForm.FROM_MESSAGE.value,
+}

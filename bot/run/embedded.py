@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import uvicorn
 from slack_bolt.async_app import AsyncApp
 
+import handlers
 from bot.config import Settings
 from bot.pmp_pool import TransportFactory
 from bot.run.serve import server_config
@@ -45,7 +46,12 @@ async def running_bot(
 ) -> AsyncIterator[RunningBot]:
     services = await BotServices.start(settings, pmp_transport_factory=pmp_transport_factory)
     try:
-        app = create_app(settings, services, process_before_response=process_before_response)
+        app = create_app(
+            settings,
+            services,
+            register_listeners=handlers.register,
+            process_before_response=process_before_response,
+        )
         web = create_web_app(app, services)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+import handlers
 from bot.config import Settings
 from bot.run.common import (
     EXIT_SETTINGS,
@@ -107,7 +108,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         await check_bot_token(settings)
         services = await start_services(settings)
         try:
-            app = create_app(settings, services)
+            app = create_app(settings, services, register_listeners=handlers.register)
             web = create_web_app(app, services)
             server = uvicorn.Server(
                 server_config(web, host=host, port=port, timeout_graceful_shutdown=15)

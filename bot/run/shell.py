@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 from cryptography.fernet import Fernet
 
+import handlers
+from bot.blocks.ids import SHORTCUTS
 from bot.config import SettingsError, load_settings
 from bot.connect import PmpUrlError, check_pmp_credentials, normalize_pmp_url
 from bot.console.shell import WORK_TIMEOUT_SECONDS, LineSource, run_console
@@ -38,7 +40,6 @@ from bot.sandbox import running_sandbox
 from bot.services import BotServices, ListenerTracker
 from bot.slack.app import BOLT_LOGGER, create_app
 from bot.slack.web import create_web_app
-from handlers.tickets import SHORTCUTS
 
 BANNER = """\
 pmp-bot console: the real bot, with a stand-in for Slack and {pmp}.
@@ -209,7 +210,7 @@ async def run_shell(
             )
             # Acks like `serve`: at once, with the results following. The console waits for
             # the listeners' work (never for a paced notice) before the next prompt.
-            app = create_app(settings, services)
+            app = create_app(settings, services, register_listeners=handlers.register)
             stream.write(
                 BANNER.format(
                     pmp=what,

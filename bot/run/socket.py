@@ -14,6 +14,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+import handlers
 from bot.config import Settings
 from bot.run.common import (
     EXIT_SETTINGS,
@@ -47,7 +48,7 @@ async def run_socket_mode(settings: Settings, app_token: str) -> None:
     await check_bot_token(settings)
     services = await start_services(settings)
     try:
-        app = create_app(settings, services)
+        app = create_app(settings, services, register_listeners=handlers.register)
         # The handler reuses the app's client, so apps.connections.open goes to SLACK_API_URL.
         handler = AsyncSocketModeHandler(app, app_token, logger=CLIENT_LOGGER)
         logger.info("pmp-bot connecting to Slack in Socket Mode…")

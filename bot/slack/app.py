@@ -1,8 +1,10 @@
-"""The app factory: one slack-bolt AsyncApp wired to the bot's services and handlers."""
+"""The app factory: one slack-bolt AsyncApp wired to the bot's services, with the listeners
+its caller registers (bot/run passes `handlers.register`)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltResponse
@@ -15,7 +17,6 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-import handlers
 from bot.config import Settings
 from bot.observability import current_trace
 from bot.services import BotServices, ListenerTracker
@@ -86,9 +87,10 @@ def create_app(
     settings: Settings,
     services: BotServices,
     *,
+    register_listeners: Callable[[AsyncApp], None],
     process_before_response: bool = False,
 ) -> AsyncApp:
-    """Builds the bot's AsyncApp.
+    """Builds the bot's AsyncApp; `register_listeners(app)` adds its listeners (the handlers).
 
     `process_before_response=True` makes Bolt finish each listener before answering the
     HTTP request (for hosts that stop work after the response); serve, socket and the
@@ -153,5 +155,5 @@ def create_app(
     runner.listener_completion_handler = _TraceCompletionHandler(services.listeners)
 
     app.middleware(build_context_middleware(services))
-    handlers.register(app)
+    register_listeners(app)
     return app
