@@ -1,4 +1,5 @@
-"""Connecting a workspace to PMP: check the URL's form, test the credentials, store them.
+"""Connecting a workspace to PMP: check the URL's form, test the credentials, store them;
+and what the workspace's connection looks like (`connection_status`).
 
 In OAuth mode the admin typing the URL is a stranger to the operator, so the connect form
 must not work as a scanner of the operator's network: the client only connects to addresses
@@ -16,13 +17,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 
 from bot.pmp import PmpAuthError, PmpClient, PmpError, normalise_base_url
 from bot.pmp.network import STRICT, AddressPolicy
 from bot.pmp_pool import WorkspaceKey
-from bot.storage import WorkspaceStore
+from bot.storage import Workspace, WorkspaceStore
 
 logger = logging.getLogger(__name__)
 
@@ -188,3 +190,43 @@ async def connect_workspace(
         connected_by=connected_by,
     )
     return result
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """What `/pmp status` shows; deliberately has no field for the token."""
+
+    connected: bool
+    pmp_url: str | None = None
+    connected_by: str | None = None
+    connected_at: datetime | None = None
+    last_success_at: datetime | None = None
+    notify_channel_id: str | None = None
+    last_failure_at: datetime | None = None
+    last_failure: str | None = None  # how it failed, e.g. "PMP answered HTTP 500"
+    reconnect_needed: bool = False  # the stored token can't be decrypted any more
+
+    @property
+    def failing(self) -> bool:
+        """The last PMP call written down failed."""
+        if self.last_failure_at is None:
+            return False
+        return self.last_success_at is None or self.last_failure_at >= self.last_success_at
+
+
+def connection_status(workspace: Workspace | None) -> ConnectionStatus:
+    """What `/pmp status` and the Home tab show of the workspace's connection."""
+    if workspace is None or not workspace.pmp_base_url:
+        return ConnectionStatus(connected=False, notify_channel_id=None)
+    if workspace.needs_reconnect:
+        return ConnectionStatus(connected=False, reconnect_needed=True)
+    return ConnectionStatus(
+        connected=True,
+        pmp_url=workspace.pmp_base_url,
+        connected_by=workspace.connected_by,
+        connected_at=workspace.connected_at,
+        last_success_at=workspace.last_pmp_success_at,
+        notify_channel_id=workspace.notify_channel_id,
+        last_failure_at=workspace.last_pmp_failure_at,
+        last_failure=workspace.last_pmp_failure,
+    )

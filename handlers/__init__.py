@@ -1,5 +1,6 @@
 """Slack listeners. Each module exposes `register(app)` for its listeners, and modules that
-add `/pmp` subcommands expose `routes()`; the lists below wire them all.
+add `/pmp` subcommands expose `routes()` (gathered by handlers/commands.py); bot/run passes
+`register` to the app factory. handlers/_common.py has what they share.
 
 Handlers stay thin: ack, one domain call, one Block Kit builder, one Slack call.
 """
@@ -10,7 +11,7 @@ from types import ModuleType
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import cards, commands, connect, home, lifecycle, lookups, notify, records, tickets
+from handlers import cards, commands, connect, home, lifecycle, records, tickets
 
 # Modules whose `register(app)` adds Slack listeners.
 LISTENER_MODULES: tuple[ModuleType, ...] = (
@@ -22,8 +23,6 @@ LISTENER_MODULES: tuple[ModuleType, ...] = (
     records,
     tickets,
 )
-# Modules whose `routes()` adds `/pmp` subcommands.
-SUBCOMMAND_MODULES: tuple[ModuleType, ...] = (connect, lookups, notify, records, tickets)
 
 
 def register(app: AsyncApp) -> None:

@@ -30,12 +30,9 @@ from bot.services import BotServices
 from bot.slack.replies import reporting_failures
 from bot.slack.workspace_pmp import ConnectedPmp, connected_pmp
 from bot.storage import Workspace
+from handlers._common import user_of
 
 logger = logging.getLogger(__name__)
-
-
-def _user(body: dict[str, Any]) -> str:
-    return str(body.get("user", {}).get("id", ""))
 
 
 def _in_channel(body: dict[str, Any]) -> bool:
@@ -78,7 +75,7 @@ async def handle_share(
 
     async def share() -> None:
         ref = CardRef.parse(_value(action))
-        user = _user(body)
+        user = user_of(body)
         pmp = await connected_pmp(services, workspace, workspace_key)
         message, label = await _card(services, pmp, ref, shared_by=user)
         await respond(
@@ -131,7 +128,7 @@ async def handle_show(
 
     async def show() -> None:
         ref = CardRef.parse(_value(action))
-        await show_card(services, client, respond, workspace, workspace_key, ref, _user(body))
+        await show_card(services, client, respond, workspace, workspace_key, ref, user_of(body))
 
     await reporting_failures(respond, show())
 
@@ -160,7 +157,7 @@ async def handle_menu(
 
     if shared_by is None and _in_channel(body):
         # A card shared before its menu named the sharer: the card itself says who.
-        shared_by = shared_by_of((body.get("message") or {}).get("blocks")) or _user(body)
+        shared_by = shared_by_of((body.get("message") or {}).get("blocks")) or user_of(body)
 
     async def refresh() -> None:
         pmp = await connected_pmp(services, workspace, workspace_key)
@@ -169,7 +166,7 @@ async def handle_menu(
             # card, without the presser's Share button or an admin's Delete menu.
             message, _ = await _card(services, pmp, ref, shared_by=shared_by)
         else:
-            can_delete = await services.may_delete(client, workspace_key.team_id, _user(body))
+            can_delete = await services.may_delete(client, workspace_key.team_id, user_of(body))
             message, _ = await _card(services, pmp, ref, can_delete=can_delete)
         await respond(replace_original=True, text=message.text, blocks=message.blocks)
 

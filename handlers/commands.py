@@ -1,11 +1,13 @@
-"""The `/pmp` slash command: parse the text, then hand over to the subcommand's handler."""
+"""The `/pmp` slash command: parse the text, then hand over to the subcommand's handler.
+
+The subcommands come from the modules below, each exposing `routes()`; `/pmp help` lists
+the examples of the commands that have a handler."""
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -13,60 +15,25 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.connect import build_not_connected
+from bot.blocks.connect import build_not_connected, not_connected_headline
 from bot.blocks.help import HelpEntry, HelpSection, build_help, build_unknown_command
-from bot.grammar import HELP_TOPICS, SLASH_COMMAND, Command, CommandAction, RecordKind, parse
+from bot.grammar import HELP_TOPICS, SLASH_COMMAND, Command, CommandAction, parse
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
 from bot.storage import Workspace
+from handlers import connect, lookups, notify, records, tickets
+from handlers._common import CommandRequest, Route, Subcommand
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class CommandRequest:
-    """One `/pmp` invocation, with everything a subcommand handler needs."""
-
-    body: dict[str, Any]
-    parsed: Command
-    ack: AsyncAck
-    respond: AsyncRespond
-    client: AsyncWebClient
-    services: BotServices
-    workspace: Workspace | None
-    key: WorkspaceKey
-
-    @property
-    def user_id(self) -> str:
-        return str(self.body.get("user_id", ""))
-
-    @property
-    def trigger_id(self) -> str:
-        return str(self.body.get("trigger_id", ""))
-
-    @property
-    def connected(self) -> bool:
-        workspace = self.workspace
-        return workspace is not None and bool(workspace.pmp_base_url) and workspace.is_connected
-
-
-SubcommandHandler = Callable[[CommandRequest], Awaitable[None]]
-Route = tuple[CommandAction, RecordKind | None]
-
-
-@dataclass(frozen=True)
-class Subcommand:
-    handler: SubcommandHandler
-    help: HelpEntry
-    needs_connection: bool = True
+# Modules whose `routes()` add `/pmp` subcommands.
+SUBCOMMAND_MODULES: tuple[ModuleType, ...] = (connect, lookups, notify, records, tickets)
 
 
 @functools.cache
 def _routes() -> dict[Route, Subcommand]:
     # Built once: the tables are fixed, and rebuilding them cost every command measurable CPU.
-    # Imported here: the subcommand modules import CommandRequest from this one.
-    from handlers import SUBCOMMAND_MODULES
-
     routes: dict[Route, Subcommand] = {
         (CommandAction.HELP, None): Subcommand(
             handle_help, HelpEntry("help", "shows this list"), needs_connection=False
@@ -161,9 +128,7 @@ async def handle_pmp_command(
         reconnect = workspace is not None and workspace.needs_reconnect
         await ack(
             blocks=build_not_connected(reconnect=reconnect),
-            text="This workspace needs to connect to PMP again."
-            if reconnect
-            else "This workspace isn't connected to PMP yet.",
+            text=not_connected_headline(reconnect=reconnect),
         )
         return
     if parsed.problem:

@@ -8,11 +8,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.connect import (
-    ConnectionStatus,
     build_admins_only,
     build_connect_modal,
     build_connected_view,
@@ -20,34 +18,18 @@ from bot.blocks.connect import (
     build_disconnected,
     build_not_connected,
     build_status,
+    not_connected_headline,
 )
 from bot.blocks.help import HelpEntry
 from bot.blocks.ids import Action, Block, Callback
-from bot.connect import connect_workspace
+from bot.connect import connect_workspace, connection_status
 from bot.grammar import CommandAction
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
 from bot.storage import Workspace
-from handlers.commands import CommandRequest, Route, Subcommand
+from handlers._common import CommandRequest, Route, Subcommand, open_view, user_of
 
 logger = logging.getLogger(__name__)
-
-
-def connection_status(workspace: Workspace | None) -> ConnectionStatus:
-    if workspace is None or not workspace.pmp_base_url:
-        return ConnectionStatus(connected=False, notify_channel_id=None)
-    if workspace.needs_reconnect:
-        return ConnectionStatus(connected=False, reconnect_needed=True)
-    return ConnectionStatus(
-        connected=True,
-        pmp_url=workspace.pmp_base_url,
-        connected_by=workspace.connected_by,
-        connected_at=workspace.connected_at,
-        last_success_at=workspace.last_pmp_success_at,
-        notify_channel_id=workspace.notify_channel_id,
-        last_failure_at=workspace.last_pmp_failure_at,
-        last_failure=workspace.last_pmp_failure,
-    )
 
 
 async def handle_status_command(request: CommandRequest) -> None:
@@ -65,15 +47,8 @@ async def handle_connect_command(request: CommandRequest) -> None:
         )
         return
     current_url = request.workspace.pmp_base_url if request.workspace else None
-    try:
-        await request.client.views_open(
-            trigger_id=request.trigger_id, view=build_connect_modal(current_url)
-        )
-    except SlackApiError as error:
-        logger.warning("views.open failed for /pmp connect: %s", error.response.get("error"))
-        await request.respond(
-            text="Slack didn't let me open the connect form in time. Run `/pmp connect` again."
-        )
+    view = build_connect_modal(current_url)
+    await open_view(request.client, request.trigger_id, view, respond=request.respond)
 
 
 def _input_value(view: dict[str, Any], block_id: str, action_id: str) -> str:
@@ -89,7 +64,7 @@ async def handle_connect_submission(
     services: BotServices,
     workspace_key: WorkspaceKey,
 ) -> None:
-    user_id = str(body.get("user", {}).get("id", ""))
+    user_id = user_of(body)
     if not await services.admins.is_admin(client, workspace_key.team_id, user_id):
         await ack(
             response_action="errors",
@@ -126,7 +101,7 @@ async def handle_disconnect_command(request: CommandRequest) -> None:
         return
     workspace = request.workspace
     if workspace is None or not workspace.pmp_base_url:
-        await request.respond(blocks=build_not_connected(), text="Not connected to PMP.")
+        await request.respond(blocks=build_not_connected(), text=not_connected_headline())
         return
     await request.respond(
         blocks=build_disconnect_prompt(workspace.pmp_base_url), text="Disconnect PMP?"
@@ -143,7 +118,7 @@ async def handle_disconnect_confirmed(
     workspace_key: WorkspaceKey,
 ) -> None:
     await ack()
-    user_id = str(body.get("user", {}).get("id", ""))
+    user_id = user_of(body)
     if not await services.admins.is_admin(client, workspace_key.team_id, user_id):
         await respond(blocks=build_admins_only("disconnect PMP"), text="Admins only")
         return

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.cards import CardRef, build_details_card
+from bot.blocks.connect import not_connected_text
 from bot.blocks.home import (
     build_card_modal,
     build_customer_results_modal,
@@ -21,26 +24,21 @@ from bot.blocks.home import (
     build_modal_message,
 )
 from bot.blocks.ids import HomeAction
+from bot.connect import connection_status
 from bot.pmp import Customer, PmpError
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
-from bot.slack.replies import SOMETHING_WENT_WRONG
 from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
 from bot.storage import Workspace
 from bot.text import escape_mrkdwn
+from handlers._common import has_pmp, open_then_fill, open_view
 from handlers.commands import help_entries
-from handlers.connect import connection_status
 from handlers.tickets import open_new_ticket_form
 
 logger = logging.getLogger(__name__)
 
 # A view_submission's answer is its ack: the search gets what is left of Slack's 3 s.
 SEARCH_BUDGET_S = 2.0
-NOT_CONNECTED = "This workspace isn't connected to PMP yet."
-
-
-def _user(body: dict[str, Any]) -> str:
-    return str(body.get("user", {}).get("id", ""))
 
 
 async def handle_app_home_opened(
@@ -83,10 +81,7 @@ async def handle_search_customers_button(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
 ) -> None:
     await ack()
-    try:
-        await client.views_open(trigger_id=body["trigger_id"], view=build_customer_search_modal())
-    except SlackApiError as error:
-        _log_view_failure("customer search", error)
+    await open_view(client, str(body.get("trigger_id", "")), build_customer_search_modal())
 
 
 async def handle_customer_search(
@@ -111,8 +106,8 @@ async def handle_customer_search(
             services.lookups.search(pmp.client, pmp.cache_scope, "customer", query),
             SEARCH_BUDGET_S,
         )
-    except NotConnectedError:
-        errors[HomeAction.SEARCH_BLOCK] = NOT_CONNECTED
+    except NotConnectedError as error:
+        errors[HomeAction.SEARCH_BLOCK] = not_connected_text(reconnect=error.reconnect)
     except TimeoutError:
         errors[HomeAction.SEARCH_BLOCK] = "PMP is slow right now. Search again in a moment."
     except PmpError as error:
@@ -127,23 +122,23 @@ async def handle_customer_search(
     )
 
 
-async def _card_view(
+def _card_filler(
     services: BotServices, workspace: Workspace | None, key: WorkspaceKey, value: str
-) -> Any:
-    """The read-only card view of a record, or a message view saying why there is none."""
-    try:
+) -> Callable[[], Awaitable[View]]:
+    """Builds the read-only card view of the record a button names."""
+
+    async def fill() -> View:
         ref = CardRef.parse(value)
         pmp = await connected_pmp(services, workspace, key)
         details = await services.lookups.details(pmp.client, ref.kind, ref.id)
-    except NotConnectedError:
-        return build_modal_message("PMP", NOT_CONNECTED)
-    except PmpError as error:
-        return build_modal_message("PMP", escape_mrkdwn(error.user_message))
-    except Exception:
-        logger.exception("Showing a record in a modal failed")
-        return build_modal_message("PMP", SOMETHING_WENT_WRONG)
-    card = build_details_card(details, base_url=pmp.base_url, names=pmp.names)
-    return build_card_modal(card, ref)
+        card = build_details_card(details, base_url=pmp.base_url, names=pmp.names)
+        return build_card_modal(card, ref)
+
+    return fill
+
+
+def _problem_view(text: str) -> View:
+    return build_modal_message("PMP", escape_mrkdwn(text))
 
 
 async def handle_show_result(
@@ -156,15 +151,15 @@ async def handle_show_result(
     workspace_key: WorkspaceKey,
 ) -> None:
     await ack()
-    try:
-        # Pushed at once (the trigger lives 3 s), filled in when PMP has answered.
-        pushed = await client.views_push(
-            trigger_id=body["trigger_id"], view=build_loading_modal("PMP customer")
-        )
-        view = await _card_view(services, workspace, workspace_key, str(action.get("value", "")))
-        await client.views_update(view_id=pushed["view"]["id"], view=view)
-    except SlackApiError as error:
-        _log_view_failure("search result", error)
+    # Pushed over the results at once (the trigger lives 3 s), filled in when PMP has answered.
+    await open_then_fill(
+        client,
+        str(body.get("trigger_id", "")),
+        loading=build_loading_modal("PMP customer"),
+        fill=_card_filler(services, workspace, workspace_key, str(action.get("value", ""))),
+        problem=_problem_view,
+        push=True,
+    )
 
 
 async def handle_show_recent(
@@ -177,26 +172,17 @@ async def handle_show_recent(
     workspace_key: WorkspaceKey,
 ) -> None:
     await ack()
-    try:
-        if workspace is None or not workspace.pmp_base_url:
-            await client.views_open(
-                trigger_id=body["trigger_id"],
-                view=build_modal_message("PMP", NOT_CONNECTED),
-            )
-            return
-        opened = await client.views_open(
-            trigger_id=body["trigger_id"], view=build_loading_modal("PMP record")
-        )
-        view = await _card_view(services, workspace, workspace_key, str(action.get("value", "")))
-        await client.views_update(view_id=opened["view"]["id"], view=view)
-    except SlackApiError as error:
-        _log_view_failure("recent lookup", error)
-
-
-def _log_view_failure(what: str, error: SlackApiError) -> None:
-    # The trigger expired or the user closed the modal: there is nowhere left to answer.
-    # Raising instead, just after the ack, could make Bolt drop the ack.
-    logger.warning("Opening the %s view failed: %s", what, error.response.get("error"))
+    trigger_id = str(body.get("trigger_id", ""))
+    if not has_pmp(workspace):
+        await open_view(client, trigger_id, _problem_view(not_connected_text()))
+        return
+    await open_then_fill(
+        client,
+        trigger_id,
+        loading=build_loading_modal("PMP record"),
+        fill=_card_filler(services, workspace, workspace_key, str(action.get("value", ""))),
+        problem=_problem_view,
+    )
 
 
 def register(app: AsyncApp) -> None:

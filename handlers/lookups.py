@@ -13,8 +13,8 @@ from bot.grammar import CommandAction, RecordKind
 from bot.notify import notice_line
 from bot.slack.replies import reporting_failures
 from bot.slack.workspace_pmp import connected_pmp
+from handlers._common import CommandRequest, Route, Subcommand
 from handlers.cards import show_card
-from handlers.commands import CommandRequest, Route, Subcommand
 
 
 async def handle_search(request: CommandRequest) -> None:

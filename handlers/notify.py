@@ -15,7 +15,7 @@ from bot.blocks.notify import (
     notify_welcome,
 )
 from bot.grammar import CommandAction
-from handlers.commands import CommandRequest, Route, Subcommand
+from handlers._common import CommandRequest, Route, Subcommand
 
 
 async def handle_notify(request: CommandRequest) -> None:

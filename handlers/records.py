@@ -3,7 +3,7 @@ tickets): `/pmp <record> new|edit|delete`, the Edit button and Delete menu of ca
 record modals' submissions and their typeaheads.
 
 A modal opens at once (a trigger id lives 3 seconds); an edit form shows "Reading…" first
-and is filled in with views.update once PMP has answered.
+and is filled in once PMP has answered (handlers._common.open_then_fill).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.cards import CardRef, MenuChoice, parse_menu_value, ref_of
+from bot.blocks.connect import not_connected_headline, not_connected_text
 from bot.blocks.fields import FAILED_VALUE, notice_option
 from bot.blocks.help import HelpEntry
 from bot.blocks.ids import CardAction, RecordForm
@@ -44,8 +44,6 @@ from bot.blocks.record_forms import (
     project_option_label,
 )
 from bot.grammar import CommandAction, RecordKind
-from bot.notify import notice_line
-from bot.pmp import PmpError
 from bot.pmp.links import RecordKind as PmpRecordKind
 from bot.pmp_pool import WorkspaceKey
 from bot.records import (
@@ -53,7 +51,6 @@ from bot.records import (
     DELETED,
     EDIT_KINDS,
     FORM_KINDS,
-    UNCHANGED,
     WriteOutcome,
     delete_record,
     read_for_edit,
@@ -64,49 +61,23 @@ from bot.services import BotServices
 from bot.slack.replies import SOMETHING_WENT_WRONG, reporting_failures, respond_quietly
 from bot.slack.submission import Submission
 from bot.slack.typeahead import typeahead
-from bot.slack.workspace_pmp import ConnectedPmp, NotConnectedError, connected_pmp
+from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
 from bot.storage import Workspace
-from handlers.commands import CommandRequest, Route, Subcommand
+from handlers._common import (
+    CommandRequest,
+    Route,
+    Subcommand,
+    announce,
+    open_then_fill,
+    open_view,
+    user_of,
+)
 
 logger = logging.getLogger(__name__)
-
-NOT_CONNECTED = "This workspace isn't connected to PMP any more. An admin can run `/pmp connect`."
-TRIGGER_EXPIRED = "Slack didn't let me open the form in time. Please try again."
 
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _user(body: dict[str, Any]) -> str:
-    return str(_mapping(body.get("user")).get("id", ""))
-
-
-async def _open(
-    client: AsyncWebClient, trigger_id: str, view: View, respond: AsyncRespond
-) -> str | None:
-    """Opens a modal; its view id, or None (the user has been told) when Slack refused."""
-    try:
-        opened = await client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        logger.warning("views.open failed for a record form: %s", error.response.get("error"))
-        await respond_quietly(respond, text=TRIGGER_EXPIRED, replace_original=False)
-        return None
-    except Exception:
-        logger.warning("Slack couldn't be reached to open a record form", exc_info=True)
-        await respond_quietly(respond, text=TRIGGER_EXPIRED, replace_original=False)
-        return None
-    return str((opened.get("view") or {}).get("id") or "") or None
-
-
-async def _update(client: AsyncWebClient, view_id: str, view: View) -> None:
-    try:
-        await client.views_update(view_id=view_id, view=view)
-    except SlackApiError as error:
-        # The user closed the "Reading…" modal: nothing left to fill in.
-        logger.info("views.update of a record form failed: %s", error.response.get("error"))
-    except Exception:
-        logger.warning("Slack couldn't be reached to fill in a record form", exc_info=True)
 
 
 async def _open_edit_form(
@@ -120,10 +91,7 @@ async def _open_edit_form(
     kind: PmpRecordKind,
     record_id: int,
 ) -> None:
-    view_id = await _open(client, trigger_id, build_loading_modal(kind, record_id), respond)
-    if view_id is None:
-        return
-    try:
+    async def fill() -> View:
         pmp = await connected_pmp(services, workspace, key)
         editable = await read_for_edit(
             pmp.client,
@@ -131,25 +99,15 @@ async def _open_edit_form(
             record_id,
             allow_first_record_file_loss=pmp.workspace.allow_first_record_file_loss,
         )
-        view = build_record_modal(edit_form(editable))
-    except NotConnectedError:
-        view = build_form_problem_view(kind, NOT_CONNECTED)
-    except PmpError as error:
-        view = build_form_problem_view(kind, error.user_message)
-    except Exception:
-        logger.exception("Filling in an edit form failed")
-        view = build_form_problem_view(kind, SOMETHING_WENT_WRONG)
-    await _update(client, view_id, view)
+        return build_record_modal(edit_form(editable))
 
-
-def announce(services: BotServices, pmp: ConnectedPmp, user_id: str, outcome: WriteOutcome) -> None:
-    """After a change: kept searches are stale, and the notify channel hears of it."""
-    if outcome.verb == UNCHANGED:
-        return
-    services.lookups.forget_results(pmp.cache_scope)
-    services.notify(
-        pmp.workspace,
-        notice_line(user_id, outcome.verb, outcome.kind, outcome.label, outcome.url),
+    await open_then_fill(
+        client,
+        trigger_id,
+        loading=build_loading_modal(kind, record_id),
+        fill=fill,
+        problem=lambda text: build_form_problem_view(kind, text),
+        respond=respond,
     )
 
 
@@ -161,7 +119,9 @@ async def handle_new_command(request: CommandRequest) -> None:
     kind = request.parsed.record_kind
     assert kind is not None
     content = new_form(kind, name=request.parsed.query)
-    await _open(request.client, request.trigger_id, build_record_modal(content), request.respond)
+    await open_view(
+        request.client, request.trigger_id, build_record_modal(content), respond=request.respond
+    )
 
 
 async def handle_edit_command(request: CommandRequest) -> None:
@@ -285,7 +245,7 @@ async def handle_delete_button(
         respond,
         _delete(
             ref=ref,
-            user_id=_user(body),
+            user_id=user_of(body),
             client=client,
             respond=respond,
             services=services,
@@ -318,7 +278,7 @@ async def handle_card_delete(
         respond,
         _delete(
             ref=ref,
-            user_id=_user(body),
+            user_id=user_of(body),
             client=client,
             respond=respond,
             services=services,
@@ -371,10 +331,11 @@ async def handle_record_submission(
         return
     try:
         pmp = await connected_pmp(services, workspace, workspace_key)
-    except NotConnectedError:
-        await ack(response_action="errors", errors={first_block: NOT_CONNECTED})
+    except NotConnectedError as error:
+        problem = not_connected_text(reconnect=error.reconnect)
+        await ack(response_action="errors", errors={first_block: problem})
         return
-    user_id = _user(body)
+    user = user_of(body)
 
     async def write() -> WriteOutcome:
         return await save(
@@ -385,7 +346,7 @@ async def handle_record_submission(
         )
 
     async def after(outcome: WriteOutcome) -> None:
-        announce(services, pmp, user_id, outcome)
+        announce(services, pmp, user, outcome)
 
     await Submission(
         ack=ack,
@@ -415,8 +376,8 @@ async def _record_options(
 ) -> list[dict[str, Any]]:
     try:
         pmp = await connected_pmp(services, workspace, key)
-    except NotConnectedError:
-        return [notice_option("This workspace isn't connected to PMP", FAILED_VALUE)]
+    except NotConnectedError as error:
+        return [notice_option(not_connected_headline(reconnect=error.reconnect), FAILED_VALUE)]
     label = project_option_label if kind == "project" else customer_option_label
     query = str(body.get("value") or "")
     return await typeahead(services.lookups, pmp.client, pmp.cache_scope, kind, query, label)

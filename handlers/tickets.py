@@ -14,11 +14,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks.connect import build_admins_only
+from bot.blocks.connect import build_admins_only, not_connected_headline, not_connected_text
 from bot.blocks.fields import FAILED_VALUE, notice_option
 from bot.blocks.help import HelpEntry
 from bot.blocks.ids import CardAction, TicketForm
@@ -44,9 +44,8 @@ from bot.blocks.ticket_forms import (
     pmp_field_errors,
     read_new_ticket,
 )
-from bot.grammar import SLASH_COMMAND, CommandAction, RecordKind
+from bot.grammar import CommandAction, RecordKind
 from bot.names import Choice
-from bot.notify import notice_line
 from bot.pmp import PmpClient, PmpError, PmpRecord, normalise_base_url
 from bot.pmp_pool import WorkspaceKey
 from bot.records import WriteOutcome
@@ -69,7 +68,17 @@ from bot.tickets import (
     settings_prefill,
     ticket_choices,
 )
-from handlers.commands import CommandRequest, Route, Subcommand
+from handlers._common import (
+    CommandRequest,
+    Route,
+    Subcommand,
+    announce,
+    has_pmp,
+    open_then_fill,
+    open_view,
+    update_view,
+    user_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,20 +89,6 @@ LOADING_NOTICE_AFTER_S = 0.5
 SETTINGS_LEARN_TIMEOUT_S = 8.0
 # Choosing a customer waits at most this long for PMP's tickets, to list its departments.
 LEARN_ON_CHOICE_TIMEOUT_S = 3.0
-
-NOT_CONNECTED = (
-    "This workspace isn't connected to PMP yet. "
-    f"A workspace admin can run `{SLASH_COMMAND} connect` to set it up."
-)
-OPEN_FAILED = "Slack didn't let me open the form in time. Try again."
-
-
-def _user(body: dict[str, Any]) -> str:
-    return str((body.get("user") or {}).get("id", ""))
-
-
-def _connected(workspace: Workspace | None) -> bool:
-    return workspace is not None and bool(workspace.pmp_base_url)
 
 
 def _site(workspace: Workspace | None) -> str:
@@ -109,27 +104,16 @@ def _choices(services: BotServices, workspace: Workspace | None) -> TicketChoice
     return ticket_choices(workspace.ticket_settings, learned)
 
 
-async def _open(client: AsyncWebClient, trigger_id: str, view: View) -> str | None:
-    """views.open; the new view's id, or None when Slack refused (the trigger expired)."""
-    try:
-        response = await client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        logger.warning("views.open failed for a ticket form: %s", error.response.get("error"))
-        return None
-    return str((response.get("view") or {}).get("id", "")) or None
-
-
-async def _update(client: AsyncWebClient, view_id: str, view: View) -> None:
-    try:
-        await client.views_update(view_id=view_id, view=view)
-    except SlackApiError as error:
-        # Mostly: the user closed the modal meanwhile.
-        logger.info("views.update of a ticket form failed: %s", error.response.get("error"))
-    except SlackClientError as error:
-        logger.warning("views.update of a ticket form was not sent: %s", type(error).__name__)
-
-
 # ------------------------------------------------------------------------ opening the form
+
+
+def _problem_modal(text: str) -> View:
+    return build_ticket_problem_modal(escape_mrkdwn(text))
+
+
+def _not_connected_modal(workspace: Workspace | None) -> View:
+    reconnect = workspace is not None and workspace.needs_reconnect
+    return build_ticket_problem_modal(not_connected_text(reconnect=reconnect))
 
 
 async def handle_new_ticket_command(request: CommandRequest) -> None:
@@ -137,8 +121,8 @@ async def handle_new_ticket_command(request: CommandRequest) -> None:
     form = new_ticket_form(
         _choices(request.services, request.workspace), subject=request.parsed.query
     )
-    if await _open(request.client, request.trigger_id, build_new_ticket_modal(form)) is None:
-        await request.respond(text=f"{OPEN_FAILED} (`{SLASH_COMMAND} ticket new`)")
+    view = build_new_ticket_modal(form)
+    await open_view(request.client, request.trigger_id, view, respond=request.respond)
 
 
 async def open_new_ticket_form(
@@ -146,11 +130,11 @@ async def open_new_ticket_form(
 ) -> None:
     """Opens an empty new-ticket form (the shortcut, the Home tab's New ticket button), or
     says the workspace isn't connected."""
-    if not _connected(workspace):
-        await _open(client, trigger_id, build_ticket_problem_modal(NOT_CONNECTED))
+    if not has_pmp(workspace):
+        await open_view(client, trigger_id, _not_connected_modal(workspace))
         return
     form = new_ticket_form(_choices(services, workspace))
-    await _open(client, trigger_id, build_new_ticket_modal(form))
+    await open_view(client, trigger_id, build_new_ticket_modal(form))
 
 
 async def handle_new_ticket_shortcut(
@@ -184,20 +168,23 @@ async def handle_message_shortcut(
 ) -> None:
     await ack()
     trigger_id = str(shortcut.get("trigger_id", ""))
-    if not _connected(workspace):
-        await _open(client, trigger_id, build_ticket_problem_modal(NOT_CONNECTED))
+    if not has_pmp(workspace):
+        await open_view(client, trigger_id, _not_connected_modal(workspace))
         return
-    view_id = await _open(client, trigger_id, build_ticket_loading_modal())
-    if view_id is None:
-        return
-    message = shortcut.get("message") or {}
-    channel_id = str((shortcut.get("channel") or {}).get("id", ""))
-    permalink = await _permalink(client, channel_id, str(message.get("ts", "")))
-    prefill = prefill_from_message(str(message.get("text") or ""), permalink)
-    form = new_ticket_form(
-        _choices(services, workspace), subject=prefill.subject, message=prefill.message
+
+    async def fill() -> View:
+        message = shortcut.get("message") or {}
+        channel_id = str((shortcut.get("channel") or {}).get("id", ""))
+        permalink = await _permalink(client, channel_id, str(message.get("ts", "")))
+        prefill = prefill_from_message(str(message.get("text") or ""), permalink)
+        form = new_ticket_form(
+            _choices(services, workspace), subject=prefill.subject, message=prefill.message
+        )
+        return build_new_ticket_modal(form)
+
+    await open_then_fill(
+        client, trigger_id, loading=build_ticket_loading_modal(), fill=fill, problem=_problem_modal
     )
-    await _update(client, view_id, build_new_ticket_modal(form))
 
 
 async def handle_card_new_ticket(
@@ -212,32 +199,29 @@ async def handle_card_new_ticket(
     await ack()
     trigger_id = str(body.get("trigger_id", ""))
     value = str(action.get("value", ""))
-    if not _connected(workspace):
-        await _open(client, trigger_id, build_ticket_problem_modal(NOT_CONNECTED))
+    if not has_pmp(workspace):
+        await open_view(client, trigger_id, _not_connected_modal(workspace))
         return
     if not (value.isascii() and value.isdigit() and int(value) > 0):
         logger.warning("A New ticket button carried no customer id")
         return
-    view_id = await _open(client, trigger_id, build_ticket_loading_modal())
-    if view_id is None:
-        return
-    try:
+
+    async def fill() -> View:
         pmp = await connected_pmp(services, workspace, workspace_key)
-        people, choices = await asyncio.gather(
-            load_customer_people(pmp.client, int(value)),
-            _choices_with_departments(services, pmp, _choices(services, workspace)),
-        )
-        view = build_new_ticket_modal(new_ticket_form(choices).with_people(people))
-    except NotConnectedError:
-        view = build_ticket_problem_modal(NOT_CONNECTED)
-    except PmpError as error:
-        view = build_ticket_problem_modal(
-            f"Couldn't load the customer: {escape_mrkdwn(error.user_message)}"
-        )
-    except Exception:
-        logger.exception("Loading the new-ticket form failed")
-        view = build_ticket_problem_modal(SOMETHING_WENT_WRONG)
-    await _update(client, view_id, view)
+        try:
+            people, choices = await asyncio.gather(
+                load_customer_people(pmp.client, int(value)),
+                _choices_with_departments(services, pmp, _choices(services, workspace)),
+            )
+        except PmpError as error:
+            return build_ticket_problem_modal(
+                f"Couldn't load the customer: {escape_mrkdwn(error.user_message)}"
+            )
+        return build_new_ticket_modal(new_ticket_form(choices).with_people(people))
+
+    await open_then_fill(
+        client, trigger_id, loading=build_ticket_loading_modal(), fill=fill, problem=_problem_modal
+    )
 
 
 async def handle_customer_chosen(
@@ -261,7 +245,7 @@ async def handle_customer_chosen(
     value = str(option.get("value") or "")
     if not (value.isascii() and value.isdigit() and int(value) > 0):
         # Cleared, or PMP's "slow" notice chosen: nothing to list.
-        await _update(client, view_id, build_new_ticket_modal(_without_customer(form)))
+        await update_view(client, view_id, build_new_ticket_modal(_without_customer(form)))
         return
     customer = Choice(value, str((option.get("text") or {}).get("text") or f"#{value}"))
     try:
@@ -273,8 +257,8 @@ async def handle_customer_chosen(
         updated = build_new_ticket_modal(
             form.with_choices(choices).with_notice(None).with_people(people)
         )
-    except NotConnectedError:
-        updated = build_ticket_problem_modal(NOT_CONNECTED)
+    except NotConnectedError as error:
+        updated = build_ticket_problem_modal(not_connected_text(reconnect=error.reconnect))
     except PmpError as error:
         problem = f"Couldn't load the contacts: {error.user_message} Choose the customer again."
         updated = build_new_ticket_modal(form.loading_for(customer).with_notice(problem))
@@ -283,7 +267,7 @@ async def handle_customer_chosen(
         updated = build_new_ticket_modal(
             form.loading_for(customer).with_notice(SOMETHING_WENT_WRONG)
         )
-    await _update(client, view_id, updated)
+    await update_view(client, view_id, updated)
 
 
 def _without_customer(form: NewTicketForm) -> NewTicketForm:
@@ -316,7 +300,7 @@ async def _load_people(
     loading = asyncio.ensure_future(load_customer_people(pmp, customer))
     done, _ = await asyncio.wait({loading}, timeout=LOADING_NOTICE_AFTER_S)
     if not done:
-        await _update(client, view_id, build_new_ticket_modal(form.loading_for(customer)))
+        await update_view(client, view_id, build_new_ticket_modal(form.loading_for(customer)))
     return await loading
 
 
@@ -329,8 +313,9 @@ async def handle_customer_options(
 ) -> None:
     try:
         pmp = await connected_pmp(services, workspace, workspace_key)
-    except NotConnectedError:
-        await ack(options=[notice_option("Not connected to PMP", FAILED_VALUE)])
+    except NotConnectedError as error:
+        headline = not_connected_headline(reconnect=error.reconnect)
+        await ack(options=[notice_option(headline, FAILED_VALUE)])
         return
     options = await typeahead(
         services.lookups,
@@ -359,7 +344,7 @@ async def handle_new_ticket_submission(
     workspace: Workspace | None,
     workspace_key: WorkspaceKey,
 ) -> None:
-    known = _choices(services, workspace).departments if _connected(workspace) else ()
+    known = _choices(services, workspace).departments if has_pmp(workspace) else ()
     reading = read_new_ticket(view, known_departments=known)
     draft = reading.draft
     if reading.to_confirm is not None:
@@ -371,10 +356,11 @@ async def handle_new_ticket_submission(
         return
     try:
         pmp = await connected_pmp(services, workspace, workspace_key)
-    except NotConnectedError:
-        await ack(response_action="errors", errors={SUBJECT_BLOCK: NOT_CONNECTED})
+    except NotConnectedError as error:
+        problem = not_connected_text(reconnect=error.reconnect)
+        await ack(response_action="errors", errors={SUBJECT_BLOCK: problem})
         return
-    user_id = _user(body)
+    user = user_of(body)
 
     async def write() -> WriteOutcome:
         opened = await open_ticket(pmp.client, draft)
@@ -388,9 +374,7 @@ async def handle_new_ticket_submission(
         )
 
     async def after(outcome: WriteOutcome) -> None:
-        services.lookups.forget_results(pmp.cache_scope)
-        line = notice_line(user_id, outcome.verb, outcome.kind, outcome.label, outcome.url)
-        services.notify(pmp.workspace, line)
+        announce(services, pmp, user, outcome)
 
     await Submission(
         ack=ack,
@@ -413,36 +397,41 @@ async def handle_new_ticket_submission(
 
 async def handle_settings_command(request: CommandRequest) -> None:
     await request.ack()
-    services = request.services
+    services, workspace = request.services, request.workspace
     if not await services.admins.is_admin(request.client, request.key.team_id, request.user_id):
         await request.respond(
             blocks=build_admins_only("change the ticket settings"), text="Admins only"
         )
         return
-    view_id = await _open(request.client, request.trigger_id, build_settings_loading_modal())
-    if view_id is None:
-        await request.respond(text=f"{OPEN_FAILED} (`{SLASH_COMMAND} settings`)")
-        return
-    assert request.workspace is not None
-    try:
-        pmp = await connected_pmp(services, request.workspace, request.key)
-        problem = await learn_from_pmp(
-            pmp.client, services.lookups.ticket_names, timeout_s=SETTINGS_LEARN_TIMEOUT_S
+    assert workspace is not None
+
+    async def fill() -> View:
+        try:
+            pmp = await connected_pmp(services, workspace, request.key)
+            problem = await learn_from_pmp(
+                pmp.client, services.lookups.ticket_names, timeout_s=SETTINGS_LEARN_TIMEOUT_S
+            )
+        except NotConnectedError as error:
+            problem = not_connected_headline(reconnect=error.reconnect)
+        except Exception:
+            logger.exception("Reading PMP's tickets for the settings form failed")
+            problem = SOMETHING_WENT_WRONG
+        learned = services.lookups.ticket_names.names(_site(workspace))
+        prefill = settings_prefill(workspace.ticket_settings, learned)
+        return build_ticket_settings_modal(
+            prefill.settings,
+            settings_note(problem, prefill.overflowing),
+            allow_first_record_file_loss=workspace.allow_first_record_file_loss,
         )
-    except NotConnectedError:
-        problem = "This workspace isn't connected to PMP."
-    except Exception:
-        logger.exception("Reading PMP's tickets for the settings form failed")
-        problem = SOMETHING_WENT_WRONG
-    learned = services.lookups.ticket_names.names(_site(request.workspace))
-    prefill = settings_prefill(request.workspace.ticket_settings, learned)
-    note = settings_note(problem, prefill.overflowing)
-    view = build_ticket_settings_modal(
-        prefill.settings,
-        note,
-        allow_first_record_file_loss=request.workspace.allow_first_record_file_loss,
+
+    await open_then_fill(
+        request.client,
+        request.trigger_id,
+        loading=build_settings_loading_modal(),
+        fill=fill,
+        problem=_problem_modal,
+        respond=request.respond,
     )
-    await _update(request.client, view_id, view)
 
 
 async def handle_settings_submission(
@@ -454,7 +443,7 @@ async def handle_settings_submission(
     workspace_key: WorkspaceKey,
 ) -> None:
     reading = read_settings(view)
-    if not await services.admins.is_admin(client, workspace_key.team_id, _user(body)):
+    if not await services.admins.is_admin(client, workspace_key.team_id, user_of(body)):
         spec = settings_spec()
         await ack(
             response_action="errors",

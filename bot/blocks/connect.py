@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -22,30 +21,9 @@ from slack_sdk.models.views import View
 
 from bot.blocks.ids import Action, Callback
 from bot.blocks.ids import Block as BlockId
+from bot.connect import ConnectionStatus
 from bot.grammar import SLASH_COMMAND
 from bot.text import safe
-
-
-@dataclass(frozen=True)
-class ConnectionStatus:
-    """What `/pmp status` shows; deliberately has no field for the token."""
-
-    connected: bool
-    pmp_url: str | None = None
-    connected_by: str | None = None
-    connected_at: datetime | None = None
-    last_success_at: datetime | None = None
-    notify_channel_id: str | None = None
-    last_failure_at: datetime | None = None
-    last_failure: str | None = None  # how it failed, e.g. "PMP answered HTTP 500"
-    reconnect_needed: bool = False  # the stored token can't be decrypted any more
-
-    @property
-    def failing(self) -> bool:
-        """The last PMP call written down failed."""
-        if self.last_failure_at is None:
-            return False
-        return self.last_success_at is None or self.last_failure_at >= self.last_success_at
 
 
 def _slack_date(moment: datetime, fallback_format: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -146,21 +124,32 @@ def build_status(status: ConnectionStatus) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
 
 
+# The one wording, everywhere, for a workspace pmp-bot can't reach PMP for: never connected
+# (or disconnected), or its stored token can't be decrypted any more (`reconnect`).
+NOT_CONNECTED = (
+    "This workspace isn't connected to PMP yet. "
+    f"A workspace admin can run `{SLASH_COMMAND} connect` to set it up."
+)
 RECONNECT_NEEDED = (
     "pmp-bot can no longer read this workspace's PMP token: the server's encryption key "
     f"changed. A workspace admin can run `{SLASH_COMMAND} connect` to enter it again."
 )
 
 
+def not_connected_text(*, reconnect: bool = False) -> str:
+    """Why nothing can be done, and who can fix it (plain text and mrkdwn alike)."""
+    return RECONNECT_NEEDED if reconnect else NOT_CONNECTED
+
+
+def not_connected_headline(*, reconnect: bool = False) -> str:
+    """Its first words, where only a line fits (a notification, a typeahead option)."""
+    if reconnect:
+        return "This workspace needs to connect to PMP again."
+    return "This workspace isn't connected to PMP yet."
+
+
 def build_not_connected(*, reconnect: bool = False) -> list[Block]:
-    text = (
-        RECONNECT_NEEDED
-        if reconnect
-        else (
-            "This workspace isn't connected to PMP yet. "
-            f"A workspace admin can run `{SLASH_COMMAND} connect` to set it up."
-        )
-    )
+    text = not_connected_text(reconnect=reconnect)
     return [SectionBlock(text=MarkdownTextObject(text=text))]
 
 

@@ -29,9 +29,10 @@ from bot.blocks.cards import (
     one_line,
     record_link,
 )
-from bot.blocks.connect import ConnectionStatus, host_of
+from bot.blocks.connect import host_of, not_connected_text
 from bot.blocks.help import HelpEntry
 from bot.blocks.ids import HomeAction
+from bot.connect import ConnectionStatus
 from bot.grammar import SLASH_COMMAND
 from bot.pmp import Customer
 from bot.text import safe, truncate
@@ -63,12 +64,7 @@ KIND_EMOJI = {
 
 def _connection_lines(status: ConnectionStatus, is_admin: bool) -> list[str]:
     if not (status.connected and status.pmp_url):
-        hint = (
-            f"Run `{SLASH_COMMAND} connect` to connect it."
-            if is_admin
-            else f"A workspace admin can connect it with `{SLASH_COMMAND} connect`."
-        )
-        return [f":white_circle: This workspace isn't connected to PMP yet. {hint}"]
+        return [f":white_circle: {not_connected_text(reconnect=status.reconnect_needed)}"]
     if not is_admin:
         lines = [f":large_green_circle: Connected to PMP at {safe(host_of(status.pmp_url), 200)}."]
     else:

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.blocks.connect import build_not_connected
+from bot.blocks.connect import build_not_connected, not_connected_headline
 from bot.pmp import PmpError
 from bot.slack.retries import MAX_RETRY_AFTER_S, SERVER_ERRORS, retry_after_seconds
 from bot.slack.workspace_pmp import NotConnectedError
@@ -137,9 +137,7 @@ async def reporting_failures(respond: AsyncRespond, work: Awaitable[None]) -> No
         await respond_quietly(
             respond,
             blocks=build_not_connected(reconnect=error.reconnect),
-            text="This workspace needs to connect to PMP again."
-            if error.reconnect
-            else "This workspace isn't connected to PMP.",
+            text=not_connected_headline(reconnect=error.reconnect),
             replace_original=False,
         )
     except PmpError as error:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from bot.blocks.connect import ConnectionStatus, build_status
+from bot.blocks.connect import build_status
+from bot.connect import ConnectionStatus
 
 T0 = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 
