@@ -77,7 +77,7 @@ class RecordForm(StrEnum):
 
 
 class TicketForm(StrEnum):
-    """The ticket forms (bot/blocks/ticket_forms.py, handlers/tickets.py).
+    """The ticket forms (bot/blocks/ticket_forms.py, settings_form.py; handlers/tickets.py).
 
     NEW_MODAL and SETTINGS_MODAL are modal callback ids; NEW_SHORTCUT (global) and FROM_MESSAGE
     (message shortcut) are shortcut callback ids in the manifests; CUSTOMER_INPUT is the action

@@ -28,7 +28,7 @@ from bot.run.shell import run_shell
 from bot.tickets import CustomerPeople, ticket_choices
 from tests.e2e.conftest import MEMBER_A, OWNER_A, SIGNING_SECRET, TEAM_A, bot_settings
 from tests.e2e.slack_client import SlackSender
-from tests.forms_tickets.helpers import (
+from tests.tickets.helpers import (
     JsonDict,
     element_of,
     picked,

@@ -1,5 +1,5 @@
-"""bot/record_forms.py: the form of each record kind, what a submission changes, and the
-writes against the PMP sandbox."""
+"""bot/blocks/record_forms.py and bot/records.py: the form of each record kind, what a
+submission changes, and the writes against the PMP sandbox."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from bot.pmp.network import PRIVATE_ALLOWED
 from bot.records import ADDED, FORM_KINDS, UNCHANGED, UPDATED, delete_record, read_for_edit, save
 from bot.sandbox import RunningSandbox, running_sandbox
 from bot.sandbox import schema as sandbox_schema
-from tests.forms_records.helpers import state_of
+from tests.records.helpers import state_of
 
 MILESTONE_WIRE = {
     "id": "5",

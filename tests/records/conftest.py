@@ -1,9 +1,8 @@
-"""Fixtures: an idempotency store on a SQLite file, and the PMP sandbox with a client."""
+"""Fixtures: the PMP sandbox with a client."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,17 +10,6 @@ import pytest
 from bot.pmp import PmpClient
 from bot.pmp.network import PRIVATE_ALLOWED
 from bot.sandbox import RunningSandbox, running_sandbox
-from bot.storage import Database, IdempotencyStore
-
-
-@pytest.fixture
-async def idempotency(tmp_path: Path) -> AsyncIterator[IdempotencyStore]:
-    database = await Database.connect(f"sqlite:///{tmp_path / 'forms.sqlite3'}")
-    try:
-        await database.create_schema()
-        yield IdempotencyStore(database)
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from bot.tickets import (
     settings_text,
     ticket_choices,
 )
-from tests.forms_tickets.helpers import submitted, typed
+from tests.tickets.helpers import submitted, typed
 
 SITE = "https://crm.example.com"
 

@@ -34,7 +34,7 @@ from bot.console.payloads import initial_entry
 from bot.pmp import Customer, Lead, Milestone, Project
 from bot.records import ADDED, FORM_KINDS, UNCHANGED, UPDATED, WriteOutcome
 from bot.sandbox.store import SandboxStore
-from tests.forms_records.helpers import state_of
+from tests.records.helpers import state_of
 
 NASTY = "<!channel> <@U1> & *bold*"
 RAW = ("<!channel>", "<@U1>")

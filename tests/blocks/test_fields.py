@@ -1,4 +1,4 @@
-"""bot/forms/fields.py: building inputs, reading and checking what was typed, what changed."""
+"""bot/blocks/fields.py: building inputs, reading and checking what was typed, what changed."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from bot.blocks.fields import (
     typed_values,
 )
 from bot.names import Choice
-from tests.forms_records.helpers import entry, state_of
+from tests.records.helpers import entry, state_of
 
 SIZES = (Choice("s", "Small"), Choice("m", "Medium"), Choice("l", "Large"))
 FORM = FormSpec(

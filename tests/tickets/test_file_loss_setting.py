@@ -12,7 +12,7 @@ from bot.blocks.settings_form import (
     read_file_loss_setting,
 )
 from bot.names import TicketSettings
-from tests.forms_tickets.helpers import element_of, submitted
+from tests.tickets.helpers import element_of, submitted
 
 BLOCK = "edits.allow_first_record_file_loss"
 TICKED = {"selected_options": [{"value": "on", "text": {"type": "plain_text", "text": "x"}}]}

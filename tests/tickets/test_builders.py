@@ -37,7 +37,7 @@ from bot.tickets import (
     ticket_choices,
 )
 from tests.blocks.helpers import LONG, NASTY, RAW_MARKERS, mrkdwn_texts
-from tests.forms_tickets.helpers import element_of, input_block_ids
+from tests.tickets.helpers import element_of, input_block_ids
 
 CHOICES = ticket_choices(TicketSettings(departments={1: "Support"}), TicketSettings())
 

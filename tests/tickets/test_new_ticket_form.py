@@ -29,7 +29,7 @@ from bot.tickets import (
     subject_from_text,
     ticket_choices,
 )
-from tests.forms_tickets.helpers import input_block_ids, picked, shown_values, submitted, typed
+from tests.tickets.helpers import input_block_ids, picked, shown_values, submitted, typed
 
 CHOICES = ticket_choices(
     TicketSettings(departments={1: "Support", 2: "Sales"}, services={4: "Hosting"}),

@@ -1,4 +1,4 @@
-"""bot/forms/submission.py: one PMP write per view, inside the ack when PMP is quick, a
+"""bot/slack/submission.py: one PMP write per view, inside the ack when PMP is quick, a
 "Saving…" view and a views.update when it is slow, nothing lost when it fails."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from bot.pmp import PmpClient, PmpUnsafeUpdateError
 from bot.records import UPDATED, file_loss_note, read_for_edit, save
 from bot.sandbox import DEMO_FACTS, RunningSandbox
 from bot.sandbox import schema as sandbox_schema
-from tests.forms_records.helpers import state_of
+from tests.records.helpers import state_of
 
 
 def submit(plan: FormPlan, answers: dict[str, Any]) -> CheckedForm:
