@@ -1,4 +1,5 @@
-"""Tables of the sandbox database, column for column as in Perfex CRM (without the ``tbl`` prefix).
+"""Tables of the sandbox database, column for column as in Perfex CRM (without the ``tbl`` prefix),
+and the project settings a fresh install gives a new project.
 
 Every value is stored as text in its canonical MySQL rendering ("1", "0.00", "2019-04-19"),
 so answers carry strings exactly like the real API.
@@ -7,9 +8,12 @@ so answers carry strings exactly like the real API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
+
+from bot.sandbox.phpish import php_serialize_flags
 
 Kind = Literal["int", "decimal", "date", "datetime", "text"]
+Row: TypeAlias = dict[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -510,3 +514,48 @@ def create_table_sql(table: Table) -> list[str]:
             quoted = ", ".join(f'"{column}"' for column in indexed)
             statements.append(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table_name}" ({quoted})')
     return statements
+
+
+# The project tabs a customer may be shown (Perfex's ``get_project_tabs_admin()``, flattened),
+# in the order a fresh install stores them in ``available_features``.
+PROJECT_TABS = (
+    "project_overview",
+    "project_milestones",
+    "project_gantt",
+    "project_tasks",
+    "project_estimates",
+    "project_subscriptions",
+    "project_invoices",
+    "project_expenses",
+    "project_credit_notes",
+    "project_tickets",
+    "project_timesheets",
+    "project_files",
+    "project_discussions",
+    "project_notes",
+    "project_activity",
+)
+
+# Perfex's default project settings (what a new project gets), as ``project_settings`` stores
+# them; ``available_features`` first, as Perfex inserts it.
+PROJECT_SETTINGS_DEFAULTS: dict[str, str] = {
+    "available_features": php_serialize_flags(dict.fromkeys(PROJECT_TABS, 1)),
+    "view_tasks": "1",
+    "create_tasks": "1",
+    "edit_tasks": "1",
+    "comment_on_tasks": "1",
+    "view_task_comments": "1",
+    "view_task_attachments": "1",
+    "view_task_checklist_items": "1",
+    "upload_on_tasks": "1",
+    "view_task_total_logged_time": "1",
+    "view_finance_overview": "1",
+    "upload_files": "1",
+    "open_discussions": "1",
+    "view_milestones": "1",
+    "view_gantt": "1",
+    "view_timesheets": "1",
+    "view_activity_log": "1",
+    "view_team_members": "1",
+    "hide_tasks_on_main_tasks_table": "0",
+}

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 
 from bot.sandbox.phpish import PASSWORD_HASH_PREFIX, password_hash_like, php_serialize_flags
-from bot.sandbox.store import PROJECT_SETTINGS_DEFAULTS, PROJECT_TABS, Row
+from bot.sandbox.schema import PROJECT_SETTINGS_DEFAULTS, PROJECT_TABS, Row
 
 SEED_NOW = dt.datetime(2024, 5, 20, 9, 30, 0)
 

@@ -20,11 +20,10 @@ from functools import lru_cache
 from types import TracebackType
 from typing import TypeAlias
 
-from bot.sandbox import schema
-from bot.sandbox.phpish import PhpValue, php_serialize_flags
-from bot.sandbox.schema import Column, Table
+from bot.sandbox import schema, seed
+from bot.sandbox.phpish import PhpValue
+from bot.sandbox.schema import PROJECT_SETTINGS_DEFAULTS, PROJECT_TABS, Column, Row, Table
 
-Row: TypeAlias = dict[str, str | None]
 Record: TypeAlias = dict[str, PhpValue]
 
 # Which record kinds the sandbox serves, and the table behind each.
@@ -249,8 +248,6 @@ class SandboxStore:
             self._load_initial_data()
 
     def _load_initial_data(self) -> None:
-        from bot.sandbox import seed
-
         for table_name, rows in seed.reference_rows().items():
             self._insert_many(_table(table_name), rows)
         if self._seed_demo:
@@ -290,8 +287,6 @@ class SandboxStore:
 
     def add_bulk_customers(self, count: int) -> list[int]:
         """Add ``count`` active customers, each with one primary contact; returns their ids."""
-        from bot.sandbox import seed
-
         with self._lock, self._conn:
             # Continue after the highest id ever used: like MySQL, deleted ids are not reused.
             (last,) = self._conn.execute(
@@ -1001,50 +996,6 @@ def _with_customfields(row: Row | Record) -> Record:
     record["customfields"] = []
     return record
 
-
-# The project tabs a customer may be shown (Perfex's ``get_project_tabs_admin()``, flattened),
-# in the order a fresh install stores them in ``available_features``.
-PROJECT_TABS = (
-    "project_overview",
-    "project_milestones",
-    "project_gantt",
-    "project_tasks",
-    "project_estimates",
-    "project_subscriptions",
-    "project_invoices",
-    "project_expenses",
-    "project_credit_notes",
-    "project_tickets",
-    "project_timesheets",
-    "project_files",
-    "project_discussions",
-    "project_notes",
-    "project_activity",
-)
-
-# Perfex's default project settings (what a new project gets), as ``project_settings`` stores
-# them; ``available_features`` first, as Perfex inserts it.
-PROJECT_SETTINGS_DEFAULTS: dict[str, str] = {
-    "available_features": php_serialize_flags(dict.fromkeys(PROJECT_TABS, 1)),
-    "view_tasks": "1",
-    "create_tasks": "1",
-    "edit_tasks": "1",
-    "comment_on_tasks": "1",
-    "view_task_comments": "1",
-    "view_task_attachments": "1",
-    "view_task_checklist_items": "1",
-    "upload_on_tasks": "1",
-    "view_task_total_logged_time": "1",
-    "view_finance_overview": "1",
-    "upload_files": "1",
-    "open_discussions": "1",
-    "view_milestones": "1",
-    "view_gantt": "1",
-    "view_timesheets": "1",
-    "view_activity_log": "1",
-    "view_team_members": "1",
-    "hide_tasks_on_main_tasks_table": "0",
-}
 
 __all__ = [
     "ATTACHMENT_KINDS",
