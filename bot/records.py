@@ -34,8 +34,8 @@ from bot.pmp import (
     Project,
     RecordKind,
     first_record_message,
-    record_url,
 )
+from bot.pmp.links import record_page
 from bot.text import truncate
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,6 @@ NAME_FIELD: Final[dict[RecordKind, str]] = {
     "milestone": "name",
 }
 
-
 # Edit forms whose save makes PMP's API module delete the files of record #1 of the kind.
 FILE_LOSING_KINDS: Final[frozenset[RecordKind]] = frozenset({"lead", "project"})
 
@@ -67,7 +66,8 @@ FIRST_RECORD_FILES_WAIT_S = 3.0
 
 @dataclass(frozen=True)
 class WriteOutcome:
-    """What a finished write reports, enough to show the done view again later."""
+    """What a finished write (a record added, changed or deleted, a ticket opened) reports,
+    enough to show the done view again later."""
 
     kind: str
     label: str
@@ -111,17 +111,6 @@ class EditableRecord:
     record: PmpRecord
     names: Mapping[str, str] = field(default_factory=dict)
     note: str | None = None
-
-
-def record_page(
-    base_url: str, kind: RecordKind, record_id: int, project_id: int | None
-) -> str | None:
-    """The record's page in PMP; None when it has none (a milestone without its project, an
-    unusable base URL)."""
-    try:
-        return record_url(base_url, kind, record_id, project_id=project_id)
-    except ValueError:
-        return None
 
 
 # ------------------------------------------------------------------------- edit forms

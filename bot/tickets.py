@@ -36,8 +36,8 @@ from bot.pmp import (
     PmpUnexpectedResponseError,
     Project,
     Ticket,
-    record_url,
 )
+from bot.pmp.links import record_page
 from bot.text import truncate
 
 logger = logging.getLogger(__name__)
@@ -472,12 +472,7 @@ async def open_ticket(pmp: PmpClient, draft: TicketDraft) -> OpenedTicket:
             not_found = "search_failed"
         else:
             ticket_id, not_found = await _find_new(pmp, draft, term, before)
-    url = None
-    if ticket_id is not None:
-        try:
-            url = record_url(pmp.base_url, "ticket", ticket_id)
-        except ValueError:
-            url = None
+    url = record_page(pmp.base_url, "ticket", ticket_id, None) if ticket_id is not None else None
     return OpenedTicket(
         subject=draft.subject,
         ticket_id=ticket_id,

@@ -33,7 +33,7 @@ from slack_sdk.models.blocks import (
 from bot.blocks.ids import CardAction
 from bot.lookups import RecordDetails
 from bot.names import NameBook, country_name
-from bot.pmp.links import RecordKind, display_site, record_url
+from bot.pmp.links import RecordKind, display_site, record_page
 from bot.pmp.models import Contact, Customer, Lead, Milestone, PmpRecord, Project, Ticket
 from bot.text import safe, truncate
 
@@ -317,13 +317,8 @@ def _fits(value: str, limit: int) -> str | None:
 def card_url(base_url: str, ref: CardRef) -> str | None:
     """The record's page in PMP, or None when it has none (a milestone without its project,
     an unusable base URL)."""
-    if ref.kind == "milestone" and ref.project_id is None:
-        return None
-    try:
-        url = record_url(base_url, ref.kind, ref.id, project_id=ref.project_id)
-    except ValueError:
-        return None
-    return _fits(url, URL_MAX)
+    url = record_page(base_url, ref.kind, ref.id, ref.project_id)
+    return _fits(url, URL_MAX) if url is not None else None
 
 
 def _site_of(base_url: str) -> str:

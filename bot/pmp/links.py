@@ -59,3 +59,14 @@ def record_url(root: str, kind: RecordKind, id: int, project_id: int | None = No
         raise ValueError("a milestone's link needs its project_id")
     path = _RECORD_PATHS[kind].format(id=int(id), project_id=project_id)
     return f"{normalise_base_url(root)}/{path}"
+
+
+def record_page(
+    base_url: str, kind: RecordKind, record_id: int, project_id: int | None
+) -> str | None:
+    """The record's page in PMP; None when it has none (a milestone without its project, an
+    unusable base URL)."""
+    try:
+        return record_url(base_url, kind, record_id, project_id=project_id)
+    except ValueError:
+        return None

@@ -19,6 +19,7 @@ from bot.pmp import (
     normalise_base_url,
     record_url,
 )
+from bot.pmp.links import record_page
 from tests.pmp.conftest import (
     CUSTOMER_ROW,
     MILESTONE_ROW,
@@ -257,6 +258,12 @@ def test_a_milestone_url_needs_its_project() -> None:
         record_url(ROOT, "milestone", 5)
     with pytest.raises(ValueError):
         record_url(ROOT, "contact", 5)  # type: ignore[arg-type]
+
+
+def test_a_record_without_a_page_has_none() -> None:
+    assert record_page(ROOT, "ticket", 7, None) == record_url(ROOT, "ticket", 7)
+    assert record_page(ROOT, "milestone", 5, None) is None
+    assert record_page("ftp://crm.example.com", "ticket", 7, None) is None
 
 
 async def test_web_url_takes_records_or_ids(make_client: ClientFactory) -> None:
