@@ -12,9 +12,8 @@ through the sandbox's own `POST /_sandbox/faults`.
 
 `standin` serves the Slack Web API stand-in and its response URLs, and notes when each
 response_url post arrived (monotonic clock, which every process on the machine shares):
-`POST /_bench/mint` mints response URLs, `GET /_bench/stream` streams one line per
-delivery from then on (`<key> <arrived at> <status>`, after a greeting line), and
-`GET /_bench/deliveries?after=N&wait=S` long-polls for the deliveries after the Nth.
+`POST /_bench/mint` mints response URLs and `GET /_bench/stream` streams one line per
+delivery from then on (`<key> <arrived at> <status>`, after a greeting line).
 
 `bare` is a minimal slack-bolt AsyncApp on the same stack as `pmp-bot serve` (uvicorn +
 the starlette adapter): `ack` only acknowledges `/pmp`; `respond` acknowledges, waits the
@@ -42,7 +41,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import contextlib
 
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -145,7 +143,6 @@ def run_standin(args: argparse.Namespace) -> None:
             is_owner=person.is_owner,
         )
     deliveries: list[tuple[str, float, int]] = []  # (response URL key, arrived at, status)
-    arrived = asyncio.Event()
     streams: set[asyncio.Event] = set()  # one per /_bench/stream listener
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -160,18 +157,6 @@ def run_standin(args: argparse.Namespace) -> None:
                 for _ in range(int(request["count"]))
             ]
             await _json(send, {"urls": urls})
-            return
-        if path == "/_bench/deliveries":
-            query = dict(
-                part.split("=", 1) for part in scope["query_string"].decode().split("&") if part
-            )
-            after = int(query.get("after", "0"))
-            wait = float(query.get("wait", "0"))
-            if len(deliveries) <= after and wait > 0:
-                arrived.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(arrived.wait(), wait)
-            await _json(send, {"deliveries": deliveries[after:], "next": len(deliveries)})
             return
         if path == "/_bench/stream":
             await _stream_deliveries(receive, send, deliveries, streams)
@@ -199,7 +184,6 @@ def run_standin(args: argparse.Namespace) -> None:
 
         await standin.asgi_app(scope, receive, noting_send)
         deliveries.append((key, at, status_seen["status"]))
-        arrived.set()
         for stream in streams:
             stream.set()
 
