@@ -15,7 +15,7 @@ import html
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from bot.names import TICKET_SETTING_KINDS, NameBook, TicketSettingKind, TicketSettings, positive_id
 from bot.pmp.models import Lead, PmpRecord, Ticket
@@ -23,6 +23,7 @@ from bot.pmp.models import Lead, PmpRecord, Ticket
 __all__ = ["LearnedNames", "LearnedTicketNames", "SiteNames"]
 
 NameKind = Literal["lead_statuses", "lead_sources", "staff"]
+_Kind = TypeVar("_Kind", NameKind, TicketSettingKind)
 
 MAX_LEARNED_SITES = 500
 # Per kind and site: far more statuses, sources or staff than a PMP install has.
@@ -64,27 +65,54 @@ def _names_in(record: PmpRecord) -> Iterable[tuple[NameKind, int | None, str | N
         yield "staff", positive_id(raw.get("admin")), staff_name
 
 
-class LearnedNames:
-    """Names seen in PMP records, per PMP site; the least recently used sites go first."""
+class _SiteMemory(Generic[_Kind]):
+    """Names per PMP site and kind of id, in this process's memory: keyed by the site rather
+    than the workspace, since the names belong to the PMP install (workspaces sharing one PMP
+    share them). The least recently used sites are forgotten first."""
+
+    def __init__(self, *, max_sites: int, max_per_kind: int) -> None:
+        self._max_sites = max_sites
+        self._max_per_kind = max_per_kind
+        self._sites: OrderedDict[str, dict[_Kind, dict[int, str]]] = OrderedDict()
+
+    def _remember(self, site: str, kind: _Kind, record_id: int | None, name: str | None) -> None:
+        if record_id is None or name is None:
+            return
+        names = self._site(site).setdefault(kind, {})
+        if record_id in names or len(names) < self._max_per_kind:
+            names[record_id] = name
+
+    def _known(self, site: str) -> dict[_Kind, dict[int, str]] | None:
+        known = self._sites.get(site)
+        if known is not None:
+            self._sites.move_to_end(site)
+        return known
+
+    def _site(self, site: str) -> dict[_Kind, dict[int, str]]:
+        entry = self._sites.get(site)
+        if entry is None:
+            entry = self._sites[site] = {}
+            while len(self._sites) > self._max_sites:
+                self._sites.popitem(last=False)
+        self._sites.move_to_end(site)
+        return entry
+
+
+class LearnedNames(_SiteMemory[NameKind]):
+    """Names seen in lead and ticket records: lead statuses and sources, staff."""
 
     def __init__(self, *, max_sites: int = MAX_LEARNED_SITES) -> None:
-        self._max_sites = max_sites
-        self._sites: OrderedDict[str, dict[NameKind, dict[int, str]]] = OrderedDict()
+        super().__init__(max_sites=max_sites, max_per_kind=MAX_NAMES_PER_KIND)
 
     def learn(self, site: str, records: Iterable[PmpRecord]) -> None:
         for record in records:
             for kind, record_id, name in _names_in(record):
-                if record_id is None or name is None:
-                    continue
-                names = self._site(site).setdefault(kind, {})
-                if record_id in names or len(names) < MAX_NAMES_PER_KIND:
-                    names[record_id] = name
+                self._remember(site, kind, record_id, name)
 
     def names(self, site: str) -> SiteNames:
-        known = self._sites.get(site)
+        known = self._known(site)
         if known is None:
             return SiteNames()
-        self._sites.move_to_end(site)
         return SiteNames(
             lead_statuses=dict(known.get("lead_statuses", {})),
             lead_sources=dict(known.get("lead_sources", {})),
@@ -117,15 +145,6 @@ class LearnedNames:
                 covered |= unnamed
         return chosen
 
-    def _site(self, site: str) -> dict[NameKind, dict[int, str]]:
-        entry = self._sites.get(site)
-        if entry is None:
-            entry = self._sites[site] = {}
-            while len(self._sites) > self._max_sites:
-                self._sites.popitem(last=False)
-        self._sites.move_to_end(site)
-        return entry
-
 
 _TICKET_NAME_KEYS: tuple[tuple[TicketSettingKind, str, str], ...] = (
     ("departments", "department", "department_name"),
@@ -135,40 +154,21 @@ _TICKET_NAME_KEYS: tuple[tuple[TicketSettingKind, str, str], ...] = (
 )
 
 
-class LearnedTicketNames:
-    """Names of ticket ids seen in ticket records, per PMP site, in this process's memory.
-
-    Keyed by the PMP site rather than the workspace: the names belong to the PMP install, so
-    workspaces sharing one PMP share them. The least recently used sites are forgotten first.
-    """
+class LearnedTicketNames(_SiteMemory[TicketSettingKind]):
+    """Names of ticket ids (departments, priorities, services, statuses) seen in ticket
+    records; they fill the ticket form's menus where the workspace named none."""
 
     def __init__(self, *, max_sites: int = MAX_LEARNED_SITES) -> None:
-        self._max_sites = max_sites
-        self._sites: OrderedDict[str, dict[TicketSettingKind, dict[int, str]]] = OrderedDict()
+        super().__init__(max_sites=max_sites, max_per_kind=MAX_TICKET_NAMES_PER_KIND)
 
     def learn(self, site: str, tickets: Iterable[PmpRecord]) -> None:
         for ticket in tickets:
             for kind, id_key, name_key in _TICKET_NAME_KEYS:
                 record_id = positive_id(ticket.raw.get(id_key))
-                name = _clean_name(ticket.raw.get(name_key))
-                if record_id is None or name is None:
-                    continue
-                names = self._site(site).setdefault(kind, {})
-                if record_id in names or len(names) < MAX_TICKET_NAMES_PER_KIND:
-                    names[record_id] = name
+                self._remember(site, kind, record_id, _clean_name(ticket.raw.get(name_key)))
 
     def names(self, site: str) -> TicketSettings:
-        known = self._sites.get(site)
+        known = self._known(site)
         if known is None:
             return TicketSettings()
-        self._sites.move_to_end(site)
         return TicketSettings(**{kind: dict(known.get(kind, {})) for kind in TICKET_SETTING_KINDS})
-
-    def _site(self, site: str) -> dict[TicketSettingKind, dict[int, str]]:
-        entry = self._sites.get(site)
-        if entry is None:
-            entry = self._sites[site] = {}
-            while len(self._sites) > self._max_sites:
-                self._sites.popitem(last=False)
-        self._sites.move_to_end(site)
-        return entry
