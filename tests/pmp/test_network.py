@@ -3,6 +3,7 @@ address actually connected to, for every new connection."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -309,3 +310,32 @@ async def test_a_policy_goes_with_the_clients_own_transport_only() -> None:
             transport=httpx.MockTransport(lambda request: httpx.Response(200)),
             address_policy=PRIVATE_ALLOWED,
         )
+
+
+async def test_a_pooled_connection_the_server_closed_is_not_used_again() -> None:
+    # The server answers keep-alive and then hangs up: the pool must see the idle socket's
+    # end (readable) and open a new connection, not send the next request into a dead one.
+    hung_up = asyncio.Event()
+    connections = 0
+
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        hung_up.set()
+
+    server = await asyncio.start_server(once, "127.0.0.1", 0)
+    port = int(server.sockets[0].getsockname()[1])
+    try:
+        async with httpx.AsyncClient(transport=GuardedTransport(PRIVATE_ALLOWED)) as client:
+            for _ in range(3):
+                hung_up.clear()
+                assert (await client.get(f"http://127.0.0.1:{port}/")).text == "ok"
+                await hung_up.wait()
+        assert connections == 3
+    finally:
+        server.close()
