@@ -349,6 +349,63 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _LinearPool(httpcore.AsyncConnectionPool):
+    """httpcore's pool with its bookkeeping in one pass. httpcore's own, run twice per
+    request, counts every connection (not the idle ones) for each idle connection, so it is
+    quadratic in the pool's size, and it closes idle connections whenever the pool holds
+    more than ``max_keepalive_connections`` in all: with more lookups in flight than that,
+    almost every PMP request opened a new connection. Here idle connections are closed only
+    past ``max_keepalive_connections`` idle ones (the oldest first), and a request takes the
+    first available connection, as in httpcore."""
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        kept: list[httpcore.AsyncConnectionInterface] = []
+        for connection in self._connections:
+            if connection.is_closed():
+                continue
+            if connection.has_expired():
+                closing.append(connection)
+                continue
+            kept.append(connection)
+        idle = [connection for connection in kept if connection.is_idle()]
+        surplus = idle[: max(len(idle) - self._max_keepalive_connections, 0)]
+        if surplus:
+            closing += surplus
+            dropped = set(map(id, surplus))
+            kept = [connection for connection in kept if id(connection) not in dropped]
+        self._connections = kept
+
+        for pool_request in self._requests:
+            if not pool_request.is_queued():
+                continue
+            origin = pool_request.request.url.origin
+            available = next(
+                (
+                    connection
+                    for connection in self._connections
+                    if connection.can_handle_request(origin) and connection.is_available()
+                ),
+                None,
+            )
+            if available is not None:
+                pool_request.assign_to_connection(available)
+                continue
+            if len(self._connections) >= self._max_connections:
+                idle_one = next(
+                    (connection for connection in self._connections if connection.is_idle()),
+                    None,
+                )
+                if idle_one is None:
+                    continue  # the request waits for a connection to come free
+                self._connections.remove(idle_one)
+                closing.append(idle_one)
+            connection = self.create_connection(origin)
+            self._connections.append(connection)
+            pool_request.assign_to_connection(connection)
+        return closing
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own HTTP transport (pooled connections, TLS, HTTP/1.1), opening every new
     connection through a GuardedBackend."""
@@ -365,7 +422,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         super().__init__(limits=limits, retries=0)
         # httpx has no option for the network backend: the pool it just built (still
         # without connections) is replaced by the same pool with the guarded backend.
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = _LinearPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,

@@ -312,6 +312,63 @@ async def test_a_policy_goes_with_the_clients_own_transport_only() -> None:
         )
 
 
+class KeepAliveServer:
+    """A keep-alive HTTP server on 127.0.0.1 that answers "/hold" only once released, so a
+    test decides which connections are busy."""
+
+    def __init__(self, holding: int) -> None:
+        self.connections = 0
+        self.release = asyncio.Event()
+        self.all_held = asyncio.Event()
+        self._holding = holding
+        self._held = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                if head.startswith(b"GET /hold "):
+                    self._held += 1
+                    if self._held == self._holding:
+                        self.all_held.set()
+                    await self.release.wait()
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client closed the connection
+        finally:
+            writer.close()
+
+
+async def test_idle_connections_are_kept_up_to_the_keepalive_limit_while_others_are_busy() -> None:
+    # httpcore's own pool closed an idle connection whenever the pool held more than the
+    # keep-alive limit in all, so with more lookups in flight than that, nearly every PMP
+    # request opened a new connection.
+    keep = KeepAliveServer(holding=4)
+    server = await asyncio.start_server(keep.serve, "127.0.0.1", 0)
+    port = int(server.sockets[0].getsockname()[1])
+    transport = GuardedTransport(
+        PRIVATE_ALLOWED, limits=httpx.Limits(max_connections=10, max_keepalive_connections=4)
+    )
+    try:
+        async with httpx.AsyncClient(transport=transport) as client:
+            url = f"http://127.0.0.1:{port}"
+            held = [asyncio.create_task(client.get(f"{url}/hold")) for _ in range(4)]
+            await keep.all_held.wait()
+            for _ in range(3):
+                assert (await client.get(f"{url}/quick")).text == "ok"
+            assert keep.connections == 5  # the quick requests shared one idle connection
+            keep.release.set()
+            assert [response.status_code for response in await asyncio.gather(*held)] == [200] * 4
+            for _ in range(3):
+                await client.get(f"{url}/quick")
+            assert keep.connections == 5
+    finally:
+        keep.release.set()
+        server.close()
+
+
 async def test_a_pooled_connection_the_server_closed_is_not_used_again() -> None:
     # The server answers keep-alive and then hangs up: the pool must see the idle socket's
     # end (readable) and open a new connection, not send the next request into a dead one.
