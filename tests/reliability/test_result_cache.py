@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tracemalloc
 
 from bot.pmp import Customer, Ticket
@@ -85,3 +86,20 @@ def test_the_size_estimate_follows_the_memory_records_really_take() -> None:
     assert taken * 0.7 < estimate < taken * 2
     # The sampled estimate agrees with walking every object.
     assert abs(estimate - approximate_size(records)) < 0.15 * estimate
+
+
+def test_the_size_of_nested_values_counts_every_object_they_hold() -> None:
+    inner = {"name": "Ada", "tags": ["a", "b"], "n": 3, "ok": True, "none": None}
+    value = [inner, ("x", 2.5)]
+    expected = (
+        sys.getsizeof(value)
+        + sys.getsizeof(inner)
+        + sum(sys.getsizeof(key) for key in inner)
+        + sum(sys.getsizeof(item) for item in ("Ada", 3, True, None))
+        + sys.getsizeof(inner["tags"])
+        + 2 * sys.getsizeof("a")
+        + sys.getsizeof(value[1])
+        + sys.getsizeof("x")
+        + sys.getsizeof(2.5)
+    )
+    assert approximate_size(value) == expected
