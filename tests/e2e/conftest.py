@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -126,4 +127,23 @@ async def bot_and_sender(
                 standin=slack,
                 http=http,
             ),
+        )
+
+
+async def oauth_install(bot_url: str, slack: RunningSlackStandin, code: str) -> httpx.Response:
+    """Slack's OAuth install as a browser runs it: /slack/install, then the redirect with
+    `code` (from `slack.new_oauth_code`). Returns the redirect's answer."""
+    async with httpx.AsyncClient(base_url=bot_url) as browser:
+        start = await browser.get("/slack/install")
+        assert start.status_code == 200
+        link = start.text.split('<a href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        # The authorize page lives beside the configured Web API URL (GovSlack and stand-ins).
+        assert link.startswith(slack.root_url + "/oauth/v2/authorize?")
+        state = parse_qs(urlsplit(link).query)["state"][0]
+        # The state cookie is marked Secure; a browser sends it back over HTTPS. Send it here.
+        cookie = start.headers["set-cookie"].split(";", 1)[0]
+        return await browser.get(
+            "/slack/oauth_redirect",
+            params={"code": code, "state": state},
+            headers={"Cookie": cookie},
         )

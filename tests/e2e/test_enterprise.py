@@ -8,14 +8,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from bot.console.slack_standin import RunningSlackStandin, running_slack_standin
 from bot.slack.org_installs import ORG_INSTALL_REFUSED
-from tests.e2e.conftest import TEAM_A, bot_and_sender, bot_settings
+from tests.e2e.conftest import TEAM_A, bot_and_sender, bot_settings, oauth_install
 from tests.e2e.slack_client import SlackSender
 from tests.e2e.test_connect import connect_values
 
@@ -38,27 +36,12 @@ def slack() -> Iterator[RunningSlackStandin]:
         yield standin
 
 
-async def install(bot_url: str, slack: RunningSlackStandin, code: str) -> httpx.Response:
-    """Slack's OAuth install as a browser runs it: /slack/install, then the redirect."""
-    async with httpx.AsyncClient(base_url=bot_url) as browser:
-        start = await browser.get("/slack/install")
-        assert start.status_code == 200
-        link = start.text.split('<a href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
-        state = parse_qs(urlsplit(link).query)["state"][0]
-        cookie = start.headers["set-cookie"].split(";", 1)[0]
-        return await browser.get(
-            "/slack/oauth_redirect",
-            params={"code": code, "state": state},
-            headers={"Cookie": cookie},
-        )
-
-
 async def test_a_grid_workspace_installed_with_oauth_gets_its_channel_notices(
     slack: RunningSlackStandin, pmp: Any, tmp_path: Path, secret_key: str
 ) -> None:
     settings = bot_settings(slack, f"sqlite:///{tmp_path / 'bot.sqlite3'}", secret_key, oauth=True)
     async with bot_and_sender(settings, slack) as (bot, sender):
-        installed = await install(bot.url, slack, slack.new_oauth_code(GRID_TEAM))
+        installed = await oauth_install(bot.url, slack, slack.new_oauth_code(GRID_TEAM))
         assert installed.status_code == 200, installed.text
 
         since = len(slack.calls)
@@ -100,7 +83,7 @@ async def test_an_org_wide_install_is_refused_undone_and_explained(
     settings = bot_settings(slack, f"sqlite:///{tmp_path / 'bot.sqlite3'}", secret_key, oauth=True)
     async with bot_and_sender(settings, slack) as (bot, sender):
         code = slack.new_oauth_code(GRID_TEAM, org_wide=True)
-        refused = await install(bot.url, slack, code)
+        refused = await oauth_install(bot.url, slack, code)
         assert refused.status_code == 409
         assert "whole Enterprise Grid organisation" in refused.text
         assert ORG_INSTALL_REFUSED in refused.text

@@ -6,9 +6,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from bot.console.slack_standin import RunningSlackStandin
@@ -20,6 +18,7 @@ from tests.e2e.conftest import (
     TEAM_B,
     bot_and_sender,
     bot_settings,
+    oauth_install,
 )
 from tests.e2e.slack_client import SlackSender
 from tests.e2e.test_connect import connect_values
@@ -70,23 +69,9 @@ async def test_a_signature_replayed_with_another_body_is_refused(sender: SlackSe
 
 
 async def install_via_oauth(bot_url: str, slack: RunningSlackStandin, team: str) -> None:
-    """Runs Slack's OAuth install as a browser would: /slack/install, then the redirect."""
-    async with httpx.AsyncClient(base_url=bot_url) as browser:
-        start = await browser.get("/slack/install")
-        assert start.status_code == 200
-        link = start.text.split('<a href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
-        # The authorize page lives beside the configured Web API URL (GovSlack and stand-ins).
-        assert link.startswith(slack.root_url + "/oauth/v2/authorize?")
-        state = parse_qs(urlsplit(link).query)["state"][0]
-        # The state cookie is marked Secure; a browser sends it back over HTTPS. Send it here.
-        cookie = start.headers["set-cookie"].split(";", 1)[0]
-        code = slack.new_oauth_code(team)
-        done = await browser.get(
-            "/slack/oauth_redirect",
-            params={"code": code, "state": state},
-            headers={"Cookie": cookie},
-        )
-        assert done.status_code == 200, done.text
+    """Installs pmp-bot into `team` through Slack's OAuth flow, as a browser would."""
+    done = await oauth_install(bot_url, slack, slack.new_oauth_code(team))
+    assert done.status_code == 200, done.text
 
 
 async def test_two_workspaces_are_kept_apart(
