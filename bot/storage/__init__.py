@@ -8,12 +8,15 @@ from bot.storage.oauth import OAuthStores, build_oauth_stores
 from bot.storage.recent import RecentLookup, RecentLookupsStore
 from bot.storage.urls import DatabaseUrlError, display_database_url, to_async_database_url
 from bot.storage.workspaces import (
+    UNFURL_MODES,
     PmpCredentials,
+    UnfurlMode,
     Workspace,
     WorkspaceStore,
 )
 
 __all__ = [
+    "UNFURL_MODES",
     "Database",
     "DatabaseUrlError",
     "IdempotencyStore",
@@ -22,6 +25,7 @@ __all__ = [
     "RecentLookup",
     "RecentLookupsStore",
     "SchemaVersionError",
+    "UnfurlMode",
     "Workspace",
     "WorkspaceStore",
     "build_oauth_stores",

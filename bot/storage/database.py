@@ -51,6 +51,16 @@ _MIGRATIONS: Mapping[int, tuple[str, ...]] = {
         "ALTER TABLE pmp_bot_workspaces "
         "ADD COLUMN allow_first_record_file_loss BOOLEAN NOT NULL DEFAULT FALSE",
     ),
+    4: (
+        "ALTER TABLE pmp_bot_workspaces "
+        "ADD COLUMN unfurl_mode VARCHAR(16) NOT NULL DEFAULT 'internal'",
+        "ALTER TABLE pmp_bot_workspaces "
+        "ADD COLUMN unfurl_in_slack_connect BOOLEAN NOT NULL DEFAULT FALSE",
+        "ALTER TABLE pmp_bot_workspaces "
+        "ADD COLUMN members_may_subscribe BOOLEAN NOT NULL DEFAULT FALSE",
+        "ALTER TABLE pmp_bot_workspaces "
+        "ADD COLUMN poll_interval_seconds INTEGER NOT NULL DEFAULT 60",
+    ),
 }
 
 

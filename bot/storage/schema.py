@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 # Bump when a table changes and add the matching step to database._MIGRATIONS.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # How long a stored description of a failed PMP call may be.
 PMP_FAILURE_MAX = 200
@@ -114,6 +114,18 @@ workspaces = Table(
         default=False,
         server_default=false(),
     ),
+    # Version 4: who sees previews of pasted PMP links ("off", "internal": channels of this
+    # workspace only, "everywhere"), and whether Slack Connect channels get them too.
+    Column(
+        "unfurl_mode", String(16), nullable=False, default="internal", server_default="internal"
+    ),
+    Column(
+        "unfurl_in_slack_connect", Boolean, nullable=False, default=False, server_default=false()
+    ),
+    # Version 4: members (not only admins) may subscribe channels they are in.
+    Column("members_may_subscribe", Boolean, nullable=False, default=False, server_default=false()),
+    # Version 4: how often a PMP without webhooks (2.0.8) is polled for changes, in seconds.
+    Column("poll_interval_seconds", Integer, nullable=False, default=60, server_default="60"),
     Column("credentials_version", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False, default=utc_now),
     Column("updated_at", UtcDateTime, nullable=False, default=utc_now, onupdate=utc_now),

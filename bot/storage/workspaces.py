@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import SecretStr
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -33,7 +33,12 @@ from bot.storage.schema import (
 )
 
 __all__ = [
+    "DEFAULT_POLL_INTERVAL_SECONDS",
+    "MAX_POLL_INTERVAL_SECONDS",
+    "MIN_POLL_INTERVAL_SECONDS",
+    "UNFURL_MODES",
     "PmpCredentials",
+    "UnfurlMode",
     "Workspace",
     "WorkspaceStore",
 ]
@@ -49,6 +54,12 @@ _READABLE_MEMORY = 10_000
 _REENCRYPT_BATCH = 200
 
 _T = TypeVar("_T")
+
+UnfurlMode = Literal["off", "internal", "everywhere"]
+UNFURL_MODES: tuple[UnfurlMode, ...] = ("off", "internal", "everywhere")
+DEFAULT_POLL_INTERVAL_SECONDS = 60
+MIN_POLL_INTERVAL_SECONDS = 15
+MAX_POLL_INTERVAL_SECONDS = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +84,14 @@ class Workspace:
     # An admin chose (`/pmp settings`) to let lead, project and ticket edits through although
     # PMP's API module deletes the files of record #1 of that kind on each one.
     allow_first_record_file_loss: bool = False
+    # Who sees previews of pasted PMP links: "off", "internal" (this workspace's own
+    # channels) or "everywhere"; Slack Connect channels only if also allowed.
+    unfurl_mode: UnfurlMode = "internal"
+    unfurl_in_slack_connect: bool = False
+    # Members, not only admins, may subscribe channels they are in.
+    members_may_subscribe: bool = False
+    # How often a PMP without webhooks is polled for changes.
+    poll_interval_seconds: int = DEFAULT_POLL_INTERVAL_SECONDS
     # A PMP token is stored but no key in PMP_BOT_SECRET_KEY opens it (the key was lost or
     # changed): the workspace must connect again.
     needs_reconnect: bool = False
@@ -390,6 +409,38 @@ class WorkspaceStore:
                 .values(allow_first_record_file_loss=bool(allowed))
             )
 
+    async def set_options(
+        self,
+        team_id: str | None,
+        enterprise_id: str | None,
+        *,
+        unfurl_mode: UnfurlMode | None = None,
+        unfurl_in_slack_connect: bool | None = None,
+        members_may_subscribe: bool | None = None,
+        poll_interval_seconds: int | None = None,
+    ) -> None:
+        """Saves the workspace options given (None leaves an option as it is)."""
+        values: dict[str, object] = {}
+        if unfurl_mode is not None:
+            values["unfurl_mode"] = _unfurl_mode(unfurl_mode, strict=True)
+        if unfurl_in_slack_connect is not None:
+            values["unfurl_in_slack_connect"] = bool(unfurl_in_slack_connect)
+        if members_may_subscribe is not None:
+            values["members_may_subscribe"] = bool(members_may_subscribe)
+        if poll_interval_seconds is not None:
+            if not MIN_POLL_INTERVAL_SECONDS <= poll_interval_seconds <= MAX_POLL_INTERVAL_SECONDS:
+                raise ValueError(
+                    f"poll_interval_seconds must be {MIN_POLL_INTERVAL_SECONDS}"
+                    f"-{MAX_POLL_INTERVAL_SECONDS}"
+                )
+            values["poll_interval_seconds"] = int(poll_interval_seconds)
+        if not values:
+            return
+        key = _team_key(team_id, enterprise_id)
+        await self._ensure_row(key)
+        async with self._write() as conn:
+            await conn.execute(workspaces.update().where(_where(key)).values(**values))
+
     async def count_connected(self) -> int:
         """How many workspaces have PMP credentials (for the metrics)."""
         async with self._db.read() as conn:
@@ -494,6 +545,14 @@ def _ticket_settings_from_json(stored: Any) -> TicketSettings:
         return TicketSettings.fresh_install()
 
 
+def _unfurl_mode(value: object, *, strict: bool = False) -> UnfurlMode:
+    if value in UNFURL_MODES:
+        return value
+    if strict:
+        raise ValueError(f"unfurl_mode must be one of {', '.join(UNFURL_MODES)}")
+    return "internal"
+
+
 def _workspace_from_row(row: RowMapping) -> Workspace:
     return Workspace(
         team_id=row["team_id"] or None,
@@ -508,6 +567,10 @@ def _workspace_from_row(row: RowMapping) -> Workspace:
         notify_channel_id=row["notify_channel_id"],
         ticket_settings=_ticket_settings_from_json(row["ticket_settings"]),
         allow_first_record_file_loss=bool(row["allow_first_record_file_loss"]),
+        unfurl_mode=_unfurl_mode(row["unfurl_mode"]),
+        unfurl_in_slack_connect=bool(row["unfurl_in_slack_connect"]),
+        members_may_subscribe=bool(row["members_may_subscribe"]),
+        poll_interval_seconds=int(row["poll_interval_seconds"]),
         credentials_version=row["credentials_version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],

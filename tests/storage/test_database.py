@@ -185,7 +185,12 @@ async def test_postgresql_connection_killed_by_a_server_restart_is_replaced(
 
 async def test_a_version_1_database_gains_the_last_failure_columns(db: Database) -> None:
     async with db.write() as conn:
-        for column in ("last_pmp_failure_at", "last_pmp_failure", "allow_first_record_file_loss"):
+        for column in (
+            "last_pmp_failure_at",
+            "last_pmp_failure",
+            "allow_first_record_file_loss",
+            *_VERSION_4_COLUMNS,
+        ):
             await conn.execute(text(f"ALTER TABLE pmp_bot_workspaces DROP COLUMN {column}"))
         await conn.execute(schema.schema_version.update().values(version=1))
 
@@ -205,14 +210,13 @@ async def test_a_version_2_database_gains_the_file_loss_choice_switched_off(
     store = WorkspaceStore(db, cipher)
     await store.save_credentials("TA", None, "https://crm.example", "pmp-token", "UADMIN")
     async with db.write() as conn:
-        await conn.execute(
-            text("ALTER TABLE pmp_bot_workspaces DROP COLUMN allow_first_record_file_loss")
-        )
+        for column in ("allow_first_record_file_loss", *_VERSION_4_COLUMNS):
+            await conn.execute(text(f"ALTER TABLE pmp_bot_workspaces DROP COLUMN {column}"))
         await conn.execute(schema.schema_version.update().values(version=2))
 
     await db.create_schema()
 
-    assert await db.schema_version() == schema.SCHEMA_VERSION == 3
+    assert await db.schema_version() == schema.SCHEMA_VERSION
     reopened = WorkspaceStore(db, cipher)
     workspace = await reopened.get("TA")
     assert workspace is not None and workspace.pmp_base_url == "https://crm.example"
@@ -222,3 +226,32 @@ async def test_a_version_2_database_gains_the_file_loss_choice_switched_off(
     # A workspace added after the migration gets the column's default.
     await reopened.set_notify_channel("TB", None, "C1")
     assert (await reopened.get("TB")).allow_first_record_file_loss is False  # type: ignore[union-attr]
+
+
+_VERSION_4_COLUMNS = (
+    "unfurl_mode",
+    "unfurl_in_slack_connect",
+    "members_may_subscribe",
+    "poll_interval_seconds",
+)
+
+
+async def test_a_version_3_database_gains_the_workspace_options_at_their_defaults(
+    db: Database, cipher: TokenCipher
+) -> None:
+    store = WorkspaceStore(db, cipher)
+    await store.save_credentials("TA", None, "https://crm.example", "pmp-token", "UADMIN")
+    async with db.write() as conn:
+        for column in _VERSION_4_COLUMNS:
+            await conn.execute(text(f"ALTER TABLE pmp_bot_workspaces DROP COLUMN {column}"))
+        await conn.execute(schema.schema_version.update().values(version=3))
+
+    await db.create_schema()
+
+    assert await db.schema_version() == schema.SCHEMA_VERSION
+    workspace = await WorkspaceStore(db, cipher).get("TA")
+    assert workspace is not None and workspace.pmp_base_url == "https://crm.example"
+    assert workspace.unfurl_mode == "internal"
+    assert workspace.unfurl_in_slack_connect is False
+    assert workspace.members_may_subscribe is False
+    assert workspace.poll_interval_seconds == 60

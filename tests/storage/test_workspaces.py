@@ -390,3 +390,22 @@ def _assert_absent(directory: Path, secrets: list[str], present: str) -> None:
     assert present.encode() in contents  # proves the data really is in these files
     for secret in secrets:
         assert secret.encode() not in contents
+
+
+async def test_workspace_options_are_saved_and_checked(store: WorkspaceStore) -> None:
+    await store.set_options("TA", None, unfurl_mode="everywhere", poll_interval_seconds=120)
+    workspace = await store.get("TA")
+    assert workspace is not None
+    assert workspace.unfurl_mode == "everywhere"
+    assert workspace.poll_interval_seconds == 120
+    assert workspace.members_may_subscribe is False
+    assert workspace.unfurl_in_slack_connect is False
+    await store.set_options("TA", None, members_may_subscribe=True, unfurl_in_slack_connect=True)
+    workspace = await store.get("TA")
+    assert workspace is not None
+    assert (workspace.unfurl_mode, workspace.members_may_subscribe) == ("everywhere", True)
+    assert workspace.unfurl_in_slack_connect is True
+    with pytest.raises(ValueError, match="unfurl_mode"):
+        await store.set_options("TA", None, unfurl_mode="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="poll_interval_seconds"):
+        await store.set_options("TA", None, poll_interval_seconds=1)
