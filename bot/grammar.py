@@ -14,8 +14,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal, get_args
 
 from bot.pmp.links import RecordKind as PmpRecordKind
+from bot.text import escape_mrkdwn
 
 # The slash command, as registered in the manifests; replies name it in the commands they suggest.
 SLASH_COMMAND = "/pmp"
@@ -40,6 +42,9 @@ class CommandAction(StrEnum):
     STATUS = "status"
     NOTIFY = "notify"
     SETTINGS = "settings"
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+    SUBSCRIPTIONS = "subscriptions"
     UNKNOWN = "unknown"
 
 
@@ -69,6 +74,44 @@ class ChannelRef:
     name: str | None
 
 
+# What a channel can subscribe to (bot.storage.subscriptions.SubscriptionKind).
+SubscribeKind = Literal["tickets", "leads", "projects", "milestones", "customers", "lookups"]
+SUBSCRIBE_KINDS: tuple[SubscribeKind, ...] = get_args(SubscribeKind)
+FilterKey = Literal["department", "priority", "status", "customer", "project"]
+FILTER_KEYS: tuple[FilterKey, ...] = get_args(FilterKey)
+CardStyleWord = Literal["compact", "full"]
+
+
+@dataclass(frozen=True)
+class FilterTerm:
+    """One `key:value` filter as typed: `number` when the value is a number (an id),
+    otherwise `name` (resolved later against the workspace's names or PMP)."""
+
+    key: FilterKey
+    number: int | None = None
+    name: str | None = None
+
+    @property
+    def typed(self) -> str:
+        """The filter as the user could type it again."""
+        value = str(self.number) if self.number is not None else (self.name or "")
+        return f'{self.key}:"{value}"' if " " in value else f"{self.key}:{value}"
+
+
+@dataclass(frozen=True)
+class SubscriptionRequest:
+    """What `/pmp subscribe|unsubscribe|subscriptions` asked for. `channel` None means the
+    channel the command was typed in; `broadcast` / `style` None mean "not said";
+    `every_kind` is `unsubscribe all`."""
+
+    channel: ChannelRef | None = None
+    kind: SubscribeKind | None = None
+    filters: tuple[FilterTerm, ...] = ()
+    broadcast: bool | None = None
+    style: CardStyleWord | None = None
+    every_kind: bool = False
+
+
 @dataclass(frozen=True)
 class Command:
     """One parsed `/pmp` command.
@@ -81,6 +124,7 @@ class Command:
       `/pmp`) the user probably meant, with their other words kept (`customer acme` for
       `custmer acme`, `help notify` for `help notfy`); for UNKNOWN and `help <unknown topic>`.
     - `problem`: set when the command is understood but incomplete; show it instead of acting.
+    - `subscription`: for SUBSCRIBE, UNSUBSCRIBE and SUBSCRIPTIONS.
     """
 
     action: CommandAction
@@ -93,6 +137,7 @@ class Command:
     unknown_word: str | None = None
     suggestion: str | None = None
     problem: str | None = None
+    subscription: SubscriptionRequest | None = None
 
     @property
     def record_kind(self) -> PmpRecordKind | None:
@@ -134,6 +179,13 @@ _COMMAND_WORDS: dict[str, CommandAction] = {
     "notifications": CommandAction.NOTIFY,
     "settings": CommandAction.SETTINGS,
     "setting": CommandAction.SETTINGS,
+    "subscribe": CommandAction.SUBSCRIBE,
+    "sub": CommandAction.SUBSCRIBE,
+    "unsubscribe": CommandAction.UNSUBSCRIBE,
+    "unsub": CommandAction.UNSUBSCRIBE,
+    "subscriptions": CommandAction.SUBSCRIPTIONS,
+    "subscription": CommandAction.SUBSCRIPTIONS,
+    "subs": CommandAction.SUBSCRIPTIONS,
 }
 
 # Words that follow a record kind (`ticket new`) or precede it (`new ticket`). `rm` and
@@ -200,6 +252,16 @@ HELP_TOPICS: dict[str, list[tuple[str, str]]] = {
         ("notify", "shows which channel gets those notes"),
         ("notify off", "stops the notes _(admins)_"),
     ],
+    "subscribe": [
+        ("subscribe tickets", "posts new tickets and their changes in this channel"),
+        (
+            "subscribe #support tickets department:Support priority:high",
+            "only some tickets, in #support",
+        ),
+        ("subscribe #sales leads broadcast full", "status changes also in the channel, full cards"),
+        ("subscriptions", "shows what this channel gets, to edit or remove"),
+        ("unsubscribe tickets", "stops ticket posts here (`unsubscribe all` stops everything)"),
+    ],
     "workspace": [
         ("connect", "connects this workspace to your PMP"),
         ("disconnect", "disconnects this workspace from PMP"),
@@ -216,6 +278,10 @@ _TOPIC_WORDS: dict[str, str] = {
     **{alias: kind.value for alias, kind in RECORD_KIND_ALIASES.items()},
     "notify": "notify",
     "notifications": "notify",
+    "subscribe": "subscribe",
+    "unsubscribe": "subscribe",
+    "subscriptions": "subscribe",
+    "subscription": "subscribe",
     "connect": "workspace",
     "disconnect": "workspace",
     "status": "workspace",
@@ -285,6 +351,8 @@ def parse(text: str) -> Command:
         return _parse_help(rest)
     if action is CommandAction.NOTIFY:
         return _parse_notify(rest)
+    if action in _SUBSCRIPTION_ACTIONS:
+        return _parse_subscription(action, rest)
     if action is not None:
         return Command(action)
     verb = _RECORD_VERBS.get(word)
@@ -415,6 +483,255 @@ def _parse_notify(rest: list[_Token]) -> Command:
         f"or `{SLASH_COMMAND} notify off` to stop."
     )
     return Command(CommandAction.NOTIFY, problem=problem)
+
+
+_SUBSCRIPTION_ACTIONS = frozenset(
+    {CommandAction.SUBSCRIBE, CommandAction.UNSUBSCRIBE, CommandAction.SUBSCRIPTIONS}
+)
+
+_SUBSCRIBE_KIND_OF: dict[RecordKind, SubscribeKind] = {
+    RecordKind.CUSTOMER: "customers",
+    RecordKind.LEAD: "leads",
+    RecordKind.PROJECT: "projects",
+    RecordKind.MILESTONE: "milestones",
+    RecordKind.TICKET: "tickets",
+}
+SUBSCRIBE_KIND_WORDS: dict[str, SubscribeKind] = {
+    **{
+        alias: _SUBSCRIBE_KIND_OF[kind]
+        for alias, kind in RECORD_KIND_ALIASES.items()
+        if len(alias) > 1  # `subscribe t` reads like a typo, not a kind
+    },
+    "lookups": "lookups",
+    "lookup": "lookups",
+    "notices": "lookups",
+}
+
+FILTER_KEY_WORDS: dict[str, FilterKey] = {
+    "department": "department",
+    "departments": "department",
+    "dept": "department",
+    "priority": "priority",
+    "priorities": "priority",
+    "prio": "priority",
+    "status": "status",
+    "state": "status",
+    "customer": "customer",
+    "client": "customer",
+    "project": "project",
+    "proj": "project",
+}
+
+# Option words: what `broadcast` and card `style` become.
+_BROADCAST_WORDS: dict[str, bool] = {
+    "broadcast": True,
+    "thread-only": False,
+    "thread_only": False,
+    "threadonly": False,
+    "threaded": False,
+    "threads": False,
+    "thread": False,
+}
+_STYLE_WORDS: dict[str, CardStyleWord] = {"compact": "compact", "full": "full"}
+_EVERY_KIND_WORDS = frozenset({"all", "everything"})
+
+_KIND_LIST = "tickets, leads, projects, milestones, customers or lookups"
+_SUBSCRIBE_EXAMPLE = f"`{SLASH_COMMAND} subscribe #support tickets priority:high`"
+
+
+class _Refused(Exception):
+    """A subscription command understood well enough to say what to fix."""
+
+
+def _parse_subscription(action: CommandAction, rest: list[_Token]) -> Command:
+    try:
+        request = _read_subscription(action, rest)
+    except _Refused as refused:
+        return Command(action, problem=str(refused))
+    return Command(action, subscription=request)
+
+
+def _read_subscription(action: CommandAction, rest: list[_Token]) -> SubscriptionRequest:
+    verb = action.value
+    channel: ChannelRef | None = None
+    kind: SubscribeKind | None = None
+    filters: dict[FilterKey, FilterTerm] = {}
+    broadcast: bool | None = None
+    style: CardStyleWord | None = None
+    every_kind = False
+    index = 0
+    while index < len(rest):
+        token = rest[index]
+        index += 1
+        explicit = _explicit_channel(token)
+        if explicit is not None:
+            if channel is not None and channel != explicit:
+                raise _Refused("One channel at a time, please: name just one `#channel`.")
+            channel = explicit
+            continue
+        word = token.keyword
+        if word is None:
+            raise _Refused(_unknown_subscription_word(verb, token, rest, action))
+        if ":" in word:
+            term, index = _filter_term(token, rest, index)
+            if term.key in filters and filters[term.key] != term:
+                raise _Refused(f"Give `{term.key}:` once, like `{_echo(term.typed)}`.")
+            filters[term.key] = term
+        elif word in SUBSCRIBE_KIND_WORDS and action is not CommandAction.SUBSCRIPTIONS:
+            named = SUBSCRIBE_KIND_WORDS[word]
+            if kind is not None and kind != named:
+                raise _Refused(
+                    f"One kind at a time, please: `{SLASH_COMMAND} {verb} {kind}`, then "
+                    f"`{SLASH_COMMAND} {verb} {named}`."
+                )
+            kind = named
+        elif word in _EVERY_KIND_WORDS and action is CommandAction.UNSUBSCRIBE:
+            every_kind = True
+        elif word in _BROADCAST_WORDS and action is CommandAction.SUBSCRIBE:
+            said = _BROADCAST_WORDS[word]
+            if broadcast is not None and broadcast != said:
+                raise _Refused("Choose `thread-only` or `broadcast`, not both.")
+            broadcast = said
+        elif word in _STYLE_WORDS and action is CommandAction.SUBSCRIBE:
+            chosen = _STYLE_WORDS[word]
+            if style is not None and style != chosen:
+                raise _Refused("Choose `compact` or `full` cards, not both.")
+            style = chosen
+        else:
+            raise _Refused(_unknown_subscription_word(verb, token, rest, action))
+    request = SubscriptionRequest(
+        channel=channel,
+        kind=kind,
+        filters=tuple(filters[key] for key in FILTER_KEYS if key in filters),
+        broadcast=broadcast,
+        style=style,
+        every_kind=every_kind,
+    )
+    _check_complete(action, request)
+    return request
+
+
+def _check_complete(action: CommandAction, request: SubscriptionRequest) -> None:
+    if action is CommandAction.SUBSCRIPTIONS:
+        if request.filters:
+            raise _Refused(
+                f"`{SLASH_COMMAND} subscriptions` takes just a channel, like "
+                f"`{SLASH_COMMAND} subscriptions #support`."
+            )
+        return
+    if action is CommandAction.UNSUBSCRIBE:
+        if request.every_kind and (request.kind is not None or request.filters):
+            raise _Refused(
+                f"`{SLASH_COMMAND} unsubscribe all` stops everything the channel gets; to stop "
+                f"one kind, leave out `all`, like `{SLASH_COMMAND} unsubscribe tickets`."
+            )
+        if request.kind is None and not request.every_kind:
+            raise _Refused(
+                f"Tell me what to stop: {_KIND_LIST}, like `{SLASH_COMMAND} unsubscribe tickets`, "
+                f"or `{SLASH_COMMAND} unsubscribe all`."
+            )
+        return
+    if request.kind is None:
+        raise _Refused(
+            f"Tell me what the channel should get: {_KIND_LIST}, like {_SUBSCRIBE_EXAMPLE}."
+        )
+
+
+def _explicit_channel(token: _Token) -> ChannelRef | None:
+    """A channel the user clearly named: `<#C123|name>`, `#name` or a channel id. A bare
+    word is not one here (it is more likely a kind with a typo)."""
+    if token.channel is not None:
+        return token.channel
+    if token.keyword is None:
+        return None
+    text = token.text
+    if is_channel_id(text):
+        return ChannelRef(id=text, name=None)
+    name = text.removeprefix("#").casefold()
+    if text.startswith("#") and _CHANNEL_NAME_RE.fullmatch(name) and not name.isdigit():
+        return ChannelRef(id=None, name=name)
+    return None
+
+
+def _filter_term(token: _Token, rest: list[_Token], index: int) -> tuple[FilterTerm, int]:
+    """Reads `key:value`, `key:"two words"` or `key: value` starting at `token`; returns the
+    term and the index of the first token after it."""
+    key_text, _, value = token.text.partition(":")
+    key = FILTER_KEY_WORDS.get(key_text.strip().casefold())
+    if key is None:
+        known = _suggest(key_text.casefold(), {word: word for word in FILTER_KEYS})
+        hint = f" Did you mean `{known}:`?" if known else ""
+        raise _Refused(
+            f"I don't know the filter `{_echo(key_text)}:`.{hint} Filters are "
+            "`department:`, `priority:`, `status:`, `customer:` and `project:`."
+        )
+    if not value and index < len(rest):
+        value, index = rest[index].text, index + 1  # `customer: "Acme Inc"`
+    if value[:1] in _QUOTES:
+        # `customer:"Acme Inc"`: the phrase runs to the token that closes the quote.
+        words = [value[1:]]
+        while not (words[-1] and words[-1][-1] in _QUOTES) and index < len(rest):
+            words.append(rest[index].text)
+            index += 1
+        value = " ".join(words)
+        if value[-1:] in _QUOTES:
+            value = value[:-1]
+    value = " ".join(value.split())
+    if not value:
+        raise _Refused(f"`{key}:` needs a value, like `{_FILTER_EXAMPLES[key]}`.")
+    number = _record_id(_Token(text=value, keyword=value.casefold(), channel=None))
+    if number is not None:
+        return FilterTerm(key, number=number), index
+    if _NOT_AN_ID_RE.fullmatch(value):
+        raise _Refused(
+            f"`{key}:{_echo(value)}` isn't a {key} number: PMP numbers start at 1, like "
+            f"`{_FILTER_EXAMPLES[key]}`."
+        )
+    return FilterTerm(key, name=value[:MAX_QUERY_CHARS]), index
+
+
+_FILTER_EXAMPLES: dict[FilterKey, str] = {
+    "department": "department:2",
+    "priority": "priority:high",
+    "status": "status:open",
+    "customer": "customer:12",
+    "project": "project:7",
+}
+
+
+def _echo(text: str) -> str:
+    """User text quoted back in a code span: escaped, so it can't mention or link anyone,
+    and without backticks, which would end the span."""
+    return escape_mrkdwn(_shorten(text).replace("`", "'"))
+
+
+def _unknown_subscription_word(
+    verb: str, token: _Token, rest: list[_Token], action: CommandAction
+) -> str:
+    known: dict[str, str] = {}
+    if action is not CommandAction.SUBSCRIPTIONS:
+        known |= {word: kind for word, kind in SUBSCRIBE_KIND_WORDS.items()}
+    if action is CommandAction.SUBSCRIBE:
+        known |= {word: word for word in [*_BROADCAST_WORDS, *_STYLE_WORDS]}
+    if action is CommandAction.UNSUBSCRIBE:
+        known["all"] = "all"
+    word = token.text.casefold()
+    better = _suggest(word, known) if token.keyword is not None else None
+    text = f"I don't know `{_echo(token.text)}` here."
+    if better is not None:
+        words = [better if other is token else other.text for other in rest]
+        whole = " ".join([verb, *(f'"{w}"' if " " in w else w for w in words)])
+        if len(whole) <= MAX_SUGGESTION_CHARS and "`" not in whole:
+            return f"{text} Did you mean `{SLASH_COMMAND} {escape_mrkdwn(whole)}`?"
+        return f"{text} Did you mean `{better}`?"
+    if action is CommandAction.SUBSCRIPTIONS:
+        return f"{text} `{SLASH_COMMAND} subscriptions` takes just a channel, like `#support`."
+    if action is CommandAction.UNSUBSCRIBE:
+        return f"{text} Name a kind ({_KIND_LIST}) and the filters to stop, or `all`."
+    return (
+        f"{text} Name a kind ({_KIND_LIST}), filters like `priority:high`, and options "
+        f"`thread-only` or `broadcast`, `compact` or `full`, like {_SUBSCRIBE_EXAMPLE}."
+    )
 
 
 def _unknown(word: str, rest: list[_Token]) -> Command:

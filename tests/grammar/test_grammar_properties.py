@@ -156,7 +156,8 @@ def test_every_help_example_parses_cleanly() -> None:
 
 def test_every_topic_is_reachable_from_help() -> None:
     reachable = {
-        parse(f"help {word}").topic for word in [*RECORD_KIND_ALIASES, "notify", "connect", "help"]
+        parse(f"help {word}").topic
+        for word in [*RECORD_KIND_ALIASES, "notify", "connect", "help", "subscribe"]
     }
     assert reachable == set(HELP_TOPICS)
 
