@@ -28,7 +28,15 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from bot.sandbox import pages, resources
-from bot.sandbox.auth import check_token, presented_token
+from bot.sandbox.auth import (
+    NO_PERMISSION,
+    ApiToken,
+    AuthFailure,
+    TokenRegistry,
+    make_sandbox_token,
+    parse_permissions,
+    presented_token,
+)
 from bot.sandbox.faults import SandboxFaults
 from bot.sandbox.phpish import (
     PhpFatalError,
@@ -49,11 +57,31 @@ _PERMITTED_SEGMENT = re.compile(r"[a-z 0-9~%.:_\-@]+", re.IGNORECASE)
 _NUMBER = re.compile(r"[0-9]+")
 # REST_Controller answers these verbs; anything else is treated as GET.
 _KNOWN_VERBS = frozenset({"get", "delete", "post", "put", "options", "patch", "head"})
-CONTROLLERS = frozenset({"customers", "leads", "projects", "milestones", "tickets", "contacts"})
-# Controller methods that exist, as "<method>_<verb>".
-_HANDLED = {
-    name: frozenset({"data_get", "data_search_get", "data_post", "data_put", "data_delete"})
-    for name in CONTROLLERS
+CONTROLLERS = frozenset(
+    {"customers", "leads", "projects", "milestones", "tickets", "contacts", "staffs"}
+)
+# Controllers only the 3.x module has.
+V3_CONTROLLERS = frozenset({"webhooks"})
+_RECORD_METHODS = frozenset({"data_get", "data_search_get", "data_post", "data_put", "data_delete"})
+# Controller methods that exist, as "<method>_<verb>". The sandbox serves staff reads only
+# (the module also creates, updates and deletes staff).
+_HANDLED = {name: _RECORD_METHODS for name in CONTROLLERS} | {
+    "staffs": frozenset({"data_get", "data_search_get"})
+}
+# What the 3.x module adds to them.
+_V3_HANDLED = {
+    "tickets": frozenset({"data_reply_post"}),
+    "webhooks": frozenset(
+        {
+            "data_get",
+            "data_post",
+            "data_put",
+            "data_delete",
+            "events_get",
+            "toggle_post",
+            "logs_get",
+        }
+    ),
 }
 # Controllers whose PUT also accepts a form body (Parse_Input_Stream fallback).
 _PUT_ACCEPTS_FORM = frozenset({"leads", "projects", "tickets"})
@@ -67,11 +95,17 @@ class ApiRoute:
     args: tuple[str, ...]
 
 
-def route(segments: list[str]) -> ApiRoute | None:
+def route(segments: list[str], *, api_version: int = 2) -> ApiRoute | None:
     """Map URI segments to (controller, method, args) like Perfex's api routes + HMVC."""
     if len(segments) < 2 or segments[0] != "api":
         return None
     rest = segments[1:]
+    if api_version >= 3:
+        # Routes the 3.x module adds before its generic ones.
+        if len(rest) == 3 and rest[:2] == ["tickets", "reply"]:
+            return ApiRoute("tickets", "data_reply", (rest[2],))
+        if len(rest) == 3 and rest[0] == "webhooks" and rest[2] in ("toggle", "logs"):
+            return ApiRoute("webhooks", rest[2], (rest[1],))
     if len(rest) == 3 and rest[0] == "delete" and _NUMBER.fullmatch(rest[2]):
         return ApiRoute(rest[1], "data", (rest[2],))
     if len(rest) == 3 and rest[1] == "search":
@@ -149,6 +183,8 @@ class SandboxApp:
             raise ValueError("api_version must be 2 or 3")
         self.store = store
         self.token = token
+        self.tokens = TokenRegistry(token)
+        self._issued = 0
         self.api_version = api_version
         self.faults = faults if faults is not None else SandboxFaults()
         self._random = random.Random(random_seed)
@@ -249,19 +285,35 @@ class SandboxApp:
                 segments.append(segment)
         if segments[:1] == ["index.php"]:
             segments = segments[1:]
-        target = route(segments)
-        if target is None or target.controller not in CONTROLLERS:
+        target = route(segments, api_version=self.api_version)
+        controllers = CONTROLLERS | V3_CONTROLLERS if self.api_version >= 3 else CONTROLLERS
+        if target is None or target.controller not in controllers:
             return _html(404, pages.page_not_found())
         token = presented_token(request.headers, accept_bearer=self.api_version >= 3)
-        refused = check_token(token, self.token)
-        if refused is not None:
-            return json_answer(404, {"status": False, "message": refused.message})
+        found = self.tokens.lookup(token)
+        if isinstance(found, AuthFailure):
+            return json_answer(404, {"status": False, "message": found.message})
+        if target.controller == "webhooks" and not found.has_feature("webhooks"):
+            # The webhooks controller's own check, in its constructor (before routing).
+            return json_answer(
+                403, {"status": False, "message": "This token has no webhooks permission"}
+            )
         verb = request.method.lower()
         if verb not in _KNOWN_VERBS:
             verb = "get"
         handler_name = f"{target.method}_{verb}"
-        if handler_name not in _HANDLED[target.controller]:
+        handled = _HANDLED.get(target.controller, frozenset())
+        if self.api_version >= 3:
+            handled = handled | _V3_HANDLED.get(target.controller, frozenset())
+        if handler_name not in handled:
             return json_answer(405, {"status": False, "error": "Unknown method"})
+        if not found.allows(target.controller, handler_name.removeprefix("data_")):
+            return json_answer(403, {"status": False, "message": NO_PERMISSION})
+        return await self._dispatch(request, target, handler_name, found, php)
+
+    async def _dispatch(
+        self, request: Request, target: ApiRoute, handler_name: str, token: ApiToken, php: PhpOutput
+    ) -> Response:
         handler = self._handlers()[handler_name]
         return await handler(request, target.controller, target.args, php)
 
@@ -398,9 +450,11 @@ class SandboxApp:
 
     async def _control(self, request: Request, path: str) -> Response:
         token = presented_token(request.headers, accept_bearer=True)
-        refused = check_token(token, self.token)
-        if refused is not None:
-            return json_answer(404, {"status": False, "message": refused.message})
+        if token != self.token:
+            found = self.tokens.lookup(token)
+            message = found.message if isinstance(found, AuthFailure) else None
+            # Only the sandbox's main token may use the controls.
+            return json_answer(404, {"status": False, "message": message})
         action = path.rstrip("/")
         if action == "/_sandbox/faults" and request.method == "GET":
             return json_answer(200, {"status": True, "faults": dict(self.faults.as_dict())})
@@ -417,10 +471,45 @@ class SandboxApp:
             self.store.reset()
             self.faults.clear()
             return json_answer(200, {"status": True, "message": "Sandbox reset."})
+        if action == "/_sandbox/tokens" and request.method == "GET":
+            return json_answer(200, {"status": True, "count": len(self.tokens)})
+        if action == "/_sandbox/tokens" and request.method == "POST":
+            return await self._tokens_control(request)
         files = _FILES_CONTROL.fullmatch(action)
         if files is not None and request.method in ("GET", "POST", "DELETE"):
             return await self._files_control(request, files.group(1), files.group(2))
         return json_answer(404, {"status": False, "message": "Unknown sandbox control."})
+
+    async def _tokens_control(self, request: Request) -> Response:
+        """``POST /_sandbox/tokens``: ``{"count": N}`` accepts the N bulk tokens (full access,
+        ``bot.sandbox.auth.bulk_token(1..N)``) and lists them; ``{"name": ..., "permissions":
+        {"customers": ["get", "search_get"], ...}, "token": optional}`` adds one token with
+        only those permissions (a feature left out is refused with 403)."""
+        try:
+            fields = json.loads(await request.body() or b"{}")
+            if not isinstance(fields, dict):
+                raise ValueError("send a JSON object")
+            if "count" in fields:
+                count = fields["count"]
+                whole = isinstance(count, int) and not isinstance(count, bool)
+                if not whole or not 0 <= count <= 100000:
+                    raise ValueError("count must be a whole number from 0 to 100000")
+                tokens = self.tokens.add_bulk(count)
+                return json_answer(200, {"status": True, "tokens": list(tokens)})
+            permissions = parse_permissions(fields.get("permissions"))
+            name = fields.get("name", "")
+            if not isinstance(name, str):
+                raise ValueError("name must be a string")
+            token = fields.get("token")
+            if token is None:
+                self._issued += 1
+                token = make_sandbox_token(user=f"pmp-sandbox-issued-{self._issued}", name=name)
+            if not isinstance(token, str):
+                raise ValueError("token must be a string")
+            entry = self.tokens.add(token, name=name, permissions=permissions)
+        except ValueError as error:
+            return json_answer(400, {"status": False, "message": str(error)})
+        return json_answer(200, {"status": True, "token": entry.token})
 
     async def _files_control(self, request: Request, kind: str, record_id: str) -> Response:
         """``/_sandbox/files/<leads|projects|tickets>/<id>``: GET lists a record's attachments,

@@ -70,3 +70,112 @@ def check_token(presented: str, expected: str) -> AuthFailure | None:
         return AuthFailure("Syntax error, malformed JSON")
     # A well-formed token the server does not know: the module reports no message at all.
     return AuthFailure(None)
+
+
+# The REST module's answer when a token lacks the feature/capability a request needs
+# (CodeIgniter REST's ``text_rest_api_key_permissions``), HTTP 403.
+NO_PERMISSION = "This API key does not have enough permissions"
+# Every capability a controller method can need: the method name without ``data_``.
+CAPABILITIES = frozenset({"get", "search_get", "post", "put", "delete", "reply_post"})
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """One row of the module's ``user_api`` table.
+
+    ``permissions`` is None for a full-access token (``permission_enable = 0``); otherwise
+    it maps a feature (the controller's name: ``customers``, ``staffs``, ``webhooks``, ...)
+    to the capabilities granted (``get``, ``search_get``, ``post``, ``put``, ``delete``, ...).
+    """
+
+    token: str
+    name: str
+    permissions: dict[str, frozenset[str]] | None = None
+
+    def has_feature(self, feature: str) -> bool:
+        return self.permissions is None or feature in self.permissions
+
+    def allows(self, feature: str, capability: str) -> bool:
+        if self.permissions is None:
+            return True
+        return capability in self.permissions.get(feature, frozenset())
+
+
+def parse_permissions(raw: object) -> dict[str, frozenset[str]] | None:
+    """``{"customers": ["get", "search_get"], "staffs": []}`` (None: full access).
+
+    Raises ValueError naming what is wrong. A feature with an empty list is granted no
+    capability but counts as present (the webhooks controller only asks whether it is).
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("permissions must be an object of feature -> list of capabilities")
+    checked: dict[str, frozenset[str]] = {}
+    for feature, capabilities in raw.items():
+        if not isinstance(capabilities, list) or not all(
+            isinstance(item, str) for item in capabilities
+        ):
+            raise ValueError(f"permissions[{feature!r}] must be a list of capability names")
+        unknown = sorted(set(capabilities) - CAPABILITIES - {"events_get", "toggle_post"})
+        if unknown:
+            raise ValueError(
+                f"unknown capabilities {unknown}; known: {', '.join(sorted(CAPABILITIES))}, "
+                "events_get, toggle_post"
+            )
+        checked[str(feature)] = frozenset(capabilities)
+    return checked
+
+
+def bulk_token(index: int) -> str:
+    """The ``index``-th extra token (1-based); the same on every run, so a benchmark can
+    compute the tokens of ``--tokens N`` without asking the server."""
+    return make_sandbox_token(user=f"pmp-sandbox-{index}", name=f"Workspace {index}")
+
+
+class TokenRegistry:
+    """The tokens a sandbox accepts: the main one (full access) and any added at run time."""
+
+    def __init__(self, main: str) -> None:
+        self.main = main
+        self._tokens: dict[str, ApiToken] = {main: ApiToken(main, "PMP sandbox")}
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def add(
+        self,
+        token: str,
+        *,
+        name: str = "",
+        permissions: dict[str, frozenset[str]] | None = None,
+    ) -> ApiToken:
+        if not token or any(char.isspace() for char in token):
+            raise ValueError("a token must be non-empty and without spaces")
+        entry = ApiToken(token, name or "API token", permissions)
+        self._tokens[token] = entry
+        return entry
+
+    def add_bulk(self, count: int) -> list[str]:
+        """Tokens 1..count of ``bulk_token`` (full access); existing ones are kept."""
+        tokens = [bulk_token(index) for index in range(1, count + 1)]
+        for index, token in enumerate(tokens, start=1):
+            if token not in self._tokens:
+                self._tokens[token] = ApiToken(token, f"Workspace {index}")
+        return tokens
+
+    def remove(self, token: str) -> bool:
+        if token == self.main:
+            return False
+        return self._tokens.pop(token, None) is not None
+
+    def clear_added(self) -> None:
+        """Forget every token but the main one."""
+        self._tokens = {self.main: self._tokens[self.main]}
+
+    def lookup(self, presented: str) -> ApiToken | AuthFailure:
+        """The token's row, or the failure the module reports for ``presented``."""
+        found = self._tokens.get(presented) if presented else None
+        if found is not None:
+            return found
+        return check_token(presented, self.main) or AuthFailure(None)

@@ -48,6 +48,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="API token the server accepts (default: a fixed demo token)",
     )
     parser.add_argument(
+        "--tokens",
+        type=int,
+        default=0,
+        metavar="N",
+        help=(
+            "also accept N more full-access tokens, one per workspace of a benchmark "
+            '(POST /_sandbox/tokens {"count": N} lists them); default: %(default)s'
+        ),
+    )
+    parser.add_argument(
         "--api-version",
         type=int,
         choices=(2, 3),
@@ -102,6 +112,9 @@ def run_sandbox(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"pmp-bot sandbox: {error}", file=sys.stderr)
         return 2
+    if args.tokens < 0:
+        print("pmp-bot sandbox: --tokens must be 0 or more", file=sys.stderr)
+        return 2
     try:
         serve(
             host=args.host,
@@ -111,6 +124,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
             api_version=args.api_version,
             faults=faults,
             announce=lambda line: print(line, flush=True),
+            tokens=args.tokens,
         )
     except OSError as error:
         print(

@@ -891,6 +891,8 @@ def read(store: SandboxStore, kind: str, key: str, *, site_url: str) -> PhpValue
         return store.project(key)
     if kind == "tickets":
         return store.ticket(key)
+    if kind == "staffs":
+        return store.staff(key)
     found = store.milestone(key)
     return list(found) if found else None
 
@@ -902,6 +904,7 @@ def read_all(store: SandboxStore, kind: str) -> list[PhpValue]:
         "projects": store.projects,
         "tickets": store.tickets,
         "milestones": store.milestones,
+        "staffs": store.staff_list,
     }
     return list(listers[kind]())
 
@@ -914,5 +917,6 @@ def search(store: SandboxStore, kind: str, term: str) -> list[PhpValue]:
         "tickets": store.search_tickets,
         "milestones": store.search_milestones,
         "contacts": store.search_contacts,
+        "staffs": store.search_staff,
     }
     return list(searchers[kind](term))

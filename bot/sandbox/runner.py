@@ -113,13 +113,15 @@ def running_sandbox(
     port: int = 0,
     faults: SandboxFaults | None = None,
     dev_mode: bool = False,
+    tokens: int = 0,
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox on ``host`` (port 0: a free one) in a background thread.
 
     ``db`` is a SQLite file or ":memory:"; ``seed`` loads the demo records into a fresh
     database. ``dev_mode`` starts it in development mode (``faults.dev_mode``, which can be
-    switched later). On exit the server stops (releasing hanging requests) and the store
-    closes.
+    switched later). ``tokens`` more full-access tokens are accepted besides ``token``:
+    ``bot.sandbox.auth.bulk_token(1..tokens)``. On exit the server stops (releasing hanging
+    requests) and the store closes.
     """
     faults = faults if faults is not None else SandboxFaults()
     if dev_mode:
@@ -127,6 +129,7 @@ def running_sandbox(
     store = SandboxStore(db, seed=seed)
     try:
         app = SandboxApp(store, token=token, api_version=api_version, faults=faults)
+        app.tokens.add_bulk(tokens)
         sock = _listening_socket(host, port)
         try:
             bound_port = int(sock.getsockname()[1])
@@ -169,12 +172,19 @@ def serve(
     api_version: int,
     faults: SandboxFaults,
     announce: Callable[[str], None],
+    tokens: int = 0,
 ) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM; ``announce`` gets the listening line."""
     with SandboxStore(db, seed=True) as store:
         app = SandboxApp(store, token=token, api_version=api_version, faults=faults)
+        app.tokens.add_bulk(tokens)
         sock = _listening_socket(host, port)
         with contextlib.closing(sock):
             bound_port = int(sock.getsockname()[1])
             announce(f"PMP sandbox listening on {site_url(host, bound_port)}  (API token: {token})")
+            if tokens:
+                announce(
+                    f"It also accepts {tokens} workspace tokens: POST /_sandbox/tokens "
+                    f'{{"count": {tokens}}} lists them.'
+                )
             _server(app).run(sockets=[sock])

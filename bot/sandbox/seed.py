@@ -32,7 +32,14 @@ STAFF = {
     3: ("Tom", "Becker", "tom.becker@pmp.example"),
     4: ("Aiko", "Tanaka", "aiko.tanaka@pmp.example"),
     5: ("Liam", "O'Brien", "liam.obrien@pmp.example"),
+    # E-mails of the console's Slack stand-in people (@alex, @sam), so mapping a Slack user
+    # to a PMP staff member by e-mail can be shown there.
+    6: ("Alex", "Ortega", "alex@example.com"),
+    7: ("Sam", "Morgan", "sam@example.com"),
+    # Left the company: still in the staff list and searches, switched off.
+    8: ("Pat", "Keller", "pat.keller@pmp.example"),
 }
+INACTIVE_STAFF_IDS = (8,)
 
 
 # The departments' IMAP logins (Perfex keeps them on the department; ticket rows show them).
@@ -91,7 +98,13 @@ class DemoFacts:
     # Every 4th milestone is hidden from the customer; every 5th has no start date.
     hidden_milestone_ids: tuple[int, ...] = tuple(range(4, 48, 4))
     milestones_without_start_date: tuple[int, ...] = tuple(range(5, 48, 5))
-    # Secrets PMP hands out: department IMAP passwords (ticket rows), contact password hashes.
+    # Staff: ids 1-5 are assigned to tickets and leads and are project members; 6 and 7
+    # carry the console's Slack e-mails; 8 is switched off.
+    staff_count: int = len(STAFF)
+    console_staff: tuple[tuple[int, str], ...] = ((6, "alex@example.com"), (7, "sam@example.com"))
+    inactive_staff_ids: tuple[int, ...] = INACTIVE_STAFF_IDS
+    # Secrets PMP hands out: department IMAP passwords (ticket rows), contact password hashes
+    # (contact rows) and staff password hashes (staff rows).
     imap_passwords: tuple[str, ...] = tuple(IMAP_PASSWORDS.values())
     password_hash_prefix: str = PASSWORD_HASH_PREFIX
 
@@ -188,6 +201,9 @@ def reference_rows() -> dict[str, list[Row]]:
                 "datecreated": _stamp(900 - key),
                 "admin": "1" if key == 1 else "0",
                 "role": "1",
+                "active": "0" if key in INACTIVE_STAFF_IDS else "1",
+                "last_login": _stamp(key / 3) if key not in INACTIVE_STAFF_IDS else _stamp(400),
+                "last_activity": _stamp(key / 4) if key not in INACTIVE_STAFF_IDS else _stamp(400),
                 "default_language": "english",
                 "phonenumber": f"+1 555 010{key}",
                 "media_path_slug": f"{first}-{last}".lower().replace("'", ""),

@@ -844,6 +844,40 @@ class SandboxStore:
         with self._lock:
             return _records(self._rows(sql + self._MILESTONES_ORDER, params))
 
+    # staff
+
+    def staff_list(self) -> list[Record]:
+        """``Api_model::get_table('staffs')``: every row of ``tblstaff``, password hash included."""
+        with self._lock:
+            rows = self._rows('SELECT * FROM "staff" ORDER BY staffid')
+        return [_with_customfields(row) for row in rows]
+
+    def staff(self, key: str) -> Record | None:
+        found = self.row(schema.STAFF, key)
+        return None if found is None else _with_customfields(found)
+
+    def search_staff(self, term: str) -> list[Record]:
+        """``Api_model::search('staff', ...)``: names, full name, e-mail and phone, any staff
+        member (inactive ones too), by first name."""
+        sql = 'SELECT * FROM "staff"'
+        params: list[object] = []
+        if term:
+            _search_term_breaks_sql(
+                term,
+                f'SELECT * FROM `tblstaff` WHERE (firstname LIKE "%{term}%" OR lastname LIKE '
+                f'"%{term}%" OR CONCAT(firstname, \' \', lastname) LIKE "%{term}%" OR email LIKE '
+                f'"%{term}%" OR phonenumber LIKE "%{term}%") ORDER BY firstname ASC',
+                "modules/api/models/Api_model.php",
+                118,
+            )
+            full_name = "firstname || ' ' || lastname"
+            columns = ("firstname", "lastname", full_name, "email", "phonenumber")
+            sql += " WHERE (" + " OR ".join(f"pmp_like({column}, ?)" for column in columns) + ")"
+            params = [f"%{term}%"] * len(columns)
+        with self._lock:
+            rows = self._rows(sql + " ORDER BY pmp_fold(firstname), staffid", params)
+        return [_with_customfields(row) for row in rows]
+
     # tickets
 
     def _joined(self, table: Table, key: str | None) -> Row:
