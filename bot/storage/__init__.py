@@ -6,6 +6,7 @@ from bot.storage.database import Database, SchemaVersionError
 from bot.storage.idempotency import IdempotencyStore
 from bot.storage.oauth import OAuthStores, build_oauth_stores
 from bot.storage.recent import RecentLookup, RecentLookupsStore
+from bot.storage.subscriptions import Subscription, SubscriptionFilters, SubscriptionStore
 from bot.storage.urls import DatabaseUrlError, display_database_url, to_async_database_url
 from bot.storage.workspaces import (
     UNFURL_MODES,
@@ -25,6 +26,9 @@ __all__ = [
     "RecentLookup",
     "RecentLookupsStore",
     "SchemaVersionError",
+    "Subscription",
+    "SubscriptionFilters",
+    "SubscriptionStore",
     "UnfurlMode",
     "Workspace",
     "WorkspaceStore",
