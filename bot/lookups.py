@@ -21,7 +21,6 @@ from bot.pmp import (
     PmpError,
     PmpRecord,
     Project,
-    Ticket,
 )
 from bot.pmp.links import RecordKind
 from bot.result_cache import CachedResults, ResultCache
@@ -35,6 +34,8 @@ T = TypeVar("T")
 # response_url: a moment more is better than a row of bare numbers).
 LEADS_READ_TO_NAME = 5
 LEAD_NAMING_WAIT_S = 1.5
+# How long a ticket's card waits to learn PMP's API version (whether it offers Reply).
+TICKET_VERSION_WAIT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class RecordDetails:
     # A ticket's status, priority, department and service names seen in other ticket
     # records: on PMP 2.0.8 a ticket is read through its search, whose rows name none.
     ticket_names: TicketSettings | None = None
+    # A ticket's card offers Reply: PMP has the reply endpoint (its API module 3.x).
+    can_reply: bool = False
 
     @property
     def label(self) -> str:
@@ -241,9 +244,20 @@ class Lookups:
     async def details(self, pmp: PmpClient, kind: RecordKind, record_id: int) -> RecordDetails:
         """One record and what its card shows beside it (primary contact, customer or
         project name), fetched together."""
-        record: PmpRecord = await pmp.resource(kind).get(record_id)
         if kind == "ticket":
-            self.ticket_names.learn(pmp.base_url, [record])
+            # Whether Reply can be offered: asked once per client, alongside the first read.
+            ticket, version = await asyncio.gather(
+                pmp.tickets.get(record_id),
+                _optional(pmp.detect_api_version(timeout=TICKET_VERSION_WAIT_S)),
+            )
+            self.ticket_names.learn(pmp.base_url, [ticket])
+            self.learned_names.learn(pmp.base_url, [ticket])
+            return RecordDetails(
+                ticket,
+                ticket_names=self.ticket_names.names(pmp.base_url),
+                can_reply=version is not None and version >= 3,
+            )
+        record: PmpRecord = await pmp.resource(kind).get(record_id)
         self.learned_names.learn(pmp.base_url, [record])
         if isinstance(record, Customer):
             contacts = await _optional(pmp.contacts.list(record.id))
@@ -255,6 +269,4 @@ class Lookups:
         if isinstance(record, Milestone) and record.project_id:
             project = await _optional(pmp.projects.get(record.project_id))
             return RecordDetails(record, project_name=project.display_name if project else None)
-        if isinstance(record, Ticket):
-            return RecordDetails(record, ticket_names=self.ticket_names.names(pmp.base_url))
         return RecordDetails(record)

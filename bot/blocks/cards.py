@@ -28,14 +28,24 @@ from slack_sdk.models.blocks import (
     Option,
     OverflowMenuElement,
     SectionBlock,
+    StaticSelectElement,
 )
 
-from bot.blocks.ids import CardAction
+from bot.blocks.ids import CardAction, TicketCardAction
 from bot.lookups import RecordDetails
 from bot.names import NameBook, country_name
 from bot.pmp.links import RecordKind, display_site, record_page
 from bot.pmp.models import Contact, Customer, Lead, Milestone, PmpRecord, Project, Ticket
 from bot.text import safe, truncate
+from bot.ticket_actions import (
+    ActionKind,
+    TicketAction,
+    closed_status,
+    is_closed,
+    priority_names,
+    status_names,
+    tags_readable,
+)
 
 __all__ = [
     "KIND_EMOJI",
@@ -62,6 +72,7 @@ __all__ = [
     "record_link",
     "ref_of",
     "shared_by_of",
+    "ticket_controls",
 ]
 
 # Slack's limits (docs/slack-rules.md).
@@ -395,6 +406,8 @@ class _CardBody:
     fields: Sequence[MarkdownTextObject | None]
     sections: Sequence[SectionBlock | None]
     buttons: Sequence[ButtonElement | None]
+    # A row of its own above the card's footer (a ticket's status, priority... controls).
+    controls: Sequence[InteractiveElement] = ()
 
 
 def _menu(ref: CardRef, url: str | None, shared_by: str | None) -> OverflowMenuElement | None:
@@ -457,6 +470,8 @@ def _card(body: _CardBody, *, base_url: str, can_delete: bool, shared_by: str | 
     if fields:
         blocks.append(SectionBlock(fields=fields))
     blocks.extend(section for section in body.sections if section is not None)
+    if body.controls:
+        blocks.append(ActionsBlock(elements=list(body.controls)))
 
     where = f"{KIND_LABELS[kind]} {id_text(ref.id)}"
     site = _site_of(base_url)
@@ -666,9 +681,12 @@ def build_ticket_card(
     contact: Contact | None = None,
     can_delete: bool = False,
     shared_by: str | None = None,
+    actions: bool = True,
+    can_reply: bool = False,
 ) -> Message:
     """A ticket: status, priority, department and service by name, customer, contact, dates
-    and the start of its message."""
+    and the start of its message; with `actions`, its status and priority menus, Assign to
+    me, Close and (`can_reply`: PMP has the reply endpoint) Reply."""
     names = names or NameBook()
     who: list[str | None]
     if contact is not None:
@@ -694,8 +712,131 @@ def build_ticket_card(
         ],
         sections=[_text_section("Message", html_to_text(ticket.message), TICKET_MESSAGE_MAX)],
         buttons=[],
+        controls=ticket_controls(ticket, names, can_reply=can_reply) if actions else (),
     )
     return _card(body, base_url=base_url, can_delete=can_delete, shared_by=shared_by)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ticket actions
+
+TAGS_CLEARED = (
+    "PMP doesn't tell pmp-bot this ticket's tags, and its API clears the tags of a ticket it "
+    "changes: any tags on it will be removed."
+)
+
+
+def _ticket_confirm(title: str, what: str, confirm: str, *, tags_kept: bool) -> ConfirmObject:
+    text = " ".join(part for part in (what, "" if tags_kept else TAGS_CLEARED) if part)
+    return ConfirmObject(
+        title=title, text=truncate(text, CONFIRM_TEXT_MAX), confirm=confirm, deny="Cancel"
+    )
+
+
+def _ticket_menu(
+    action_id: TicketCardAction,
+    placeholder: str,
+    ticket: Ticket,
+    choices: dict[int, str],
+    current: int | None,
+    kind: ActionKind,
+    *,
+    tags_kept: bool,
+) -> StaticSelectElement | None:
+    options = [
+        Option(
+            text=truncate(one_line(name), 75),
+            value=TicketAction(kind, ticket.id, choice).to_value(),
+        )
+        for choice, name in choices.items()
+        if one_line(name)
+    ]
+    if not options:
+        return None
+    initial = next(
+        (
+            option
+            for option, choice in zip(options, choices, strict=False)
+            if current is not None and choice == current
+        ),
+        None,
+    )
+    return StaticSelectElement(
+        action_id=action_id,
+        placeholder=placeholder,
+        options=options,
+        initial_option=initial,
+        # Only PUT-based changes risk the tags; without that there is nothing to confirm.
+        confirm=None
+        if tags_kept
+        else _ticket_confirm(
+            f"Change the {placeholder.lower()}?", "", "Change it", tags_kept=False
+        ),
+    )
+
+
+def ticket_controls(
+    ticket: Ticket, names: NameBook | None = None, *, can_reply: bool = False
+) -> list[InteractiveElement]:
+    """The controls that act on a ticket (on its card and in the Home tab's queue): status
+    and priority menus, Assign to me, Reply (only where PMP has the endpoint), Close (with a
+    confirm dialog; not on a closed ticket)."""
+    names = names or NameBook()
+    tags_kept = tags_readable(ticket)
+    elements: list[InteractiveElement] = []
+    status = _ticket_menu(
+        TicketCardAction.STATUS,
+        "Status",
+        ticket,
+        status_names(names),
+        ticket.status,
+        "status",
+        tags_kept=tags_kept,
+    )
+    priority = _ticket_menu(
+        TicketCardAction.PRIORITY,
+        "Priority",
+        ticket,
+        priority_names(names),
+        ticket.priority,
+        "priority",
+        tags_kept=tags_kept,
+    )
+    elements += [menu for menu in (status, priority) if menu is not None]
+    elements.append(
+        ButtonElement(
+            text="Assign to me",
+            action_id=TicketCardAction.ASSIGN_ME,
+            value=TicketAction("assign", ticket.id).to_value(),
+            confirm=None
+            if tags_kept
+            else _ticket_confirm("Assign it to you?", "", "Assign", tags_kept=False),
+        )
+    )
+    if can_reply:
+        elements.append(
+            ButtonElement(
+                text="Reply",
+                action_id=TicketCardAction.REPLY,
+                value=TicketAction("reply", ticket.id).to_value(),
+            )
+        )
+    if not is_closed(ticket, names):
+        elements.append(
+            ButtonElement(
+                text="Close",
+                action_id=TicketCardAction.CLOSE,
+                value=TicketAction("close", ticket.id, closed_status(names)).to_value(),
+                style="danger",
+                confirm=_ticket_confirm(
+                    "Close this ticket?",
+                    f"Ticket {id_text(ticket.id)} will be closed in PMP.",
+                    "Close it",
+                    tags_kept=tags_kept,
+                ),
+            )
+        )
+    return elements
 
 
 def build_record_card(
@@ -709,9 +850,10 @@ def build_record_card(
     customer_name: str | None = None,
     project_name: str | None = None,
     contact: Contact | None = None,
+    can_reply: bool = False,
 ) -> Message:
     """The card of any record; the related names and contacts are used where the record's
-    card shows them."""
+    card shows them (`can_reply`: a ticket card offers Reply)."""
     if isinstance(record, Customer):
         return build_customer_card(
             record,
@@ -750,6 +892,7 @@ def build_record_card(
             contact=contact,
             can_delete=can_delete,
             shared_by=shared_by,
+            can_reply=can_reply,
         )
     raise TypeError(f"no card for {type(record).__name__}")
 
@@ -774,4 +917,5 @@ def build_details_card(
         primary_contact=details.primary_contact,
         customer_name=details.customer_name,
         project_name=details.project_name,
+        can_reply=details.can_reply,
     )

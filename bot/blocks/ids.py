@@ -47,6 +47,24 @@ class CardAction(StrEnum):
     RESULTS_NEXT = "pmp_results_next"
 
 
+class TicketCardAction(StrEnum):
+    """Ticket actions on ticket cards and the Home tab's queue (bot/blocks/cards.py, home.py;
+    handlers/ticket_actions.py). Every value (a button's, a menu option's) is a
+    `bot.ticket_actions.TicketAction` (`status:5:7`: set ticket 7's status to 5). REPLY_MODAL
+    is the Reply modal's callback id, REPLY_* its blocks and inputs."""
+
+    STATUS = "pmp_ticket_status"
+    PRIORITY = "pmp_ticket_priority"
+    ASSIGN_ME = "pmp_ticket_assign_me"
+    REPLY = "pmp_ticket_reply"
+    CLOSE = "pmp_ticket_close"
+    REPLY_MODAL = "pmp_ticket_reply_modal"
+    REPLY_MESSAGE_BLOCK = "pmp_ticket_reply_message"
+    REPLY_MESSAGE_INPUT = "pmp_ticket_reply_message_input"
+    REPLY_STATUS_BLOCK = "pmp_ticket_reply_status"
+    REPLY_STATUS_INPUT = "pmp_ticket_reply_status_input"
+
+
 class HomeAction(StrEnum):
     """The Home tab and the customer search it opens."""
 
