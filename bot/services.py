@@ -22,11 +22,13 @@ from bot.notify import NotificationQueue
 from bot.notify.slack_poster import SlackPoster, report_notice_failure
 from bot.pmp_pool import PmpClientPool, TransportFactory, default_transport
 from bot.result_cache import ResultCache
+from bot.staff import StaffDirectory
 from bot.storage import (
     Database,
     IdempotencyStore,
     OAuthStores,
     RecentLookupsStore,
+    StaffLinkStore,
     Workspace,
     WorkspaceStore,
     build_oauth_stores,
@@ -80,6 +82,8 @@ class BotServices:
     slack_http: aiohttp.ClientSession
     lookups: Lookups
     notices: NotificationQueue
+    # Slack users' PMP staff members and staff names for pickers (bot.staff).
+    staff: StaffDirectory
     # Slack installations and OAuth states, in OAuth (multi-workspace) mode only.
     oauth_stores: OAuthStores | None = None
     listeners: ListenerTracker = field(default_factory=ListenerTracker)
@@ -147,6 +151,7 @@ class BotServices:
             slack_http=slack_http,
             lookups=Lookups(ResultCache(max_bytes=settings.result_cache_bytes)),
             notices=notices,
+            staff=StaffDirectory(StaffLinkStore(database)),
             oauth_stores=oauth_stores,
             metrics=metrics,
         )

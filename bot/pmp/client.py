@@ -44,6 +44,7 @@ from bot.pmp.resources import (
     RecordResource,
     TicketsResource,
 )
+from bot.pmp.staff import StaffResource
 
 logger = logging.getLogger("bot.pmp")
 
@@ -188,6 +189,8 @@ class PmpClient:
         self.milestones = MilestonesResource(self)
         self.projects = ProjectsResource(self)
         self.tickets = TicketsResource(self)
+        # Read only: names for pickers and the Slack user <-> staff member mapping.
+        self.staff = StaffResource(self)
         self._resources: dict[RecordKind, RecordResource[Any]] = {
             "customer": self.customers,
             "lead": self.leads,
