@@ -11,7 +11,7 @@ from types import ModuleType
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import cards, commands, connect, home, lifecycle, records, tickets
+from handlers import cards, commands, connect, home, lifecycle, records, tickets, unfurls
 
 # Modules whose `register(app)` adds Slack listeners.
 LISTENER_MODULES: tuple[ModuleType, ...] = (
@@ -22,6 +22,7 @@ LISTENER_MODULES: tuple[ModuleType, ...] = (
     lifecycle,
     records,
     tickets,
+    unfurls,
 )
 
 

@@ -127,6 +127,8 @@ def test_manifest_command_escapes_and_scopes_are_minimal() -> None:
         "commands",
         "chat:write",
         "users:read",
+        "links:read",
+        "links:write",
     }
     assert manifest["settings"]["token_rotation_enabled"] is True
 

@@ -17,6 +17,7 @@ import base64
 import copy
 import itertools
 import json
+import re
 import secrets
 import socket
 import threading
@@ -26,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import uvicorn
@@ -53,7 +54,7 @@ DEFAULT_CLIENT_ID = "1000.2000"
 DEFAULT_CLIENT_SECRET = "standin-client-secret"
 # The bot scopes manifest.yml grants (a test keeps the two equal): a method needing any other
 # scope answers `missing_scope`, as Slack does for an app installed from that manifest.
-DEFAULT_BOT_SCOPES = "commands,chat:write,users:read"
+DEFAULT_BOT_SCOPES = "commands,chat:write,users:read,links:read,links:write"
 
 TRIGGER_TTL_SECONDS = 3.0
 RESPONSE_URL_MAX_POSTS = 5
@@ -73,10 +74,17 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postEphemeral": ("chat:write",),
     "chat.update": ("chat:write",),
     "chat.delete": ("chat:write",),
+    "chat.unfurl": ("links:write",),
     "users.info": ("users:read",),
     "team.info": ("team:read",),
     "conversations.join": ("channels:join",),
     "conversations.open": ("im:write", "mpim:write", "channels:manage", "groups:write"),
+}
+# conversations.history and .replies need the history scope of the kind of conversation.
+_CONVERSATION_HISTORY_SCOPES = {
+    "public": "channels:history",
+    "private": "groups:history",
+    "im": "im:history",
 }
 # conversations.info needs the read scope of the kind of conversation asked about.
 _CONVERSATION_READ_SCOPES = {"public": "channels:read", "private": "groups:read", "im": "im:read"}
@@ -204,6 +212,10 @@ class StandinChannel:
     is_private: bool = False
     bot_is_member: bool = True
     dm_user: str | None = None
+    # Archived (`archive_channel`): readable, but nothing can be posted to it.
+    is_archived: bool = False
+    # A Slack Connect channel (shared with another organisation): `connect_channel`.
+    is_ext_shared: bool = False
 
     def to_slack(self) -> JsonDict:
         if self.dm_user is not None:
@@ -224,10 +236,10 @@ class StandinChannel:
             "is_im": False,
             "is_mpim": False,
             "is_private": self.is_private,
-            "is_archived": False,
+            "is_archived": self.is_archived,
             "is_general": self.name == "general",
-            "is_shared": False,
-            "is_ext_shared": False,
+            "is_shared": self.is_ext_shared,
+            "is_ext_shared": self.is_ext_shared,
             "is_org_shared": False,
             "is_member": self.bot_is_member,
             "created": 1_700_000_000,
@@ -253,6 +265,9 @@ class StoredMessage:
     thread_ts: str | None = None
     deleted: bool = False
     edited: bool = False
+    # Message metadata (event_type, event_payload), shown with include_all_metadata.
+    metadata: JsonDict | None = None
+    reply_broadcast: bool = False
 
     def to_slack(self, app_id: str) -> JsonDict:
         message: JsonDict = {"type": "message", "text": self.text, "user": self.user_id}
@@ -338,6 +353,19 @@ class _Grant:
 
 
 @dataclass
+class _SharedLinks:
+    """Links of one message (or one composer draft) Slack told the app about, by unfurl id,
+    and the previews the app attached to them (`chat.unfurl`)."""
+
+    team_id: str
+    channel_id: str
+    ts: str
+    source: str
+    urls: tuple[str, ...]
+    unfurls: dict[str, JsonDict] = field(default_factory=dict)
+
+
+@dataclass
 class _Fault:
     method: str
     status: int
@@ -354,6 +382,12 @@ class _Request:
     basic_auth: tuple[str, str] | None
 
 
+# Links in what a user types: Slack's `<url|label>` / `<url>` markup, or a bare address.
+_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>|(https?://[^\s<>]+)")
+# The channel of a link_shared event for a link typed in the message composer.
+COMPOSER_CHANNEL = "COMPOSER"
+
+
 def _tz_details(tz: str) -> tuple[int, str]:
     try:
         now = datetime.now(ZoneInfo(tz))
@@ -361,6 +395,11 @@ def _tz_details(tz: str) -> tuple[int, str]:
         return 0, "UTC"
     offset = now.utcoffset()
     return (int(offset.total_seconds()) if offset else 0), (now.tzname() or tz)
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, fraction = ts.partition(".")
+    return int(seconds), int(fraction or 0)
 
 
 def _truthy(value: object) -> bool:
@@ -413,6 +452,9 @@ class RunningSlackStandin:
         self._modal_stacks: dict[tuple[str, str], list[str]] = {}
         self._home_views: dict[tuple[str, str], str] = {}
         self._counter = itertools.count(1)
+        # Link previews: the app's unfurl domains, and the links shared with it per message.
+        self._unfurl_domains: tuple[str, ...] = ()
+        self._shared_links: dict[str, _SharedLinks] = {}
         self._methods: dict[str, Callable[[_Request], JsonDict]] = {
             "api.test": self._api_test,
             "auth.test": self._auth_test,
@@ -424,9 +466,12 @@ class RunningSlackStandin:
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
             "chat.getPermalink": self._chat_get_permalink,
+            "chat.unfurl": self._chat_unfurl,
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -832,6 +877,123 @@ class RunningSlackStandin:
             self._messages[(channel_id, message.ts)] = message
             return copy.deepcopy(message)
 
+    # ------------------------------------------------------------------ link previews
+
+    def set_unfurl_domains(self, *domains: str) -> None:
+        """The manifest's `unfurl_domains`: links to these domains (or their subdomains) are
+        shared with the app (`share_link`)."""
+        with self._lock:
+            self._unfurl_domains = tuple(domain.lower().strip(".") for domain in domains)
+
+    def connect_channel(self, team_id: str, channel_id: str) -> None:
+        """Makes the channel a Slack Connect channel (shared with another organisation)."""
+        with self._lock:
+            self._team(team_id).channels[channel_id].is_ext_shared = True
+
+    def _unfurl_domain(self, url: str) -> str | None:
+        host = (urlsplit(url).hostname or "").lower()
+        for domain in self._unfurl_domains:
+            if host == domain or host.endswith("." + domain):
+                return domain
+        return None
+
+    def share_link(
+        self,
+        team_id: str,
+        user_id: str,
+        text: str,
+        *,
+        channel_id: str | None = None,
+        composer: bool = False,
+        thread_ts: str | None = None,
+    ) -> JsonDict | None:
+        """A user posts `text` in the channel (`composer`: types it in the composer), as Slack
+        would: the `link_shared` event callback Slack sends the app for the links to its
+        unfurl domains, or None when the text has none. Sign it and post it to the app."""
+        with self._lock:
+            team = self._team(team_id)
+            channel = team.channels[channel_id or f"C{team_id[1:]}"]
+            urls: list[str] = []
+            for found in _LINK.finditer(text):
+                url = found.group(1) or found.group(2)
+                if url not in urls:
+                    urls.append(url)
+            links = [
+                {"domain": domain, "url": url}
+                for url in urls
+                if (domain := self._unfurl_domain(url)) is not None
+            ]
+            if composer:
+                unfurl_id = f"{user_id}-{secrets.token_hex(16)}"
+                where, ts = COMPOSER_CHANNEL, unfurl_id
+            else:
+                message = StoredMessage(
+                    team_id=team_id,
+                    channel_id=channel.id,
+                    ts=self._next_ts(),
+                    text=text,
+                    blocks=[],
+                    attachments=[],
+                    user_id=user_id,
+                    bot_id=None,
+                    thread_ts=thread_ts,
+                )
+                self._messages[(channel.id, message.ts)] = message
+                where, ts = channel.id, message.ts
+                unfurl_id = f"{channel.id}.{ts}.{secrets.token_hex(16)}"
+            if not links:
+                return None
+            self._shared_links[unfurl_id] = _SharedLinks(
+                team_id=team_id,
+                channel_id=where,
+                ts=ts,
+                source="composer" if composer else "conversations_history",
+                urls=tuple(link["url"] for link in links),
+            )
+            now = time.time()
+            event: JsonDict = {
+                "type": "link_shared",
+                "channel": where,
+                "is_bot_user_member": channel.bot_is_member,
+                "user": user_id,
+                "message_ts": ts,
+                "unfurl_id": unfurl_id,
+                "source": "composer" if composer else "conversations_history",
+                "links": links,
+                "event_ts": f"{now:.6f}",
+            }
+            if thread_ts is not None and not composer:
+                event["thread_ts"] = thread_ts
+            envelope: JsonDict = {
+                "token": "legacy-verification-token",
+                "team_id": team_id,
+                "api_app_id": self.app_id,
+                "event": event,
+                "type": "event_callback",
+                "event_id": f"Ev{next(self._counter):08d}",
+                "event_time": int(now),
+                "authorizations": [
+                    {
+                        "enterprise_id": team.enterprise_id,
+                        "team_id": team_id,
+                        "user_id": team.bot_user_id,
+                        "is_bot": True,
+                        "is_enterprise_install": False,
+                    }
+                ],
+                "is_ext_shared_channel": channel.is_ext_shared and not composer,
+                "event_context": secrets.token_hex(8),
+            }
+            if team.enterprise_id is not None:
+                envelope["enterprise_id"] = team.enterprise_id
+            return envelope
+
+    def unfurls(self, unfurl_id: str) -> dict[str, JsonDict]:
+        """The previews the app attached to the links of a `share_link` event, by URL."""
+        with self._lock:
+            shared = self._shared_links.get(unfurl_id)
+            return copy.deepcopy(shared.unfurls) if shared is not None else {}
+
     # ------------------------------------------------------------------ views (Slack's side)
 
     @property
@@ -1151,6 +1313,8 @@ class RunningSlackStandin:
 
     def _writable_channel(self, team: _Team, reference: str) -> StandinChannel:
         channel = self._resolve_channel(team, reference)
+        if channel.is_archived and (channel.bot_is_member or not channel.is_private):
+            raise StandinError("is_archived")
         if channel.bot_is_member or channel.dm_user is not None:
             return channel
         if channel.is_private:
@@ -1250,6 +1414,7 @@ class RunningSlackStandin:
     ) -> StoredMessage:
         text, blocks, attachments = self._message_content(params)
         thread_ts = params.get("thread_ts")
+        extras = self._thread_and_metadata(channel, params)
         message = StoredMessage(
             team_id=team.id,
             channel_id=channel.id,
@@ -1261,6 +1426,7 @@ class RunningSlackStandin:
             bot_id=team.bot_id,
             ephemeral_for=ephemeral_for,
             thread_ts=thread_ts if isinstance(thread_ts, str) and thread_ts else None,
+            **extras,
         )
         self._messages[(channel.id, message.ts)] = message
         return message
@@ -1336,6 +1502,60 @@ class RunningSlackStandin:
             f"p{ts.replace('.', '')}",
         }
 
+    def _unfurl_target(self, team: _Team, request: _Request) -> _SharedLinks:
+        params = request.params
+        unfurl_id, source = params.get("unfurl_id"), params.get("source")
+        if unfurl_id or source:
+            # Slack: `unfurl_id` and `source` together, or `channel` and `ts` together.
+            if not unfurl_id or source not in ("composer", "conversations_history"):
+                raise StandinError(
+                    "invalid_arguments", messages=["unfurl_id and source go together"]
+                )
+            shared = self._shared_links.get(str(unfurl_id))
+            if shared is None or shared.team_id != team.id or shared.source != source:
+                raise StandinError("cannot_find_message")
+            return shared
+        if not params.get("channel"):
+            raise StandinError("missing_channel")
+        if not params.get("ts"):
+            raise StandinError("missing_ts")
+        channel_id, ts = str(params["channel"]), str(params["ts"])
+        if channel_id != COMPOSER_CHANNEL and channel_id not in team.channels:
+            raise StandinError("cannot_find_channel")
+        for shared in self._shared_links.values():
+            if (shared.team_id, shared.channel_id, shared.ts) == (team.id, channel_id, ts):
+                return shared
+        raise StandinError("cannot_find_message")
+
+    def _chat_unfurl(self, request: _Request) -> JsonDict:
+        team, _ = self._authed(request)
+        shared = self._unfurl_target(team, request)
+        unfurls = request.params.get("unfurls")
+        if unfurls is None or unfurls == "":
+            raise StandinError("missing_unfurls")
+        if isinstance(unfurls, str):
+            unfurls = decode_json_field(unfurls)
+        if not isinstance(unfurls, dict) or not all(
+            isinstance(value, dict) for value in unfurls.values()
+        ):
+            raise StandinError("invalid_unfurls_format")
+        for url, unfurl in unfurls.items():
+            if url not in shared.urls:
+                # Keys must be the links exactly as the link_shared event gave them.
+                raise StandinError("cannot_unfurl_url")
+            blocks = unfurl.get("blocks")
+            if blocks is not None:
+                if not isinstance(blocks, list) or not blocks:
+                    raise StandinError("invalid_unfurls_format")
+                problems = message_problems({"blocks": blocks})
+                if problems:
+                    raise StandinError("invalid_blocks", messages=problems)
+            elif not unfurl:
+                raise StandinError("cannot_parse_attachment")
+        for url, unfurl in unfurls.items():
+            shared.unfurls[url] = copy.deepcopy(unfurl)
+        return {}
+
     def _conversations_info(self, request: _Request) -> JsonDict:
         team, token = self._authed(request)
         channel = self._resolve_channel(team, self._required(request, "channel"))
@@ -1344,6 +1564,133 @@ class RunningSlackStandin:
         if channel.is_private and not channel.bot_is_member:
             raise StandinError("channel_not_found")
         return {"channel": channel.to_slack()}
+
+    # ------------------------------------------------------------------ history (metadata)
+
+    def archive_channel(self, team_id: str, channel_id: str) -> None:
+        """Archives a channel: posting to it answers `is_archived` from now on."""
+        with self._lock:
+            self._team(team_id).channels[channel_id].is_archived = True
+
+    def remove_bot(self, team_id: str, channel_id: str) -> None:
+        """The bot is removed from a channel (`not_in_channel` when it posts there)."""
+        with self._lock:
+            self._team(team_id).channels[channel_id].bot_is_member = False
+
+    def channel_messages(
+        self, channel_id: str, *, thread_ts: str | None = None
+    ) -> list[StoredMessage]:
+        """Messages posted in a channel, oldest first: the top-level ones (thread replies
+        broadcast to the channel included), or the replies of one thread."""
+        with self._lock:
+            found = [
+                copy.deepcopy(m)
+                for (channel, _), m in self._messages.items()
+                if channel == channel_id and not m.deleted and m.ephemeral_for is None
+            ]
+        if thread_ts is not None:
+            found = [m for m in found if m.thread_ts == thread_ts and m.ts != thread_ts]
+        else:
+            found = [m for m in found if m.thread_ts is None or m.reply_broadcast]
+        return sorted(found, key=lambda m: _ts_key(m.ts))
+
+    def _thread_and_metadata(self, channel: StandinChannel, params: JsonDict) -> JsonDict:
+        """chat.postMessage's thread_ts (an existing top-level message of the channel),
+        reply_broadcast (only with thread_ts) and metadata (event_type + event_payload)."""
+        extras: JsonDict = {}
+        thread_ts = params.get("thread_ts")
+        if thread_ts:
+            parent = self._messages.get((channel.id, str(thread_ts)))
+            if parent is None or parent.deleted or parent.ephemeral_for is not None:
+                raise StandinError("thread_not_found")
+            extras["reply_broadcast"] = _truthy(params.get("reply_broadcast"))
+        metadata = params.get("metadata")
+        if metadata is not None:
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError as error:
+                    raise StandinError("invalid_metadata_format") from error
+            if not isinstance(metadata, dict):
+                raise StandinError("invalid_metadata_format")
+            event_type = metadata.get("event_type")
+            payload = metadata.get("event_payload")
+            if (
+                not isinstance(event_type, str)
+                or not re.fullmatch(r"[A-Za-z0-9_]{1,255}", event_type)
+                or not isinstance(payload, dict)
+            ):
+                raise StandinError("invalid_metadata_schema")
+            extras["metadata"] = {"event_type": event_type, "event_payload": copy.deepcopy(payload)}
+        return extras
+
+    def _readable_channel(self, request: _Request) -> StandinChannel:
+        team, token = self._authed(request)
+        channel = self._resolve_channel(team, self._required(request, "channel"))
+        kind = "im" if channel.dm_user else ("private" if channel.is_private else "public")
+        self._require_scope(token, (_CONVERSATION_HISTORY_SCOPES[kind],))
+        if channel.dm_user is None and not channel.bot_is_member:
+            raise StandinError("channel_not_found" if channel.is_private else "not_in_channel")
+        return channel
+
+    def _history_page(
+        self, request: _Request, messages: list[StoredMessage], *, newest_first: bool
+    ) -> JsonDict:
+        params = request.params
+        oldest, latest = params.get("oldest"), params.get("latest")
+        inclusive = _truthy(params.get("inclusive"))
+        try:
+            low = float(oldest) if oldest not in (None, "") else None
+            high = float(latest) if latest not in (None, "") else None
+            limit = int(params.get("limit") or 100)
+            start = int(params.get("cursor") or 0)
+        except (TypeError, ValueError) as error:
+            raise StandinError("invalid_arguments") from error
+        limit = min(max(limit, 1), 999)
+
+        def within(ts: str) -> bool:
+            value = float(ts)
+            if low is not None and (value < low or (value == low and not inclusive)):
+                return False
+            return not (high is not None and (value > high or (value == high and not inclusive)))
+
+        chosen = [m for m in messages if within(m.ts)]
+        if newest_first:
+            chosen.reverse()
+        page = chosen[start : start + limit]
+        with_metadata = _truthy(params.get("include_all_metadata"))
+        shown = []
+        for message in page:
+            item = message.to_slack(self.app_id)
+            if message.reply_broadcast:
+                item["subtype"] = "thread_broadcast"
+            if with_metadata and message.metadata is not None:
+                item["metadata"] = copy.deepcopy(message.metadata)
+            shown.append(item)
+        more = start + limit < len(chosen)
+        return {
+            "messages": shown,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _conversations_history(self, request: _Request) -> JsonDict:
+        channel = self._readable_channel(request)
+        return self._history_page(request, self.channel_messages(channel.id), newest_first=True)
+
+    def _conversations_replies(self, request: _Request) -> JsonDict:
+        channel = self._readable_channel(request)
+        ts = self._required(request, "ts")
+        parent = self._messages.get((channel.id, ts))
+        if parent is None or parent.deleted:
+            raise StandinError("thread_not_found")
+        replies = self.channel_messages(channel.id, thread_ts=ts)
+        answer = self._history_page(request, replies, newest_first=False)
+        head = parent.to_slack(self.app_id)
+        if _truthy(request.params.get("include_all_metadata")) and parent.metadata:
+            head["metadata"] = copy.deepcopy(parent.metadata)
+        answer["messages"] = [head, *answer["messages"]]
+        return answer
 
     def _conversations_join(self, request: _Request) -> JsonDict:
         team, _ = self._authed(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import httpx
@@ -70,3 +71,66 @@ def record_page(
         return record_url(base_url, kind, record_id, project_id=project_id)
     except ValueError:
         return None
+
+
+# ------------------------------------------------------------------ reading a pasted link back
+
+
+@dataclass(frozen=True, slots=True)
+class PageLink:
+    """What a PMP page link shows. For ``milestone`` it is a project's milestones tab (PMP has
+    no page of one milestone, so a milestone's link is its project's tab): ``id`` is then the
+    project's id."""
+
+    kind: RecordKind
+    id: int
+
+
+# The pages record_url builds, read back: the path after the site root, up to the id.
+_PAGE_PREFIXES: tuple[tuple[str, RecordKind], ...] = (
+    ("admin/clients/client/", "customer"),
+    ("admin/leads/index/", "lead"),
+    ("admin/projects/view/", "project"),
+    ("admin/tickets/ticket/", "ticket"),
+)
+_MILESTONES_TAB = "project_milestones"
+_ID_DIGITS_MAX = 18
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _site_parts(url: httpx.URL) -> tuple[str, str, int | None]:
+    port = url.port if url.port is not None else _DEFAULT_PORTS.get(url.scheme)
+    return url.scheme, url.host.lower(), port
+
+
+def parse_record_url(base_url: str, url: str) -> PageLink | None:
+    """The record a pasted link opens in the PMP at ``base_url``, or None when the link is not
+    a record page of exactly that PMP (another scheme, host, port or path prefix; another
+    page; a link carrying a user name or password)."""
+    try:
+        root = httpx.URL(normalise_base_url(base_url))
+        # Slack keeps `&` escaped in some places; a record page's query has no other entity.
+        link = httpx.URL(url.strip().replace("&amp;", "&"))
+    except (ValueError, httpx.InvalidURL):
+        return None
+    if link.userinfo or not link.host or _site_parts(link) != _site_parts(root):
+        return None
+    prefix = root.path.rstrip("/") + "/"
+    path = link.path
+    if not path.startswith(prefix):
+        return None
+    rest = path[len(prefix) :]
+    rest = rest[:-1] if rest.endswith("/") else rest
+    for page, kind in _PAGE_PREFIXES:
+        if not rest.startswith(page):
+            continue
+        number = rest[len(page) :]
+        if not (number.isascii() and number.isdigit() and len(number) <= _ID_DIGITS_MAX):
+            return None
+        record_id = int(number)
+        if record_id <= 0:
+            return None
+        if kind == "project" and link.params.get("group") == _MILESTONES_TAB:
+            return PageLink("milestone", record_id)
+        return PageLink(kind, record_id)
+    return None

@@ -1,0 +1,200 @@
+"""Link previews end to end: a user posts a PMP link in the Slack stand-in, which sends the
+signed `link_shared` event to the real HTTP endpoint; pmp-bot reads the record from the PMP
+sandbox over loopback and answers with `chat.unfurl`, which the stand-in checks as Slack
+does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from bot.console.slack_standin import RecordedCall, RunningSlackStandin
+from bot.pmp.links import record_url
+from bot.run.embedded import RunningBot
+from bot.sandbox import running_sandbox
+from tests.e2e.conftest import MEMBER_A, TEAM_A
+from tests.e2e.slack_client import SlackSender
+
+GENERAL_A = "C0001"
+
+
+@pytest.fixture
+def previews_on(slack: RunningSlackStandin, pmp: Any) -> RunningSlackStandin:
+    """The app's manifest lists the sandbox's domain (127.0.0.1) as an unfurl domain."""
+    slack.set_unfurl_domains(urlsplit(pmp.base_url).hostname or "")
+    return slack
+
+
+async def share(
+    bot: RunningBot,
+    sender: SlackSender,
+    slack: RunningSlackStandin,
+    text: str,
+    *,
+    channel: str = GENERAL_A,
+    composer: bool = False,
+) -> tuple[dict[str, Any], list[RecordedCall]]:
+    """A member posts `text`; returns the event Slack sent and the chat.unfurl calls pmp-bot
+    made for it, once pmp-bot has finished with it."""
+    since = len(slack.calls)
+    envelope = slack.share_link(TEAM_A, MEMBER_A, text, channel_id=channel, composer=composer)
+    assert envelope is not None, "the text has no link to an unfurl domain"
+    response = await sender.post(json.dumps(envelope), "application/json")
+    assert response.status_code == 200
+    assert await bot.services.listeners.wait_idle(15)
+    calls = [call for call in slack.calls[since:] if call.method == "chat.unfurl"]
+    return envelope, calls
+
+
+def texts(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks)
+
+
+@pytest.mark.parametrize(
+    ("kind", "record_id", "project_id", "expected"),
+    [
+        ("customer", 1, None, "Customer #1 in PMP"),
+        ("lead", 1, None, "Lead #1 in PMP"),
+        ("project", 1, None, "Project #1 in PMP"),
+        ("milestone", 1, 1, "Milestones of"),
+        ("ticket", 1, None, "Ticket #1 in PMP"),
+    ],
+)
+async def test_each_record_kind_unfurls_to_its_compact_card(
+    connected: tuple[RunningBot, SlackSender],
+    previews_on: RunningSlackStandin,
+    pmp: Any,
+    kind: Any,
+    record_id: int,
+    project_id: int | None,
+    expected: str,
+) -> None:
+    bot, sender = connected
+    url = record_url(pmp.base_url, kind, record_id, project_id=project_id)
+    envelope, calls = await share(bot, sender, previews_on, f"Have a look: <{url}>")
+    assert len(calls) == 1 and calls[0].ok, calls
+    event = envelope["event"]
+    assert calls[0].params["channel"] == GENERAL_A
+    assert calls[0].params["ts"] == event["message_ts"]
+    unfurls = previews_on.unfurls(event["unfurl_id"])
+    assert list(unfurls) == [url]
+    blocks = unfurls[url]["blocks"]
+    assert expected in texts(blocks)
+    # Compact: no controls that would act for whoever presses them under someone's message.
+    assert all(block["type"] != "actions" for block in blocks)
+    assert all("accessory" not in block for block in blocks)
+
+
+async def test_several_links_in_one_message_unfurl_together(
+    connected: tuple[RunningBot, SlackSender], previews_on: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    customer = record_url(pmp.base_url, "customer", 1)
+    ticket = record_url(pmp.base_url, "ticket", 2)
+    envelope, calls = await share(bot, sender, previews_on, f"{customer} and {ticket}")
+    assert len(calls) == 1 and calls[0].ok
+    assert set(previews_on.unfurls(envelope["event"]["unfurl_id"])) == {customer, ticket}
+
+
+async def test_record_text_is_escaped_in_the_preview(
+    connected: tuple[RunningBot, SlackSender], previews_on: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    url = record_url(pmp.base_url, "ticket", 7)  # its subject contains "<!channel>"
+    envelope, calls = await share(bot, sender, previews_on, url)
+    assert len(calls) == 1 and calls[0].ok
+    text = texts(previews_on.unfurls(envelope["event"]["unfurl_id"])[url]["blocks"])
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+
+
+async def test_links_that_are_not_this_workspaces_records_unfurl_nothing(
+    connected: tuple[RunningBot, SlackSender], previews_on: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    # A record the workspace's PMP doesn't have.
+    _, calls = await share(bot, sender, previews_on, record_url(pmp.base_url, "customer", 9999))
+    assert calls == []
+    # A page of the PMP that isn't a record.
+    _, calls = await share(bot, sender, previews_on, f"{pmp.base_url}/admin/reports")
+    assert calls == []
+    # Another PMP on the same host (another workspace's): a different port.
+    with running_sandbox() as other:
+        other_link = record_url(other.base_url, "customer", 1)
+        _, calls = await share(bot, sender, previews_on, other_link)
+        assert calls == []
+
+
+async def test_a_foreign_domain_is_not_shared_with_the_app(
+    previews_on: RunningSlackStandin,
+) -> None:
+    # Slack sends link_shared only for the manifest's unfurl domains.
+    foreign = "https://example.org/admin/clients/client/1"
+    assert previews_on.share_link(TEAM_A, MEMBER_A, foreign) is None
+
+
+async def test_previews_off_unfurl_nothing(
+    connected: tuple[RunningBot, SlackSender], previews_on: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    await bot.services.workspaces.set_options(TEAM_A, None, unfurl_mode="off")
+    _, calls = await share(bot, sender, previews_on, record_url(pmp.base_url, "customer", 1))
+    assert calls == []
+
+
+async def test_internal_only_skips_slack_connect_and_channels_without_the_bot(
+    connected: tuple[RunningBot, SlackSender], previews_on: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    url = record_url(pmp.base_url, "customer", 1)
+    previews_on.add_channel(TEAM_A, "C0SHARED", "with-partner")
+    previews_on.connect_channel(TEAM_A, "C0SHARED")
+    previews_on.add_channel(TEAM_A, "C0NOBOT", "no-bot", bot_is_member=False)
+    # "internal" (the default) even with Slack Connect previews allowed: nothing there.
+    await bot.services.workspaces.set_options(TEAM_A, None, unfurl_in_slack_connect=True)
+    envelope, calls = await share(bot, sender, previews_on, url, channel="C0SHARED")
+    assert envelope["is_ext_shared_channel"] is True
+    assert calls == []
+    _, calls = await share(bot, sender, previews_on, url, channel="C0NOBOT")
+    assert calls == []
+
+    # "everywhere": channels without pmp-bot too, but Slack Connect only when allowed.
+    await bot.services.workspaces.set_options(
+        TEAM_A, None, unfurl_mode="everywhere", unfurl_in_slack_connect=False
+    )
+    _, calls = await share(bot, sender, previews_on, url, channel="C0NOBOT")
+    assert len(calls) == 1 and calls[0].ok
+    _, calls = await share(bot, sender, previews_on, url, channel="C0SHARED")
+    assert calls == []
+    await bot.services.workspaces.set_options(TEAM_A, None, unfurl_in_slack_connect=True)
+    _, calls = await share(bot, sender, previews_on, url, channel="C0SHARED")
+    assert len(calls) == 1 and calls[0].ok
+
+
+async def test_a_link_in_the_composer_unfurls_by_its_unfurl_id_when_allowed_everywhere(
+    connected: tuple[RunningBot, SlackSender], previews_on: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    url = record_url(pmp.base_url, "project", 1)
+    # Where a draft will be sent isn't known yet: with "internal", only once it is sent.
+    _, calls = await share(bot, sender, previews_on, url, composer=True)
+    assert calls == []
+    await bot.services.workspaces.set_options(
+        TEAM_A, None, unfurl_mode="everywhere", unfurl_in_slack_connect=True
+    )
+    envelope, calls = await share(bot, sender, previews_on, url, composer=True)
+    assert len(calls) == 1 and calls[0].ok
+    assert calls[0].params["unfurl_id"] == envelope["event"]["unfurl_id"]
+    assert calls[0].params["source"] == "composer"
+    assert "Project #1" in texts(previews_on.unfurls(envelope["event"]["unfurl_id"])[url]["blocks"])
+
+
+async def test_a_workspace_without_pmp_unfurls_nothing(
+    connected: tuple[RunningBot, SlackSender], previews_on: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    await bot.services.workspaces.clear_credentials(TEAM_A, None)
+    _, calls = await share(bot, sender, previews_on, record_url(pmp.base_url, "customer", 1))
+    assert calls == []
