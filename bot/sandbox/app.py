@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bot.sandbox import pages, resources
+from bot.sandbox import pages, resources, schema
 from bot.sandbox.auth import (
     NO_PERMISSION,
     ApiToken,
@@ -37,6 +37,7 @@ from bot.sandbox.auth import (
     parse_permissions,
     presented_token,
 )
+from bot.sandbox.events import Event, Hook, bridged
 from bot.sandbox.faults import SandboxFaults
 from bot.sandbox.phpish import (
     PhpFatalError,
@@ -185,6 +186,7 @@ class SandboxApp:
         self.token = token
         self.tokens = TokenRegistry(token)
         self._issued = 0
+        self.events_sent: list[Event] = []
         self.api_version = api_version
         self.faults = faults if faults is not None else SandboxFaults()
         self._random = random.Random(random_seed)
@@ -326,6 +328,7 @@ class SandboxApp:
             "data_post": self._post,
             "data_put": self._put,
             "data_delete": self._delete,
+            "data_reply_post": self._reply,
         }
 
     @staticmethod
@@ -423,6 +426,7 @@ class SandboxApp:
             php,
             uploads=await _uploaded_fields(request),
         )
+        self.fired(answer.hooks)
         return php_answer(php, answer.status, answer.body)
 
     async def _put(
@@ -438,13 +442,38 @@ class SandboxApp:
             )
         key = args[0] if args else ""
         answer = resources.update(self.store, controller, key, body, self.api_version, php)
+        self.fired(answer.hooks)
         return php_answer(php, answer.status, answer.body)
 
     async def _delete(
         self, request: Request, controller: str, args: tuple[str, ...], php: PhpOutput
     ) -> Response:
         answer = resources.delete(self.store, controller, args[0] if args else "")
+        self.fired(answer.hooks)
         return json_answer(answer.status, answer.body)
+
+    async def _reply(
+        self, request: Request, controller: str, args: tuple[str, ...], php: PhpOutput
+    ) -> Response:
+        # 3.x reads a form body, or a JSON one into $_POST; nothing at all is refused.
+        fields: dict[str, PhpValue] = await _form_fields(request) or (
+            _decode_put_body(await request.body()) or {}
+        )
+        if not fields:
+            return json_answer(
+                406, {"status": False, "message": "Data Not Acceptable OR Not Provided"}
+            )
+        answer = resources.reply(self.store, args[0] if args else "", fields)
+        self.fired(answer.hooks)
+        return json_answer(answer.status, answer.body)
+
+    def fired(self, hooks: tuple[Hook, ...]) -> None:
+        """Perfex fired these hooks: the 3.x module sends the webhooks they map to."""
+        if self.api_version < 3:
+            return
+        for hook in hooks:
+            for event in bridged(hook):
+                self.events_sent.append(event)
 
     # control endpoints
 
@@ -475,6 +504,13 @@ class SandboxApp:
             return json_answer(200, {"status": True, "count": len(self.tokens)})
         if action == "/_sandbox/tokens" and request.method == "POST":
             return await self._tokens_control(request)
+        replies = _REPLIES_CONTROL.fullmatch(action)
+        if replies is not None and request.method == "GET":
+            ticket = self.store.row(schema.TICKETS, replies.group(1))
+            if ticket is None:
+                return json_answer(404, {"status": False, "message": "No such ticket."})
+            listed = self.store.ticket_replies(replies.group(1))
+            return json_answer(200, {"status": True, "ticket": ticket, "replies": listed})
         files = _FILES_CONTROL.fullmatch(action)
         if files is not None and request.method in ("GET", "POST", "DELETE"):
             return await self._files_control(request, files.group(1), files.group(2))
@@ -550,6 +586,7 @@ class _Endpoint:
             await response(scope, receive, send)
 
 
+_REPLIES_CONTROL = re.compile(r"/_sandbox/replies/([0-9]+)")
 _FILES_CONTROL = re.compile(rf"/_sandbox/files/({'|'.join(ATTACHMENT_KINDS)})/([0-9]+)")
 
 

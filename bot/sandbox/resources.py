@@ -7,9 +7,10 @@ PhpFatalError, which the server turns into HTML 500 pages as the real one does.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.sandbox import schema
+from bot.sandbox.events import Hook
 from bot.sandbox.phpish import (
     PhpFatalError,
     PhpOutput,
@@ -47,6 +48,8 @@ Body = dict[str, PhpValue]
 class Answer:
     status: int
     body: PhpValue
+    # The Perfex action hooks the operation fired (what the 3.x module's webhooks hear).
+    hooks: tuple[Hook, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -488,9 +491,61 @@ def create(
     new_id = _CREATORS[kind](store, _Post(data), php)
     if kind != "projects":
         _warn_no_upload(php, kind, "post", uploads)
-    if api_version >= 3:
-        return success(resource.added, record_id=new_id)
-    return success(resource.added)
+    answer = (
+        success(resource.added, record_id=new_id) if api_version >= 3 else success(resource.added)
+    )
+    return replace(answer, hooks=created_hooks(kind, new_id))
+
+
+# What each model fires: create (the new id), update (the id as the URL gave it), delete.
+_CREATED_HOOKS = {
+    "customers": "after_client_created",
+    "leads": "lead_created",
+    "projects": "after_add_project",
+    "tickets": "ticket_created",
+    "contacts": "contact_created",
+    "milestones": "milestone_created",
+}
+_UPDATED_HOOKS = {
+    "customers": "client_updated",
+    "leads": "after_lead_updated",
+    "projects": "after_update_project",
+    "contacts": "contact_updated",
+    "milestones": "milestone_updated",
+}
+_DELETED_HOOKS = {
+    "customers": "after_client_deleted",
+    "leads": "after_lead_deleted",
+    "projects": "after_project_deleted",
+    "tickets": "after_ticket_deleted",
+    "contacts": "contact_deleted",
+    "milestones": "milestone_deleted",
+}
+
+
+def created_hooks(kind: str, new_id: int) -> tuple[Hook, ...]:
+    return (Hook(_CREATED_HOOKS[kind], new_id),)
+
+
+def updated_hooks(kind: str, key: str, before: Row, after: Row | None) -> tuple[Hook, ...]:
+    """The hooks an update fires, from the row before and after it."""
+    if after is None:
+        return ()
+    if kind == "tickets":
+        # update_single_ticket_settings: only this hook, which the module does not bridge.
+        return (Hook("ticket_settings_updated", {"ticket_id": key}),)
+    hooks: list[Hook] = []
+    if kind == "leads" and before["status"] != after["status"]:
+        hooks.append(
+            Hook(
+                "lead_status_changed",
+                {"lead_id": key, "old_status": before["status"], "new_status": after["status"]},
+            )
+        )
+    if kind == "projects" and before["status"] != after["status"]:
+        hooks.append(Hook("project_status_changed", {"status": after["status"], "project_id": key}))
+    hooks.append(Hook(_UPDATED_HOOKS[kind], key))
+    return tuple(hooks)
 
 
 def _create_customer(store: SandboxStore, post: _Post, php: PhpOutput) -> int:
@@ -747,7 +802,8 @@ def update(
         # The module hands its attachment code the model's result (true) where the record id
         # belongs, and PHP reads true as 1: record #1's attachments are deleted (2.0.8, 3.0.x).
         store.delete_files(kind, "1")
-    return success(f"{resource.updated} Successful.")
+    hooks = updated_hooks(kind, key, current, store.row(table, key))
+    return replace(success(f"{resource.updated} Successful."), hooks=hooks)
 
 
 # Each updater adjusts ``values`` (column -> new text; None stores NULL or the column's
@@ -874,8 +930,79 @@ def delete(store: SandboxStore, kind: str, key: str) -> Answer:
     if key == "":
         return failure(404, resource.invalid_delete_id)
     if key.isdigit() and _DELETERS[kind](store, key):
-        return success(f"{resource.deleted} Successful.")
+        hooks = (Hook(_DELETED_HOOKS[kind], key),)
+        return replace(success(f"{resource.deleted} Successful."), hooks=hooks)
     return failure(404, f"{resource.deleted} Fail.")
+
+
+# --- ticket replies -------------------------------------------------------------------------
+
+
+def reply(store: SandboxStore, key: str, data: Body) -> Answer:
+    """``POST api/tickets/reply/<id>`` (3.x): ``message``, optional ``admin`` (a staff id:
+    a staff reply, status ``status`` or 3 Answered), ``cc``. Without ``admin`` the reply is a
+    customer's (the ticket goes back to Open unless it is In progress)."""
+    if not key.isdigit():
+        return failure(404, "Invalid Ticket ID")
+    post = _Post(data)
+    message = post.text("message")
+    if is_empty(message):
+        return failure(404, "Reply message is required")
+    if store.row(schema.TICKETS, key) is None:
+        return failure(404, "Ticket not found")
+    admin = post.value_text("admin")
+    staff = admin if admin.isdigit() and admin != "0" else None
+    status = (post.value_text("status") or "3") if staff is not None else "1"
+    reply_id, hooks = add_ticket_reply(
+        store, key, message or "", staff=staff, status=status, cc=post.value_text("cc")
+    )
+    body: dict[str, PhpValue] = {
+        "status": True,
+        "message": "Ticket Reply Added Successful.",
+        "reply_id": reply_id,
+    }
+    return Answer(200, body, hooks=hooks)
+
+
+def add_ticket_reply(
+    store: SandboxStore,
+    key: str,
+    message: str,
+    *,
+    staff: str | None,
+    status: str,
+    cc: str = "",
+    contact: Row | None = None,
+) -> tuple[int, tuple[Hook, ...]]:
+    """``Tickets_model::add_reply``: a staff member's reply (``staff``, may hold HTML) or a
+    customer's (tags stripped, newlines kept; ``contact``: the contact who wrote it in the
+    customer area, else none, as through the API). Returns the reply id and the hooks."""
+    now = now_text()
+    reply_data: dict[str, PhpValue] = {"message": message.strip()}
+    if staff is not None:
+        reply_data["admin"] = staff
+    else:
+        reply_data["message"] = nl2br_save_html(strip_ticket_tags(message.strip()))
+    reply_data["ticketid"] = key
+    reply_data["date"] = now
+    if contact is not None:
+        reply_data["userid"] = contact["userid"]
+        reply_data["contactid"] = contact["id"]
+    else:
+        reply_data["userid"] = 0
+    row: Row = {name: php_string(value) for name, value in reply_data.items()}
+    reply_id, old_status = store.add_ticket_reply(key, row, status, customer=staff is None, cc=cc)
+    hooks: list[Hook] = []
+    if old_status != status:
+        # Perfex compares the old status with the one asked for, not the one stored.
+        hooks.append(Hook("after_ticket_status_changed", {"id": key, "status": status}))
+    hooks.append(
+        Hook(
+            "after_ticket_reply_added",
+            {"data": reply_data, "id": key, "admin": staff, "replyid": reply_id},
+        )
+    )
+    return reply_id, tuple(hooks)
 
 
 # --- reads ------------------------------------------------------------------------------------

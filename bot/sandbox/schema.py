@@ -272,6 +272,45 @@ TICKETS = Table(
     ),
 )
 
+TICKET_REPLIES = Table(
+    "ticket_replies",
+    "id",
+    (
+        _int("id", None),
+        _int("ticketid"),
+        _null("userid", "int"),
+        _int("contactid"),
+        _null("name"),
+        _null("email"),
+        _null("date", "datetime"),
+        _null("message"),
+        _null("attachment", "int"),
+        _null("admin", "int"),
+    ),
+)
+
+# The 3.x module's webhooks (``tblapi_webhooks``).
+API_WEBHOOKS = Table(
+    "api_webhooks",
+    "id",
+    (
+        _int("id", None),
+        _text("name"),
+        _text("url"),
+        _text("events"),
+        _null("secret"),
+        _int("active", "1"),
+        _null("headers"),
+        _int("timeout", "30"),
+        _int("retry_count", "3"),
+        _null("last_triggered", "datetime"),
+        _int("success_count"),
+        _int("failure_count"),
+        _null("date_created", "datetime"),
+        _null("date_updated", "datetime"),
+    ),
+)
+
 DEPARTMENTS = Table(
     "departments",
     "departmentid",
@@ -454,6 +493,8 @@ ALL_TABLES: tuple[Table, ...] = (
     MILESTONES,
     TASKS,
     TICKETS,
+    TICKET_REPLIES,
+    API_WEBHOOKS,
     DEPARTMENTS,
     TICKETS_STATUS,
     TICKETS_PRIORITIES,
@@ -482,6 +523,7 @@ INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tasks", ("milestone",)),
     ("tickets", ("userid",)),
     ("tickets", ("contactid",)),
+    ("ticket_replies", ("ticketid",)),
     ("customer_groups", ("customer_id",)),
     ("taggables", ("rel_type", "rel_id")),
     ("project_members", ("project_id",)),

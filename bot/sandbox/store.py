@@ -610,6 +610,7 @@ class SandboxStore:
             "DELETE FROM \"taggables\" WHERE rel_type = 'ticket' AND rel_id = ?", (key,)
         )
         self._delete_file_rows("tickets", key)
+        self._conn.execute('DELETE FROM "ticket_replies" WHERE ticketid = ?', (key,))
         self._conn.execute('DELETE FROM "tickets" WHERE ticketid = ?', (key,))
 
     # --- reads shaped like the REST module's answers ------------------------------------------
@@ -843,6 +844,60 @@ class SandboxStore:
             params = [f"%{term}%"] * 2
         with self._lock:
             return _records(self._rows(sql + self._MILESTONES_ORDER, params))
+
+    # ticket replies
+
+    def add_ticket_reply(
+        self, ticket_id: str, reply: Row, status: str, *, customer: bool, cc: str = ""
+    ) -> tuple[int, str]:
+        """``Tickets_model::add_reply`` once the reply row is ready: insert it, then stamp the
+        ticket (last reply now, unread for both sides, ``status``; a customer's reply leaves
+        an "In progress" ticket as it is). Returns the reply id and the ticket's old status."""
+        with self._lock, self._conn:
+            found = self.row(schema.TICKETS, ticket_id)
+            if found is None:
+                raise KeyError(ticket_id)
+            old_status = found["status"] or "0"
+            reply_id = self.insert(schema.TICKET_REPLIES, {**reply, "ticketid": ticket_id})
+            new_status = old_status if customer and old_status == "2" else status
+            changes: Row = {
+                "lastreply": reply.get("date") or now_text(),
+                "status": new_status,
+                "adminread": "0",
+                "clientread": "0",
+            }
+            if cc:
+                changes["cc"] = cc
+            self.update(schema.TICKETS, ticket_id, changes)
+        return reply_id, old_status
+
+    def ticket_replies(self, ticket_id: str) -> list[Record]:
+        """``Tickets_model::get_ticket_replies``, oldest first, with who wrote each."""
+        with self._lock:
+            rows = self._rows(
+                "SELECT r.id, r.name AS from_name, r.email AS reply_email, r.admin, r.userid, "
+                "s.firstname AS staff_firstname, s.lastname AS staff_lastname, "
+                "c.firstname AS user_firstname, c.lastname AS user_lastname, r.message, r.date, "
+                'r.contactid FROM "ticket_replies" r '
+                'LEFT JOIN "staff" s ON s.staffid = r.admin '
+                'LEFT JOIN "contacts" c ON c.id = r.contactid '
+                "WHERE r.ticketid = ? ORDER BY r.date, r.id",
+                (ticket_id,),
+            )
+        records: list[Record] = []
+        for row in rows:
+            record: Record = dict(row)
+            if row["admin"] not in (None, "0"):
+                record["submitter"] = f"{row['staff_firstname']} {row['staff_lastname']}"
+            elif row["contactid"] not in (None, "0"):
+                record["submitter"] = f"{row['user_firstname']} {row['user_lastname']}"
+            else:
+                record["submitter"] = row["from_name"]
+            for name in ("staff_firstname", "staff_lastname", "user_firstname", "user_lastname"):
+                del record[name]
+            record["attachments"] = []
+            records.append(record)
+        return records
 
     # staff
 
