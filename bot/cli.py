@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "bot.run.socket",
     "bot.sandbox.cli",
     "bot.run.reencrypt",
+    "bot.run.manifest",
 )
 
 Runner = Callable[[argparse.Namespace], int]
