@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -23,10 +23,12 @@ from bot.blocks.fields import FAILED_VALUE, notice_option
 from bot.blocks.help import HelpEntry
 from bot.blocks.ids import CardAction, TicketForm
 from bot.blocks.settings_form import (
+    WorkspaceOptions,
     build_settings_loading_modal,
     build_settings_saved_view,
     build_ticket_settings_modal,
     read_file_loss_setting,
+    read_options,
     read_settings,
     settings_spec,
 )
@@ -54,7 +56,7 @@ from bot.slack.replies import SOMETHING_WENT_WRONG
 from bot.slack.submission import Submission
 from bot.slack.typeahead import typeahead
 from bot.slack.workspace_pmp import ConnectedPmp, NotConnectedError, connected_pmp
-from bot.storage import Workspace
+from bot.storage import UnfurlMode, Workspace
 from bot.text import escape_mrkdwn
 from bot.tickets import (
     CustomerPeople,
@@ -422,6 +424,7 @@ async def handle_settings_command(request: CommandRequest) -> None:
             prefill.settings,
             settings_note(problem, prefill.overflowing),
             allow_first_record_file_loss=workspace.allow_first_record_file_loss,
+            options=_options_of(workspace),
         )
 
     await open_then_fill(
@@ -431,6 +434,15 @@ async def handle_settings_command(request: CommandRequest) -> None:
         fill=fill,
         problem=_problem_modal,
         respond=request.respond,
+    )
+
+
+def _options_of(workspace: Workspace) -> WorkspaceOptions:
+    return WorkspaceOptions(
+        unfurl_mode=workspace.unfurl_mode,
+        unfurl_in_slack_connect=workspace.unfurl_in_slack_connect,
+        members_may_subscribe=workspace.members_may_subscribe,
+        poll_interval_seconds=workspace.poll_interval_seconds,
     )
 
 
@@ -454,8 +466,9 @@ async def handle_settings_submission(
             },
         )
         return
-    if reading.settings is None:
-        await ack(response_action="errors", errors=reading.errors)
+    options = read_options(view)
+    if reading.settings is None or options.options is None:
+        await ack(response_action="errors", errors={**reading.errors, **options.errors})
         return
     allow = read_file_loss_setting(view)
     await services.workspaces.set_ticket_settings(
@@ -463,6 +476,15 @@ async def handle_settings_submission(
     )
     await services.workspaces.set_allow_first_record_file_loss(
         workspace_key.team_id, workspace_key.enterprise_id, allow
+    )
+    chosen = options.options
+    await services.workspaces.set_options(
+        workspace_key.team_id,
+        workspace_key.enterprise_id,
+        unfurl_mode=cast(UnfurlMode, chosen.unfurl_mode),
+        unfurl_in_slack_connect=chosen.unfurl_in_slack_connect,
+        members_may_subscribe=chosen.members_may_subscribe,
+        poll_interval_seconds=chosen.poll_interval_seconds,
     )
     if allow:
         logger.warning(
@@ -472,7 +494,9 @@ async def handle_settings_submission(
         )
     await ack(
         response_action="update",
-        view=build_settings_saved_view(reading.settings, allow_first_record_file_loss=allow),
+        view=build_settings_saved_view(
+            reading.settings, allow_first_record_file_loss=allow, options=chosen
+        ),
     )
 
 

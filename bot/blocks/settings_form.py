@@ -1,6 +1,7 @@
 """The `/pmp settings` form: names for ticket ids (one `id = name` line each, read back by
-bot.tickets.parse_settings_text), and the admin's choice whether edits may cost the files of
-record #1 (PMP's API module defect). Its fields, reading it back, and its modals."""
+bot.tickets.parse_settings_text), the admin's choice whether edits may cost the files of
+record #1 (PMP's API module defect), and the workspace options (link previews, who may
+subscribe channels, how often PMP is polled). Its fields, reading it back, and its modals."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from slack_sdk.models.views import View
 from bot.blocks.fields import FormField, FormSpec, Kind, build_inputs, read_form
 from bot.blocks.ids import TicketForm
 from bot.grammar import SLASH_COMMAND
-from bot.names import TICKET_SETTING_KINDS, TicketSettingKind, TicketSettings
+from bot.names import TICKET_SETTING_KINDS, Choice, TicketSettingKind, TicketSettings
 from bot.text import safe
 from bot.tickets import (
     SETTING_EXAMPLES,
@@ -146,6 +147,124 @@ def read_file_loss_setting(view: Mapping[str, Any]) -> bool:
     return bool(read_form(file_loss_setting_spec(), values).values.get(FILE_LOSS_SETTING))
 
 
+# ------------------------------------------------------------------------- workspace options
+
+
+OPTIONS_FORM = "workspace"
+UNFURL_MODE = "unfurl_mode"
+UNFURL_IN_SLACK_CONNECT = "unfurl_in_slack_connect"
+MEMBERS_MAY_SUBSCRIBE = "members_may_subscribe"
+POLL_INTERVAL = "poll_interval_seconds"
+# The range storage accepts (bot.storage.workspaces; a test keeps them equal).
+POLL_INTERVAL_MIN_S = 15
+POLL_INTERVAL_MAX_S = 3600
+
+UNFURL_MODE_CHOICES: tuple[Choice, ...] = (
+    Choice("off", "Off"),
+    Choice("internal", "Internal channels only (channels pmp-bot is in)"),
+    Choice("everywhere", "Everywhere (also direct messages, channels without pmp-bot)"),
+)
+
+
+@dataclass(frozen=True)
+class WorkspaceOptions:
+    """The workspace options the settings form shows and saves."""
+
+    unfurl_mode: str = "internal"
+    unfurl_in_slack_connect: bool = False
+    members_may_subscribe: bool = False
+    poll_interval_seconds: int = 60
+
+
+def options_spec() -> FormSpec:
+    return FormSpec(
+        OPTIONS_FORM,
+        [
+            FormField(
+                UNFURL_MODE,
+                "Link previews",
+                Kind.SELECT,
+                required=True,
+                choices=UNFURL_MODE_CHOICES,
+                hint="A pasted PMP link shows its record's card to everyone in the conversation.",
+            ),
+            FormField(
+                UNFURL_IN_SLACK_CONNECT,
+                "Previews in Slack Connect channels",
+                Kind.CHECKBOX,
+                hint="Also in Slack Connect channels (with Everywhere)",
+            ),
+            FormField(
+                MEMBERS_MAY_SUBSCRIBE,
+                "Channel subscriptions",
+                Kind.CHECKBOX,
+                hint="Members may subscribe channels they are in, not only admins",
+            ),
+            FormField(
+                POLL_INTERVAL,
+                "Check PMP for changes every (seconds)",
+                Kind.INTEGER,
+                required=True,
+                min_value=POLL_INTERVAL_MIN_S,
+                hint=f"From {POLL_INTERVAL_MIN_S} to {POLL_INTERVAL_MAX_S} seconds.",
+            ),
+        ],
+    )
+
+
+def options_values(options: WorkspaceOptions) -> dict[str, object]:
+    return {
+        UNFURL_MODE: options.unfurl_mode,
+        UNFURL_IN_SLACK_CONNECT: options.unfurl_in_slack_connect,
+        MEMBERS_MAY_SUBSCRIBE: options.members_may_subscribe,
+        POLL_INTERVAL: str(options.poll_interval_seconds),
+    }
+
+
+@dataclass(frozen=True)
+class OptionsReading:
+    options: WorkspaceOptions | None
+    errors: dict[str, str]
+
+
+def read_options(view: Mapping[str, Any]) -> OptionsReading:
+    """The workspace options of a submitted settings form, or an error per input."""
+    spec = options_spec()
+    result = read_form(spec, _state(view))
+    errors = dict(result.errors)
+    seconds = result.values.get(POLL_INTERVAL)
+    block = spec.field(POLL_INTERVAL).block_id(spec.id)
+    if block not in errors and isinstance(seconds, int) and seconds > POLL_INTERVAL_MAX_S:
+        errors[block] = f"Enter {POLL_INTERVAL_MAX_S} or less (one hour)."
+    if errors:
+        return OptionsReading(None, errors)
+    return OptionsReading(
+        WorkspaceOptions(
+            unfurl_mode=str(result.values[UNFURL_MODE]),
+            unfurl_in_slack_connect=bool(result.values[UNFURL_IN_SLACK_CONNECT]),
+            members_may_subscribe=bool(result.values[MEMBERS_MAY_SUBSCRIBE]),
+            poll_interval_seconds=int(seconds or POLL_INTERVAL_MIN_S),
+        ),
+        {},
+    )
+
+
+def _options_summary(options: WorkspaceOptions) -> str:
+    previews = {
+        "off": "Link previews are off.",
+        "internal": "PMP links get previews in channels pmp-bot is in.",
+        "everywhere": "PMP links get previews in every conversation.",
+    }.get(options.unfurl_mode, "")
+    if options.unfurl_mode != "off":
+        allowed = options.unfurl_mode == "everywhere" and options.unfurl_in_slack_connect
+        previews += " Slack Connect channels: " + ("yes." if allowed else "no.")
+    who = "Members" if options.members_may_subscribe else "Only admins"
+    return (
+        f"{previews} {who} may subscribe channels. PMP is checked for changes every "
+        f"{options.poll_interval_seconds} s."
+    )
+
+
 # ------------------------------------------------------------------------- views
 
 
@@ -171,9 +290,11 @@ def build_ticket_settings_modal(
     note: str | None = None,
     *,
     allow_first_record_file_loss: bool = False,
+    options: WorkspaceOptions | None = None,
 ) -> View:
     """One multiline input per kind of id, a `1 = Support` line per entry; then the admin's
-    choice whether edits may cost the files of record #1 (PMP's module defect)."""
+    choice whether edits may cost the files of record #1 (PMP's module defect); then the
+    workspace options (link previews, who may subscribe channels, how often PMP is polled)."""
     intro = (
         "PMP's API can't list ticket departments, priorities, services or statuses, so name "
         "them here: one `id = name` per line. Cards and the new-ticket form use these names."
@@ -191,6 +312,8 @@ def build_ticket_settings_modal(
     blocks.extend(
         build_inputs(file_loss_setting_spec(), {FILE_LOSS_SETTING: allow_first_record_file_loss})
     )
+    blocks += [DividerBlock(), _section("*This workspace*")]
+    blocks.extend(build_inputs(options_spec(), options_values(options or WorkspaceOptions())))
     return View(
         type="modal",
         callback_id=TicketForm.SETTINGS_MODAL,
@@ -202,7 +325,10 @@ def build_ticket_settings_modal(
 
 
 def build_settings_saved_view(
-    settings: TicketSettings, *, allow_first_record_file_loss: bool = False
+    settings: TicketSettings,
+    *,
+    allow_first_record_file_loss: bool = False,
+    options: WorkspaceOptions | None = None,
 ) -> View:
     counts = ", ".join(
         f"{len(getattr(settings, kind))} {SETTING_LABELS[kind].lower()}"
@@ -222,6 +348,7 @@ def build_settings_saved_view(
         blocks=[
             _section(f":white_check_mark: Saved the ticket settings: {counts}."),
             _section(edits),
+            *([_section(_options_summary(options))] if options is not None else []),
             _context(f"Change them any time with `{SLASH_COMMAND} settings`."),
         ],
     )

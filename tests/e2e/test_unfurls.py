@@ -15,8 +15,9 @@ from bot.console.slack_standin import RecordedCall, RunningSlackStandin
 from bot.pmp.links import record_url
 from bot.run.embedded import RunningBot
 from bot.sandbox import running_sandbox
-from tests.e2e.conftest import MEMBER_A, TEAM_A
+from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A
 from tests.e2e.slack_client import SlackSender
+from tests.tickets.helpers import element_of, picked, submitted, typed
 
 GENERAL_A = "C0001"
 
@@ -198,3 +199,68 @@ async def test_a_workspace_without_pmp_unfurls_nothing(
     await bot.services.workspaces.clear_credentials(TEAM_A, None)
     _, calls = await share(bot, sender, previews_on, record_url(pmp.base_url, "customer", 1))
     assert calls == []
+
+
+# ------------------------------------------------------------------ the admin's options
+
+
+def checked(on: bool) -> dict[str, Any]:
+    option = {"value": "on", "text": {"type": "plain_text", "text": "x"}}
+    return {"selected_options": [option] if on else []}
+
+
+async def test_an_admin_sets_the_workspace_options_in_the_settings_form(
+    connected: tuple[RunningBot, SlackSender], previews_on: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    since = len(previews_on.calls)
+    response = await sender.command("settings", team=TEAM_A, user=OWNER_A)
+    assert response.status_code == 200
+    await previews_on.wait_for("views.open", lambda c: c.ok, timeout=15, since=since)
+    filled = await previews_on.wait_for("views.update", lambda c: c.ok, timeout=15, since=since)
+    form = filled.response["view"]
+    # The stored options are shown: previews in channels pmp-bot is in, PMP polled every 60 s.
+    assert element_of(form, "workspace.unfurl_mode")["initial_option"]["value"] == "internal"
+    assert element_of(form, "workspace.poll_interval_seconds")["initial_value"] == "60"
+    assert "initial_options" not in element_of(form, "workspace.unfurl_in_slack_connect")
+
+    async def send(answers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        values = submitted(form, answers)["state"]["values"]
+        payload = sender.view_submission(team=TEAM_A, user=OWNER_A, view=form, values=values)
+        answer = (await sender.interaction(payload)).json()
+        assert isinstance(answer, dict)
+        return answer
+
+    for seconds, error in [("5", "Enter 15 or more."), ("4000", "Enter 3600 or less")]:
+        refused = await send({"workspace.poll_interval_seconds": typed(seconds)})
+        assert refused["response_action"] == "errors"
+        assert error in refused["errors"]["workspace.poll_interval_seconds"]
+    unchanged = await bot.services.workspaces.get(TEAM_A, None)
+    assert unchanged is not None and unchanged.poll_interval_seconds == 60
+
+    saved = await send(
+        {
+            "workspace.unfurl_mode": picked("off", "Off"),
+            "workspace.unfurl_in_slack_connect": checked(True),
+            "workspace.members_may_subscribe": checked(True),
+            "workspace.poll_interval_seconds": typed("120"),
+        }
+    )
+    assert saved["response_action"] == "update"
+    assert "Link previews are off" in json.dumps(saved["view"])
+    workspace = await bot.services.workspaces.get(TEAM_A, None)
+    assert workspace is not None
+    assert workspace.unfurl_mode == "off"
+    assert workspace.unfurl_in_slack_connect is True
+    assert workspace.members_may_subscribe is True
+    assert workspace.poll_interval_seconds == 120
+    # And pmp-bot keeps to it.
+    _, calls = await share(bot, sender, previews_on, record_url(pmp.base_url, "customer", 1))
+    assert calls == []
+
+    saved = await send({"workspace.unfurl_mode": picked("everywhere", "Everywhere")})
+    assert saved["response_action"] == "update"
+    previews_on.add_channel(TEAM_A, "C0NOBOT", "no-bot", bot_is_member=False)
+    url = record_url(pmp.base_url, "customer", 1)
+    _, calls = await share(bot, sender, previews_on, url, channel="C0NOBOT")
+    assert len(calls) == 1 and calls[0].ok
