@@ -114,6 +114,8 @@ Commands:
   as USER                    act as another person (name or id); new ids are added
   in CHANNEL                 type in another channel, e.g. in #sales
   wait [SECONDS]             let time pass and show what the app did meanwhile
+  pmp-change ...             change a record in PMP as a PMP user would, then show what
+                             the app did (PMP sandbox only; pmp-change help tells how)
   trace on|off               list every Web API call the app makes
   help                       this list
   quit                       leave (exit works too)
@@ -320,6 +322,7 @@ class ConsoleShell:
         settle_timeout: float = 5.0,
         app_idle: Callable[[], Awaitable[object]] | None = None,
         work_timeout: float = WORK_TIMEOUT_SECONDS,
+        pmp_change: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         self._http = http
         self._secret = signing_secret
@@ -341,6 +344,8 @@ class ConsoleShell:
         # the console waits for the tasks that appeared while a request was being answered.
         self._app_idle = app_idle
         self._work_timeout = work_timeout
+        # Changes a record on PMP's side (the sandbox's change control) and says what it did.
+        self._pmp_change = pmp_change
         self._lines: LineSource | None = None
         self._pressables: dict[int, _Pressable] = {}
         # Messages (and the Home tab) with actions, by the number shown in their header.
@@ -405,6 +410,8 @@ class ConsoleShell:
                 self._in_command(rest)
             elif command == "wait":
                 await self._wait_command(rest)
+            elif command == "pmp-change":
+                await self._pmp_change_command(rest)
             elif command == "trace":
                 self._trace = rest.lower() != "off"
                 self._say(f"Tracing Web API calls is {'on' if self._trace else 'off'}.")
@@ -668,6 +675,14 @@ class ConsoleShell:
         self._collect(output)
         self._commit(output)
         await self._run_modals()
+
+    async def _pmp_change_command(self, rest: str) -> None:
+        if self._pmp_change is None:
+            self._say("pmp-change works with the PMP sandbox only; this console uses your PMP.")
+            return
+        self._say(await self._pmp_change(rest))
+        # Like `wait`: what the app does about the change (a webhook, a notice) shows up.
+        await self._wait_command("")
 
     # ------------------------------------------------------------------ requests
 
@@ -1615,6 +1630,7 @@ async def run_console(
     app_idle: Callable[[], Awaitable[object]] | None = None,
     extra_help: str = "",
     commands: Iterable[str] | None = None,
+    pmp_change: Callable[[str], Awaitable[str]] | None = None,
 ) -> None:
     """Run the console against an ASGI app serving Bolt at `events_path`, in this process.
 
@@ -1637,6 +1653,7 @@ async def run_console(
             app_idle=app_idle,
             extra_help=extra_help,
             commands=commands,
+            pmp_change=pmp_change,
         )
         await shell.run(lines if lines is not None else stdin_lines(stream))
 

@@ -9,11 +9,12 @@ import logging
 import secrets
 import sys
 import tempfile
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx
 from cryptography.fernet import Fernet
 
 import handlers
@@ -37,6 +38,7 @@ from bot.observability import configure_logging
 from bot.pmp.network import PRIVATE_ALLOWED
 from bot.pmp_pool import PmpClientPool
 from bot.sandbox import running_sandbox
+from bot.sandbox.changes import COMMAND_HELP as PMP_CHANGE_HELP
 from bot.services import BotServices, ListenerTracker
 from bot.slack.app import BOLT_LOGGER, create_app
 from bot.slack.web import create_web_app
@@ -103,6 +105,28 @@ def leaving_note(data_dir: Path | None) -> str:
     return f"Bye. Everything is kept in {data_dir}; `pmp-bot shell --data-dir {data_dir}` goes on."
 
 
+def sandbox_changer(base_url: str, token: str) -> Callable[[str], Awaitable[str]]:
+    """The console's `pmp-change`: the sandbox's change control, over HTTP."""
+
+    async def change(words: str) -> str:
+        if words.strip().lower() in ("", "help"):
+            return PMP_CHANGE_HELP
+        try:
+            async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as http:
+                answer = await http.post(
+                    "/_sandbox/changes", json={"command": words}, headers={"authtoken": token}
+                )
+            body = answer.json()
+        except (httpx.HTTPError, ValueError) as error:
+            return f"pmp-change: the PMP sandbox did not answer ({type(error).__name__})."
+        if answer.status_code == 200 and isinstance(body, dict):
+            return str(body.get("summary", "Done."))
+        message = body.get("message") if isinstance(body, dict) else None
+        return f"pmp-change: {message or answer.status_code}"
+
+    return change
+
+
 async def app_work_done(
     listeners: ListenerTracker, notices: NotificationQueue, pmp_pool: PmpClientPool | None = None
 ) -> None:
@@ -144,6 +168,7 @@ async def run_shell(
             sandbox_db = str(data_dir / SANDBOX_FILE) if data_dir is not None else ":memory:"
             sandbox = stack.enter_context(running_sandbox(db=sandbox_db))
             base_url, token = sandbox.base_url, sandbox.token
+            pmp_change: Callable[[str], Awaitable[str]] | None = sandbox_changer(base_url, token)
             what = "the PMP sandbox (demo data)"
             connect = connect_note(base_url, token)
         else:
@@ -162,6 +187,7 @@ async def run_shell(
                 print(f"pmp-bot: {check.url_error or check.token_error}{why}", file=sys.stderr)
                 return 2
             what = f"your PMP at {base_url}"
+            pmp_change = None
             connect = connect_note(base_url, None)
         slack = stack.enter_context(
             running_slack_standin(users=CONSOLE_USERS, channels=CONSOLE_CHANNELS)
@@ -234,6 +260,7 @@ async def run_shell(
                 ),
                 extra_help=connect,
                 commands=[SLASH_COMMAND],
+                pmp_change=pmp_change,
             )
         finally:
             await services.aclose()

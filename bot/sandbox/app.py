@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bot.sandbox import pages, resources, schema
+from bot.sandbox import changes, pages, resources, schema
 from bot.sandbox.auth import (
     NO_PERMISSION,
     ApiToken,
@@ -467,13 +467,14 @@ class SandboxApp:
         self.fired(answer.hooks)
         return json_answer(answer.status, answer.body)
 
-    def fired(self, hooks: tuple[Hook, ...]) -> None:
-        """Perfex fired these hooks: the 3.x module sends the webhooks they map to."""
+    def fired(self, hooks: tuple[Hook, ...]) -> list[Event]:
+        """Perfex fired these hooks: the 3.x module sends the webhooks they map to (returned)."""
         if self.api_version < 3:
-            return
-        for hook in hooks:
-            for event in bridged(hook):
-                self.events_sent.append(event)
+            return []
+        events = [event for hook in hooks for event in bridged(hook)]
+        for event in events:
+            self.events_sent.append(event)
+        return events
 
     # control endpoints
 
@@ -504,6 +505,8 @@ class SandboxApp:
             return json_answer(200, {"status": True, "count": len(self.tokens)})
         if action == "/_sandbox/tokens" and request.method == "POST":
             return await self._tokens_control(request)
+        if action == "/_sandbox/changes" and request.method == "POST":
+            return await self._changes_control(request)
         replies = _REPLIES_CONTROL.fullmatch(action)
         if replies is not None and request.method == "GET":
             ticket = self.store.row(schema.TICKETS, replies.group(1))
@@ -515,6 +518,32 @@ class SandboxApp:
         if files is not None and request.method in ("GET", "POST", "DELETE"):
             return await self._files_control(request, files.group(1), files.group(2))
         return json_answer(404, {"status": False, "message": "Unknown sandbox control."})
+
+    async def _changes_control(self, request: Request) -> Response:
+        """``POST /_sandbox/changes``: a change made in PMP's web UI (bot/sandbox/changes.py),
+        as a change object or ``{"command": "ticket 3 status=2"}`` (the console's words)."""
+        try:
+            change = json.loads(await request.body() or b"{}")
+            if isinstance(change, dict) and isinstance(change.get("command"), str):
+                change = changes.parse_command(change["command"])
+            result = changes.apply_change(self.store, change)
+        except changes.ChangeError as error:
+            return json_answer(error.status, {"status": False, "message": str(error)})
+        except ValueError as error:
+            return json_answer(400, {"status": False, "message": f"send JSON: {error}"})
+        sent = self.fired(result.hooks)
+        body: dict[str, PhpValue] = {
+            "status": True,
+            "kind": result.kind,
+            "action": result.action,
+            "id": result.record_id,
+            "record": dict(result.record) if result.record is not None else None,
+            "events": [event.name for event in sent],
+            "summary": changes.summary(result, [event.name for event in sent], self.api_version),
+        }
+        if result.reply_id is not None:
+            body["reply_id"] = result.reply_id
+        return json_answer(200, body)
 
     async def _tokens_control(self, request: Request) -> Response:
         """``POST /_sandbox/tokens``: ``{"count": N}`` accepts the N bulk tokens (full access,

@@ -605,6 +605,17 @@ class SandboxStore:
             self._delete_ticket_rows(key)
             return True
 
+    def delete_staff(self, key: str, *, hand_to: str) -> bool:
+        """Delete a staff member, handing their tickets and leads to ``hand_to`` (Perfex asks
+        whom to give them to) and leaving their projects."""
+        with self._lock, self._conn:
+            for table in ("tickets", "leads"):
+                self._conn.execute(
+                    f'UPDATE "{table}" SET assigned = ? WHERE assigned = ?', (hand_to, key)
+                )
+            self._conn.execute('DELETE FROM "project_members" WHERE staff_id = ?', (key,))
+            return self._conn.execute('DELETE FROM "staff" WHERE staffid = ?', (key,)).rowcount > 0
+
     def _delete_ticket_rows(self, key: str) -> None:
         self._conn.execute(
             "DELETE FROM \"taggables\" WHERE rel_type = 'ticket' AND rel_id = ?", (key,)
