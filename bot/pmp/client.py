@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -28,6 +29,7 @@ from bot.pmp.errors import (
     check_probe_answer,
     decode_response,
     error_for_transport,
+    unexpected_shape,
     unreadable_answer,
 )
 from bot.pmp.fields import WireValue
@@ -358,6 +360,72 @@ class PmpClient:
                 continue
             return decode_response(response, info, secret=self._token)
         raise AssertionError("the retry loop always returns or raises")  # pragma: no cover
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self, info: RequestInfo, path: str, *, params: Mapping[str, str | int] | None = None
+    ) -> AsyncIterator[httpx.Response]:
+        """GET ``path`` and give PMP's 200 answer unread, to be read as it streams in (a
+        whole list, see bot.pmp.listing); any other answer is read within the caps and raised
+        as its PmpError. Retried as ``request`` retries a GET; ``info.timeout`` bounds each
+        attempt until the answer's headers are in, the caller bounds reading the body."""
+        attempts = 1 + self.max_retries
+        for attempt in range(attempts):
+            retries_left = attempt < attempts - 1
+            request = self._http.build_request("GET", path, params=params, timeout=info.timeout)
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(info.timeout):
+                    response = await self._http.send(request, stream=True)
+            except (httpx.TransportError, TimeoutError) as exc:
+                self._log_exchange(info, type(exc).__name__, started)
+                error = (
+                    exc
+                    if isinstance(exc, httpx.TransportError)
+                    else httpx.ReadTimeout(f"no answer within {info.timeout:g} s", request=request)
+                )
+                retryable = isinstance(error, (httpx.NetworkError, httpx.RemoteProtocolError))
+                if retryable and retries_left and refused_address_cause(error) is None:
+                    await self._wait_before_retry(info, attempt, type(error).__name__, None)
+                    continue
+                raise error_for_transport(error, info) from exc
+            self._log_exchange(info, str(response.status_code), started)
+            if response.status_code == 200:
+                try:
+                    yield response
+                finally:
+                    await response.aclose()
+                return
+            try:
+                async with asyncio.timeout(info.timeout):
+                    await read_capped(response, self.max_response_bytes)
+            except TimeoutError as exc:
+                raise error_for_transport(
+                    httpx.ReadTimeout(f"no answer within {info.timeout:g} s", request=request),
+                    info,
+                ) from exc
+            except httpx.TransportError as exc:
+                raise error_for_transport(exc, info) from exc
+            except AnswerTooLarge as exc:
+                raise answer_too_large(info, exc.limit, exc.received) from exc
+            except UnreadableEncoding as exc:
+                raise unreadable_answer(info, str(exc)) from exc
+            finally:
+                await response.aclose()
+            if _is_retryable_status(response.status_code) and retries_left:
+                retry_after = retry_after_seconds(response.headers.get("retry-after"))
+                await self._wait_before_retry(
+                    info, attempt, f"HTTP {response.status_code}", retry_after
+                )
+                continue
+            self.decode(response, info)
+            raise unexpected_shape(info, f"HTTP {response.status_code} without a failure")
+        raise AssertionError("the retry loop always returns or raises")  # pragma: no cover
+
+    def decode(self, response: httpx.Response, info: RequestInfo) -> Any:
+        """The decoded JSON of a read answer, or the PmpError it maps to (the token scrubbed
+        from any server text kept)."""
+        return decode_response(response, info, secret=self._token)
 
     async def _exchange(
         self, info: RequestInfo, request: httpx.Request, *, raise_transport_errors: bool = False

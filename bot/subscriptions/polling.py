@@ -1,0 +1,517 @@
+"""Where events come from without webhooks: reading PMP's lists and comparing fingerprints.
+
+PMP 2.0.8 tells nobody about changes, so each workspace with subscriptions has its lists read
+every ``Workspace.poll_interval_seconds`` (jittered) and every record compared with what was
+seen last: a few watched fields per record (``WATCHES``), not whole rows. The first read of a
+kind records a baseline and makes no events; a record that was seen and is missing from the
+list is reported as deleted. A 3.x PMP with a registered webhook gets the same read only as a
+slow catch-up (deliveries it missed), and single records are looked at when a webhook
+delivery or the bot's own change names them (``ChangeDetector.look``).
+
+Both sources turn a change into events through the same fingerprint, written only if nobody
+changed it meanwhile, and give each event a key made of the record, its new revision, the
+event and the new values: a change seen by a webhook and by the catch-up read is one event.
+Events are accepted (kept by delivery) before the fingerprint moves on, so a crash between the
+two repeats the same keys, which delivery drops.
+
+A PMP that fails or is slow is retried later with a growing delay; each workspace's read has
+its own deadline and its own pooled client, so one PMP never holds up another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from bot.pmp import PmpClient, PmpError, PmpNotFoundError
+from bot.pmp.listing import stream_rows
+from bot.pmp.models import Customer, Lead, Milestone, PmpRecord, Project, Ticket
+from bot.pmp_pool import PmpClientPool, WorkspaceKey
+from bot.storage.fingerprints import Fingerprint, FingerprintStore, FingerprintWrite
+from bot.storage.subscriptions import SubscriptionKind, SubscriptionStore
+from bot.storage.workspaces import WorkspaceStore
+from bot.subscriptions.events import (
+    KIND_OF_SUBSCRIPTION,
+    EventName,
+    PmpEvent,
+    RecordKind,
+)
+
+__all__ = [
+    "CATCH_UP_INTERVAL_SECONDS",
+    "FIELD_EVENTS",
+    "POLL_TIMEOUT_SECONDS",
+    "WATCHES",
+    "Accept",
+    "ChangeDetector",
+    "Observed",
+    "PollResult",
+    "Poller",
+    "Watch",
+    "WebhookRegistrar",
+    "events_between",
+    "observe",
+]
+
+logger = logging.getLogger(__name__)
+
+# How long one workspace's whole read may take (every list it watches).
+POLL_TIMEOUT_SECONDS = 60.0
+# A PMP with a working webhook is still read whole this often, for deliveries it missed.
+CATCH_UP_INTERVAL_SECONDS = 15 * 60
+# After failures the next read waits interval * 2**failures, at most this long.
+MAX_BACKOFF_SECONDS = 30 * 60
+# Each interval is stretched or shortened by up to this share, so reads spread out.
+JITTER = 0.1
+# Changed records are turned into events and written this many at a time, so a list where
+# every record changed (a long outage) is never held whole.
+_BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """How one record kind is read and compared.
+
+    ``fields``: the wire fields whose change makes an event (in this order in a fingerprint);
+    ``context``: fields subscription filters read, kept so that a deleted record's event still
+    reaches the right channels.
+    """
+
+    kind: RecordKind
+    path: str
+    id_key: str
+    fields: tuple[str, ...]
+    label_key: str
+    context: tuple[str, ...]
+    model: type[PmpRecord]
+
+
+WATCHES: Mapping[RecordKind, Watch] = {
+    "ticket": Watch(
+        "ticket",
+        "tickets",
+        "ticketid",
+        ("status", "priority", "assigned", "lastreply"),
+        "subject",
+        ("department", "status", "priority", "userid", "project_id"),
+        Ticket,
+    ),
+    "lead": Watch("lead", "leads", "id", ("status",), "name", ("client_id",), Lead),
+    "project": Watch("project", "projects", "id", ("status",), "name", ("clientid",), Project),
+    # "overdue" is not a PMP field: it is worked out when the list is read (see observe).
+    "milestone": Watch(
+        "milestone",
+        "milestones",
+        "id",
+        ("due_date", "overdue"),
+        "name",
+        ("project_id",),
+        Milestone,
+    ),
+    "customer": Watch("customer", "customers", "userid", (), "company", (), Customer),
+}
+
+# The event a watched field's change makes.
+FIELD_EVENTS: Mapping[str, EventName] = {
+    "status": "status",
+    "priority": "priority",
+    "assigned": "assignee",
+    "lastreply": "reply",
+    "due_date": "due_date",
+    "overdue": "overdue",
+}
+
+_NO_DATES = ("", "0000-00-00", "0000-00-00 00:00:00")
+
+Accept = Callable[[Sequence[PmpEvent]], Awaitable[int]]
+"""Delivery's ``accept``: keeps events (a repeated key dropped); how many were new."""
+
+
+def _text(value: Any) -> str:
+    if value is None or isinstance(value, dict | list):
+        return ""
+    text = str(value).strip()
+    return "" if text in _NO_DATES else text
+
+
+def _record_id(value: Any) -> int | None:
+    text = _text(value)
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _is_overdue(row: Mapping[str, Any], today: date) -> bool:
+    """A milestone whose due date has passed while some of its tasks are open (or it has
+    none: nothing says it was reached)."""
+    due = _text(row.get("due_date"))[:10]
+    if len(due) != 10 or due >= today.isoformat():
+        return False
+    total = _record_id(row.get("total_tasks")) or 0
+    finished = _record_id(row.get("total_finished_tasks")) or 0
+    return total == 0 or finished < total
+
+
+def watched_values(watch: Watch, row: Mapping[str, Any], today: date) -> tuple[str, ...]:
+    """The fingerprint of a row: its watched fields, compactly, in ``watch.fields`` order."""
+    if watch.kind == "milestone":
+        return (_text(row.get("due_date"))[:10], "1" if _is_overdue(row, today) else "0")
+    return tuple(_text(row.get(name)) for name in watch.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """A record as PMP has it now: its fingerprint, label, filter context and fields."""
+
+    record_id: int
+    watched: tuple[str, ...]
+    label: str
+    context: Mapping[str, str]
+    record: Mapping[str, str | None]
+
+
+def _record_fields(watch: Watch, row: Mapping[str, Any]) -> dict[str, str | None]:
+    """The row's scalar fields without any secret (the model's edge drops them)."""
+    try:
+        raw = watch.model.from_wire(row).raw
+    except ValueError:
+        raw = {}
+    return {
+        str(key): (None if value is None else str(value))
+        for key, value in raw.items()
+        if not isinstance(value, dict | list)
+    }
+
+
+def observe(watch: Watch, row: Mapping[str, Any], today: date) -> Observed | None:
+    """A row of PMP's list (or one record) as the sources compare it; None without an id."""
+    record_id = _record_id(row.get(watch.id_key))
+    if record_id is None:
+        return None
+    record = _record_fields(watch, row)
+    if watch.kind == "milestone":
+        record["overdue"] = "1" if _is_overdue(row, today) else "0"
+    return Observed(
+        record_id=record_id,
+        watched=watched_values(watch, row, today),
+        label=_text(row.get(watch.label_key)),
+        context={name: _text(row.get(name)) for name in watch.context if _text(row.get(name))},
+        record=record,
+    )
+
+
+def _short_hash(values: tuple[str, ...] | None) -> str:
+    text = "\x1f".join(values) if values is not None else "\x00gone"
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()
+
+
+def events_between(
+    watch: Watch, before: tuple[str, ...] | None, after: tuple[str, ...] | None
+) -> list[tuple[EventName, dict[str, tuple[str | None, str | None]]]]:
+    """The events a record's change makes: created, deleted, or one per watched field that
+    changed (a ticket's reply only when there is a new last reply, a milestone's overdue only
+    when it becomes overdue)."""
+    if before is None and after is None:
+        return []
+    if before is None:
+        return [("created", {})]
+    if after is None:
+        return [("deleted", {})]
+    found: list[tuple[EventName, dict[str, tuple[str | None, str | None]]]] = []
+    for name, old, new in zip(watch.fields, before, after, strict=False):
+        if old == new:
+            continue
+        if name == "lastreply" and not new:
+            continue
+        if name == "overdue" and new != "1":
+            continue
+        found.append((FIELD_EVENTS[name], {name: (old or None, new or None)}))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    before: Fingerprint | None
+    now: Observed | None
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """One read of one list: how many rows, how many events were new, whether it was the
+    baseline."""
+
+    kind: RecordKind
+    rows: int
+    events: int
+    baseline: bool
+
+
+def _is_gone(fingerprint: Fingerprint | None) -> bool:
+    return fingerprint is None or fingerprint.watched is None
+
+
+class ChangeDetector:
+    """Turns what PMP has now into events against the stored fingerprints."""
+
+    def __init__(
+        self,
+        fingerprints: FingerprintStore,
+        accept: Accept,
+        *,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._fingerprints = fingerprints
+        self._accept = accept
+        self._today = today
+        self._now = now
+
+    async def poll(
+        self,
+        team_id: str,
+        enterprise_id: str | None,
+        client: PmpClient,
+        kind: RecordKind,
+        *,
+        timeout: float | None = None,
+    ) -> PollResult:
+        """Read the kind's whole list once and make the events of what changed since the
+        last read (none on the first: that records the baseline)."""
+        watch = WATCHES[kind]
+        store = self._fingerprints
+        today = self._today()
+        rows = stream_rows(client, watch.path, noun=watch.kind, timeout=timeout)
+        if await store.baseline_at(team_id, enterprise_id, kind) is None:
+            baseline: list[tuple[int, tuple[str, ...], str, Mapping[str, str]]] = []
+            async for row in rows:
+                found = observe(watch, row, today)
+                if found is not None:
+                    baseline.append((found.record_id, found.watched, found.label, found.context))
+            await store.record_baseline(team_id, enterprise_id, kind, baseline)
+            return PollResult(kind, len(baseline), 0, baseline=True)
+        stored = await store.load(team_id, enterprise_id, kind)
+        seen: set[int] = set()
+        pending: list[_Change] = []
+        accepted = 0
+        count = 0
+        async for row in rows:
+            record_id = _record_id(row.get(watch.id_key))
+            if record_id is None:
+                continue
+            count += 1
+            seen.add(record_id)
+            before = stored.get(record_id)
+            if before is not None and before.watched == watched_values(watch, row, today):
+                continue
+            now = observe(watch, row, today)
+            if now is None:
+                continue
+            pending.append(_Change(before, now))
+            if len(pending) >= _BATCH:
+                accepted += await self._apply(team_id, enterprise_id, watch, pending)
+                pending = []
+        for record_id, before in stored.items():
+            if before.watched is not None and record_id not in seen:
+                pending.append(_Change(before, None))
+                if len(pending) >= _BATCH:
+                    accepted += await self._apply(team_id, enterprise_id, watch, pending)
+                    pending = []
+        if pending:
+            accepted += await self._apply(team_id, enterprise_id, watch, pending)
+        return PollResult(kind, count, accepted, baseline=False)
+
+    async def look(
+        self,
+        team_id: str,
+        enterprise_id: str | None,
+        client: PmpClient,
+        kind: RecordKind,
+        record_id: int,
+        *,
+        created: bool = False,
+        timeout: float | None = None,
+    ) -> int:
+        """Look at one record now (a webhook delivery or the bot's own change named it) and
+        make the events of what changed; how many were new. Before the kind's baseline a
+        record is only remembered, unless ``created`` says it is new."""
+        watch = WATCHES[kind]
+        store = self._fingerprints
+        try:
+            record = await client.resource(kind).get(record_id, timeout=timeout)
+        except PmpNotFoundError:
+            now = None
+        else:
+            now = observe(watch, record.raw, self._today())
+        before = await store.get(team_id, enterprise_id, kind, record_id)
+        if now is None and _is_gone(before):
+            return 0
+        if before is not None and now is not None and before.watched == now.watched:
+            return 0
+        if (
+            before is None
+            and now is not None
+            and not created
+            and await store.baseline_at(team_id, enterprise_id, kind) is None
+        ):
+            write = FingerprintWrite(record_id, now.watched, now.label, 0, now.context)
+            await store.compare_and_set(team_id, enterprise_id, kind, [write])
+            return 0
+        return await self._apply(team_id, enterprise_id, watch, [_Change(before, now)])
+
+    async def _apply(
+        self, team_id: str, enterprise_id: str | None, watch: Watch, changes: Iterable[_Change]
+    ) -> int:
+        """Accept the changes' events, then move their fingerprints on."""
+        events: list[PmpEvent] = []
+        writes: list[FingerprintWrite] = []
+        occurred = self._now()
+        for change in changes:
+            before, now = change.before, change.now
+            old = None if before is None else before.watched
+            new = None if now is None else now.watched
+            revision = (0 if before is None else before.revision) + 1
+            record: Mapping[str, str | None]
+            if now is not None:
+                record_id, record = now.record_id, now.record
+            elif before is not None:
+                record_id = before.record_id
+                record = {
+                    **before.context,
+                    watch.id_key: str(record_id),
+                    watch.label_key: before.label,
+                }
+            else:
+                continue
+            digest = _short_hash(new)
+            for event, field_changes in events_between(watch, old, new):
+                events.append(
+                    PmpEvent(
+                        team_id=team_id,
+                        enterprise_id=enterprise_id,
+                        kind=watch.kind,
+                        record_id=record_id,
+                        event=event,
+                        key=f"{watch.kind}:{record_id}:{revision}:{event}:{digest}",
+                        changes=field_changes,
+                        record=record,
+                        occurred_at=occurred,
+                    )
+                )
+            writes.append(
+                FingerprintWrite(
+                    record_id=record_id,
+                    watched=new,
+                    label=now.label if now is not None else (before.label if before else ""),
+                    expected_revision=0 if before is None else before.revision,
+                    context=now.context if now is not None else (before.context if before else {}),
+                )
+            )
+        accepted = await self._accept(events) if events else 0
+        await self._fingerprints.compare_and_set(team_id, enterprise_id, watch.kind, writes)
+        return accepted
+
+
+class WebhookRegistrar(Protocol):
+    """The webhook side, as the poller needs it (bot.subscriptions.webhooks.WebhookSource)."""
+
+    async def ensure(
+        self,
+        team_id: str,
+        enterprise_id: str | None,
+        client: PmpClient,
+        kinds: Sequence[RecordKind],
+        credentials_version: int,
+    ) -> bool:
+        """True when PMP sends this workspace's events by webhook (registered now or
+        before); False when it can't (2.x, no public address, PMP refused)."""
+        ...
+
+
+@dataclass
+class Poller:
+    """Reads each workspace's watched lists on its interval: ``poll_workspace`` is the job
+    the runner calls (one at a time per workspace) and returns when to call it again."""
+
+    workspaces: WorkspaceStore
+    subscriptions: SubscriptionStore
+    pmp_pool: PmpClientPool
+    detector: ChangeDetector
+    registrar: WebhookRegistrar | None = None
+    poll_timeout: float = POLL_TIMEOUT_SECONDS
+    catch_up_interval: float = CATCH_UP_INTERVAL_SECONDS
+    random: Callable[[], float] = random.random
+    _failures: dict[WorkspaceKey, int] = field(default_factory=dict)
+
+    async def kinds_of(self, team_id: str) -> list[RecordKind]:
+        """The record kinds the workspace's active subscriptions watch."""
+        kinds: dict[RecordKind, None] = {}
+        for subscription in await self.subscriptions.list_for_team(team_id):
+            record_kind = KIND_OF_SUBSCRIPTION.get(subscription.kind)
+            if subscription.active and record_kind is not None:
+                kinds[record_kind] = None
+        return list(kinds)
+
+    def _jittered(self, seconds: float) -> float:
+        return seconds * (1 - JITTER + 2 * JITTER * self.random())
+
+    async def poll_workspace(self, team_id: str, enterprise_id: str | None) -> float | None:
+        """Read the workspace's watched lists once; seconds until the next read (jittered,
+        longer after failures), or None when there is nothing to read (not connected, no
+        subscriptions). Never raises for a PMP's failure."""
+        key = WorkspaceKey(team_id=team_id, enterprise_id=enterprise_id)
+        workspace = await self.workspaces.get(team_id, enterprise_id)
+        if workspace is None or not workspace.is_connected:
+            self._failures.pop(key, None)
+            return None
+        kinds = await self.kinds_of(team_id)
+        if not kinds:
+            self._failures.pop(key, None)
+            return None
+        interval = float(workspace.poll_interval_seconds)
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.poll_timeout):
+                client = await self.pmp_pool.client_for(key, workspace.credentials_version)
+                if client is None:
+                    return None
+                if self.registrar is not None and await self.registrar.ensure(
+                    team_id, enterprise_id, client, kinds, workspace.credentials_version
+                ):
+                    interval = max(interval, self.catch_up_interval)
+                results = [
+                    await self.detector.poll(team_id, enterprise_id, client, kind) for kind in kinds
+                ]
+        except (PmpError, TimeoutError) as error:
+            failures = self._failures.get(key, 0) + 1
+            self._failures[key] = failures
+            delay = min(interval * 2**failures, MAX_BACKOFF_SECONDS)
+            logger.info(
+                "Polling PMP for workspace %s failed (%s, %d in a row); next try in %.0f s",
+                team_id,
+                "no answer in time" if isinstance(error, TimeoutError) else type(error).__name__,
+                failures,
+                delay,
+            )
+            return self._jittered(delay)
+        self._failures.pop(key, None)
+        logger.debug(
+            "Polled workspace %s in %.0f ms: %s",
+            team_id,
+            (time.monotonic() - started) * 1000,
+            ", ".join(f"{r.kind} {r.rows} rows {r.events} new" for r in results),
+        )
+        return self._jittered(interval)
+
+    def failures(self, team_id: str, enterprise_id: str | None) -> int:
+        """How many reads of the workspace failed in a row (0 after one that worked)."""
+        return self._failures.get(WorkspaceKey(team_id=team_id, enterprise_id=enterprise_id), 0)
+
+    async def teams(self) -> list[tuple[str, str | None]]:
+        """Every workspace with a subscription that needs PMP read."""
+        watched: list[SubscriptionKind] = list(KIND_OF_SUBSCRIPTION)
+        return await self.subscriptions.teams_with(watched)
