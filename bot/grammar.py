@@ -45,6 +45,7 @@ class CommandAction(StrEnum):
     SUBSCRIBE = "subscribe"
     UNSUBSCRIBE = "unsubscribe"
     SUBSCRIPTIONS = "subscriptions"
+    STAFF = "staff"
     UNKNOWN = "unknown"
 
 
@@ -112,6 +113,22 @@ class SubscriptionRequest:
     every_kind: bool = False
 
 
+StaffVerb = Literal["show", "list", "set", "unset"]
+
+
+@dataclass(frozen=True)
+class StaffRequest:
+    """What `/pmp staff` asked: `show` a user's staff member (the caller's when `user_id`
+    is None), `list` everyone linked, `set` `user_id`'s to `target` (a staff member's name,
+    e-mail or number, as typed) or `unset` it."""
+
+    verb: StaffVerb
+    user_id: str | None = None
+    target: str | None = None
+    # `@maria` typed without picking the person: Slack sent the name, not who it is.
+    unresolved_user: str | None = None
+
+
 @dataclass(frozen=True)
 class Command:
     """One parsed `/pmp` command.
@@ -138,6 +155,7 @@ class Command:
     suggestion: str | None = None
     problem: str | None = None
     subscription: SubscriptionRequest | None = None
+    staff: StaffRequest | None = None
 
     @property
     def record_kind(self) -> PmpRecordKind | None:
@@ -186,6 +204,7 @@ _COMMAND_WORDS: dict[str, CommandAction] = {
     "subscriptions": CommandAction.SUBSCRIPTIONS,
     "subscription": CommandAction.SUBSCRIPTIONS,
     "subs": CommandAction.SUBSCRIPTIONS,
+    "staff": CommandAction.STAFF,
 }
 
 # Words that follow a record kind (`ticket new`) or precede it (`new ticket`). `rm` and
@@ -262,6 +281,15 @@ HELP_TOPICS: dict[str, list[tuple[str, str]]] = {
         ("subscriptions", "shows what this channel gets, to edit or remove"),
         ("unsubscribe tickets", "stops ticket posts here (`unsubscribe all` stops everything)"),
     ],
+    "staff": [
+        ("staff", "shows which PMP staff member you are"),
+        (
+            "staff @maria Maria Garcia",
+            "makes @maria PMP's Maria Garcia (a name, e-mail or number) _(admins)_",
+        ),
+        ("staff @maria none", "unlinks @maria _(admins)_"),
+        ("staff list", "shows who is linked to which staff member _(admins)_"),
+    ],
     "workspace": [
         ("connect", "connects this workspace to your PMP"),
         ("disconnect", "disconnects this workspace from PMP"),
@@ -282,6 +310,7 @@ _TOPIC_WORDS: dict[str, str] = {
     "unsubscribe": "subscribe",
     "subscriptions": "subscribe",
     "subscription": "subscribe",
+    "staff": "staff",
     "connect": "workspace",
     "disconnect": "workspace",
     "status": "workspace",
@@ -353,6 +382,8 @@ def parse(text: str) -> Command:
         return _parse_notify(rest)
     if action in _SUBSCRIPTION_ACTIONS:
         return _parse_subscription(action, rest)
+    if action is CommandAction.STAFF:
+        return _parse_staff(_clean(text).split(maxsplit=1)[1:])
     if action is not None:
         return Command(action)
     verb = _RECORD_VERBS.get(word)
@@ -483,6 +514,51 @@ def _parse_notify(rest: list[_Token]) -> Command:
         f"or `{SLASH_COMMAND} notify off` to stop."
     )
     return Command(CommandAction.NOTIFY, problem=problem)
+
+
+_STAFF_LIST_WORDS = frozenset({"list", "all"})
+_STAFF_NONE_WORDS = frozenset({"none", "nobody", "off", "remove", "unlink"})
+_USER_MENTION_RE = re.compile(r"<@([UW][A-Z0-9]{2,30})(?:\|[^<>]*)?>\s*(.*)", re.DOTALL)
+# `@maria` as typed when the person wasn't picked from Slack's list.
+_TYPED_USER_RE = re.compile(r"@([^\s<>@]{1,80})\s*(.*)", re.DOTALL)
+_STAFF_TARGET_MAX = 200
+
+
+def _parse_staff(after_word: list[str]) -> Command:
+    """`/pmp staff`, `staff list`, `staff @user`, `staff @user <name, e-mail or number>`,
+    `staff @user none`. The user must be a Slack mention (`<@U123|name>`, as Slack sends it)."""
+    rest = after_word[0].strip() if after_word else ""
+    if not rest:
+        return Command(CommandAction.STAFF, staff=StaffRequest("show"))
+    if rest.casefold() in _STAFF_LIST_WORDS:
+        return Command(CommandAction.STAFF, staff=StaffRequest("list"))
+    mention = _USER_MENTION_RE.fullmatch(rest) or _TYPED_USER_RE.fullmatch(rest)
+    if mention is None:
+        problem = (
+            f"Mention the person with @, like `{SLASH_COMMAND} staff @maria Maria Garcia`. "
+            f"`{SLASH_COMMAND} staff` shows your own staff member, `{SLASH_COMMAND} staff list` "
+            "everyone linked."
+        )
+        return Command(CommandAction.STAFF, problem=problem)
+    typed_name = mention.re is _TYPED_USER_RE
+    user_id = None if typed_name else mention.group(1)
+    unresolved = mention.group(1) if typed_name else None
+    typed = _SLACK_REFERENCE_RE.sub(
+        lambda ref: _decode_reference(ref.group(1))[0], mention.group(2)
+    )
+    target = " ".join(_unescape(typed).strip().strip("".join(_QUOTES)).split())
+    if not target:
+        return Command(
+            CommandAction.STAFF, staff=StaffRequest("show", user_id, unresolved_user=unresolved)
+        )
+    if target.casefold() in _STAFF_NONE_WORDS:
+        return Command(
+            CommandAction.STAFF, staff=StaffRequest("unset", user_id, unresolved_user=unresolved)
+        )
+    return Command(
+        CommandAction.STAFF,
+        staff=StaffRequest("set", user_id, target[:_STAFF_TARGET_MAX], unresolved_user=unresolved),
+    )
 
 
 _SUBSCRIPTION_ACTIONS = frozenset(

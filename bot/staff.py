@@ -22,6 +22,9 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.pmp import PmpAuthError, PmpClient, PmpNotFoundError
 from bot.pmp.staff import Staff
 from bot.pmp_pool import WorkspaceKey
@@ -36,6 +39,7 @@ __all__ = [
     "StaffLink",
     "StaffMember",
     "StaffUnavailable",
+    "slack_email",
 ]
 
 logger = logging.getLogger(__name__)
@@ -108,6 +112,27 @@ class LinkedUser:
     slack_user_id: str
     link: StaffLink
     set_by: str | None = None
+
+
+def slack_email(client: AsyncWebClient, user_id: str) -> EmailLookup:
+    """The user's Slack e-mail, fetched when called (users.info). Slack gives it only to an
+    app with the `users:read.email` scope, and not for bots; None then, or when Slack fails."""
+
+    async def lookup() -> str | None:
+        try:
+            answer = await client.users_info(user=user_id)
+        except SlackApiError as error:
+            logger.info("users.info for a staff match failed: %s", error.response.get("error"))
+            return None
+        except Exception as error:  # Slack out of reach: no e-mail, the caller says so
+            logger.warning("users.info for a staff match failed: %s", type(error).__name__)
+            return None
+        user = answer.get("user") or {}
+        profile = user.get("profile") if isinstance(user, dict) else None
+        email = profile.get("email") if isinstance(profile, dict) else None
+        return email.strip() if isinstance(email, str) and email.strip() else None
+
+    return lookup
 
 
 def _same_email(first: str | None, second: str | None) -> bool:

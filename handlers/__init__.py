@@ -11,7 +11,7 @@ from types import ModuleType
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import cards, commands, connect, home, lifecycle, records, tickets, unfurls
+from handlers import cards, commands, connect, home, lifecycle, records, staff, tickets, unfurls
 
 # Modules whose `register(app)` adds Slack listeners.
 LISTENER_MODULES: tuple[ModuleType, ...] = (
@@ -21,6 +21,7 @@ LISTENER_MODULES: tuple[ModuleType, ...] = (
     home,
     lifecycle,
     records,
+    staff,
     tickets,
     unfurls,
 )

@@ -127,6 +127,7 @@ def test_manifest_command_escapes_and_scopes_are_minimal() -> None:
         "commands",
         "chat:write",
         "users:read",
+        "users:read.email",
         "links:read",
         "links:write",
     }

@@ -94,6 +94,14 @@ class RecordForm(StrEnum):
     DELETE_CANCEL = "pmp_record_delete_cancel"
 
 
+class StaffPicker(StrEnum):
+    """The staff pickers of the lead, project and ticket forms (bot/blocks/record_forms.py,
+    ticket_forms.py; handlers/staff.py): OPTIONS is the action id of every one of them, single
+    or multi-select (their options loads list PMP's staff, the value a staff number)."""
+
+    OPTIONS = "pmp_staff_options"
+
+
 class TicketForm(StrEnum):
     """The ticket forms (bot/blocks/ticket_forms.py, settings_form.py; handlers/tickets.py).
 

@@ -54,7 +54,7 @@ DEFAULT_CLIENT_ID = "1000.2000"
 DEFAULT_CLIENT_SECRET = "standin-client-secret"
 # The bot scopes manifest.yml grants (a test keeps the two equal): a method needing any other
 # scope answers `missing_scope`, as Slack does for an app installed from that manifest.
-DEFAULT_BOT_SCOPES = "commands,chat:write,users:read,links:read,links:write"
+DEFAULT_BOT_SCOPES = "commands,chat:write,users:read,users:read.email,links:read,links:write"
 
 TRIGGER_TTL_SECONDS = 3.0
 RESPONSE_URL_MAX_POSTS = 5
@@ -88,6 +88,14 @@ _CONVERSATION_HISTORY_SCOPES = {
 }
 # conversations.info needs the read scope of the kind of conversation asked about.
 _CONVERSATION_READ_SCOPES = {"public": "channels:read", "private": "groups:read", "im": "im:read"}
+
+
+def _email_if_granted(user: JsonDict, token: _Token) -> JsonDict:
+    """A user as users.info shows them: Slack leaves `profile.email` out unless the token
+    has `users:read.email` (tokens set up without scopes by tests see everything)."""
+    if token.scopes is not None and "users:read.email" not in token.scopes:
+        user["profile"].pop("email", None)
+    return user
 
 
 class StandinError(Exception):
@@ -1382,12 +1390,12 @@ class RunningSlackStandin:
         return {"revoked": True}
 
     def _users_info(self, request: _Request) -> JsonDict:
-        team, _ = self._authed(request)
+        team, token = self._authed(request)
         user_id = self._required(request, "user")
         user = team.users.get(user_id)
         if user is None:
             raise StandinError("user_not_found")
-        answer = user.to_slack()
+        answer = _email_if_granted(user.to_slack(), token)
         if user.is_bot:
             answer["profile"]["bot_id"] = team.bot_id
         return {"user": answer}

@@ -157,7 +157,7 @@ def test_every_help_example_parses_cleanly() -> None:
 def test_every_topic_is_reachable_from_help() -> None:
     reachable = {
         parse(f"help {word}").topic
-        for word in [*RECORD_KIND_ALIASES, "notify", "connect", "help", "subscribe"]
+        for word in [*RECORD_KIND_ALIASES, "notify", "connect", "help", "subscribe", "staff"]
     }
     assert reachable == set(HELP_TOPICS)
 
