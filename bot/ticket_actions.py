@@ -92,6 +92,15 @@ def closed_status(names: NameBook) -> int:
     return int(TicketStatus.CLOSED)
 
 
+def answered_status(names: NameBook) -> int:
+    """The status PMP gives a ticket a staff member answered: the workspace's "Answered",
+    else 3."""
+    for status_id, name in names.ticket_statuses.items():
+        if name.strip().casefold() == "answered":
+            return status_id
+    return int(TicketStatus.ANSWERED)
+
+
 def is_closed(ticket: Ticket, names: NameBook) -> bool:
     return ticket.status is not None and ticket.status == closed_status(names)
 

@@ -11,7 +11,18 @@ from types import ModuleType
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import cards, commands, connect, home, lifecycle, records, staff, tickets, unfurls
+from handlers import (
+    cards,
+    commands,
+    connect,
+    home,
+    lifecycle,
+    records,
+    staff,
+    ticket_actions,
+    tickets,
+    unfurls,
+)
 
 # Modules whose `register(app)` adds Slack listeners.
 LISTENER_MODULES: tuple[ModuleType, ...] = (
@@ -23,6 +34,7 @@ LISTENER_MODULES: tuple[ModuleType, ...] = (
     records,
     staff,
     tickets,
+    ticket_actions,
     unfurls,
 )
 

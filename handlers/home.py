@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -24,21 +25,26 @@ from bot.blocks.home import (
     build_modal_message,
 )
 from bot.blocks.ids import HomeAction
+from bot.blocks.ticket_actions import NO_STAFF_LINK
 from bot.connect import connection_status
+from bot.names import NameBook
 from bot.pmp import Customer, PmpError
 from bot.pmp_pool import WorkspaceKey
+from bot.queue import QUEUE_BUDGET_S, MyQueue, load_queue
 from bot.services import BotServices
 from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
 from bot.storage import Workspace
 from bot.text import escape_mrkdwn
 from handlers._common import has_pmp, open_then_fill, open_view
 from handlers.commands import help_entries
+from handlers.ticket_actions import staff_id_of
 from handlers.tickets import open_new_ticket_form
 
 logger = logging.getLogger(__name__)
 
 # A view_submission's answer is its ack: the search gets what is left of Slack's 3 s.
 SEARCH_BUDGET_S = 2.0
+SLOW_QUEUE = "PMP didn't answer in time, so your queue isn't shown. Open Home again in a moment."
 
 
 async def handle_app_home_opened(
@@ -52,13 +58,71 @@ async def handle_app_home_opened(
     await ack()
     if event.get("tab", "home") != "home":
         return
-    user_id = str(event.get("user", ""))
-    is_admin, recent = await asyncio.gather(
-        services.admins.is_admin(client, workspace_key.team_id, user_id),
-        services.recent_lookups.recent(workspace_key.team_id, user_id),
+    await publish_home(client, services, workspace, workspace_key, str(event.get("user", "")))
+
+
+async def _queue(
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace: Workspace | None,
+    key: WorkspaceKey,
+    user_id: str,
+) -> tuple[MyQueue | None, str | None, NameBook, str]:
+    """The user's queue (or why there is none), the names and PMP address it is shown with.
+    Bounded: the staff match and PMP's lists get QUEUE_BUDGET_S each at most."""
+    names = NameBook()
+    try:
+        pmp = await connected_pmp(services, workspace, key)
+    except NotConnectedError:
+        return None, None, names, ""
+    names = pmp.names.with_ticket_names(services.lookups.ticket_names.names(pmp.base_url))
+    try:
+        staff_id = await asyncio.wait_for(
+            staff_id_of(services, client, pmp, user_id), QUEUE_BUDGET_S
+        )
+    except TimeoutError:
+        return (
+            None,
+            "PMP didn't answer in time, so your queue isn't shown. Open Home again in a moment.",
+            names,
+            pmp.base_url,
+        )
+    except PmpError as error:
+        return None, f"Your queue couldn't be read: {error.user_message}", names, pmp.base_url
+    if staff_id is None:
+        return None, NO_STAFF_LINK, names, pmp.base_url
+    queue = await load_queue(pmp.client, staff_id, names=names, today=date.today())
+    services.lookups.ticket_names.learn(pmp.base_url, queue.tickets)
+    return queue, None, names, pmp.base_url
+
+
+async def publish_home(
+    client: AsyncWebClient,
+    services: BotServices,
+    workspace: Workspace | None,
+    key: WorkspaceKey,
+    user_id: str,
+    *,
+    note: str | None = None,
+) -> None:
+    """Publishes the user's Home tab: connection, queue (with `note` above it: what a press
+    in it did), recent lookups, commands."""
+    is_admin, recent, (queue, problem, names, base_url) = await asyncio.gather(
+        services.admins.is_admin(client, key.team_id, user_id),
+        services.recent_lookups.recent(key.team_id, user_id),
+        _queue(client, services, workspace, key, user_id),
     )
+    if note:
+        problem = f"{note}\n{problem}" if problem else note
     view = build_home(
-        connection_status(workspace), is_admin=is_admin, commands=help_entries(), recent=recent
+        connection_status(workspace),
+        is_admin=is_admin,
+        commands=help_entries(),
+        recent=recent,
+        queue=queue,
+        queue_problem=problem,
+        names=names,
+        base_url=base_url,
     )
     try:
         await client.views_publish(user_id=user_id, view=view)

@@ -26,15 +26,20 @@ from bot.blocks.cards import (
     CardRef,
     Message,
     card_url,
+    format_date,
+    id_text,
     one_line,
     record_link,
+    ticket_controls,
 )
 from bot.blocks.connect import host_of, not_connected_text
 from bot.blocks.help import HelpEntry
 from bot.blocks.ids import HomeAction
 from bot.connect import ConnectionStatus
 from bot.grammar import SLASH_COMMAND
-from bot.pmp import Customer
+from bot.names import NameBook
+from bot.pmp import Customer, Ticket
+from bot.queue import DueMilestone, MyQueue
 from bot.text import safe, truncate
 
 MAX_RESULTS_IN_MODAL = 20
@@ -86,7 +91,13 @@ def build_home(
     is_admin: bool,
     commands: Sequence[HelpEntry],
     recent: Sequence[RecentEntry] = (),
+    queue: MyQueue | None = None,
+    queue_problem: str | None = None,
+    names: NameBook | None = None,
+    base_url: str = "",
 ) -> View:
+    """The Home tab: the connection, buttons, the user's queue (`queue`, or
+    `queue_problem` saying why there is none), recent lookups and the commands."""
     blocks: list[Block] = [
         HeaderBlock(text="PMP in Slack"),
         SectionBlock(text=MarkdownTextObject(text="\n".join(_connection_lines(status, is_admin)))),
@@ -102,6 +113,10 @@ def build_home(
                     ButtonElement(text="Search customers", action_id=HomeAction.SEARCH_CUSTOMERS),
                 ]
             )
+        )
+    if status.connected and (queue is not None or queue_problem):
+        blocks += build_queue_blocks(
+            queue, problem=queue_problem, names=names or NameBook(), base_url=base_url
         )
     if status.connected and recent:
         blocks += [
@@ -137,6 +152,86 @@ def build_home(
         )
     )
     return View(type="home", blocks=blocks)
+
+
+# ------------------------------------------------------------------------------- my queue
+
+
+def _ticket_line(ticket: Ticket, names: NameBook, base_url: str) -> str:
+    url = card_url(base_url, CardRef("ticket", ticket.id))
+    title = safe(one_line(ticket.display_name), TITLE_MAX)
+    parts = [names.ticket_status(ticket), names.ticket_priority(ticket)]
+    customer = ticket.company
+    if customer:
+        parts.append(customer)
+    details = " · ".join(safe(one_line(part), 100) for part in parts if part)
+    line = f":ticket: {record_link(url, title)} {id_text(ticket.id)}"
+    return f"{line}\n{details}" if details else line
+
+
+def _milestone_line(due: DueMilestone, base_url: str) -> str:
+    milestone = due.milestone
+    url = card_url(base_url, CardRef("milestone", milestone.id, milestone.project_id or None))
+    title = safe(one_line(milestone.display_name), TITLE_MAX)
+    when = format_date(milestone.due_date) or ""
+    flag = f":red_circle: overdue since {when}" if due.overdue else f"due {when}"
+    project = f" · {safe(one_line(due.project_name), 150)}" if due.project_name else ""
+    return f":triangular_flag_on_post: {record_link(url, title)} {flag}{project}"
+
+
+def build_queue_blocks(
+    queue: MyQueue | None, *, problem: str | None, names: NameBook, base_url: str
+) -> list[Block]:
+    """The Home tab's "My queue": each ticket with its controls, then the milestones due
+    soon; or why there is no queue (`problem`: no staff link, PMP unreachable)."""
+    blocks: list[Block] = [DividerBlock(), HeaderBlock(text="My queue")]
+    if queue is None:
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=truncate(problem or "", SECTION_TEXT_MAX)))
+        )
+        return blocks
+    notes = [*queue.notes]
+    if problem:
+        notes.insert(0, problem)
+    if notes:
+        text = "\n".join(f":warning: {safe(note, 900)}" for note in notes)
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(text, 2000))]))
+    if not queue.tickets:
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text="No tickets are assigned to you in PMP."))
+        )
+    for ticket in queue.tickets:
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=_ticket_line(ticket, names, base_url)))
+        )
+        controls = ticket_controls(ticket, names, can_reply=queue.can_reply)
+        if controls:
+            blocks.append(ActionsBlock(elements=controls))
+    if queue.tickets_total > len(queue.tickets):
+        more = queue.tickets_total - len(queue.tickets)
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"And {more} more assigned to you: PMP's ticket list has them all."
+                    )
+                ]
+            )
+        )
+    heading = "*Milestones due this week or overdue*"
+    if queue.all_projects:
+        heading += "\nPMP doesn't tell pmp-bot who is on a project, so these are every project's."
+    lines = [_milestone_line(due, base_url) for due in queue.milestones]
+    if not lines:
+        lines = ["None due in the next 7 days."]
+    if queue.milestones_total > len(queue.milestones):
+        lines.append(f"And {queue.milestones_total - len(queue.milestones)} more.")
+    blocks.append(
+        SectionBlock(
+            text=MarkdownTextObject(text=truncate("\n".join([heading, *lines]), SECTION_TEXT_MAX))
+        )
+    )
+    return blocks
 
 
 def _search_input(query: str | None) -> InputBlock:

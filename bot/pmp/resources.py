@@ -724,12 +724,15 @@ class TicketsResource(_FileLosingResource[Ticket]):
     ) -> None:
         """Add a staff reply to a ticket, as staff member ``staff_id``, optionally setting its
         ``status`` (``POST api/tickets/reply/<id>``; the REST API module 3.x only: 2.0.8 has
-        no reply endpoint). A reply is not an update: it keeps the ticket's tags and assignee
-        and costs ticket #1 no files. PmpValidationError for an empty message; not retried."""
+        no reply endpoint). Without ``status`` PMP sets a staff reply's ticket to Answered, as
+        its own reply form does. A reply is not an update: it keeps the ticket's tags and
+        assignee and costs ticket #1 no files. PmpValidationError for an empty message; not
+        retried."""
         ticket_id = record_id_arg(ticket_id, "ticket id")
         body: dict[str, str] = {
             "message": message,
-            "staffid": str(record_id_arg(staff_id, "staff id")),
+            # Perfex's reply row names its staff author `admin`.
+            "admin": str(record_id_arg(staff_id, "staff id")),
         }
         if not message.strip():
             raise PmpValidationError(

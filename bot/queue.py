@@ -1,0 +1,154 @@
+"""My queue, for the Home tab: the tickets assigned to the user's PMP staff account (open
+first) and the milestones due within a week or overdue on projects they are a member of.
+
+Three PMP lists asked at once (tickets, milestones, projects), each given a time budget: a
+part PMP doesn't answer in time is left out with a note, the rest is shown. PMP's API says
+who is on a project only when its project rows carry their members (`project_members` or
+`members`); when they don't, milestones of every project are shown, and the queue says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from bot.names import NameBook
+from bot.pmp import Milestone, PmpClient, PmpError, Project, Ticket
+from bot.ticket_actions import closed_status, reply_supported
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# The Home tab holds 100 blocks: a ticket takes 3 (line, controls, divider), a milestone 1.
+MOST_TICKETS = 15
+MOST_MILESTONES = 10
+DUE_WITHIN = timedelta(days=7)
+# PMP's answers are waited for this long; the Home tab is published with what came.
+QUEUE_BUDGET_S = 2.5
+
+SLOW = "PMP didn't answer in time"
+_EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class DueMilestone:
+    milestone: Milestone
+    project_name: str | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class MyQueue:
+    """What the Home tab's queue shows. `tickets_total` and `milestones_total` count all
+    found (only the first few are in the lists); `notes` say what is missing and why."""
+
+    tickets: Sequence[Ticket] = ()
+    tickets_total: int = 0
+    milestones: Sequence[DueMilestone] = ()
+    milestones_total: int = 0
+    all_projects: bool = False  # PMP doesn't say who is on a project: every project's
+    can_reply: bool = False
+    notes: Sequence[str] = field(default_factory=tuple)
+
+
+async def _within(call: Awaitable[T], budget_s: float, what: str) -> tuple[T | None, str | None]:
+    try:
+        return await asyncio.wait_for(call, budget_s), None
+    except TimeoutError:
+        return None, f"{SLOW}, so your {what} aren't shown. Open Home again in a moment."
+    except PmpError as error:
+        logger.info("My queue: reading %s failed: %s", what, type(error).__name__)
+        return None, f"Your {what} couldn't be read: {error.user_message}"
+
+
+def _members(project: Project) -> set[int] | None:
+    """The staff ids on a project when PMP's row names them, else None."""
+    for key in ("project_members", "members"):
+        value: Any = project.raw.get(key)
+        if not isinstance(value, list):
+            continue
+        ids: set[int] = set()
+        for entry in value:
+            raw = (
+                (entry.get("staff_id") or entry.get("staffid"))
+                if isinstance(entry, dict)
+                else entry
+            )
+            if str(raw).isdigit():
+                ids.add(int(str(raw)))
+        return ids
+    return None
+
+
+def my_tickets(tickets: Iterable[Ticket], staff_id: int, names: NameBook) -> list[Ticket]:
+    """The tickets assigned to `staff_id`: open ones first, each part newest first."""
+    closed = closed_status(names)
+    mine = [ticket for ticket in tickets if ticket.assigned == staff_id]
+    return sorted(
+        mine,
+        key=lambda t: (t.status == closed, -(t.lastreply or t.date or _EPOCH).timestamp(), -t.id),
+    )
+
+
+def due_milestones(
+    milestones: Iterable[Milestone],
+    projects: Sequence[Project] | None,
+    staff_id: int,
+    today: date,
+) -> tuple[list[DueMilestone], bool]:
+    """Milestones due by a week from `today` (overdue ones first, soonest first), on the
+    staff member's projects; and whether every project's are shown (PMP doesn't say who is
+    on a project, or its projects couldn't be read)."""
+    names: Mapping[int, str] = {p.id: p.display_name for p in projects or ()}
+    memberships = {p.id: _members(p) for p in projects or ()}
+    known = bool(memberships) and all(m is not None for m in memberships.values())
+    due: list[DueMilestone] = []
+    for milestone in milestones:
+        if milestone.due_date is None or milestone.due_date > today + DUE_WITHIN:
+            continue
+        if milestone.total_tasks and milestone.total_finished_tasks == milestone.total_tasks:
+            continue  # every task done: nothing is due any more
+        if known and staff_id not in (memberships.get(milestone.project_id or 0) or set()):
+            continue
+        project_name = names.get(milestone.project_id or 0)
+        due.append(DueMilestone(milestone, project_name, overdue=milestone.due_date < today))
+    due.sort(key=lambda d: (d.milestone.due_date or today, d.milestone.id))
+    return due, not known
+
+
+async def load_queue(
+    pmp: PmpClient,
+    staff_id: int,
+    *,
+    names: NameBook,
+    today: date,
+    budget_s: float = QUEUE_BUDGET_S,
+) -> MyQueue:
+    """The user's queue, in at most about `budget_s` (PMP's three lists asked at once)."""
+    (
+        (tickets, ticket_note),
+        (milestones, milestone_note),
+        (projects, _),
+        can_reply,
+    ) = await asyncio.gather(
+        _within(pmp.tickets.list(), budget_s, "tickets"),
+        _within(pmp.milestones.list(), budget_s, "milestones"),
+        _within(pmp.projects.list(), budget_s, "projects"),
+        _within(reply_supported(pmp), budget_s, "reply"),
+    )
+    mine = my_tickets(tickets or (), staff_id, names)
+    due, all_projects = due_milestones(milestones or (), projects, staff_id, today)
+    return MyQueue(
+        tickets=tuple(mine[:MOST_TICKETS]),
+        tickets_total=len(mine),
+        milestones=tuple(due[:MOST_MILESTONES]),
+        milestones_total=len(due),
+        all_projects=all_projects,
+        can_reply=bool(can_reply[0]),
+        notes=tuple(note for note in (ticket_note, milestone_note) if note),
+    )
