@@ -54,7 +54,10 @@ DEFAULT_CLIENT_ID = "1000.2000"
 DEFAULT_CLIENT_SECRET = "standin-client-secret"
 # The bot scopes manifest.yml grants (a test keeps the two equal): a method needing any other
 # scope answers `missing_scope`, as Slack does for an app installed from that manifest.
-DEFAULT_BOT_SCOPES = "commands,chat:write,users:read,users:read.email,links:read,links:write"
+DEFAULT_BOT_SCOPES = (
+    "commands,chat:write,users:read,users:read.email,"
+    "links:read,links:write,channels:history,groups:history"
+)
 
 TRIGGER_TTL_SECONDS = 3.0
 RESPONSE_URL_MAX_POSTS = 5
