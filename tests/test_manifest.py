@@ -130,8 +130,9 @@ def test_manifest_command_escapes_and_scopes_are_minimal() -> None:
         "users:read.email",
         "links:read",
         "links:write",
-        "channels:history",
-        "groups:history",
+        "channels:join",
+        "channels:read",
+        "groups:read",
     }
     assert manifest["settings"]["token_rotation_enabled"] is True
 

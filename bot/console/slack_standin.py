@@ -55,8 +55,8 @@ DEFAULT_CLIENT_SECRET = "standin-client-secret"
 # The bot scopes manifest.yml grants (a test keeps the two equal): a method needing any other
 # scope answers `missing_scope`, as Slack does for an app installed from that manifest.
 DEFAULT_BOT_SCOPES = (
-    "commands,chat:write,users:read,users:read.email,"
-    "links:read,links:write,channels:history,groups:history"
+    "commands,chat:write,users:read,users:read.email,links:read,links:write,"
+    "channels:join,channels:read,groups:read"
 )
 
 TRIGGER_TTL_SECONDS = 3.0
@@ -227,6 +227,8 @@ class StandinChannel:
     is_archived: bool = False
     # A Slack Connect channel (shared with another organisation): `connect_channel`.
     is_ext_shared: bool = False
+    # People in the channel besides the bot (`add_channel_members`); #general has everyone.
+    members: list[str] = field(default_factory=list)
 
     def to_slack(self) -> JsonDict:
         if self.dm_user is not None:
@@ -479,6 +481,7 @@ class RunningSlackStandin:
             "chat.getPermalink": self._chat_get_permalink,
             "chat.unfurl": self._chat_unfurl,
             "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
             "conversations.join": self._conversations_join,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
@@ -602,6 +605,12 @@ class RunningSlackStandin:
             )
             self._team(team_id).channels[channel_id] = channel
             return copy.copy(channel)
+
+    def add_channel_members(self, team_id: str, channel_id: str, *user_ids: str) -> None:
+        """Puts people in a channel (conversations.members lists them)."""
+        with self._lock:
+            channel = self._team(team_id).channels[channel_id]
+            channel.members += [u for u in user_ids if u not in channel.members]
 
     def add_user_token(self, team_id: str, user_id: str, token: str) -> None:
         with self._lock:
@@ -1575,6 +1584,40 @@ class RunningSlackStandin:
         if channel.is_private and not channel.bot_is_member:
             raise StandinError("channel_not_found")
         return {"channel": channel.to_slack()}
+
+    def _conversations_members(self, request: _Request) -> JsonDict:
+        """Like Slack: the channel by id only, the read scope of its kind, a private channel
+        only when the bot is in it; pages of `limit` (1 to 1000, default 100) by cursor."""
+        team, token = self._authed(request)
+        reference = self._required(request, "channel")
+        channel = team.channels.get(reference) or self._dm_for_id(team, reference)
+        if channel is None:
+            raise StandinError("channel_not_found")
+        kind = "im" if channel.dm_user else ("private" if channel.is_private else "public")
+        self._require_scope(token, (_CONVERSATION_READ_SCOPES[kind],))
+        if channel.is_private and not channel.bot_is_member:
+            raise StandinError("channel_not_found")
+        if channel.dm_user is not None:
+            members = [channel.dm_user, team.bot_user_id]
+        elif channel.name == "general":
+            members = [u.id for u in team.users.values() if not u.is_bot]
+        else:
+            members = list(channel.members)
+        if channel.bot_is_member and team.bot_user_id not in members:
+            members.append(team.bot_user_id)
+        try:
+            limit = int(request.params.get("limit") or 100)
+            start = int(str(request.params.get("cursor") or "0").removeprefix("next:") or 0)
+        except ValueError as error:
+            raise StandinError("invalid_cursor") from error
+        if not 1 <= limit <= 1000 or not 0 <= start <= len(members):
+            raise StandinError("invalid_limit" if not 1 <= limit <= 1000 else "invalid_cursor")
+        end = start + limit
+        next_cursor = f"next:{end}" if end < len(members) else ""
+        return {
+            "members": members[start:end],
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     # ------------------------------------------------------------------ history (metadata)
 

@@ -771,11 +771,8 @@ async def test_methods_needing_a_scope_the_manifest_lacks_answer_missing_scope(
     error = await expect_error(client.team_info(), "missing_scope")
     assert error.response["needed"] == "team:read"
     assert error.response["provided"] == DEFAULT_BOT_SCOPES
-    error = await expect_error(client.conversations_info(channel="C0001"), "missing_scope")
-    assert error.response["needed"] == "channels:read"
-    error = await expect_error(client.conversations_info(channel="G0003"), "missing_scope")
-    assert error.response["needed"] == "groups:read"
-    await expect_error(client.conversations_join(channel="C0002"), "missing_scope")
+    error = await expect_error(client.conversations_info(channel="D0001"), "missing_scope")
+    assert error.response["needed"] == "im:read"
     # What the manifest grants works.
     assert (await client.chat_postMessage(channel="C0001", text="x"))["ok"]
     assert (await client.users_info(user="U0001"))["ok"]
