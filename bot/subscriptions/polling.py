@@ -363,6 +363,11 @@ class ChangeDetector:
             return 0
         return await self._apply(team_id, enterprise_id, watch, [_Change(before, now)])
 
+    async def forget(self, team_id: str, enterprise_id: str | None) -> None:
+        """Forget what was seen of the workspace's PMP (it was disconnected): the next read
+        of a newly connected PMP is a baseline again."""
+        await self._fingerprints.forget(team_id, enterprise_id)
+
     async def _apply(
         self, team_id: str, enterprise_id: str | None, watch: Watch, changes: Iterable[_Change]
     ) -> int:

@@ -1,0 +1,462 @@
+"""Where events come from with PMP 3.x: a signed webhook per workspace, and the event sources
+put together (``EventSources``: polling, webhooks and the bot's own changes).
+
+Registration: a 3.x PMP (``detect_api_version``) gets one webhook per workspace through
+``api/webhooks``, pointing at ``<PMP_BOT_PUBLIC_URL>/pmp/webhooks/<path id>``, signed with a
+random secret of the workspace, for the events of its catalogue that are about the kinds the
+workspace's subscriptions watch. Each catch-up read checks PMP still has it as registered
+(address, events) and registers it again when it is missing or changed; ``forget`` removes it
+when the workspace disconnects or uninstalls.
+
+Deliveries: ``receive`` refuses what isn't signed by the workspace's secret within five
+minutes of now either way (HMAC over the raw bytes, compared in constant time), drops a replay
+(the same signature, or PMP's delivery id, again), keeps the work in the database and answers
+at once; a bounded set of tasks then looks at the record the delivery names (the same
+fingerprints as polling, so a change seen by both is one event). Work an instance didn't get to
+(it died) is picked up by the minute's sweep on any instance, and the slow catch-up read covers
+deliveries PMP never made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal, Protocol
+
+from bot.pmp import PmpClient, PmpError, PmpNotFoundError
+from bot.pmp.webhooks import (
+    RegisteredWebhook,
+    WebhooksResource,
+    event_action,
+    event_kind,
+    parse_delivery,
+    verify_signature,
+)
+from bot.pmp_pool import PmpClientPool, WorkspaceKey
+from bot.storage.fingerprints import FingerprintStore
+from bot.storage.subscriptions import SubscriptionStore
+from bot.storage.webhook_endpoints import DeliveryWork, WebhookEndpointStore
+from bot.storage.workspaces import WorkspaceStore
+from bot.subscriptions.events import RecordKind
+from bot.subscriptions.polling import WATCHES, Accept, ChangeDetector, Poller
+
+
+class Jobs(Protocol):
+    """The job runner, as the event sources use it (bot.subscriptions.jobs.Jobs)."""
+
+    def set_poll_function(self, poll: Callable[[str, str | None], Awaitable[None]]) -> None: ...
+
+    def every(self, name: str, cron: str, function: Callable[[], Awaitable[None]]) -> None: ...
+
+    async def schedule_poll(
+        self, team_id: str, enterprise_id: str | None, delay_s: float = 0.0
+    ) -> bool: ...
+
+
+__all__ = [
+    "WEBHOOK_PATH_PREFIX",
+    "EventSources",
+    "Jobs",
+    "WebhookAnswer",
+    "WebhookSource",
+    "webhook_url",
+]
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_PATH_PREFIX = "/pmp/webhooks/"
+WEBHOOK_NAME = "pmp-bot (Slack)"
+# A registration PMP refused is tried again after this long, not on every read.
+_RETRY_REGISTRATION_SECONDS = 15 * 60
+# How long the event catalogue of a workspace's PMP is trusted.
+_CATALOGUE_SECONDS = 60 * 60
+# Deliveries looked at together at most (the rest wait their turn, in the database too).
+_CONCURRENT_LOOKS = 32
+# Work an instance took but didn't finish in this long is taken by another.
+_STALE_WORK = timedelta(seconds=60)
+# A look at one record: the deadline for PMP's answer.
+_LOOK_TIMEOUT = 15.0
+
+
+def webhook_url(public_url: str, path_id: str) -> str:
+    return public_url.rstrip("/") + WEBHOOK_PATH_PREFIX + path_id
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAnswer:
+    """What the front door answers a delivery."""
+
+    status: int
+    outcome: Literal["taken", "ignored", "replayed", "unknown", "unsigned", "stale"]
+
+
+@dataclass
+class WebhookSource:
+    """Registering each workspace's webhook in PMP, and taking its deliveries."""
+
+    endpoints: WebhookEndpointStore
+    workspaces: WorkspaceStore
+    pmp_pool: PmpClientPool
+    detector: ChangeDetector
+    public_url: str | None
+    _refused_at: dict[WorkspaceKey, float] = field(default_factory=dict)
+    _catalogues: dict[WorkspaceKey, tuple[float, int, list[str]]] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _looks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(_CONCURRENT_LOOKS))
+
+    # --- registration ----------------------------------------------------------------
+
+    async def _catalogue(
+        self, key: WorkspaceKey, client: PmpClient, credentials_version: int
+    ) -> list[str]:
+        now = time.monotonic()
+        cached = self._catalogues.get(key)
+        if (
+            cached is not None
+            and cached[1] == credentials_version
+            and now - cached[0] < (_CATALOGUE_SECONDS)
+        ):
+            return cached[2]
+        names = await WebhooksResource(client).events()
+        self._catalogues[key] = (now, credentials_version, names)
+        return names
+
+    async def ensure(
+        self,
+        team_id: str,
+        enterprise_id: str | None,
+        client: PmpClient,
+        kinds: Sequence[RecordKind],
+        credentials_version: int,
+    ) -> bool:
+        """True when PMP sends the workspace's events to its webhook (checked, registered or
+        registered again now); False when it can't: a 2.x module, no public address, no
+        events for these kinds, or PMP refused (then asked again after a while)."""
+        if not self.public_url:
+            return False
+        if await client.detect_api_version() != 3:
+            return False
+        key = WorkspaceKey(team_id=team_id, enterprise_id=enterprise_id)
+        refused = self._refused_at.get(key)
+        if refused is not None and time.monotonic() - refused < _RETRY_REGISTRATION_SECONDS:
+            return False
+        try:
+            registered = await self._register(key, client, kinds, credentials_version)
+        except PmpError as error:
+            self._refused_at[key] = time.monotonic()
+            logger.warning(
+                "PMP %s refused pmp-bot's webhook for workspace %s (%s); it is polled instead",
+                client.site,
+                team_id,
+                error.user_message,
+            )
+            return False
+        self._refused_at.pop(key, None)
+        return registered
+
+    async def _register(
+        self,
+        key: WorkspaceKey,
+        client: PmpClient,
+        kinds: Sequence[RecordKind],
+        credentials_version: int,
+    ) -> bool:
+        wanted_kinds = set(kinds)
+        events = sorted(
+            name
+            for name in await self._catalogue(key, client, credentials_version)
+            if event_kind(name) in wanted_kinds
+        )
+        if not events:
+            return False
+        endpoint = await self.endpoints.ensure(key.team_id, key.enterprise_id)
+        assert self.public_url is not None
+        url = webhook_url(self.public_url, endpoint.path_id)
+        secret = endpoint.secret.get_secret_value()
+        hooks = WebhooksResource(client)
+        current: RegisteredWebhook | None = None
+        if endpoint.pmp_webhook_id is not None and (
+            endpoint.credentials_version == credentials_version
+        ):
+            try:
+                current = await hooks.get(endpoint.pmp_webhook_id)
+            except PmpNotFoundError:
+                current = None
+        if (
+            current is not None
+            and current.url == url
+            and current.active
+            and (set(current.events) == set(events))
+        ):
+            if endpoint.events != tuple(events):
+                await self.endpoints.mark_registered(
+                    key.team_id,
+                    key.enterprise_id,
+                    pmp_webhook_id=current.id,
+                    target_url=url,
+                    events=tuple(events),
+                    credentials_version=credentials_version,
+                )
+            return True
+        if current is not None:
+            await hooks.update(current.id, url=url, events=events, secret=secret)
+            webhook_id: int | None = current.id
+            logger.info("Webhook of workspace %s brought up to date in PMP", key.team_id)
+        else:
+            webhook_id = await hooks.create(
+                name=WEBHOOK_NAME, url=url, events=events, secret=secret
+            )
+            if webhook_id is None:
+                found = [hook for hook in await hooks.list() if hook.url == url]
+                webhook_id = found[-1].id if found else None
+            logger.info("Webhook of workspace %s registered in PMP", key.team_id)
+        await self.endpoints.mark_registered(
+            key.team_id,
+            key.enterprise_id,
+            pmp_webhook_id=webhook_id,
+            target_url=url,
+            events=tuple(events),
+            credentials_version=credentials_version,
+        )
+        return webhook_id is not None
+
+    async def forget(
+        self, team_id: str, enterprise_id: str | None, client: PmpClient | None
+    ) -> None:
+        """Remove the workspace's webhook from PMP (when ``client`` still reaches it) and
+        forget its endpoint, so deliveries to its address are refused from now on."""
+        key = WorkspaceKey(team_id=team_id, enterprise_id=enterprise_id)
+        self._catalogues.pop(key, None)
+        self._refused_at.pop(key, None)
+        endpoint = await self.endpoints.get(team_id, enterprise_id)
+        if endpoint is None:
+            return
+        if client is not None and endpoint.pmp_webhook_id is not None:
+            try:
+                await WebhooksResource(client).delete(endpoint.pmp_webhook_id)
+            except PmpError as error:
+                logger.warning(
+                    "Could not remove workspace %s's webhook from PMP: %s",
+                    team_id,
+                    error.user_message,
+                )
+        await self.endpoints.remove(team_id, enterprise_id)
+
+    # --- deliveries ------------------------------------------------------------------
+
+    async def receive(
+        self, path_id: str, signature: str | None, raw: bytes, *, now: float | None = None
+    ) -> WebhookAnswer:
+        """Check a delivery and keep its work: the answer to give PMP, at once."""
+        endpoint = await self.endpoints.by_path(path_id)
+        if endpoint is None:
+            return WebhookAnswer(404, "unknown")
+        check = verify_signature(
+            endpoint.secret.get_secret_value(),
+            signature,
+            raw,
+            now=time.time() if now is None else now,
+        )
+        if check == "stale":
+            return WebhookAnswer(401, "stale")
+        if check != "valid":
+            return WebhookAnswer(401, "unsigned")
+        assert signature is not None
+        delivery = parse_delivery(raw)
+        work = None if delivery is None else (delivery.kind, delivery.record_id, delivery.event)
+        taken = await self.endpoints.first_delivery(
+            endpoint, signature, delivery.delivery_id if delivery else None, work
+        )
+        if taken is False:
+            return WebhookAnswer(200, "replayed")
+        if not isinstance(taken, DeliveryWork):
+            return WebhookAnswer(200, "ignored")
+        task = asyncio.ensure_future(self._do(taken))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return WebhookAnswer(200, "taken")
+
+    async def _do(self, work: DeliveryWork) -> None:
+        kind = next((known for known in WATCHES if known == work.kind), None)
+        if kind is None:
+            await self.endpoints.work_done(work)
+            return
+        async with self._looks:
+            try:
+                await self.look(
+                    work.team_id,
+                    work.enterprise_id,
+                    kind,
+                    work.record_id,
+                    created=event_action(work.event) in ("created", "added"),
+                )
+            except (PmpError, TimeoutError) as error:
+                # Left undone: the sweep tries again, and the catch-up read covers it.
+                logger.info(
+                    "Looking at %s #%d of workspace %s after a webhook failed: %s",
+                    work.kind,
+                    work.record_id,
+                    work.team_id,
+                    type(error).__name__,
+                )
+                return
+            except Exception:
+                logger.exception("A webhook delivery's work failed")
+                return
+            await self.endpoints.work_done(work)
+
+    async def look(
+        self,
+        team_id: str,
+        enterprise_id: str | None,
+        kind: RecordKind,
+        record_id: int,
+        *,
+        created: bool = False,
+    ) -> int:
+        """Look at one record of the workspace now; how many events were new."""
+        key = WorkspaceKey(team_id=team_id, enterprise_id=enterprise_id)
+        workspace = await self.workspaces.get(team_id, enterprise_id)
+        if workspace is None or not workspace.is_connected:
+            return 0
+        client = await self.pmp_pool.client_for(key, workspace.credentials_version)
+        if client is None:
+            return 0
+        async with asyncio.timeout(_LOOK_TIMEOUT):
+            return await self.detector.look(
+                team_id, enterprise_id, client, kind, record_id, created=created
+            )
+
+    async def sweep(self) -> int:
+        """Do the work of deliveries some instance took and didn't finish."""
+        due = await self.endpoints.due_work(older_than=_STALE_WORK)
+        for work in due:
+            await self._do(work)
+        return len(due)
+
+    async def wait_idle(self) -> None:
+        """Until the deliveries taken so far have been looked at (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+@dataclass
+class EventSources:
+    """Every source of subscription events, wired to delivery and the job runner."""
+
+    poller: Poller
+    webhooks: WebhookSource
+    _jobs: Jobs | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        workspaces: WorkspaceStore,
+        subscriptions: SubscriptionStore,
+        pmp_pool: PmpClientPool,
+        fingerprints: FingerprintStore,
+        endpoints: WebhookEndpointStore,
+        accept: Accept,
+        public_url: str | None,
+    ) -> EventSources:
+        detector = ChangeDetector(fingerprints, accept)
+        webhooks = WebhookSource(
+            endpoints=endpoints,
+            workspaces=workspaces,
+            pmp_pool=pmp_pool,
+            detector=detector,
+            public_url=public_url,
+        )
+        poller = Poller(
+            workspaces=workspaces,
+            subscriptions=subscriptions,
+            pmp_pool=pmp_pool,
+            detector=detector,
+            registrar=webhooks,
+        )
+        return cls(poller=poller, webhooks=webhooks)
+
+    def attach(self, jobs: Jobs) -> None:
+        """Register the poll job and the periodic sweeps with the runner (before it starts)."""
+        self._jobs = jobs
+        jobs.set_poll_function(self.poll)
+        jobs.every("pmp-bot.polls", "*/1 * * * *", self.schedule_polls)
+        jobs.every("pmp-bot.webhook-work", "*/1 * * * *", self.sweep_webhook_work)
+
+    async def poll(self, team_id: str, enterprise_id: str | None) -> None:
+        """The poll job: one read of the workspace, then the next one scheduled."""
+        delay = await self.poller.poll_workspace(team_id, enterprise_id)
+        if delay is not None and self._jobs is not None:
+            await self._jobs.schedule_poll(team_id, enterprise_id, delay)
+
+    async def schedule_polls(self) -> None:
+        """Every workspace with subscriptions has its poll scheduled (new subscriptions, a
+        restart); one already waiting stands."""
+        if self._jobs is None:
+            return
+        for team_id, enterprise_id in await self.poller.teams():
+            await self._jobs.schedule_poll(team_id, enterprise_id, 0.0)
+
+    async def sweep_webhook_work(self) -> None:
+        await self.webhooks.sweep()
+
+    async def record_changed(
+        self, team_id: str, enterprise_id: str | None, kind: RecordKind, record_id: int
+    ) -> None:
+        """The bot itself changed a record: look at it soon (delivery's change listener)."""
+        task = asyncio.ensure_future(self._look_soon(team_id, enterprise_id, kind, record_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _look_soon(
+        self, team_id: str, enterprise_id: str | None, kind: RecordKind, record_id: int
+    ) -> None:
+        try:
+            await self.webhooks.look(team_id, enterprise_id, kind, record_id)
+        except (PmpError, TimeoutError) as error:
+            logger.info(
+                "Looking at %s #%d after pmp-bot changed it failed (%s); the next read sees it",
+                kind,
+                record_id,
+                type(error).__name__,
+            )
+        except Exception:
+            logger.exception("Looking at a record pmp-bot changed failed")
+
+    async def receive_webhook(
+        self, path_id: str, signature: str | None, raw: bytes
+    ) -> WebhookAnswer:
+        return await self.webhooks.receive(path_id, signature, raw)
+
+    async def forget(self, team_id: str, enterprise_id: str | None) -> None:
+        """Before a workspace's PMP is disconnected or the app uninstalled: its webhook
+        removed from PMP, its fingerprints forgotten (a new PMP starts with a baseline)."""
+        key = WorkspaceKey(team_id=team_id, enterprise_id=enterprise_id)
+        client: PmpClient | None = None
+        workspace = await self.poller.workspaces.get(team_id, enterprise_id)
+        if workspace is not None and workspace.is_connected:
+            client = await self.poller.pmp_pool.client_for(key, workspace.credentials_version)
+        await self.webhooks.forget(team_id, enterprise_id, client)
+        await self.poller.detector.forget(team_id, enterprise_id)
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+        await self.webhooks.wait_idle()
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.webhooks.aclose()
