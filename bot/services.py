@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admins import AdminChecker
+from bot.blocks.subscription_cards import SubscriptionRenderer, paused_notice
 from bot.config import Settings
 from bot.lookups import Lookups
 from bot.metrics import Metrics
-from bot.notify import NotificationQueue
-from bot.notify.slack_poster import SlackPoster, report_notice_failure
+from bot.names import NameBook
+from bot.notify.slack_poster import SlackPoster
 from bot.pmp_pool import PmpClientPool, TransportFactory, default_transport
 from bot.result_cache import ResultCache
 from bot.staff import StaffDirectory
@@ -33,6 +36,9 @@ from bot.storage import (
     WorkspaceStore,
     build_oauth_stores,
 )
+from bot.storage.subscriptions import DeliveryStore, Subscription, SubscriptionStore
+from bot.subscriptions import SubscriptionDelivery
+from bot.subscriptions.jobs import JobRunner, SubscriptionServices
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +87,8 @@ class BotServices:
     # connection pool per call.
     slack_http: aiohttp.ClientSession
     lookups: Lookups
-    notices: NotificationQueue
+    # Channel subscriptions: the store, delivery (lookup notices too) and the job runner.
+    subscriptions: SubscriptionServices
     # Slack users' PMP staff members and staff names for pickers (bot.staff).
     staff: StaffDirectory
     # Slack installations and OAuth states, in OAuth (multi-workspace) mode only.
@@ -96,10 +103,13 @@ class BotServices:
         return await self.admins.is_admin(client, team_id, user_id)
 
     def notify(self, workspace: Workspace | None, line: str) -> None:
-        """Queues a notice for the workspace's notify channel, if it has one."""
-        if workspace is None or not workspace.notify_channel_id:
+        """Queues a lookup notice for the workspace's notify channel and its channels with a
+        `lookups` subscription (one delivery path with subscriptions; never waits)."""
+        if workspace is None or not workspace.team_id:
             return
-        self.notices.enqueue(workspace.team_id or "", workspace.notify_channel_id, line)
+        self.subscriptions.delivery.notify_later(
+            workspace.team_id, workspace.enterprise_id, workspace.notify_channel_id, line
+        )
         self.metrics.notices("queued")
 
     @classmethod
@@ -131,11 +141,9 @@ class BotServices:
             raise
         slack_http = aiohttp.ClientSession()
         metrics = Metrics()
-        post, on_failure = metrics.counted_notices(
-            SlackPoster(settings, slack_http, oauth_stores), report_notice_failure
-        )
-        notices = NotificationQueue(post, on_failure=on_failure)
-        return cls(
+        poster = SlackPoster(settings, slack_http, oauth_stores)
+        subscriptions = _subscription_services(database, workspaces, poster, metrics)
+        services = cls(
             settings=settings,
             database=database,
             workspaces=workspaces,
@@ -150,21 +158,83 @@ class BotServices:
             admins=AdminChecker(settings.admin_user_ids),
             slack_http=slack_http,
             lookups=Lookups(ResultCache(max_bytes=settings.result_cache_bytes)),
-            notices=notices,
+            subscriptions=subscriptions,
             staff=StaffDirectory(StaffLinkStore(database)),
             oauth_stores=oauth_stores,
             metrics=metrics,
         )
+        try:
+            await subscriptions.start()
+        except BaseException:
+            await services.aclose(grace_seconds=0)
+            raise
+        return services
 
     async def aclose(self, *, grace_seconds: float = 15.0) -> None:
         if not await self.listeners.wait_idle(grace_seconds):
             logger.warning(
                 "Stopping with %d request(s) still being answered", self.listeners.running
             )
-        await self.notices.aclose()
+        await self.subscriptions.aclose()
         await self.pmp_pool.aclose()
         await self.slack_http.close()
         await self.database.dispose()
+
+
+def _subscription_services(
+    database: Database, workspaces: WorkspaceStore, poster: SlackPoster, metrics: Metrics
+) -> SubscriptionServices:
+    """Subscriptions' store, delivery (cards from bot.blocks, posted with the workspace's bot
+    token) and job runner."""
+
+    async def site(team_id: str, enterprise_id: str | None) -> tuple[str, NameBook]:
+        workspace = await workspaces.get(team_id, enterprise_id)
+        if workspace is None:
+            return "", NameBook()
+        return workspace.pmp_base_url or "", NameBook.from_settings(workspace.ticket_settings)
+
+    async def report_paused(
+        team_id: str,
+        enterprise_id: str | None,
+        channel_id: str,
+        error_code: str,
+        paused: Sequence[Subscription],
+    ) -> None:
+        """Tells who set up the channel's subscriptions (admins, or members an admin let
+        subscribe), once, in their messages with pmp-bot."""
+        client = await poster.client_for(team_id, enterprise_id)
+        if client is None:
+            return
+        message = paused_notice(channel_id, error_code, [s.kind for s in paused])
+        for user_id in dict.fromkeys(s.created_by for s in paused):
+            try:
+                await client.chat_postMessage(
+                    channel=user_id,
+                    text=message.text,
+                    blocks=[block.to_dict() for block in message.blocks],
+                )
+            except SlackApiError as error:
+                logger.warning(
+                    "Could not tell %s that channel %s is paused: %s",
+                    user_id,
+                    channel_id,
+                    error.response.get("error"),
+                )
+
+    def counted(kind: str, state: str, count: int) -> None:
+        if kind == "notice":
+            metrics.notices(state, count)
+
+    store = SubscriptionStore(database)
+    delivery = SubscriptionDelivery(
+        subscriptions=store,
+        store=DeliveryStore(database),
+        client_for=poster.client_for,
+        renderer=SubscriptionRenderer(site),
+        report_paused=report_paused,
+        counted=counted,
+    )
+    return SubscriptionServices(store=store, delivery=delivery, jobs=JobRunner(delivery, database))
 
 
 async def _check_stored_tokens(

@@ -130,6 +130,8 @@ def test_manifest_command_escapes_and_scopes_are_minimal() -> None:
         "users:read.email",
         "links:read",
         "links:write",
+        "channels:history",
+        "groups:history",
         "channels:join",
         "channels:read",
         "groups:read",

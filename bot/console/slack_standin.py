@@ -56,7 +56,7 @@ DEFAULT_CLIENT_SECRET = "standin-client-secret"
 # scope answers `missing_scope`, as Slack does for an app installed from that manifest.
 DEFAULT_BOT_SCOPES = (
     "commands,chat:write,users:read,users:read.email,links:read,links:write,"
-    "channels:join,channels:read,groups:read"
+    "channels:history,groups:history,channels:join,channels:read,groups:read"
 )
 
 TRIGGER_TTL_SECONDS = 3.0

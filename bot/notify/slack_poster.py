@@ -31,6 +31,15 @@ class SlackPoster:
         bot = await self._oauth.installation_store.async_find_workspace_bot(team_id)
         return bot.bot_token if bot is not None else None
 
+    async def client_for(self, team_id: str, enterprise_id: str | None) -> AsyncWebClient | None:
+        """A Web API client with the workspace's bot token; None when it has none."""
+        token = await self._token_for(team_id)
+        if not token:
+            return None
+        return AsyncWebClient(
+            token=token, base_url=self._settings.slack_api_url, session=self._session
+        )
+
     async def __call__(self, team_id: str, channel_id: str, text: str) -> None:
         token = await self._token_for(team_id)
         if not token:

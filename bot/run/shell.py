@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import httpx
 from cryptography.fernet import Fernet
@@ -33,7 +33,6 @@ from bot.console.slack_standin import (
     running_slack_standin,
 )
 from bot.grammar import SLASH_COMMAND
-from bot.notify import NotificationQueue
 from bot.observability import configure_logging
 from bot.pmp.network import PRIVATE_ALLOWED
 from bot.pmp_pool import PmpClientPool
@@ -127,8 +126,12 @@ def sandbox_changer(base_url: str, token: str) -> Callable[[str], Awaitable[str]
     return change
 
 
+class _Notices(Protocol):
+    async def wait_posted(self) -> None: ...
+
+
 async def app_work_done(
-    listeners: ListenerTracker, notices: NotificationQueue, pmp_pool: PmpClientPool | None = None
+    listeners: ListenerTracker, notices: _Notices, pmp_pool: PmpClientPool | None = None
 ) -> None:
     """Returns once no listener is still working after its ack, no channel notice is being
     posted and the outcome of the last PMP calls is written (for `/pmp status`). A notice
@@ -256,7 +259,7 @@ async def run_shell(
                 lines=lines,
                 shortcuts=SHORTCUTS,
                 app_idle=lambda: app_work_done(
-                    services.listeners, services.notices, services.pmp_pool
+                    services.listeners, services.subscriptions.delivery, services.pmp_pool
                 ),
                 extra_help=connect,
                 commands=[SLASH_COMMAND],

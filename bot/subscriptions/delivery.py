@@ -47,6 +47,7 @@ __all__ = [
     "METADATA_EVENT_TYPE",
     "PAUSING_ERRORS",
     "CardRenderer",
+    "CardStyle",
     "ChangeListener",
     "ClientFor",
     "RenderedMessage",
@@ -235,11 +236,14 @@ class SubscriptionDelivery:
     client_for: ClientFor
     renderer: CardRenderer
     report_paused: ReportPaused | None = None
+    # `counted(kind, state, n)`: n messages' lines ("notice" or "event") "sent" or "failed".
+    counted: Callable[[str, str, int], None] | None = None
     min_interval: float = 1.0
     sleep: Sleep = asyncio.sleep
     _schedule: ScheduleDelivery | None = None
     _change_listener: ChangeListener | None = None
     _tasks: set[asyncio.Task[int]] = field(default_factory=set)
+    _stopping: bool = False
 
     # --- the event sources' side -------------------------------------------------------
 
@@ -300,6 +304,33 @@ class SubscriptionDelivery:
             channel = await self.store.add_notice(team_id, enterprise_id, channel_id, line)
             await self.schedule(channel)
 
+    def notify_later(
+        self, team_id: str, enterprise_id: str | None, notify_channel: str | None, line: str
+    ) -> None:
+        """A lookup notice for the workspace's notify channel and every channel with an
+        active `lookups` subscription, kept in the outbox by a task (callers don't wait)."""
+        task = asyncio.get_running_loop().create_task(
+            self._notify(team_id, enterprise_id, notify_channel, line),
+            name=f"pmp-bot notice {team_id}",
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _notify(
+        self, team_id: str, enterprise_id: str | None, notify_channel: str | None, line: str
+    ) -> int:
+        try:
+            channels = [notify_channel] if notify_channel else []
+            channels += [
+                s.channel_id
+                for s in await self.subscriptions.list_for_team(team_id)
+                if s.kind == "lookups" and s.active
+            ]
+            await self.notice(team_id, enterprise_id, channels, line)
+        except Exception:
+            logger.exception("keeping a notice for %s failed", team_id)
+        return 0
+
     async def schedule(self, channel: ChannelKey) -> None:
         """Has the channel's outbox delivered: by the job runner, else right here in a task."""
         team_id, enterprise_id, channel_id = channel
@@ -317,6 +348,28 @@ class SubscriptionDelivery:
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def stop(self) -> None:
+        """Deliveries under way stop after the message in hand (shutdown); what is left
+        stays in the outbox."""
+        self._stopping = True
+
+    async def wait_posted(self) -> None:
+        """Waits until the notices handed over so far are in the outbox (not until they are
+        posted: a notice waiting for its channel's pace never delays a reply)."""
+        await self.wait_idle()
+
+    async def wait_delivered(self, timeout: float = 30.0) -> bool:
+        """Waits until the outbox is empty (tests, the console); False after `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self.wait_idle()
+            if not await self.store.channels_with_pending():
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
 
     async def wait_idle(self) -> None:
         """Waits for deliveries run in tasks of their own (no job runner)."""
@@ -343,7 +396,7 @@ class SubscriptionDelivery:
         """Posts the channel's waiting rows in order until none is left. Run by one worker
         per channel at a time. How many rows were delivered."""
         delivered = 0
-        while True:
+        while not self._stopping:
             rows = await self.store.pending(team_id, channel_id)
             if not rows:
                 return delivered
@@ -360,8 +413,10 @@ class SubscriptionDelivery:
             try:
                 delivered += await self._deliver_rows(client, rows)
             except _ChannelGone as gone:
+                self._count(rows, "failed")
                 await self._channel_gone(team_id, enterprise_id, channel_id, gone.code)
                 return delivered
+        return delivered
 
     async def _deliver_rows(self, client: AsyncWebClient, rows: list[OutboxRow]) -> int:
         first = rows[0]
@@ -455,6 +510,13 @@ class SubscriptionDelivery:
             first = batch[0]
             thread = (first.team_id, first.channel_id, event.kind, event.record_id, ts)
         await self.store.delivered([row.id for row in batch], thread=thread)
+        self._count(batch, "sent")
+
+    def _count(self, batch: Sequence[OutboxRow], state: str) -> None:
+        if self.counted is None or not batch:
+            return
+        kind = "notice" if batch[0].notice is not None else "event"
+        self.counted(kind, state, len(batch))
 
     async def _update_parent(
         self, client: AsyncWebClient, row: OutboxRow, event: PmpEvent, parent_ts: str
@@ -518,6 +580,7 @@ class SubscriptionDelivery:
                 code,
             )
             await self.store.delivered(ids)
+            self._count(batch, "failed")
             return _Outcome(dropped=True, detail=code)
         logger.warning("Slack refused delivery %d: %s", first.id, code)
         return _Outcome(retry_in=_backoff(first.attempts))

@@ -17,7 +17,7 @@ async def settled(bot: RunningBot) -> None:
     """Until the work after the ack is done (a request is counted then, and its notice is
     queued then) and every queued notice is posted or given up on."""
     assert await bot.services.listeners.wait_idle(10)
-    await bot.services.notices.drain()
+    assert await bot.services.subscriptions.delivery.wait_delivered()
 
 
 async def test_metrics_count_requests_pmp_calls_notices_and_workspaces(

@@ -79,7 +79,7 @@ async def test_a_burst_of_twenty_lookups_is_batched_and_nothing_is_lost(
     )
     assert all(r.status_code == 200 for r in responses)
     await bot.services.listeners.wait_idle(timeout=30)
-    await bot.services.notices.drain()
+    assert await bot.services.subscriptions.delivery.wait_delivered()
     posts = [c for c in slack.calls[since:] if c.method == "chat.postMessage"]
     assert 1 <= len(posts) <= 6  # paced at one message per second per channel
     lines = "\n".join(p.params["text"] for p in posts).splitlines()

@@ -1,0 +1,300 @@
+"""The jobs behind subscriptions, run by procrastinate: delivering a channel's outbox and
+polling a workspace's PMP, each by exactly one worker at a time.
+
+On PostgreSQL, procrastinate keeps its jobs in its own tables of the same database (applied
+at start, once, under an advisory lock), so any number of instances share the work: a
+channel's delivery job carries the lock ``deliver:<team>:<channel>`` and a workspace's poll
+job ``poll:<team>`` (with the same queueing lock, so at most one waits), and a job left
+"doing" by an instance that died is retried once its heartbeat is stale. With SQLite the
+same job functions run in the one process through procrastinate's in-memory connector. On
+both, the outbox table is the source of truth: a sweep (at start and every minute) has every
+channel with waiting rows delivered, so no job store has to survive a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions as procrastinate_errors
+from procrastinate.testing import InMemoryConnector
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.storage.database import Database
+from bot.storage.subscriptions import SubscriptionStore
+from bot.subscriptions.delivery import SubscriptionDelivery
+
+__all__ = ["JobRunner", "PeriodicFunction", "PollFunction", "psycopg_conninfo"]
+
+logger = logging.getLogger(__name__)
+
+PollFunction = Callable[[str, str | None], Awaitable[None]]
+"""`poll(team_id, enterprise_id)`: look at one workspace's PMP for changes (the event
+sources' job); runs on one instance at a time per workspace."""
+PeriodicFunction = Callable[[], Awaitable[None]]
+
+_QUEUE = "pmp_bot"
+# Procrastinate's own tables are created once per database; instances starting together
+# wait for each other on this advisory lock ("pmpjobs").
+_SCHEMA_LOCK_ID = 0x706D706A6F6273
+SWEEP_CRON = "*/1 * * * *"
+# A worker whose heartbeat is older than this is taken for dead, and its jobs retried.
+STALLED_AFTER_SECONDS = 30.0
+DEFAULT_CONCURRENCY = 64
+
+
+def psycopg_conninfo(async_database_url: str) -> str:
+    """The libpq address of a SQLAlchemy PostgreSQL URL (any driver)."""
+    url = make_url(async_database_url)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Periodic:
+    name: str
+    cron: str
+    function: PeriodicFunction
+
+
+class JobRunner:
+    """Runs the subscription jobs with procrastinate's worker inside the bot's event loop.
+
+    Register the event sources' functions (`set_poll_function`, `every`) before `start()`.
+    """
+
+    def __init__(
+        self,
+        delivery: SubscriptionDelivery,
+        database: Database,
+        *,
+        postgres_schema: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        fetch_interval: float = 5.0,
+        name: str | None = None,
+    ) -> None:
+        self._delivery = delivery
+        self._database = database
+        self._postgres = database.dialect_name == "postgresql"
+        self._schema = postgres_schema
+        self._concurrency = concurrency
+        self._fetch_interval = fetch_interval
+        self._name = name or f"pmp-bot@{socket.gethostname()}:{os.getpid()}"
+        self._poll: PollFunction | None = None
+        self._periodic: list[_Periodic] = []
+        self._app: procrastinate.App | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+        self._started = False
+        self._deliver_task: Any = None
+        self._poll_task: Any = None
+
+    @property
+    def shared(self) -> bool:
+        """True when jobs are shared with other instances (PostgreSQL)."""
+        return self._postgres
+
+    @property
+    def app(self) -> procrastinate.App:
+        if self._app is None:
+            raise RuntimeError("the job runner has not started")
+        return self._app
+
+    # --- what other parts register -------------------------------------------------
+
+    def set_poll_function(self, poll: PollFunction) -> None:
+        """The function a workspace's poll job runs (at most one instance at a time)."""
+        self._poll = poll
+
+    def every(self, name: str, cron: str, function: PeriodicFunction) -> None:
+        """Runs `function` on one instance at each tick of `cron` (cron's 5 fields, or a 6th
+        for seconds, as procrastinate reads them). Before `start()` only."""
+        if self._started:
+            raise RuntimeError("register periodic jobs before the runner starts")
+        self._periodic.append(_Periodic(name, cron, function))
+
+    async def schedule_poll(
+        self, team_id: str, enterprise_id: str | None, delay_s: float = 0.0
+    ) -> bool:
+        """Has the workspace polled in `delay_s` seconds. False when a poll of it is already
+        waiting (that one stands; one at a time)."""
+        lock = f"poll:{team_id}"
+        configured = self._poll_task.configure(
+            lock=lock,
+            queueing_lock=lock,
+            schedule_in={"seconds": max(delay_s, 0.0)},
+        )
+        try:
+            await configured.defer_async(team_id=team_id, enterprise_id=enterprise_id or "")
+        except procrastinate_errors.AlreadyEnqueued:
+            return False
+        return True
+
+    async def schedule_delivery(
+        self, team_id: str, enterprise_id: str | None, channel_id: str
+    ) -> None:
+        """Has the channel's outbox delivered (one job per channel waits at most)."""
+        lock = f"deliver:{team_id}:{channel_id}"
+        configured = self._deliver_task.configure(lock=lock, queueing_lock=lock)
+        # The waiting job will deliver what was just added as well.
+        with contextlib.suppress(procrastinate_errors.AlreadyEnqueued):
+            await configured.defer_async(
+                team_id=team_id, enterprise_id=enterprise_id or "", channel_id=channel_id
+            )
+
+    # --- life cycle ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Opens procrastinate (applying its schema on PostgreSQL when missing), has every
+        channel with waiting rows delivered, and starts the worker."""
+        if self._started:
+            return
+        self._started = True
+        if self._postgres:
+            await self._apply_schema()
+            kwargs: dict[str, Any] = {
+                "conninfo": psycopg_conninfo(self._database.engine.url.render_as_string(False)),
+                "min_size": 1,
+                "max_size": 8,
+                "open": False,
+            }
+            if self._schema:
+                kwargs["kwargs"] = {"options": f"-c search_path={self._schema}"}
+            connector: procrastinate.BaseConnector = procrastinate.PsycopgConnector(**kwargs)
+        else:
+            connector = InMemoryConnector()
+        self._app = procrastinate.App(connector=connector)
+        self._register_tasks(self._app)
+        await self._app.open_async()
+        self._delivery.set_scheduler(self.schedule_delivery)
+        await self._delivery.sweep()
+        self._worker_task = asyncio.get_running_loop().create_task(
+            self._app.run_worker_async(
+                queues=[_QUEUE],
+                name=self._name,
+                concurrency=self._concurrency,
+                install_signal_handlers=False,
+                delete_jobs="always",
+                fetch_job_polling_interval=self._fetch_interval,
+                shutdown_graceful_timeout=10.0,
+                stalled_worker_timeout=STALLED_AFTER_SECONDS,
+            ),
+            name="pmp-bot jobs",
+        )
+
+    async def run_until_idle(self) -> None:
+        """Runs every job that is due until none is left, then returns (tests and the shell:
+        a worker that stops when the queue is empty)."""
+        await self.app.run_worker_async(
+            queues=[_QUEUE],
+            name=f"{self._name}-once",
+            concurrency=self._concurrency,
+            install_signal_handlers=False,
+            delete_jobs="always",
+            wait=False,
+            listen_notify=False,
+        )
+
+    async def aclose(self) -> None:
+        """Stops the worker: running deliveries stop after the message in hand (the rest
+        stays in the outbox for the next start or another instance)."""
+        self._delivery.stop()
+        self._delivery.set_scheduler(None)
+        task, self._worker_task = self._worker_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        app, self._app = self._app, None
+        if app is not None:
+            await app.close_async()
+
+    # --- the jobs ------------------------------------------------------------------
+
+    def _register_tasks(self, app: procrastinate.App) -> None:
+        delivery = self._delivery
+
+        @app.task(name="pmp_bot.deliver", queue=_QUEUE)
+        async def deliver(team_id: str, enterprise_id: str, channel_id: str) -> None:
+            await delivery.deliver_channel(team_id, enterprise_id or None, channel_id)
+
+        @app.task(name="pmp_bot.poll", queue=_QUEUE)
+        async def poll(team_id: str, enterprise_id: str) -> None:
+            if self._poll is None:
+                logger.warning("A poll of %s was due but nothing polls PMP", team_id)
+                return
+            await self._poll(team_id, enterprise_id or None)
+
+        @app.periodic(cron=SWEEP_CRON, periodic_id="sweep")
+        @app.task(name="pmp_bot.sweep", queue=_QUEUE, queueing_lock="pmp_bot.sweep")
+        async def sweep(timestamp: int) -> None:
+            await delivery.sweep()
+            await delivery.prune()
+            if self._postgres:
+                await self._retry_stalled()
+
+        for item in self._periodic:
+            self._register_periodic(app, item)
+
+        self._deliver_task = deliver
+        self._poll_task = poll
+
+    def _register_periodic(self, app: procrastinate.App, item: _Periodic) -> None:
+        function = item.function
+
+        async def run(timestamp: int) -> None:
+            await function()
+
+        task = app.task(
+            name=f"pmp_bot.periodic.{item.name}",
+            queue=_QUEUE,
+            queueing_lock=f"pmp_bot.periodic.{item.name}",
+        )(run)
+        app.periodic(cron=item.cron, periodic_id=item.name)(task)
+
+    async def _retry_stalled(self) -> None:
+        """Jobs of a worker that stopped sending heartbeats (its instance died) run again;
+        their locks would otherwise hold the channel or workspace forever."""
+        manager = self.app.job_manager
+        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS):
+            logger.info("Retrying job %s of a stopped instance", job.id)
+            await manager.retry_job(job)
+
+    async def _apply_schema(self) -> None:
+        schema_sql = (resources.files("procrastinate.sql") / "schema.sql").read_text(
+            encoding="utf-8"
+        )
+        async with self._database.write() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK_ID})
+            exists = (
+                await conn.execute(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL"))
+            ).scalar_one()
+            if exists:
+                return
+            logger.info("Creating procrastinate's job tables")
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.execute(schema_sql)
+
+
+@dataclass
+class SubscriptionServices:
+    """What the rest of pmp-bot uses of subscriptions (`services.subscriptions`)."""
+
+    store: SubscriptionStore
+    delivery: SubscriptionDelivery
+    jobs: JobRunner
+
+    async def start(self) -> None:
+        await self.jobs.start()
+
+    async def aclose(self) -> None:
+        await self.jobs.aclose()
+        await self.delivery.wait_idle()
