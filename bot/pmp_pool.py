@@ -107,21 +107,18 @@ TransportFactory = Callable[[], httpx.AsyncBaseTransport]
 
 
 # Per workspace. Lookups answer after the ack and may all wait on a slow PMP at once: a small
-# pool would queue them (200 lookups behind 50 connections take four PMP round trips). Few idle
-# connections are kept: httpcore checks every idle one on each request, which costs more CPU
-# than reopening a connection now and then.
+# pool would queue them (200 lookups behind 50 connections take four PMP round trips). Idle
+# connections are kept until keep-alive expiry: the pool takes one without looking at the rest.
 PMP_MAX_CONNECTIONS = 256
-PMP_KEEPALIVE_CONNECTIONS = 20
 
 
 def default_transport(policy: AddressPolicy = STRICT) -> httpx.AsyncBaseTransport:
-    """httpx's pooled transport, connecting only to addresses ``policy`` allows (public ones
+    """The pooled PMP transport, connecting only to addresses ``policy`` allows (public ones
     by default). It never retries: PmpClient owns the retry policy."""
     return GuardedTransport(
         policy,
         limits=httpx.Limits(
-            max_connections=PMP_MAX_CONNECTIONS,
-            max_keepalive_connections=PMP_KEEPALIVE_CONNECTIONS,
+            max_connections=PMP_MAX_CONNECTIONS, max_keepalive_connections=PMP_MAX_CONNECTIONS
         ),
     )
 

@@ -2,11 +2,12 @@
 
 In a multi-workspace deployment a stranger (a workspace admin) picks the PMP URL, so an
 unguarded client is a door into the operator's network: loopback services, the office LAN,
-the cloud's metadata endpoint. The guard sits under httpx, in the network backend of its
-connection pool: every new connection resolves the host itself, refuses any address that is
-not public, and connects to an address it vetted. The check is on the address actually
-connected to, so a DNS answer that changes between two looks (DNS rebinding) can't get round
-it; a pooled connection is reused without a new look, so the guard costs nothing per request.
+the cloud's metadata endpoint. The guard sits under httpx, in the transport's connection pool
+(aiohttp's connector, GuardedTransport): every new connection resolves the host itself,
+refuses any address that is not public, and connects to an address it vetted. The check is
+on the address actually connected to, so a DNS answer that changes between two looks (DNS
+rebinding) can't get round it; a pooled connection is reused without a new look, so the guard
+costs nothing per request.
 The Host header and TLS (SNI and the certificate check) still use the host name.
 
 The operator opts in to private PMPs with ``AddressPolicy(allow_private=True)``
@@ -18,18 +19,20 @@ no PMP lives there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import re
+import select
 import socket
-import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpcore
+import aiohttp
 import httpx
-from httpcore._utils import is_socket_readable
+import yarl
+from aiohttp.abc import ResolveResult
 
 logger = logging.getLogger("bot.pmp")
 
@@ -197,9 +200,10 @@ PRIVATE_ALLOWED = AddressPolicy(allow_private=True)
 """Every address but cloud metadata: the console, tests and a PMP on the company network."""
 
 
-class AddressRefusedError(httpcore.ConnectError):
+class AddressRefusedError(OSError):
     """The PMP host resolved only to addresses the policy refuses. httpx raises it as an
-    ``httpx.ConnectError`` whose ``__cause__`` is this error."""
+    ``httpx.ConnectError`` with this error in its ``__cause__`` chain
+    (``refused_address_cause`` finds it)."""
 
     def __init__(self, message: str, *, host: str, reasons: Sequence[str]) -> None:
         super().__init__(message)
@@ -226,67 +230,24 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-class _PooledStream(httpcore.AsyncNetworkStream):
-    """A connection's stream that answers httpcore's "is it readable?" from the socket it
-    keeps. httpcore asks it of every idle pooled connection on each request, and anyio finds
-    the socket by building a dict of the stream's attributes (with a ``getpeername`` call)
-    every time: most of the pool's CPU per request under load. Everything else is passed on."""
+Dial = Callable[[str, int], tuple[str, int]]
+"""Where a vetted ``(address, port)`` is dialled: the address itself, unless a test plays a
+public PMP with a server on 127.0.0.1 (the check has run on the vetted address by then)."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
-        self._socket = inner.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return _PooledStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self._socket is not None:
-            return is_socket_readable(self._socket)
-        return self._inner.get_extra_info(info)
+_NUMERIC = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that connects only to addresses ``policy`` allows.
+class _AddressGuard:
+    """Resolves a host and keeps the addresses ``policy`` allows, in the resolver's order;
+    AddressRefusedError (logged) when none is allowed."""
 
-    It resolves the host with ``resolver``, vets every address, and asks ``inner`` (the
-    usual anyio backend) to connect to the first allowed one that answers, IP and all.
-    """
-
-    def __init__(
-        self,
-        policy: AddressPolicy,
-        *,
-        resolver: Resolver = system_resolver,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
+    def __init__(self, policy: AddressPolicy, resolver: Resolver, dial: Dial | None) -> None:
         self._policy = policy
         self._resolve = resolver
-        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+        self._dial = dial
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        addresses = await self._addresses(host, port, timeout)
+    async def vetted(self, host: str, port: int) -> list[ResolveResult]:
+        addresses = await self._addresses(host, port)
         allowed: list[str] = []
         reasons: list[str] = []
         for address in addresses:
@@ -302,31 +263,33 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             )
             logger.warning("PMP address %s", message)
             raise AddressRefusedError(message, host=host, reasons=reasons)
-        last_error: Exception | None = None
+        results: list[ResolveResult] = []
         for vetted in allowed:
-            remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-            try:
-                stream = await self._inner.connect_tcp(
-                    vetted,
-                    port,
-                    timeout=remaining,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-                return _PooledStream(stream)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
-                last_error = error  # try the host's next address, as a browser would
-        assert last_error is not None
-        raise last_error
+            target, target_port = (vetted, port) if self._dial is None else self._dial(vetted, port)
+            family = socket.AF_INET6 if ":" in target else socket.AF_INET
+            results.append(
+                {
+                    "hostname": host,  # TLS (SNI, the certificate check) uses the name
+                    "host": target,
+                    "port": target_port,
+                    "family": family,
+                    "proto": 0,
+                    "flags": _NUMERIC,
+                }
+            )
+        return results
 
-    async def _addresses(self, host: str, port: int, timeout: float | None) -> list[IPAddress]:
+    async def _addresses(self, host: str, port: int) -> list[IPAddress]:
         try:
-            async with asyncio.timeout(timeout):
-                found = await self._resolve(host, port)
-        except TimeoutError as error:
-            raise httpcore.ConnectTimeout(f"resolving {host} took too long") from error
+            return [ipaddress.ip_address(host)]  # an address in the URL: no lookup
+        except ValueError:
+            pass
+        try:
+            found = await self._resolve(host, port)
         except OSError as error:
-            raise httpcore.ConnectError(f"could not resolve {host}: {error}") from error
+            raise OSError(f"could not resolve {host}: {error}") from error
+        except (UnicodeError, ValueError) as error:  # a name getaddrinfo can't encode
+            raise OSError(f"could not resolve {host}: {error}") from error
         addresses: list[IPAddress] = []
         for text in found:
             try:
@@ -334,81 +297,106 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             except ValueError:
                 continue
         if not addresses:
-            raise httpcore.ConnectError(f"{host} has no IP address")
+            raise OSError(f"{host} has no IP address")
         return addresses
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("PMP is reached over TCP only")
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+class _GuardedConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, whose every new connection goes only to addresses the guard
+    vetted: the guard replaces the connector's host resolution (names, addresses written
+    in the URL and its DNS cache alike), and the connector connects to what it returns."""
 
+    def __init__(self, guard: _AddressGuard, **options: Any) -> None:
+        super().__init__(use_dns_cache=False, **options)
+        self._guard = guard
 
-class _LinearPool(httpcore.AsyncConnectionPool):
-    """httpcore's pool with its bookkeeping in one pass. httpcore's own, run twice per
-    request, counts every connection (not the idle ones) for each idle connection, so it is
-    quadratic in the pool's size, and it closes idle connections whenever the pool holds
-    more than ``max_keepalive_connections`` in all: with more lookups in flight than that,
-    almost every PMP request opened a new connection. Here idle connections are closed only
-    past ``max_keepalive_connections`` idle ones (the oldest first), and a request takes the
-    first available connection, as in httpcore."""
+    async def _resolve_host(
+        self, host: str, port: int, traces: Sequence[Any] | None = None
+    ) -> list[ResolveResult]:
+        return await self._guard.vetted(host, port)
 
-    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
-        closing: list[httpcore.AsyncConnectionInterface] = []
-        kept: list[httpcore.AsyncConnectionInterface] = []
-        for connection in self._connections:
-            if connection.is_closed():
-                continue
-            if connection.has_expired():
-                closing.append(connection)
-                continue
-            kept.append(connection)
-        idle = [connection for connection in kept if connection.is_idle()]
-        surplus = idle[: max(len(idle) - self._max_keepalive_connections, 0)]
-        if surplus:
-            closing += surplus
-            dropped = set(map(id, surplus))
-            kept = [connection for connection in kept if id(connection) not in dropped]
-        self._connections = kept
-
-        for pool_request in self._requests:
-            if not pool_request.is_queued():
-                continue
-            origin = pool_request.request.url.origin
-            available = next(
-                (
-                    connection
-                    for connection in self._connections
-                    if connection.can_handle_request(origin) and connection.is_available()
-                ),
-                None,
-            )
-            if available is not None:
-                pool_request.assign_to_connection(available)
-                continue
-            if len(self._connections) >= self._max_connections:
-                idle_one = next(
-                    (connection for connection in self._connections if connection.is_idle()),
-                    None,
-                )
-                if idle_one is None:
-                    continue  # the request waits for a connection to come free
-                self._connections.remove(idle_one)
-                closing.append(idle_one)
-            connection = self.create_connection(origin)
-            self._connections.append(connection)
-            pool_request.assign_to_connection(connection)
-        return closing
+    async def _get(self, key: Any, traces: Any) -> aiohttp.connector.Connection | None:
+        # A kept connection whose server has hung up is only known closed once the event
+        # loop has read the hang-up; its socket already says so. Looking at the one taken
+        # (not every idle one) keeps a request from going out on a dead connection.
+        while True:
+            connection = await super()._get(key, traces)
+            if connection is None:
+                return None
+            protocol = connection.protocol
+            transport = None if protocol is None else protocol.transport
+            sock = None if transport is None else transport.get_extra_info("socket")
+            if sock is None or not _readable(sock.fileno()):
+                return connection
+            connection.close()
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own HTTP transport (pooled connections, TLS, HTTP/1.1), opening every new
-    connection through a GuardedBackend."""
+def _readable(fd: int) -> bool:
+    """Whether the socket has something to read (an idle connection: the server's close)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+@contextlib.contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    """aiohttp's failures as the httpx errors PmpClient maps and retries: a connection that
+    never opened is a ConnectError (the request can't have reached PMP), one lost on the
+    way a ReadError or RemoteProtocolError."""
+    try:
+        yield
+    except aiohttp.ConnectionTimeoutError as error:
+        raise httpx.ConnectTimeout(
+            str(error) or "connecting took too long", request=request
+        ) from error
+    except aiohttp.ServerTimeoutError as error:
+        raise httpx.ReadTimeout(str(error) or "no answer in time", request=request) from error
+    except aiohttp.ClientConnectorError as error:
+        raise httpx.ConnectError(str(error), request=request) from error
+    except aiohttp.ServerDisconnectedError as error:
+        raise httpx.RemoteProtocolError(str(error), request=request) from error
+    except aiohttp.ClientConnectionError as error:
+        raise httpx.ReadError(str(error) or type(error).__name__, request=request) from error
+    except aiohttp.InvalidURL as error:
+        raise httpx.UnsupportedProtocol(str(error), request=request) from error
+    except aiohttp.ClientError as error:  # a malformed answer, a payload cut short
+        raise httpx.RemoteProtocolError(str(error), request=request) from error
+    except TimeoutError as error:
+        raise httpx.ReadTimeout("no answer in time", request=request) from error
+
+
+class _AnswerStream(httpx.AsyncByteStream):
+    """An aiohttp answer's body for httpx, as it arrives. Closing it gives the connection
+    back to the pool once the body was read to its end, and closes it otherwise (a capped
+    or abandoned answer leaves bytes on it)."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors(self._request):
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+    async def aclose(self) -> None:
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            self._response.close()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over aiohttp's pooled client (HTTP/1.1, TLS with the system's
+    trust store as httpx sets it up), opening every new connection only to an address
+    ``policy`` allows (see _GuardedConnector). Cookies are not kept, answers are not
+    decompressed (bot.pmp.reading inflates them within the size cap), redirects are not
+    followed and nothing is sent twice: PmpClient owns every retry.
+
+    ``limits``: ``max_connections`` open at once (more requests wait for one),
+    ``keepalive_expiry`` how long an idle one is kept; ``max_keepalive_connections=0``
+    closes each connection after its answer. ``resolver`` looks host names up; ``dial``
+    is for tests (see Dial)."""
 
     def __init__(
         self,
@@ -416,19 +404,76 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         *,
         limits: httpx.Limits | None = None,
         resolver: Resolver = system_resolver,
-        inner: httpcore.AsyncNetworkBackend | None = None,
+        dial: Dial | None = None,
     ) -> None:
-        limits = limits if limits is not None else httpx.Limits()
-        super().__init__(limits=limits, retries=0)
-        # httpx has no option for the network backend: the pool it just built (still
-        # without connections) is replaced by the same pool with the guarded backend.
-        self._pool = _LinearPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=GuardedBackend(policy, resolver=resolver, inner=inner),
+        self._limits = limits if limits is not None else httpx.Limits()
+        self._guard = _AddressGuard(policy, resolver, dial)
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:  # in the event loop of the first request
+            limits = self._limits
+            keeping: dict[str, Any] = (
+                {"force_close": True}
+                if limits.max_keepalive_connections == 0
+                else {"keepalive_timeout": limits.keepalive_expiry}
+            )
+            connector = _GuardedConnector(
+                self._guard,
+                limit=limits.max_connections or 0,
+                ssl=httpx.create_ssl_context(),
+                **keeping,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                trust_env=False,  # no proxy from the environment: the guard sees PMP itself
+                timeout=aiohttp.ClientTimeout(total=None),
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            )
+            # aiohttp sends a PUT or DELETE again on its own when a kept connection turns out
+            # closed; PmpClient never sends a write twice.
+            session._retry_connection = False
+            self._session = session
+        return self._session
+
+    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
+        given = request.extensions.get("timeout") or {}
+        key = (given.get("pool"), given.get("connect"), given.get("read"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            # Waiting for a pooled connection and opening one, then each read.
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=key[0], sock_connect=key[1], sock_read=key[2]
+            )
+            if len(self._timeouts) < 64:
+                self._timeouts[key] = timeout
+        return timeout
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self._client()
+        body = await request.aread()
+        with _as_httpx_errors(request):
+            answer = await session.request(
+                request.method,
+                yarl.URL(str(request.url), encoded=True),
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,
+                timeout=self._timeout(request),
+            )
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.raw_headers,
+            stream=_AnswerStream(answer, request),
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (answer.reason or "").encode("latin-1", "replace"),
+            },
         )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from ipaddress import ip_address
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 
@@ -135,28 +134,17 @@ class Resolver:
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
-class LoopbackBackend(httpcore.AsyncNetworkBackend):
-    """Notes the address the guard asked for and connects to a local server instead, so a
-    test can play a public PMP without leaving 127.0.0.1."""
+class Loopback:
+    """Notes the vetted address the guard dials and sends the connection to a local server
+    instead, so a test can play a public PMP without leaving 127.0.0.1."""
 
     def __init__(self, port: int) -> None:
         self.port = port
         self.asked: list[str] = []
-        self._real = httpcore.AnyIOBackend()
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.asked.append(host)
-        return await self._real.connect_tcp("127.0.0.1", self.port, timeout=timeout)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._real.sleep(seconds)
+    def __call__(self, address: str, port: int) -> tuple[str, int]:
+        self.asked.append(address)
+        return "127.0.0.1", self.port
 
 
 def no_data() -> Any:
@@ -217,12 +205,12 @@ async def test_dns_rebinding_is_caught_on_the_connection_itself() -> None:
     # although the host name is the same, and nothing ever connects to the private address.
     async with local_server(no_data()) as server:
         resolver = Resolver([PUBLIC_IP], ["10.0.0.7"])
-        backend = LoopbackBackend(server.port)
+        backend = Loopback(server.port)
         transport = GuardedTransport(
             STRICT,
             limits=httpx.Limits(max_keepalive_connections=0),
             resolver=resolver,
-            inner=backend,
+            dial=backend,
         )
         url = f"http://pmp.rebind.example:{server.port}"
         async with PmpClient(base_url=url, token=TOKEN, transport=transport) as pmp:
@@ -237,9 +225,9 @@ async def test_dns_rebinding_is_caught_on_the_connection_itself() -> None:
 
 async def test_only_vetted_addresses_of_a_host_are_connected_to() -> None:
     async with local_server(no_data()) as server:
-        backend = LoopbackBackend(server.port)
+        backend = Loopback(server.port)
         resolver = Resolver(["10.0.0.7", "::1", PUBLIC_IP])
-        transport = GuardedTransport(STRICT, resolver=resolver, inner=backend)
+        transport = GuardedTransport(STRICT, resolver=resolver, dial=backend)
         url = f"http://mixed.example:{server.port}"
         async with PmpClient(base_url=url, token=TOKEN, transport=transport) as pmp:
             assert await pmp.check_connection() is None
@@ -249,8 +237,8 @@ async def test_only_vetted_addresses_of_a_host_are_connected_to() -> None:
 async def test_the_check_runs_once_per_new_connection_not_per_request() -> None:
     with running_sandbox() as sandbox:
         resolver = Resolver([PUBLIC_IP])
-        backend = LoopbackBackend(sandbox.port)
-        transport = GuardedTransport(STRICT, resolver=resolver, inner=backend)
+        backend = Loopback(sandbox.port)
+        transport = GuardedTransport(STRICT, resolver=resolver, dial=backend)
         url = f"http://pmp.example.com:{sandbox.port}"
         async with PmpClient(base_url=url, token=sandbox.token, transport=transport) as pmp:
             for _ in range(3):
@@ -259,47 +247,30 @@ async def test_the_check_runs_once_per_new_connection_not_per_request() -> None:
     assert backend.asked == [PUBLIC_IP]
 
 
-class TlsStream(httpcore.AsyncNetworkStream):
-    def __init__(self) -> None:
-        self.server_hostname: str | None = None
-
-    async def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        self.server_hostname = server_hostname
-        raise httpcore.ConnectError("stopping after the TLS start")
-
-    async def aclose(self) -> None:
-        pass
-
-
-class TlsBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-        self.stream = TlsStream()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.asked.append(host)
-        return self.stream
-
-
 async def test_tls_checks_the_host_name_while_the_connection_goes_to_the_vetted_ip() -> None:
-    backend = TlsBackend()
-    transport = GuardedTransport(STRICT, resolver=Resolver([PUBLIC_IP]), inner=backend)
-    async with PmpClient(
-        base_url="https://pmp.example.com", token=TOKEN, transport=transport, max_retries=0
-    ) as pmp:
-        with pytest.raises(PmpConnectionError):
-            await pmp.check_connection()
+    # A server that reads the TLS ClientHello and hangs up: the hello names the PMP host
+    # (SNI, what the certificate is checked against) although the socket went to the IP.
+    hellos: list[bytes] = []
+
+    async def hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hellos.append(await reader.read(4096))
+        writer.close()
+
+    server = await asyncio.start_server(hello, "127.0.0.1", 0)
+    backend = Loopback(int(server.sockets[0].getsockname()[1]))
+    transport = GuardedTransport(STRICT, resolver=Resolver([PUBLIC_IP]), dial=backend)
+    try:
+        async with PmpClient(
+            base_url="https://pmp.example.com", token=TOKEN, transport=transport, max_retries=0
+        ) as pmp:
+            with pytest.raises(PmpConnectionError):
+                await pmp.check_connection()
+    finally:
+        server.close()
+        await server.wait_closed()
     assert backend.asked == [PUBLIC_IP]
-    assert backend.stream.server_hostname == "pmp.example.com"  # SNI and certificate name
+    assert hellos and hellos[0][:1] == b"\x16"  # a TLS handshake record
+    assert b"pmp.example.com" in hellos[0]  # SNI: the name, not the address
 
 
 async def test_a_policy_goes_with_the_clients_own_transport_only() -> None:
@@ -342,9 +313,9 @@ class KeepAliveServer:
 
 
 async def test_idle_connections_are_kept_up_to_the_keepalive_limit_while_others_are_busy() -> None:
-    # httpcore's own pool closed an idle connection whenever the pool held more than the
-    # keep-alive limit in all, so with more lookups in flight than that, nearly every PMP
-    # request opened a new connection.
+    # A pool that closes an idle connection whenever it holds more than the keep-alive
+    # limit in all (httpcore's did) opens a new connection for nearly every PMP request
+    # once more lookups than that are in flight.
     keep = KeepAliveServer(holding=4)
     server = await asyncio.start_server(keep.serve, "127.0.0.1", 0)
     port = int(server.sockets[0].getsockname()[1])
@@ -396,3 +367,36 @@ async def test_a_pooled_connection_the_server_closed_is_not_used_again() -> None
         assert connections == 3
     finally:
         server.close()
+
+
+async def test_a_write_lost_with_its_connection_is_not_sent_again() -> None:
+    # The server takes a PUT on a kept connection and hangs up without answering: the
+    # transport reports it and never sends the PUT again (PmpClient owns every retry, and
+    # a write that may have reached PMP is never repeated).
+    writes: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                if head.startswith(b"PUT "):
+                    writes.append(head)
+                    break
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    try:
+        async with httpx.AsyncClient(transport=GuardedTransport(PRIVATE_ALLOWED)) as client:
+            assert (await client.get(url)).text == "ok"  # the connection is now kept
+            with pytest.raises(httpx.RemoteProtocolError):
+                await client.put(url, content=b"{}")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(writes) == 1
