@@ -37,7 +37,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SLACK_SCOPES: tuple[str, ...] = ("commands", "chat:write", "users:read")
+DEFAULT_SLACK_SCOPES: tuple[str, ...] = (
+    "commands",
+    "chat:write",
+    "users:read",
+    "links:read",
+    "links:write",
+)
 DEFAULT_DATABASE_FILENAME = "pmp-bot.sqlite3"
 SECRET_KEY_FILENAME = "secret.key"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

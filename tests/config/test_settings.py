@@ -43,7 +43,9 @@ def test_defaults_need_no_setting(tmp_path: Path) -> None:
     settings = load_settings(env_file=None)
     assert settings.slack_signing_secret is None
     assert settings.slack_bot_token is None
-    assert settings.slack_scopes == DEFAULT_SLACK_SCOPES == ("commands", "chat:write", "users:read")
+    assert settings.slack_scopes == DEFAULT_SLACK_SCOPES
+    assert DEFAULT_SLACK_SCOPES[:3] == ("commands", "chat:write", "users:read")
+    assert {"links:read", "links:write"} <= set(DEFAULT_SLACK_SCOPES)
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.host == "127.0.0.1"
     assert settings.port == 3000
@@ -218,7 +220,7 @@ def test_settings_are_immutable() -> None:
         (
             {"slack_scopes": " , "},
             "SLACK_SCOPES must be Slack scopes separated by commas, like "
-            "commands,chat:write,users:read (got ' , ').",
+            f"{','.join(DEFAULT_SLACK_SCOPES)} (got ' , ').",
         ),
         (
             {"pmp_bot_admins": "U012AB3CD,alice"},
