@@ -21,14 +21,22 @@ from bot.grammar import HELP_TOPICS, SLASH_COMMAND, Command, CommandAction, pars
 from bot.pmp_pool import WorkspaceKey
 from bot.services import BotServices
 from bot.storage import Workspace
-from handlers import connect, lookups, notify, records, staff, tickets
+from handlers import connect, lookups, notify, records, staff, subscriptions, tickets
 from handlers._common import CommandRequest, Route, Subcommand
 
 logger = logging.getLogger(__name__)
 
 
 # Modules whose `routes()` add `/pmp` subcommands.
-SUBCOMMAND_MODULES: tuple[ModuleType, ...] = (connect, lookups, notify, records, staff, tickets)
+SUBCOMMAND_MODULES: tuple[ModuleType, ...] = (
+    connect,
+    lookups,
+    notify,
+    records,
+    staff,
+    subscriptions,
+    tickets,
+)
 
 
 @functools.cache
@@ -51,6 +59,7 @@ TOPIC_TITLES = {
     "milestone": "Milestones",
     "ticket": "Tickets",
     "notify": "Channel notices",
+    "subscribe": "Channel subscriptions",
     "staff": "PMP staff",
     "workspace": "This workspace",
     "help": "Help",

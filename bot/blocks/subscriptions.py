@@ -197,7 +197,7 @@ def build_subscription_list(
         )
     blocks.append(_context(" ".join(footer)))
     if is_admin:
-        blocks.append(_members_choice(members_may_subscribe))
+        blocks.append(_members_choice(members_may_subscribe, channel_id))
     text = f"{channel} gets {len(subscriptions)} kind(s) of PMP activity."
     return Reply(text=text, blocks=blocks)
 
@@ -206,18 +206,18 @@ def _list_footer() -> str:
     return f"`{SLASH_COMMAND} subscribe` adds more; `{SLASH_COMMAND} help subscribe` explains."
 
 
-def _members_choice(allowed: bool) -> ActionsBlock:
+def _members_choice(allowed: bool, channel_id: str) -> ActionsBlock:
     if allowed:
         button = ButtonElement(
             text="Admins only",
             action_id=SubscriptionIds.MEMBERS.value,
-            value="off",
+            value=f"off:{channel_id}",
         )
     else:
         button = ButtonElement(
             text="Let members subscribe",
             action_id=SubscriptionIds.MEMBERS.value,
-            value="on",
+            value=f"on:{channel_id}",
         )
     return ActionsBlock(block_id="pmp_subscription_members_block", elements=[button])
 
@@ -351,7 +351,7 @@ def build_unsubscribed(
 REFUSALS: Mapping[ManageRefusal, str] = {
     "admins_only": (
         "Only workspace admins and owners can change what {channel} gets from PMP. An admin "
-        "can let members subscribe channels they're in (`{command} subscriptions`)."
+        "can let members subscribe channels they're in (in `{command} settings`)."
     ),
     "not_a_member": (
         "You can change what {channel} gets once you're a member of it. Join it, or ask an admin."
