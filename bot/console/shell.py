@@ -111,6 +111,8 @@ Commands:
   shortcut NAME              run a global shortcut (its name or callback id)
   message-shortcut NAME TEXT run a message shortcut on a new message saying TEXT
   home                       open the app's Home tab
+  say TEXT                   post TEXT in the channel as yourself; links to the app's unfurl
+                             domains (your PMP) get the app's previews
   as USER                    act as another person (name or id); new ids are added
   in CHANNEL                 type in another channel, e.g. in #sales
   wait [SECONDS]             let time pass and show what the app did meanwhile
@@ -404,6 +406,8 @@ class ConsoleShell:
                 await self._message_shortcut_command(rest)
             elif command == "home":
                 await self._home_command()
+            elif command == "say":
+                await self._say_command(rest)
             elif command == "as":
                 self._as_command(rest)
             elif command == "in":
@@ -675,6 +679,21 @@ class ConsoleShell:
         self._collect(output)
         self._commit(output)
         await self._run_modals()
+
+    async def _say_command(self, text: str) -> None:
+        if not text:
+            self._say("Give the message after say, e.g. say see https://crm.example.com/...")
+            return
+        # Slack posts the message, and sends the app link_shared for its links to the app's
+        # unfurl domains.
+        envelope = self._slack.share_link(
+            self.team_id, self.user_id, text, channel_id=self.channel_id
+        )
+        self._say(f"(you said it in {self._where(self.channel_id)})")
+        if envelope is None:
+            return
+        await self._post(event_body(envelope), JSON_CONTENT_TYPE, "link_shared event")
+        await self._finish(_Output())
 
     async def _pmp_change_command(self, rest: str) -> None:
         if self._pmp_change is None:
@@ -969,6 +988,17 @@ class ConsoleShell:
             self._forget_message(_Surface("message", channel_id, ts))
         elif call.method == "response_url":
             self._show_response_url_post(call, output)
+        elif call.method == "chat.unfurl":
+            unfurls = params.get("unfurls")
+            for url, unfurl in (unfurls if isinstance(unfurls, dict) else {}).items():
+                message = {"blocks": unfurl.get("blocks") or []}
+                where = str(params.get("channel") or "the message you are typing")
+                self._show_message(
+                    output,
+                    f"pmp-bot's preview of {url} in {self._where(where)}:",
+                    message,
+                    _Surface("message", where, str(params.get("ts") or params.get("unfurl_id"))),
+                )
         elif call.method == "views.publish":
             view = answer.get("view")
             if str(params.get("user_id")) == self.user_id and isinstance(view, dict):

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Protocol, TextIO
+from urllib.parse import urlsplit
 
 import httpx
 from cryptography.fernet import Fernet
@@ -195,6 +196,9 @@ async def run_shell(
         slack = stack.enter_context(
             running_slack_standin(users=CONSOLE_USERS, channels=CONSOLE_CHANNELS)
         )
+        # Like the manifest `pmp-bot manifest --pmp-domain` prints: links to the PMP get
+        # previews (`say` posts a message).
+        slack.set_unfurl_domains(urlsplit(base_url).hostname or "")
         signing_secret = secrets.token_hex(16)
         try:
             if data_dir is None:

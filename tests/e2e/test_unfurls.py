@@ -5,6 +5,7 @@ does."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +15,7 @@ import pytest
 from bot.console.slack_standin import RecordedCall, RunningSlackStandin
 from bot.pmp.links import record_url
 from bot.run.embedded import RunningBot
+from bot.run.shell import run_shell
 from bot.sandbox import running_sandbox
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A
 from tests.e2e.slack_client import SlackSender
@@ -264,3 +266,23 @@ async def test_an_admin_sets_the_workspace_options_in_the_settings_form(
     url = record_url(pmp.base_url, "customer", 1)
     _, calls = await share(bot, sender, previews_on, url, channel="C0NOBOT")
     assert len(calls) == 1 and calls[0].ok
+
+
+# ------------------------------------------------------------------ the console
+
+
+async def test_the_console_says_a_pmp_link_and_shows_its_preview() -> None:
+    with running_sandbox() as sandbox:
+        out = io.StringIO()
+        url = record_url(sandbox.base_url, "customer", 1)
+        code = await run_shell(
+            pmp_url=sandbox.base_url,
+            pmp_token=sandbox.token,
+            out=out,
+            lines=[f"say Look at {url}", "say nothing to preview here", "quit"],
+        )
+    text = out.getvalue()
+    assert code == 0
+    assert f"pmp-bot's preview of {url} in #general:" in text
+    assert "Acme Corporation" in text and "Customer #1 in PMP" in text
+    assert text.count("pmp-bot's preview") == 1
