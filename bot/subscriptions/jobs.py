@@ -90,6 +90,7 @@ class JobRunner:
         self._name = name or f"pmp-bot@{socket.gethostname()}:{os.getpid()}"
         self._poll: PollFunction | None = None
         self._periodic: list[_Periodic] = []
+        self._sweep_hooks: list[PeriodicFunction] = []
         self._app: procrastinate.App | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._started = False
@@ -119,6 +120,11 @@ class JobRunner:
         if self._started:
             raise RuntimeError("register periodic jobs before the runner starts")
         self._periodic.append(_Periodic(name, cron, function))
+
+    def on_sweep(self, function: PeriodicFunction) -> None:
+        """Runs `function` in the minute's sweep job (one instance per minute; any time,
+        also after `start()`): e.g. making sure every subscribed workspace has a poll due."""
+        self._sweep_hooks.append(function)
 
     async def schedule_poll(
         self, team_id: str, enterprise_id: str | None, delay_s: float = 0.0
@@ -158,15 +164,15 @@ class JobRunner:
             return
         self._started = True
         if self._postgres:
-            await self._apply_schema()
+            schema = await self._apply_schema()
             kwargs: dict[str, Any] = {
                 "conninfo": psycopg_conninfo(self._database.engine.url.render_as_string(False)),
                 "min_size": 1,
                 "max_size": 8,
-                "open": False,
             }
-            if self._schema:
-                kwargs["kwargs"] = {"options": f"-c search_path={self._schema}"}
+            # The schema pmp-bot's own tables are in (PMP_BOT database schema, tests).
+            if schema:
+                kwargs["kwargs"] = {"options": f"-c search_path={schema}"}
             connector: procrastinate.BaseConnector = procrastinate.PsycopgConnector(**kwargs)
         else:
             connector = InMemoryConnector()
@@ -239,6 +245,11 @@ class JobRunner:
             await delivery.prune()
             if self._postgres:
                 await self._retry_stalled()
+            for hook in list(self._sweep_hooks):
+                try:
+                    await hook()
+                except Exception:
+                    logger.exception("a subscription sweep step failed")
 
         for item in self._periodic:
             self._register_periodic(app, item)
@@ -267,21 +278,27 @@ class JobRunner:
             logger.info("Retrying job %s of a stopped instance", job.id)
             await manager.retry_job(job)
 
-    async def _apply_schema(self) -> None:
+    async def _apply_schema(self) -> str | None:
+        """Creates procrastinate's tables next to pmp-bot's when missing (once, whichever
+        instance comes first). The schema they are in."""
         schema_sql = (resources.files("procrastinate.sql") / "schema.sql").read_text(
             encoding="utf-8"
         )
         async with self._database.write() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK_ID})
+            schema = (
+                self._schema
+                or (await conn.execute(text("SELECT current_schema()"))).scalar_one_or_none()
+            )
             exists = (
                 await conn.execute(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL"))
             ).scalar_one()
-            if exists:
-                return
-            logger.info("Creating procrastinate's job tables")
-            raw = await conn.get_raw_connection()
-            driver: Any = raw.driver_connection
-            await driver.execute(schema_sql)
+            if not exists:
+                logger.info("Creating procrastinate's job tables")
+                raw = await conn.get_raw_connection()
+                driver: Any = raw.driver_connection
+                await driver.execute(schema_sql)
+        return str(schema) if schema else None
 
 
 @dataclass
