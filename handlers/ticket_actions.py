@@ -106,14 +106,10 @@ async def staff_id_of(
 async def report_change(services: BotServices, pmp: ConnectedPmp, ticket_id: int) -> None:
     """Tells the ticket's subscriptions that pmp-bot changed it (and forgets kept searches)."""
     services.lookups.forget_results(pmp.cache_scope)
-    subscriptions = getattr(services, "subscriptions", None)
-    record_changed = getattr(subscriptions, "record_changed", None)
-    if record_changed is None:
-        return
-    try:
-        await record_changed(pmp.key.team_id, pmp.key.enterprise_id, "ticket", ticket_id)
-    except Exception:
-        logger.exception("Telling subscriptions about a ticket change failed")
+    # Never raises: a change made stays made whatever the subscriptions do with it.
+    await services.subscriptions.delivery.record_changed(
+        pmp.key.team_id, pmp.key.enterprise_id, "ticket", ticket_id
+    )
 
 
 async def _card_of(

@@ -9,15 +9,16 @@ the user can see.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.blocks.ids import HomeAction, RecordForm, TicketForm
+from bot.blocks.ids import HomeAction, RecordForm, TicketCardAction, TicketForm
 from bot.console.slack_standin import RunningSlackStandin
 from bot.run.embedded import RunningBot
-from bot.sandbox import schema
-from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A
+from bot.sandbox import running_sandbox, schema
+from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.slack_client import SlackSender
 from tests.e2e.surfaces import (
     Explorer,
@@ -78,7 +79,9 @@ async def test_every_surface_and_every_control_does_something_visible(
 
     for text in MEMBER_COMMANDS:
         await explorer.crawl(command(text, MEMBER_A), MEMBER_A, seen=seen)
-    # The Home tab after those lookups, so its recent lookups are there to press.
+    # The Home tab after those lookups, so its recent lookups are there to press; its queue
+    # holds a ticket assigned to the member (sam: PMP staff 7, matched by e-mail).
+    pmp.store.update(schema.TICKETS, "7", {"assigned": "7"})
     await explorer.crawl(lambda: explorer.home(MEMBER_A), MEMBER_A, seen=seen)
     await explorer.crawl(
         lambda: explorer.shortcut(
@@ -140,6 +143,76 @@ async def test_every_surface_and_every_control_does_something_visible(
         "pmp_disconnect_confirmed",
         "pmp_disconnect_cancelled",
         "pmp_ticket_customer",
+        "pmp_ticket_status",
+        "pmp_ticket_priority",
+        "pmp_ticket_assign_me",
+        "pmp_ticket_close",
         "(submit)",
     ):
         assert action in pressed, f"{action} was never pressed"
+    # The queue's ticket controls on the Home tab, not only those of cards.
+    assert "Home tab > pmp_ticket_status" in pressed
+    assert "Home tab > pmp_ticket_close" in pressed
+
+
+@pytest.mark.timeout(300)
+async def test_ticket_cards_on_pmp_3x_every_control_including_reply(
+    slack: RunningSlackStandin, tmp_path: Path, secret_key: str
+) -> None:
+    """PMP 3.x has the reply endpoint: its ticket cards (and the queue) also offer Reply,
+    whose modal is filled in and sent."""
+    settings = bot_settings(slack, f"sqlite:///{tmp_path / 'bot.sqlite3'}", secret_key)
+    with running_sandbox(api_version=3) as pmp:
+        async with bot_and_sender(settings, slack) as (bot, sender):
+            await bot.services.workspaces.save_credentials(
+                team_id=TEAM_A,
+                enterprise_id=None,
+                base_url=pmp.base_url,
+                token=pmp.token,
+                connected_by=OWNER_A,
+            )
+            # An admin allowed ticket edits: the changes are made, not refused.
+            await bot.services.workspaces.set_allow_first_record_file_loss(TEAM_A, None, True)
+            pmp.store.update(schema.TICKETS, "7", {"assigned": "7"})
+            explorer = Explorer(
+                bot,
+                sender,
+                slack,
+                TEAM_A,
+                fills={
+                    TicketCardAction.REPLY_MODAL: {
+                        TicketCardAction.REPLY_MESSAGE_BLOCK: {
+                            TicketCardAction.REPLY_MESSAGE_INPUT: "Thanks, on it."
+                        }
+                    }
+                },
+            )
+            seen: set[tuple[str, ...]] = set()
+
+            def reopened(open_root: Callable[[], Awaitable[list[Surface]]]) -> Any:
+                # Presses change the ticket for real: each root shows it open and assigned
+                # to the member again, so every control is there to press.
+                async def fresh() -> list[Surface]:
+                    pmp.store.update(schema.TICKETS, "7", {"status": "1", "assigned": "7"})
+                    return await open_root()
+
+                return fresh
+
+            await explorer.crawl(
+                reopened(lambda: explorer.command("ticket 7", MEMBER_A)), MEMBER_A, seen=seen
+            )
+            await explorer.crawl(reopened(lambda: explorer.home(MEMBER_A)), MEMBER_A, seen=seen)
+            replies = pmp.store.ticket_replies("7")
+    assert not explorer.problems, "\n".join(explorer.problems)
+    pressed = "\n".join(explorer.pressed)
+    for action in (
+        "pmp_ticket_status",
+        "pmp_ticket_priority",
+        "pmp_ticket_assign_me",
+        "pmp_ticket_reply",
+        "pmp_ticket_close",
+        "(submit)",
+    ):
+        assert action in pressed, f"{action} was never pressed"
+    assert "Home tab > pmp_ticket_reply" in pressed
+    assert any(str(reply["message"]).startswith("Thanks, on it.") for reply in replies)

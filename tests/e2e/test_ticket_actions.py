@@ -6,6 +6,7 @@ ticket #1's files kept unless an admin allowed otherwise."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +17,7 @@ from bot.blocks.ids import TicketCardAction
 from bot.console.slack_standin import RecordedCall, RunningSlackStandin
 from bot.pmp_pool import WorkspaceKey
 from bot.run.embedded import RunningBot
+from bot.run.shell import run_shell
 from bot.sandbox import DEMO_FACTS, running_sandbox, schema
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A
 from tests.e2e.slack_client import SlackSender
@@ -120,6 +122,13 @@ async def test_each_action_changes_the_ticket_and_the_card_in_place(
     await allow_file_loss(bot)
     await link_staff(bot, MEMBER_A, 3)
     pmp.store.update(schema.TICKETS, str(TICKET), {"status": "1", "priority": "1", "assigned": "0"})
+    changed: list[tuple[str, str, int]] = []
+
+    async def heard(team: str, enterprise: str | None, kind: str, record_id: int) -> None:
+        changed.append((team, kind, record_id))
+
+    # What the subscriptions' event sources hear: each change the bot made to the ticket.
+    bot.services.subscriptions.delivery.set_change_listener(heard)
     message = await card(sender, slack)
     ids = controls(message.blocks)
     assert {TicketCardAction.STATUS, TicketCardAction.PRIORITY, TicketCardAction.ASSIGN_ME} <= set(
@@ -149,6 +158,7 @@ async def test_each_action_changes_the_ticket_and_the_card_in_place(
     row = stored_ticket(pmp)
     assert (row["status"], row["assigned"], row["priority"]) == ("5", "3", "3")
     assert TicketCardAction.CLOSE not in controls(closed.params["blocks"])  # closed: no Close
+    assert changed == [(TEAM_A, "ticket", TICKET)] * 4
 
 
 async def test_a_double_click_makes_one_change(
@@ -275,3 +285,36 @@ async def test_reply_is_posted_as_the_staff_member_on_3x(
     again = await sender.interaction(payload)
     assert again.json()["response_action"] == "update"
     assert len(pmp.store.ticket_replies(str(TICKET))) == len(replies)
+
+
+async def test_the_console_renders_the_controls_and_presses_them() -> None:
+    with running_sandbox(api_version=3) as sandbox:
+        out = io.StringIO()
+        await run_shell(
+            pmp_url=sandbox.base_url,
+            pmp_token=sandbox.token,
+            out=out,
+            lines=[
+                f"/pmp ticket {TICKET}",
+                "press 3",  # the status menu: Slack's confirm, then the choice
+                "y",
+                "2",
+                "press 6",  # Reply: the modal, typed in, sent
+                "Looking into it",
+                ".",
+                "",
+                "submit",
+                "quit",
+            ],
+        )
+        replies = sandbox.store.ticket_replies(str(TICKET))
+    text = out.getvalue()
+    assert "[3 choose: " in text and "Assign to me]" in text and "Reply]" in text
+    assert "Close (danger)]" in text
+    # The status change met ticket #1's files (the console's admin hasn't allowed it).
+    assert "/pmp settings" in text
+    # The reply went to PMP as the console user's staff account (alex: staff 6, by e-mail).
+    assert str(replies[-1]["message"]).startswith("Looking into it")
+    assert str(replies[-1]["admin"]) == "6"
+    assert "replied." in text
+    assert "Traceback" not in text
