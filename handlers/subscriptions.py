@@ -52,6 +52,7 @@ from bot.subscriptions.manage import (
     ManageRefusal,
     NameSources,
     Subscription,
+    SubscriptionKind,
     may_manage,
     name_sources,
     resolve_filters,
@@ -67,6 +68,8 @@ logger = logging.getLogger(__name__)
 
 # conversations.members pages (1,000 people each) read before giving up on finding someone.
 MAX_MEMBER_PAGES = 20
+# conversations.list pages (1,000 channels each) read to find a channel named without its id.
+MAX_CHANNEL_PAGES = 10
 # Reading PMP's tickets to learn a department's name waits this long at most.
 LEARN_TIMEOUT_S = 1.5
 _CHANNEL_PROBLEMS = frozenset(
@@ -143,6 +146,41 @@ def _target(request: CommandRequest, wanted: SubscriptionRequest) -> ChannelRef:
     return ChannelRef(id=str(request.body.get("channel_id") or "") or None, name=None)
 
 
+async def _channel_id(client: AsyncWebClient, channel: ChannelRef) -> str | None:
+    """The channel's id; a channel named without one (typed as plain text, as the console
+    does) is looked up among the channels the bot can see."""
+    if channel.id:
+        return channel.id
+    cursor: str | None = None
+    for _ in range(MAX_CHANNEL_PAGES):
+        try:
+            answer = await client.conversations_list(
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=1000,
+                cursor=cursor,
+            )
+        except SlackApiError as error:
+            logger.info("conversations.list failed: %s", error.response.get("error"))
+            return None
+        for found in answer.get("channels") or []:
+            if str(found.get("name") or "").casefold() == (channel.name or "").casefold():
+                return str(found.get("id") or "") or None
+        cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            return None
+    return None
+
+
+async def _resolved_channel(request: CommandRequest, wanted: SubscriptionRequest) -> str | None:
+    """The id of the channel the command is about, or None after telling the user."""
+    channel = _target(request, wanted)
+    channel_id = await _channel_id(request.client, channel)
+    if channel_id is None:
+        await request.respond(text=join_problem("no_name", _channel_shown(channel)))
+    return channel_id
+
+
 def _channel_shown(channel: ChannelRef) -> str:
     if channel.id:
         return channel_link(channel.id)
@@ -174,18 +212,13 @@ async def _subscribe(request: CommandRequest) -> None:
     wanted = request.parsed.subscription
     assert wanted is not None and wanted.kind is not None
     services, key, client = request.services, request.key, request.client
-    channel = _target(request, wanted)
-    is_admin = await services.admins.is_admin(client, key.team_id, request.user_id)
-    if channel.id is None and not is_admin:
-        await request.respond(text=join_problem("no_name", _channel_shown(channel)))
+    channel_id = await _resolved_channel(request, wanted)
+    if channel_id is None:
         return
-    if channel.id is not None and not is_admin:
-        refusal = await _refusal(
-            services, client, request.workspace, key, request.user_id, channel.id
-        )
-        if refusal is not None:
-            await request.respond(text=refusal_text(refusal, channel.id))
-            return
+    refusal = await _refusal(services, client, request.workspace, key, request.user_id, channel_id)
+    if refusal is not None:
+        await request.respond(text=refusal_text(refusal, channel_id))
+        return
     pmp = await connected_pmp(services, request.workspace, key)
     names = _names(services, pmp.workspace, pmp.base_url)
 
@@ -196,18 +229,10 @@ async def _subscribe(request: CommandRequest) -> None:
     if isinstance(resolved, FilterProblem):
         await request.respond(text=f"Nothing changed yet. {resolved.text}")
         return
-    channel_id = channel.id
-    if channel_id is not None:
-        problem = await _join(client, channel_id)
-        if problem is not None:
-            await request.respond(text=join_problem(problem, _channel_shown(channel)))
-            return
-    else:
-        # Only a name: posting the welcome line finds the channel (and proves the bot may
-        # post there) before anything is stored.
-        channel_id = await _welcome(request, channel, wanted)
-        if channel_id is None:
-            return
+    problem = await _join(client, channel_id)
+    if problem is not None:
+        await request.respond(text=join_problem(problem, channel_link(channel_id)))
+        return
     outcome = await subscribe(
         services.subscriptions.store,
         team_id=key.team_id,
@@ -217,11 +242,10 @@ async def _subscribe(request: CommandRequest) -> None:
         filters=resolved.filters,
         user_id=request.user_id,
     )
-    if outcome.created and channel.id is not None:
-        welcomed = await _welcome(request, channel, wanted)
-        if welcomed is None:
-            await services.subscriptions.store.remove(key.team_id, outcome.subscription.id)
-            return
+    if outcome.created and not await _welcome(request, channel_id, wanted.kind):
+        # The bot can't post there: a subscription that could never deliver isn't kept.
+        await services.subscriptions.store.remove(key.team_id, outcome.subscription.id)
+        return
     reply = build_subscribed(
         outcome.subscription,
         resolved.labels,
@@ -232,22 +256,19 @@ async def _subscribe(request: CommandRequest) -> None:
     await request.respond(text=reply.text, blocks=reply.blocks)
 
 
-async def _welcome(
-    request: CommandRequest, channel: ChannelRef, wanted: SubscriptionRequest
-) -> str | None:
-    """Posts the "subscribed" line in the channel; its id, or None after telling the user
-    why it can't be posted to."""
-    assert wanted.kind is not None
+async def _welcome(request: CommandRequest, channel_id: str, kind: SubscriptionKind) -> bool:
+    """Posts the "subscribed" line in the channel; False after telling the user why it
+    can't be posted to."""
     try:
-        posted = await request.client.chat_postMessage(
-            channel=channel.id or f"#{channel.name}",
-            text=subscribed_welcome(request.user_id, wanted.kind),
+        await request.client.chat_postMessage(
+            channel=channel_id,
+            text=subscribed_welcome(request.user_id, kind),
             unfurl_links=False,
         )
     except SlackApiError as error:
-        await request.respond(text=join_problem(_slack_error(error), _channel_shown(channel)))
-        return None
-    return str(posted.get("channel") or channel.id or "") or None
+        await request.respond(text=join_problem(_slack_error(error), channel_link(channel_id)))
+        return False
+    return True
 
 
 async def handle_unsubscribe(request: CommandRequest) -> None:
@@ -259,13 +280,12 @@ async def _unsubscribe(request: CommandRequest) -> None:
     wanted = request.parsed.subscription
     assert wanted is not None
     services, key, client = request.services, request.key, request.client
-    channel = _target(request, wanted)
-    if channel.id is None:
-        await request.respond(text=join_problem("no_name", _channel_shown(channel)))
+    channel_id = await _resolved_channel(request, wanted)
+    if channel_id is None:
         return
-    refusal = await _refusal(services, client, request.workspace, key, request.user_id, channel.id)
+    refusal = await _refusal(services, client, request.workspace, key, request.user_id, channel_id)
     if refusal is not None:
-        await request.respond(text=refusal_text(refusal, channel.id))
+        await request.respond(text=refusal_text(refusal, channel_id))
         return
     filters = None
     names = _names(services, request.workspace, "")
@@ -286,14 +306,14 @@ async def _unsubscribe(request: CommandRequest) -> None:
     removed = await unsubscribe(
         services.subscriptions.store,
         team_id=key.team_id,
-        channel_id=channel.id,
+        channel_id=channel_id,
         request=wanted,
         filters=filters,
     )
     what: str = "anything" if wanted.every_kind else (wanted.kind or "that")
     if wanted.filters and not wanted.every_kind:
         what = f"{what} with those filters"
-    reply = build_unsubscribed(channel.id, removed, names, what=what)
+    reply = build_unsubscribed(channel_id, removed, names, what=what)
     await request.respond(text=reply.text, blocks=reply.blocks)
 
 
@@ -305,11 +325,10 @@ async def handle_subscriptions(request: CommandRequest) -> None:
 async def _list(request: CommandRequest) -> None:
     wanted = request.parsed.subscription or SubscriptionRequest()
     services, key, client = request.services, request.key, request.client
-    channel = _target(request, wanted)
-    if channel.id is None:
-        await request.respond(text=join_problem("no_name", _channel_shown(channel)))
+    channel_id = await _resolved_channel(request, wanted)
+    if channel_id is None:
         return
-    reply = await _list_reply(services, client, request.workspace, key, request.user_id, channel.id)
+    reply = await _list_reply(services, client, request.workspace, key, request.user_id, channel_id)
     await request.respond(text=reply.text, blocks=reply.blocks)
 
 

@@ -379,8 +379,8 @@ JOIN_HINTS: Mapping[str, str] = {
     ),
     "restricted_action": "This workspace doesn't let apps post in {channel}. Pick another channel.",
     "no_name": (
-        "Pick the channel from the list that appears as you type `#`, so Slack tells me which "
-        "one it is."
+        "I can't find {channel}. If it's private, invite me there first (`/invite @PMP` in "
+        "the channel); otherwise pick it from the list that appears as you type `#`."
     ),
     "unavailable": "Slack had a problem just now. Try again in a minute.",
 }

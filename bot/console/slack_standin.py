@@ -482,6 +482,7 @@ class RunningSlackStandin:
             "chat.unfurl": self._chat_unfurl,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
+            "conversations.list": self._conversations_list,
             "conversations.join": self._conversations_join,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
@@ -1584,6 +1585,42 @@ class RunningSlackStandin:
         if channel.is_private and not channel.bot_is_member:
             raise StandinError("channel_not_found")
         return {"channel": channel.to_slack()}
+
+    def _conversations_list(self, request: _Request) -> JsonDict:
+        """Like Slack: `types` (public_channel by default) each needing its read scope,
+        private channels only those the bot is in, `exclude_archived`, pages of `limit`
+        (1 to 1000, default 100) by cursor. No direct messages here."""
+        team, token = self._authed(request)
+        types = [t for t in str(request.params.get("types") or "public_channel").split(",") if t]
+        scope_of = {"public_channel": "public", "private_channel": "private"}
+        if not types or any(t not in (*scope_of, "im", "mpim") for t in types):
+            raise StandinError("invalid_types")
+        for kind in types:
+            if kind in scope_of:
+                self._require_scope(token, (_CONVERSATION_READ_SCOPES[scope_of[kind]],))
+        exclude_archived = _truthy(request.params.get("exclude_archived"))
+        found = [
+            c
+            for c in team.channels.values()
+            if c.dm_user is None
+            and ("private_channel" if c.is_private else "public_channel") in types
+            and (c.bot_is_member or not c.is_private)
+            and not (exclude_archived and c.is_archived)
+        ]
+        try:
+            limit = int(request.params.get("limit") or 100)
+            start = int(str(request.params.get("cursor") or "0").removeprefix("next:") or 0)
+        except ValueError as error:
+            raise StandinError("invalid_cursor") from error
+        if not 1 <= limit <= 1000:
+            raise StandinError("invalid_limit")
+        if not 0 <= start <= len(found):
+            raise StandinError("invalid_cursor")
+        end = start + limit
+        return {
+            "channels": [c.to_slack() for c in found[start:end]],
+            "response_metadata": {"next_cursor": f"next:{end}" if end < len(found) else ""},
+        }
 
     def _conversations_members(self, request: _Request) -> JsonDict:
         """Like Slack: the channel by id only, the read scope of its kind, a private channel

@@ -824,3 +824,41 @@ async def test_oauth_answers_grid_and_org_wide_installs_as_slack_does() -> None:
         slack.add_team("T0006", "xoxb-alone")
         with pytest.raises(ValueError, match="no enterprise"):
             slack.new_oauth_code("T0006", org_wide=True)
+
+
+# ---------------------------------------------------------------- channel members and lists
+
+
+async def test_conversations_members_pages_by_cursor_and_hides_private_channels(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    slack.add_channel("T0001", "C0TEAM", "team")
+    slack.add_channel_members("T0001", "C0TEAM", "U0001", "U0001M")
+    first = await client.conversations_members(channel="C0TEAM", limit=2)
+    cursor = first["response_metadata"]["next_cursor"]
+    assert len(first["members"]) == 2 and cursor
+    rest = await client.conversations_members(channel="C0TEAM", limit=2, cursor=cursor)
+    assert rest["response_metadata"]["next_cursor"] == ""
+    assert set(first["members"] + rest["members"]) == {"U0001", "U0001M", "UBOT0001"}
+    # #general has everyone; a channel is asked for by id, never by name.
+    general = await client.conversations_members(channel="C0001")
+    assert {"U0001", "U0001M"} <= set(general["members"])
+    await expect_error(client.conversations_members(channel="#team"), "channel_not_found")
+    slack.add_channel("T0001", "G0SECRET", "secret", bot_is_member=False, is_private=True)
+    await expect_error(client.conversations_members(channel="G0SECRET"), "channel_not_found")
+    await expect_error(client.conversations_members(channel="C0TEAM", limit=0), "invalid_limit")
+
+
+async def test_conversations_list_shows_public_channels_and_private_ones_with_the_bot(
+    slack: RunningSlackStandin, client: AsyncWebClient
+) -> None:
+    slack.add_channel("T0001", "C0OUT", "outside", bot_is_member=False)
+    slack.add_channel("T0001", "G0IN", "inside", is_private=True)
+    slack.add_channel("T0001", "G0HIDDEN", "hidden", bot_is_member=False, is_private=True)
+    public = await client.conversations_list()
+    assert {c["name"] for c in public["channels"]} >= {"general", "outside"}
+    assert "inside" not in {c["name"] for c in public["channels"]}
+    both = await client.conversations_list(types="public_channel,private_channel", limit=1000)
+    names = {c["name"] for c in both["channels"]}
+    assert "inside" in names and "hidden" not in names
+    await expect_error(client.conversations_list(types="nonsense"), "invalid_types")

@@ -3,6 +3,7 @@ as signed Slack requests through the real app, against the PMP sandbox and the S
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from bot.blocks.subscriptions import SubscriptionIds, filter_action_id, filter_block_id
 from bot.console.slack_standin import RunningSlackStandin
 from bot.run.embedded import RunningBot
+from bot.run.shell import run_shell
 from bot.storage.subscriptions import SubscriptionFilters
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A
 from tests.e2e.slack_client import SlackSender
@@ -208,3 +210,102 @@ async def test_members_are_refused_unless_the_workspace_allows_it_and_they_are_i
     with pytest.raises(StopIteration):
         control(listing, SubscriptionIds.MEMBERS)
     assert not explorer.problems, "\n".join(explorer.problems)
+
+
+async def test_an_edit_that_can_not_be_saved_keeps_the_modal_open_saying_why(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    bot, sender = connected
+    explorer = Explorer(bot, sender, slack, TEAM_A)
+    await say(sender, slack, "subscribe tickets")
+    await say(sender, slack, "subscribe tickets priority:3")
+    plain = next(s for s in await store(bot).list_for_channel(TEAM_A, "C0001") if s.filters.empty)
+    [listing] = await explorer.command("subscriptions", OWNER_A)
+    edit = next(
+        c
+        for c in controls_of(listing)
+        if c.action_id == SubscriptionIds.EDIT and c.element["value"] == str(plain.id)
+    )
+    [modal] = await explorer.press(listing, edit, OWNER_A)
+
+    async def submit(priority: str) -> dict[str, Any]:
+        values = explorer._state(modal)
+        option = next(
+            o
+            for o in next(
+                b for b in modal.blocks if b.get("block_id") == filter_block_id("priority")
+            )["element"]["options"]
+            if o["value"] == priority
+        )
+        values[filter_block_id("priority")][filter_action_id("priority")] = {
+            "type": "static_select",
+            "selected_option": option,
+        }
+        payload = sender.view_submission(team=TEAM_A, user=OWNER_A, view=modal.view, values=values)
+        response = await sender.interaction(payload)
+        assert response.status_code == 200
+        return dict(response.json())
+
+    # The channel already has tickets with priority 3: said on the modal, nothing changed.
+    clash = await submit("3")
+    assert clash["response_action"] == "errors"
+    assert "already has a subscription with those filters" in json.dumps(clash["errors"])
+    assert (await store(bot).get(TEAM_A, plain.id)).filters.empty
+
+    # Removed meanwhile: the modal says so instead of failing.
+    await store(bot).remove(TEAM_A, plain.id)
+    gone = await submit("1")
+    assert gone["response_action"] == "update"
+    assert "removed meanwhile" in json.dumps(gone["view"])
+
+
+async def test_buttons_pressed_by_someone_who_may_not_change_the_channel_are_refused(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    bot, sender = connected
+    explorer = Explorer(bot, sender, slack, TEAM_A)
+    await say(sender, slack, "subscribe tickets")
+    [listing] = await explorer.command("subscriptions", OWNER_A)
+    since = len(slack.calls)
+    await explorer.press(listing, control(listing, SubscriptionIds.REMOVE), MEMBER_A)
+    refused = [c for c in slack.calls[since:] if c.method == "response_url"]
+    assert refused and "Only workspace admins" in json.dumps(refused[-1].params)
+    await explorer.press(listing, control(listing, SubscriptionIds.MEMBERS), MEMBER_A)
+    workspace = await bot.services.workspaces.get(TEAM_A)
+    assert workspace is not None and not workspace.members_may_subscribe
+    assert len(await store(bot).list_for_channel(TEAM_A, "C0001")) == 1
+    assert not explorer.problems, "\n".join(explorer.problems)
+
+
+async def test_unsubscribe_all_and_a_channel_named_without_its_id(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    bot, sender = connected
+    slack.add_channel(TEAM_A, "C0SALES", "sales")
+    # Typed as plain text (the console, or Slack without the channel picked): found by name.
+    assert "<#C0SALES> now gets new leads" in await say(sender, slack, "subscribe #sales leads")
+    assert "<#C0SALES> now gets new projects" in await say(
+        sender, slack, "subscribe <#C0SALES|sales> projects customer:1"
+    )
+    assert "I can't find #nowhere" in await say(sender, slack, "subscriptions #nowhere")
+    reply = await say(sender, slack, "unsubscribe #sales all")
+    assert "no longer gets" in reply and "leads" in reply and "projects" in reply
+    assert await store(bot).list_for_team(TEAM_A) == []
+
+
+async def test_subscribing_works_in_the_console_against_the_sandbox() -> None:
+    out = io.StringIO()
+    code = await run_shell(
+        out=out,
+        lines=[
+            "/pmp subscribe #general tickets priority:high",
+            "/pmp subscriptions",
+            "/pmp unsubscribe tickets",
+            "quit",
+        ],
+    )
+    text = out.getvalue()
+    assert code == 0
+    assert "now gets new tickets" in text and "priority High" in text.replace("*", "")
+    assert "gets:" in text
+    assert "no longer gets" in text
