@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     # The most of one PMP answer read, and of memory kept for search results (megabytes).
     pmp_bot_max_pmp_response_mb: int = Field(default=10, ge=1, le=1000)
     pmp_bot_result_cache_mb: int = Field(default=100, ge=1, le=100_000)
+    # Where PMP reaches pmp-bot from outside (its webhooks, https://bot.example.com); without
+    # it a PMP 3.x is polled like 2.0.8.
+    pmp_bot_public_url: str | None = None
 
     # --- validation -------------------------------------------------------------------------
 
@@ -216,6 +219,20 @@ class Settings(BaseSettings):
                 f"SLACK_API_URL must be an http(s) URL like https://slack.com/api/ (got {value!r})."
             )
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("pmp_bot_public_url")
+    @classmethod
+    def _public_url_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise _InvalidSetting(
+                "PMP_BOT_PUBLIC_URL must be the http(s) address PMP reaches pmp-bot at, like "
+                f"https://bot.example.com (got {value!r})."
+            )
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod

@@ -36,9 +36,12 @@ from bot.storage import (
     WorkspaceStore,
     build_oauth_stores,
 )
+from bot.storage.fingerprints import FingerprintStore
 from bot.storage.subscriptions import DeliveryStore, Subscription, SubscriptionStore
+from bot.storage.webhook_endpoints import WebhookEndpointStore
 from bot.subscriptions import SubscriptionDelivery
 from bot.subscriptions.jobs import JobRunner, SubscriptionServices
+from bot.subscriptions.webhooks import EventSources
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +94,8 @@ class BotServices:
     subscriptions: SubscriptionServices
     # Slack users' PMP staff members and staff names for pickers (bot.staff).
     staff: StaffDirectory
+    # Where subscription events come from: polling PMP, its webhooks, the bot's own changes.
+    sources: EventSources | None = None
     # Slack installations and OAuth states, in OAuth (multi-workspace) mode only.
     oauth_stores: OAuthStores | None = None
     listeners: ListenerTracker = field(default_factory=ListenerTracker)
@@ -163,6 +168,7 @@ class BotServices:
             oauth_stores=oauth_stores,
             metrics=metrics,
         )
+        services.sources = _event_sources(services)
         try:
             await subscriptions.start()
         except BaseException:
@@ -176,9 +182,29 @@ class BotServices:
                 "Stopping with %d request(s) still being answered", self.listeners.running
             )
         await self.subscriptions.aclose()
+        if self.sources is not None:
+            await self.sources.aclose()
         await self.pmp_pool.aclose()
         await self.slack_http.close()
         await self.database.dispose()
+
+
+def _event_sources(services: BotServices) -> EventSources:
+    """Polling, webhooks and the bot's own changes, feeding delivery through the job runner
+    (registered before it starts)."""
+    subscriptions = services.subscriptions
+    sources = EventSources.build(
+        workspaces=services.workspaces,
+        subscriptions=subscriptions.store,
+        pmp_pool=services.pmp_pool,
+        fingerprints=FingerprintStore(services.database),
+        endpoints=WebhookEndpointStore(services.database, services.settings.token_cipher()),
+        accept=subscriptions.delivery.accept,
+        public_url=services.settings.pmp_bot_public_url,
+    )
+    sources.attach(subscriptions.jobs)
+    subscriptions.delivery.set_change_listener(sources.record_changed)
+    return sources
 
 
 def _subscription_services(

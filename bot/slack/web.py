@@ -4,6 +4,10 @@ Whatever reaches /slack/events is a stranger's until its signature checks out. S
 refuses by the headers alone what it can (a body announced too big, no signature, a stale
 timestamp), reads at most MAX_BODY_BYTES, checks Slack's HMAC on the raw bytes, and only then
 parses, within bounds, before Bolt sees the request (Bolt checks the signature once more).
+
+PMP's webhook deliveries (``POST /pmp/webhooks/<path id>``) get the same care: a body capped
+before it is read, the workspace's HMAC checked on the raw bytes before anything parses them
+(bot.subscriptions.webhooks), and an answer at once while the work waits in the database.
 """
 
 from __future__ import annotations
@@ -47,6 +51,13 @@ MAX_JSON_DEPTH = 64
 BODY_READ_SECONDS = 10.0
 # Slack's rule: a request signed more than five minutes from now is a replay.
 MAX_CLOCK_SKEW_SECONDS = 300
+
+# PMP's signed webhook deliveries: /pmp/webhooks/<a workspace's opaque path id>.
+PMP_WEBHOOK_ROUTE = "/pmp/webhooks/{path_id}"
+PMP_SIGNATURE_HEADER = "X-Perfex-Signature"
+# A delivery carries one record's event: far below Slack's largest requests.
+MAX_WEBHOOK_BODY_BYTES = 256 * 1024
+_WEBHOOK_PATH_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 # Seconds since 1970 have 10 digits until the year 2286; a longer "number" is an attack on
 # int() (Python refuses more than 4300 digits with an error).
@@ -118,11 +129,45 @@ def create_web_app(app: AsyncApp, services: BotServices) -> Starlette:
         page = await services.metrics.render(services.workspaces.count_connected)
         return Response(page, media_type=METRICS_CONTENT_TYPE)
 
+    async def pmp_webhook(request: Request) -> Response:
+        # A stranger's until the workspace's secret signed it: refused by the address and
+        # headers where possible, the body read within bounds and checked before it is parsed.
+        sources = services.sources
+        path_id = request.path_params.get("path_id", "")
+        if sources is None or not _WEBHOOK_PATH_ID.fullmatch(path_id):
+            return _refusal(404, "unknown webhook")
+        length = request.headers.get("content-length") or ""
+        if (
+            length.isascii()
+            and length.isdigit()
+            and (len(length) > 12 or int(length) > MAX_WEBHOOK_BODY_BYTES)
+        ):
+            return _refusal(413, "request too large")
+        signature = request.headers.get(PMP_SIGNATURE_HEADER) or ""
+        if not signature or len(signature) > 1000 or "v1=" not in signature:
+            return _refusal(401, "invalid request")
+        try:
+            async with asyncio.timeout(BODY_READ_SECONDS):
+                raw = await _read_body(request, MAX_WEBHOOK_BODY_BYTES)
+        except _BodyTooLarge:
+            return _refusal(413, "request too large")
+        except TimeoutError:
+            return _refusal(408, "request body too slow")
+        except ClientDisconnect:
+            return Response(status_code=499)
+        answer = await sources.receive_webhook(path_id, signature, raw)
+        if answer.status >= 400:
+            return _refusal(
+                answer.status, "invalid request" if answer.status == 401 else "unknown webhook"
+            )
+        return JSONResponse({"ok": True, "outcome": answer.outcome}, status_code=answer.status)
+
     async def root(request: Request) -> Response:
         return PlainTextResponse("pmp-bot is running. Slack sends its requests to /slack/events.")
 
     routes = [
         Route(EVENTS_PATH, slack_events, methods=["POST"]),
+        Route(PMP_WEBHOOK_ROUTE, pmp_webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/", root, methods=["GET"]),

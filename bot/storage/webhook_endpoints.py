@@ -81,7 +81,8 @@ webhook_deliveries = Table(
     "pmp_bot_webhook_deliveries",
     metadata,
     Column("path_id", String(64), primary_key=True),
-    # sha256 of the signature header, or "id:" + PMP's delivery id.
+    # "sig:" + sha256 of the signature header, "body:" + sha256 of the raw body, or "id:" +
+    # sha256 of PMP's delivery id.
     Column("seen", String(80), primary_key=True),
     Column("received_at", UtcDateTime, nullable=False),
     # The work: look at record `record_id` of `kind` (the event's name kept for "created").
@@ -279,17 +280,23 @@ class WebhookEndpointStore:
         self,
         endpoint: WebhookEndpoint,
         signature: str,
+        raw: bytes,
         delivery_id: str | None,
         work: tuple[str, int, str] | None,
         *,
         now: datetime | None = None,
     ) -> DeliveryWork | bool | None:
         """Remember a delivery with its ``work`` (kind, record id, event name): False when
-        the same signature (or PMP's delivery id) was already taken within REPLAY_MEMORY;
-        else the work to do (None when the delivery asks for none)."""
+        the same delivery was already taken within REPLAY_MEMORY (the same signature, the
+        same body signed again as PMP does on a retry, or PMP's delivery id); else the work
+        to do (None when the delivery asks for none)."""
         received = now or utc_now()
         seen = "sig:" + hashlib.sha256(signature.encode("utf-8")).hexdigest()
-        rows: list[dict[str, Any]] = [{"path_id": endpoint.path_id, "seen": seen}]
+        body = "body:" + hashlib.sha256(raw).hexdigest()
+        rows: list[dict[str, Any]] = [
+            {"path_id": endpoint.path_id, "seen": seen},
+            {"path_id": endpoint.path_id, "seen": body},
+        ]
         if delivery_id:
             digest = hashlib.sha256(delivery_id.encode("utf-8")).hexdigest()
             rows.append({"path_id": endpoint.path_id, "seen": "id:" + digest[:64]})

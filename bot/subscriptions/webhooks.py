@@ -269,7 +269,7 @@ class WebhookSource:
         delivery = parse_delivery(raw)
         work = None if delivery is None else (delivery.kind, delivery.record_id, delivery.event)
         taken = await self.endpoints.first_delivery(
-            endpoint, signature, delivery.delivery_id if delivery else None, work
+            endpoint, signature, raw, delivery.delivery_id if delivery else None, work
         )
         if taken is False:
             return WebhookAnswer(200, "replayed")

@@ -159,13 +159,16 @@ async def test_a_replay_is_refused_and_unfinished_work_is_taken_over(
 ) -> None:
     endpoint = await store.ensure("T1", None)
     header = sign(endpoint.secret.get_secret_value(), NOW, BODY)
-    work = await store.first_delivery(endpoint, header, None, ("ticket", 7, "ticket_created"))
+    work = await store.first_delivery(endpoint, header, BODY, None, ("ticket", 7, "ticket_created"))
     assert work is not False and work is not None and work is not True
-    assert await store.first_delivery(endpoint, header, None, ("ticket", 7, "x")) is False
-    # The same delivery id with a new signature (PMP signing a retry again) is a replay too.
+    assert await store.first_delivery(endpoint, header, BODY, None, ("ticket", 7, "x")) is False
+    # The same body signed again (PMP's retry of a delivery) is a replay too.
     again = sign(endpoint.secret.get_secret_value(), NOW + 5, BODY)
-    assert await store.first_delivery(endpoint, again + "x", "d-1", None) is None
-    assert await store.first_delivery(endpoint, again, "d-1", None) is False
+    assert await store.first_delivery(endpoint, again, BODY, None, None) is False
+    # And so is PMP's delivery id seen before, whatever the body.
+    assert await store.first_delivery(endpoint, again, b"{}", "d-1", None) is None
+    third = sign(endpoint.secret.get_secret_value(), NOW + 6, b"{ }")
+    assert await store.first_delivery(endpoint, third, b"{ }", "d-1", None) is False
 
     later = utc_now() + timedelta(minutes=2)
     [due] = await store.due_work(older_than=timedelta(seconds=60), now=later)
