@@ -213,6 +213,19 @@ def event_of_row(row: OutboxRow) -> PmpEvent:
     )
 
 
+# Answers to a history search that mean it can't be done with this token at all.
+_NO_SEARCH = frozenset({"missing_scope", "not_allowed_token_type", "no_permission"})
+
+
+class _SearchFailed(Exception):
+    """Looking for an in-flight message failed for now: try again later."""
+
+    def __init__(self, rate_limited: bool, retry_after: float) -> None:
+        super().__init__("search failed")
+        self.rate_limited = rate_limited
+        self.retry_after = retry_after
+
+
 class _ChannelGone(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -443,7 +456,12 @@ class SubscriptionDelivery:
         ids = [row.id for row in batch]
         if first.claimed_at is not None:
             # Sent before, maybe accepted by Slack: look before sending again.
-            found = await self._find_posted(client, first, parent_ts)
+            try:
+                found = await self._find_posted(client, first, parent_ts)
+            except _SearchFailed as failed:
+                if failed.rate_limited:
+                    return _Outcome(retry_in=failed.retry_after)
+                return _Outcome(retry_in=_backoff(first.attempts))
             if found is not None:
                 logger.info("delivery %d was already in Slack (ts %s)", first.id, found)
                 await self._recorded(batch, event, parent_ts, found)
@@ -633,7 +651,19 @@ class SubscriptionDelivery:
                     raise _ChannelGone(code) from error
                 if code in ("thread_not_found", "message_not_found"):
                     return None
-                raise
+                if code in _NO_SEARCH:
+                    # Installed before pmp-bot asked for channels:history: it can't look, so
+                    # the message is sent again (a duplicate only if the first one got in).
+                    logger.warning(
+                        "Can't check whether delivery %d reached Slack (%s): reinstall "
+                        "pmp-bot to grant channels:history and groups:history",
+                        row.id,
+                        code,
+                    )
+                    return None
+                raise _SearchFailed(_status_code(error) == 429, _retry_after(error)) from error
+            except (aiohttp.ClientError, OSError, TimeoutError) as error:
+                raise _SearchFailed(False, 0.0) from error
             for message in response.get("messages") or []:
                 meta = message.get("metadata") or {}
                 payload = meta.get("event_payload") or {}

@@ -294,3 +294,39 @@ async def test_lookup_notices_are_batched_into_one_message(h: Harness) -> None:
 
 async def _no_schedule(team_id: str, enterprise_id: str | None, channel_id: str) -> None:
     return None
+
+
+async def test_a_rate_limited_search_is_retried_and_still_posts_once(h: Harness) -> None:
+    await h.subscribe(GENERAL)
+    crashing = h.delivery(CrashAfterSlack(h.db))
+    crashing.set_scheduler(_no_schedule)
+    await crashing.accept([ticket(12, "k1")])
+    with pytest.raises(Crash):
+        await crashing.deliver_channel(TEAM, None, GENERAL)
+    h.slack.fail_next("conversations.history", status=429, retry_after=9)
+    restarted = h.delivery()
+    restarted.set_scheduler(_no_schedule)
+    await restarted.deliver_channel(TEAM, None, GENERAL)
+    assert 9 in h.sleeps
+    assert len(h.slack.calls_to("conversations.history")) == 2
+    assert len(h.posts()) == 1
+    assert await DeliveryStore(h.db).pending(TEAM, GENERAL) == []
+
+
+async def test_an_install_without_history_scopes_is_not_stuck(db: Database, h: Harness) -> None:
+    with running_slack_standin(
+        teams={TEAM: TOKEN}, scopes="commands,chat:write,users:read"
+    ) as old_install:
+        h.slack = old_install
+        await h.subscribe(GENERAL)
+        crashing = h.delivery(CrashAfterSlack(h.db))
+        crashing.set_scheduler(_no_schedule)
+        await crashing.accept([ticket(12, "k1")])
+        with pytest.raises(Crash):
+            await crashing.deliver_channel(TEAM, None, GENERAL)
+        restarted = h.delivery()
+        restarted.set_scheduler(_no_schedule)
+        await restarted.deliver_channel(TEAM, None, GENERAL)
+        # It couldn't look, so it sent again rather than keep the channel waiting for ever.
+        assert not h.slack.calls_to("conversations.history")[0].ok
+        assert await DeliveryStore(h.db).pending(TEAM, GENERAL) == []
