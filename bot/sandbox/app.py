@@ -17,6 +17,7 @@ import json
 import logging
 import random
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
@@ -27,10 +28,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bot.sandbox import changes, pages, resources, schema
+from bot.sandbox import changes, pages, resources, schema, webhook_api
 from bot.sandbox.auth import (
     NO_PERMISSION,
-    ApiToken,
     AuthFailure,
     TokenRegistry,
     make_sandbox_token,
@@ -50,6 +50,7 @@ from bot.sandbox.phpish import (
     xss_clean,
 )
 from bot.sandbox.store import ATTACHMENT_KINDS, PmpDatabaseError, SandboxStore
+from bot.sandbox.webhooks import WebhookHub, WebhookOptions
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,7 @@ class SandboxApp:
         api_version: int = 2,
         faults: SandboxFaults | None = None,
         random_seed: int = 0,
+        webhook_options: WebhookOptions | None = None,
     ) -> None:
         if api_version not in (2, 3):
             raise ValueError("api_version must be 2 or 3")
@@ -186,7 +188,7 @@ class SandboxApp:
         self.token = token
         self.tokens = TokenRegistry(token)
         self._issued = 0
-        self.events_sent: list[Event] = []
+        self.webhooks = WebhookHub(store, webhook_options)
         self.api_version = api_version
         self.faults = faults if faults is not None else SandboxFaults()
         self._random = random.Random(random_seed)
@@ -293,8 +295,17 @@ class SandboxApp:
             return _html(404, pages.page_not_found())
         token = presented_token(request.headers, accept_bearer=self.api_version >= 3)
         found = self.tokens.lookup(token)
+        controller_class = target.controller.capitalize()
         if isinstance(found, AuthFailure):
+            reason: dict[str, PhpValue] = {"controller": controller_class, "api_key": token}
+            self._api_event("api.auth.failed", request, {**reason, "reason": found.message})
             return json_answer(404, {"status": False, "message": found.message})
+        event_data: dict[str, PhpValue] = {
+            "controller": controller_class,
+            "api_key": found.token,
+            "args": list(target.args),
+        }
+        self._api_event("api.auth.success", request, {**event_data, "method": ""})
         if target.controller == "webhooks" and not found.has_feature("webhooks"):
             # The webhooks controller's own check, in its constructor (before routing).
             return json_answer(
@@ -304,6 +315,11 @@ class SandboxApp:
         if verb not in _KNOWN_VERBS:
             verb = "get"
         handler_name = f"{target.method}_{verb}"
+        event_data["method"] = handler_name
+        self._api_event("api.request.received", request, event_data)
+        self._api_event(
+            "api.before.controller", request, {**event_data, "arguments": list(target.args)}
+        )
         handled = _HANDLED.get(target.controller, frozenset())
         if self.api_version >= 3:
             handled = handled | _V3_HANDLED.get(target.controller, frozenset())
@@ -311,13 +327,45 @@ class SandboxApp:
             return json_answer(405, {"status": False, "error": "Unknown method"})
         if not found.allows(target.controller, handler_name.removeprefix("data_")):
             return json_answer(403, {"status": False, "message": NO_PERMISSION})
-        return await self._dispatch(request, target, handler_name, found, php)
+        answer = await self._dispatch(request, target, handler_name, php)
+        self._api_event("api.after.controller", request, {**event_data, "success": True})
+        return answer
 
     async def _dispatch(
-        self, request: Request, target: ApiRoute, handler_name: str, token: ApiToken, php: PhpOutput
+        self, request: Request, target: ApiRoute, handler_name: str, php: PhpOutput
     ) -> Response:
+        if target.controller == "webhooks":
+            return await self._webhooks_api(request, handler_name, target.args)
         handler = self._handlers()[handler_name]
         return await handler(request, target.controller, target.args, php)
+
+    async def _webhooks_api(
+        self, request: Request, handler_name: str, args: tuple[str, ...]
+    ) -> Response:
+        key = args[0] if args else ""
+        try:
+            if handler_name == "data_get":
+                found = webhook_api.get(self.webhooks, key)
+                if isinstance(found, list):
+                    return json_answer(200, self._page(request, found))
+                return json_answer(200, found)
+            if handler_name == "events_get":
+                return json_answer(200, webhook_api.events())
+            if handler_name == "logs_get":
+                return json_answer(200, self._page(request, webhook_api.logs(self.webhooks, key)))
+            if handler_name == "toggle_post":
+                return json_answer(200, webhook_api.toggle(self.webhooks, key))
+            if handler_name == "data_delete":
+                body, event = webhook_api.delete(self.webhooks, key)
+            elif handler_name == "data_post":
+                body, event = await webhook_api.create(self.webhooks, await _form_fields(request))
+            else:
+                fields = _decode_put_body(await request.body()) or await _form_fields(request)
+                body, event = await webhook_api.update(self.webhooks, key, fields)
+        except webhook_api.WebhookAnswer as early:
+            return json_answer(early.status, early.body)
+        self.webhooks.trigger(event)  # the module's "system" events
+        return json_answer(200, body)
 
     def _handlers(
         self,
@@ -473,8 +521,25 @@ class SandboxApp:
             return []
         events = [event for hook in hooks for event in bridged(hook)]
         for event in events:
-            self.events_sent.append(event)
+            self.webhooks.trigger(event)
         return events
+
+    def _api_event(self, name: str, request: Request, data: dict[str, PhpValue]) -> None:
+        """The 3.x module's Api_Event_Manager also sends its own lifecycle events (``api.*``,
+        not in the catalog) to every webhook subscribed to ``*``; their data carries the
+        request's token as ``api_key``."""
+        if self.api_version < 3 or not self.webhooks.has_wildcard():
+            return
+        client = request.client
+        payload: dict[str, PhpValue] = {
+            "timestamp": int(time.time()),
+            "request_method": request.method.lower(),
+            "uri": request.url.path.lstrip("/"),
+            "ip_address": client.host if client is not None else None,
+            "user_agent": request.headers.get("user-agent"),
+            **data,
+        }
+        self.webhooks.trigger(Event(name, payload))
 
     # control endpoints
 
@@ -500,11 +565,14 @@ class SandboxApp:
         if action == "/_sandbox/reset" and request.method == "POST":
             self.store.reset()
             self.faults.clear()
+            self.webhooks.reset()
             return json_answer(200, {"status": True, "message": "Sandbox reset."})
         if action == "/_sandbox/tokens" and request.method == "GET":
             return json_answer(200, {"status": True, "count": len(self.tokens)})
         if action == "/_sandbox/tokens" and request.method == "POST":
             return await self._tokens_control(request)
+        if action.startswith("/_sandbox/webhooks/"):
+            return await self._webhooks_control(request, action)
         if action == "/_sandbox/changes" and request.method == "POST":
             return await self._changes_control(request)
         replies = _REPLIES_CONTROL.fullmatch(action)
@@ -517,6 +585,52 @@ class SandboxApp:
         files = _FILES_CONTROL.fullmatch(action)
         if files is not None and request.method in ("GET", "POST", "DELETE"):
             return await self._files_control(request, files.group(1), files.group(2))
+        return json_answer(404, {"status": False, "message": "Unknown sandbox control."})
+
+    async def _webhooks_control(self, request: Request, action: str) -> Response:
+        """``/_sandbox/webhooks/options`` (GET, POST ``{"allow_loopback": true, "backoff":
+        0.01, "ssrf_strict": false}``), ``/_sandbox/webhooks/deliveries`` (GET, ``?event=``,
+        ``?webhook_id=``; DELETE forgets them) and ``/_sandbox/webhooks/deliveries/<id>/resend``
+        (POST ``{"verbatim": true}`` replays the last attempt's headers, signature included;
+        ``{"timestamp": <unix>}`` signs again with that time)."""
+        hub = self.webhooks
+        try:
+            fields = json.loads(await request.body() or b"{}")
+            if not isinstance(fields, dict):
+                raise ValueError("send a JSON object")
+            if action == "/_sandbox/webhooks/options":
+                if request.method == "POST":
+                    hub.options.update(fields)
+                return json_answer(200, {"status": True, "options": hub.options.as_dict()})
+            if action == "/_sandbox/webhooks/deliveries":
+                if request.method == "DELETE":
+                    hub.clear_deliveries()
+                    return json_answer(200, {"status": True})
+                listed = hub.deliveries(
+                    event=request.query_params.get("event"),
+                    webhook_id=request.query_params.get("webhook_id"),
+                )
+                found: list[PhpValue] = [delivery.as_dict() for delivery in listed]
+                return json_answer(
+                    200, {"status": True, "pending": hub.pending, "deliveries": found}
+                )
+            resend = _RESEND_CONTROL.fullmatch(action)
+            if resend is not None and request.method == "POST":
+                timestamp = fields.get("timestamp")
+                if timestamp is not None and (
+                    isinstance(timestamp, bool) or not isinstance(timestamp, int)
+                ):
+                    raise ValueError("timestamp must be a unix time in seconds")
+                sent = await hub.resend(
+                    int(resend.group(1)),
+                    timestamp=timestamp,
+                    verbatim=fields.get("verbatim") is True,
+                )
+                if sent is None:
+                    return json_answer(404, {"status": False, "message": "No such delivery."})
+                return json_answer(200, {"status": True, "delivery": sent.as_dict()})
+        except ValueError as error:
+            return json_answer(400, {"status": False, "message": str(error)})
         return json_answer(404, {"status": False, "message": "Unknown sandbox control."})
 
     async def _changes_control(self, request: Request) -> Response:
@@ -615,6 +729,7 @@ class _Endpoint:
             await response(scope, receive, send)
 
 
+_RESEND_CONTROL = re.compile(r"/_sandbox/webhooks/deliveries/([0-9]+)/resend")
 _REPLIES_CONTROL = re.compile(r"/_sandbox/replies/([0-9]+)")
 _FILES_CONTROL = re.compile(rf"/_sandbox/files/({'|'.join(ATTACHMENT_KINDS)})/([0-9]+)")
 

@@ -94,6 +94,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "writes print PHP warnings as HTML before the JSON (HTTP 200, text/html)"
         ),
     )
+    parser.add_argument(
+        "--webhooks-allow-loopback",
+        action="store_true",
+        help=(
+            "with --api-version 3, let webhooks call 127.0.0.1 / ::1 (a real PMP refuses "
+            "loopback targets), so a bot on this machine can receive them; also "
+            'POST /_sandbox/webhooks/options {"allow_loopback": true}'
+        ),
+    )
     parser.set_defaults(run=run_sandbox)
 
 
@@ -125,6 +134,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
             faults=faults,
             announce=lambda line: print(line, flush=True),
             tokens=args.tokens,
+            webhooks_allow_loopback=args.webhooks_allow_loopback,
         )
     except OSError as error:
         print(

@@ -16,6 +16,7 @@ from bot.sandbox.app import SandboxApp
 from bot.sandbox.auth import DEFAULT_SANDBOX_TOKEN
 from bot.sandbox.faults import SandboxFaults
 from bot.sandbox.store import SandboxStore
+from bot.sandbox.webhooks import WebhookOptions
 
 _STARTUP_TIMEOUT = 10.0
 _SHUTDOWN_TIMEOUT = 10.0
@@ -51,6 +52,7 @@ class _SandboxServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._sandbox_app.release_waiting_requests()
         await super().shutdown(sockets)
+        await self._sandbox_app.webhooks.aclose()
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -114,21 +116,29 @@ def running_sandbox(
     faults: SandboxFaults | None = None,
     dev_mode: bool = False,
     tokens: int = 0,
+    webhooks_allow_loopback: bool = False,
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox on ``host`` (port 0: a free one) in a background thread.
 
     ``db`` is a SQLite file or ":memory:"; ``seed`` loads the demo records into a fresh
     database. ``dev_mode`` starts it in development mode (``faults.dev_mode``, which can be
     switched later). ``tokens`` more full-access tokens are accepted besides ``token``:
-    ``bot.sandbox.auth.bulk_token(1..tokens)``. On exit the server stops (releasing hanging
-    requests) and the store closes.
+    ``bot.sandbox.auth.bulk_token(1..tokens)``. ``webhooks_allow_loopback`` lets 3.x
+    webhooks call 127.0.0.1 (a real PMP refuses loopback targets). On exit the server stops
+    (releasing hanging requests) and the store closes.
     """
     faults = faults if faults is not None else SandboxFaults()
     if dev_mode:
         faults.dev_mode = True
     store = SandboxStore(db, seed=seed)
     try:
-        app = SandboxApp(store, token=token, api_version=api_version, faults=faults)
+        app = SandboxApp(
+            store,
+            token=token,
+            api_version=api_version,
+            faults=faults,
+            webhook_options=WebhookOptions(allow_loopback=webhooks_allow_loopback),
+        )
         app.tokens.add_bulk(tokens)
         sock = _listening_socket(host, port)
         try:
@@ -173,10 +183,17 @@ def serve(
     faults: SandboxFaults,
     announce: Callable[[str], None],
     tokens: int = 0,
+    webhooks_allow_loopback: bool = False,
 ) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM; ``announce`` gets the listening line."""
     with SandboxStore(db, seed=True) as store:
-        app = SandboxApp(store, token=token, api_version=api_version, faults=faults)
+        app = SandboxApp(
+            store,
+            token=token,
+            api_version=api_version,
+            faults=faults,
+            webhook_options=WebhookOptions(allow_loopback=webhooks_allow_loopback),
+        )
         app.tokens.add_bulk(tokens)
         sock = _listening_socket(host, port)
         with contextlib.closing(sock):

@@ -315,6 +315,22 @@ class SandboxStore:
             found = self._rows(f'SELECT * FROM "{table.name}" WHERE "{table.key}" = ?', (key,))
         return found[0] if found else None
 
+    def all_rows(self, table: Table) -> list[Row]:
+        with self._lock:
+            return self._rows(f'SELECT * FROM "{table.name}" ORDER BY "{table.key}"')
+
+    def has_wildcard_webhook(self) -> bool:
+        with self._lock:
+            found = self._conn.execute(
+                "SELECT 1 FROM \"api_webhooks\" WHERE active = 1 AND events LIKE '%*%' LIMIT 1"
+            ).fetchone()
+        return found is not None
+
+    def delete_row(self, table: Table, key: str) -> bool:
+        with self._lock, self._conn:
+            sql = f'DELETE FROM "{table.name}" WHERE "{table.key}" = ?'
+            return self._conn.execute(sql, (key,)).rowcount > 0
+
     def insert(self, table: Table, values: Row) -> int:
         """Insert one row; columns left out get their defaults. Returns the new id."""
         unknown = set(values) - set(table.column_names)
