@@ -44,7 +44,7 @@ VISIBLE_METHODS = frozenset(
 )
 SUBMIT = "(submit)"
 # Controls with lasting effects are pressed after the others of their surface.
-LAST_ACTIONS = ("delete", "disconnect_confirmed")
+LAST_ACTIONS = ("delete", "disconnect_confirmed", "subscription_remove_confirmed")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from bot.blocks.ids import HomeAction, RecordForm, TicketCardAction, TicketForm
 from bot.console.slack_standin import RunningSlackStandin
 from bot.run.embedded import RunningBot
 from bot.sandbox import running_sandbox, schema
+from bot.storage.subscriptions import SubscriptionFilters
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.slack_client import SlackSender
 from tests.e2e.surfaces import (
@@ -103,6 +104,22 @@ async def test_every_surface_and_every_control_does_something_visible(
     )
 
     # What admins open: notices, settings, connect, a card with Delete, delete, disconnect.
+    # Subscriptions: the reply to subscribe, then the channel's list (each root with a paused
+    # subscription to resume and members not yet allowed): Edit and its modal, Remove and its
+    # prompt, Resume, the members switch.
+    await explorer.crawl(command("subscribe tickets priority:high", OWNER_A), OWNER_A, seen=seen)
+    subscriptions = bot.services.subscriptions.store
+
+    async def channel_subscriptions() -> list[Surface]:
+        await subscriptions.add(
+            TEAM_A, None, "C0001", "leads", SubscriptionFilters(), created_by=OWNER_A
+        )
+        await subscriptions.pause_channel(TEAM_A, "C0001", "the channel was archived")
+        await bot.services.workspaces.set_options(TEAM_A, None, members_may_subscribe=False)
+        return await explorer.command("subscriptions", OWNER_A)
+
+    await explorer.crawl(channel_subscriptions, OWNER_A, seen=seen)
+
     card_id = pmp.store.insert(schema.CLIENTS, {"company": "Card To Delete Ltd", "active": "1"})
     prompt_id = pmp.store.insert(schema.CLIENTS, {"company": "Prompt To Delete Ltd", "active": "1"})
     for text in (
@@ -147,6 +164,12 @@ async def test_every_surface_and_every_control_does_something_visible(
         "pmp_ticket_priority",
         "pmp_ticket_assign_me",
         "pmp_ticket_close",
+        "pmp_subscription_edit",
+        "pmp_subscription_remove [Remove]",
+        "pmp_subscription_remove_cancelled",
+        "pmp_subscription_resume",
+        "pmp_subscription_members",
+        "pmp_subscription_edit [Edit] > (submit)",
         "(submit)",
     ):
         assert action in pressed, f"{action} was never pressed"
