@@ -198,7 +198,8 @@ def build_subscription_list(
     blocks.append(_context(" ".join(footer)))
     if is_admin:
         blocks.append(_members_choice(members_may_subscribe, channel_id))
-    text = f"{channel} gets {len(subscriptions)} kind(s) of PMP activity."
+    count = len(subscriptions)
+    text = f"{channel} has {count} PMP subscription{'' if count == 1 else 's'}."
     return Reply(text=text, blocks=blocks)
 
 
