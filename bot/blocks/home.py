@@ -221,11 +221,18 @@ def build_queue_blocks(
     heading = "*Milestones due this week or overdue*"
     if queue.all_projects:
         heading += "\nPMP doesn't tell pmp-bot who is on a project, so these are every project's."
-    lines = [_milestone_line(due, base_url) for due in queue.milestones]
-    if not lines:
+    lines: list[str] = []
+    size = len(heading) + 100  # room for the "And N more." line
+    for due in queue.milestones:
+        line = _milestone_line(due, base_url)
+        if size + len(line) + 1 > SECTION_TEXT_MAX:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    if not lines and not queue.milestones:
         lines = ["None due in the next 7 days."]
-    if queue.milestones_total > len(queue.milestones):
-        lines.append(f"And {queue.milestones_total - len(queue.milestones)} more.")
+    if queue.milestones_total > len(lines) and queue.milestones:
+        lines.append(f"And {queue.milestones_total - len(lines)} more.")
     blocks.append(
         SectionBlock(
             text=MarkdownTextObject(text=truncate("\n".join([heading, *lines]), SECTION_TEXT_MAX))
