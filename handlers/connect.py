@@ -123,6 +123,9 @@ async def handle_disconnect_confirmed(
         await respond(blocks=build_admins_only("disconnect PMP"), text="Admins only")
         return
     pmp_url = workspace.pmp_base_url if workspace else None
+    if services.sources is not None:
+        # While the token still works: the webhook is removed from PMP.
+        await services.sources.forget(workspace_key.team_id, workspace_key.enterprise_id)
     await services.workspaces.clear_credentials(workspace_key.team_id, workspace_key.enterprise_id)
     await services.pmp_pool.forget(workspace_key)
     await respond(

@@ -16,6 +16,9 @@ logger = logging.getLogger(__name__)
 
 
 async def forget_workspace(services: BotServices, key: WorkspaceKey) -> None:
+    if services.sources is not None:
+        # While PMP's token is still stored: the workspace's webhook is removed from PMP.
+        await services.sources.forget(key.team_id, key.enterprise_id)
     await services.pmp_pool.forget(key)
     await services.workspaces.delete_workspace(key.team_id, key.enterprise_id)
     if services.oauth_stores is not None:
