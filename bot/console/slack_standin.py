@@ -933,7 +933,7 @@ class RunningSlackStandin:
         unfurl domains, or None when the text has none. Sign it and post it to the app."""
         with self._lock:
             team = self._team(team_id)
-            channel = team.channels[channel_id or f"C{team_id[1:]}"]
+            channel = self._resolve_channel(team, channel_id or f"C{team_id[1:]}")
             urls: list[str] = []
             for found in _LINK.finditer(text):
                 url = found.group(1) or found.group(2)

@@ -135,3 +135,11 @@ def test_a_slack_connect_channel_says_so_in_the_envelope(slack: RunningSlackStan
     slack.connect_channel("T0001", "C0CONNECT")
     envelope = slack.share_link("T0001", "U0001M", LINK, channel_id="C0CONNECT")
     assert envelope is not None and envelope["is_ext_shared_channel"] is True
+
+
+def test_a_link_in_a_direct_message_is_shared_too(
+    slack: RunningSlackStandin,
+) -> None:
+    envelope = slack.share_link("T0001", "U0001", LINK, channel_id="D0001M")
+    assert envelope is not None
+    assert envelope["event"]["channel"] == "D0001M"
