@@ -8,6 +8,7 @@ public channel is joined when it is subscribed; a private one needs the bot invi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -80,7 +81,9 @@ _CHANNEL_PROBLEMS = frozenset(
 # ------------------------------------------------------------------------------- helpers
 
 
-def _names(services: BotServices, workspace: Workspace | None, base_url: str) -> NameSources:
+def _names(services: BotServices, workspace: Workspace | None) -> NameSources:
+    """The workspace's ticket names, with those learned from its PMP's tickets."""
+    base_url = workspace.pmp_base_url if workspace is not None else None
     learned = services.lookups.ticket_names.names(base_url) if base_url else TicketSettings()
     saved = workspace.ticket_settings if workspace is not None else TicketSettings()
     return name_sources(saved, learned)
@@ -193,7 +196,7 @@ async def _learner(
     problem = await learn_from_pmp(pmp, services.lookups.ticket_names, timeout_s=LEARN_TIMEOUT_S)
     if problem:
         logger.info("Ticket names for a filter weren't learned: %s", problem)
-    return _names(services, workspace, pmp.base_url)
+    return _names(services, workspace)
 
 
 def _poll_interval(workspace: Workspace | None) -> int:
@@ -220,7 +223,7 @@ async def _subscribe(request: CommandRequest) -> None:
         await request.respond(text=refusal_text(refusal, channel_id))
         return
     pmp = await connected_pmp(services, request.workspace, key)
-    names = _names(services, pmp.workspace, pmp.base_url)
+    names = _names(services, pmp.workspace)
 
     async def learn() -> NameSources:
         return await _learner(services, pmp.workspace, pmp.client)
@@ -288,7 +291,7 @@ async def _unsubscribe(request: CommandRequest) -> None:
         await request.respond(text=refusal_text(refusal, channel_id))
         return
     filters = None
-    names = _names(services, request.workspace, "")
+    names = _names(services, request.workspace)
     if wanted.filters and wanted.kind is not None:
         pmp: PmpClient | None = None
         try:
@@ -297,7 +300,7 @@ async def _unsubscribe(request: CommandRequest) -> None:
             connected = None  # numbers still work; names need PMP
         if connected is not None:
             pmp = connected.client
-            names = _names(services, connected.workspace, connected.base_url)
+            names = _names(services, connected.workspace)
         resolved = await resolve_filters(wanted.kind, wanted.filters, names, pmp)
         if isinstance(resolved, FilterProblem):
             await request.respond(text=f"Nothing changed. {resolved.text}")
@@ -347,11 +350,10 @@ async def _list_reply(
     refusal = (
         None if is_admin else await _refusal(services, client, workspace, key, user_id, channel_id)
     )
-    base_url = workspace.pmp_base_url or "" if workspace else ""
     return build_subscription_list(
         channel_id,
         subscriptions,
-        _names(services, workspace, base_url),
+        _names(services, workspace),
         may_manage=refusal is None,
         members_may_subscribe=bool(workspace and workspace.members_may_subscribe),
         is_admin=is_admin,
@@ -415,8 +417,7 @@ async def handle_edit_button(
     subscription = await _guarded(body, action, client, respond, services, workspace, workspace_key)
     if subscription is None:
         return
-    base_url = workspace.pmp_base_url or "" if workspace else ""
-    view = build_edit_modal(subscription, _names(services, workspace, base_url))
+    view = build_edit_modal(subscription, _names(services, workspace))
     await open_view(client, str(body.get("trigger_id", "")), view, respond=respond)
 
 
@@ -434,8 +435,7 @@ async def handle_remove_button(
     subscription = await _guarded(body, action, client, respond, services, workspace, workspace_key)
     if subscription is None:
         return
-    base_url = workspace.pmp_base_url or "" if workspace else ""
-    prompt = build_remove_prompt(subscription, _names(services, workspace, base_url))
+    prompt = build_remove_prompt(subscription, _names(services, workspace))
     await respond_quietly(respond, replace_original=True, text=prompt.text, blocks=prompt.blocks)
 
 
@@ -454,8 +454,7 @@ async def handle_remove_confirmed(
     if subscription is None:
         return
     await services.subscriptions.store.remove(workspace_key.team_id, subscription.id)
-    base_url = workspace.pmp_base_url or "" if workspace else ""
-    note = removed_note(subscription, _names(services, workspace, base_url))
+    note = removed_note(subscription, _names(services, workspace))
     reply = await _list_reply(
         services,
         client,
@@ -589,13 +588,10 @@ async def handle_edit_submission(
             )
             return
         pmp: PmpClient | None = None
-        base_url = ""
-        try:
-            connected = await connected_pmp(services, workspace, workspace_key)
-            pmp, base_url = connected.client, connected.base_url
-        except NotConnectedError:
-            pass  # numbers still work; a name needs PMP and says so
-        names = _names(services, workspace, base_url)
+        # Not connected: numbers still work; a name needs PMP and says so.
+        with contextlib.suppress(NotConnectedError):
+            pmp = (await connected_pmp(services, workspace, workspace_key)).client
+        names = _names(services, workspace)
         resolved = await resolve_filters(target.kind, draft.terms, names, pmp)
         if isinstance(resolved, FilterProblem):
             block = filter_block_id(resolved.key) if resolved.key else last_block

@@ -63,6 +63,9 @@ async def test_an_admin_subscribes_a_channel_and_it_says_what_it_gets(
         sender, slack, f"subscribe {GENERAL} tickets dept:2 priority:3 broadcast"
     )
     assert len(slack.calls_to("chat.postMessage")) == posts
+    # Stopping it names what stopped as it was named when it started.
+    stopped = await say(sender, slack, f"unsubscribe {GENERAL} tickets")
+    assert "no longer gets" in stopped and "department *Sales*, priority *High*" in stopped
 
 
 async def test_a_public_channel_is_joined_and_a_private_one_needs_an_invite(
