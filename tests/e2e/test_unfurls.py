@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +18,16 @@ from bot.pmp.links import record_url
 from bot.run.embedded import RunningBot
 from bot.run.shell import run_shell
 from bot.sandbox import running_sandbox
-from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A
+from tests.e2e.conftest import (
+    MEMBER_A,
+    OWNER_A,
+    OWNER_B,
+    TEAM_A,
+    TEAM_B,
+    bot_and_sender,
+    bot_settings,
+    oauth_install,
+)
 from tests.e2e.slack_client import SlackSender
 from tests.tickets.helpers import element_of, picked, submitted, typed
 
@@ -39,11 +49,13 @@ async def share(
     *,
     channel: str = GENERAL_A,
     composer: bool = False,
+    team: str = TEAM_A,
+    user: str = MEMBER_A,
 ) -> tuple[dict[str, Any], list[RecordedCall]]:
     """A member posts `text`; returns the event Slack sent and the chat.unfurl calls pmp-bot
     made for it, once pmp-bot has finished with it."""
     since = len(slack.calls)
-    envelope = slack.share_link(TEAM_A, MEMBER_A, text, channel_id=channel, composer=composer)
+    envelope = slack.share_link(team, user, text, channel_id=channel, composer=composer)
     assert envelope is not None, "the text has no link to an unfurl domain"
     response = await sender.post(json.dumps(envelope), "application/json")
     assert response.status_code == 200
@@ -286,3 +298,38 @@ async def test_the_console_says_a_pmp_link_and_shows_its_preview() -> None:
     assert f"pmp-bot's preview of {url} in #general:" in text
     assert "Acme Corporation" in text and "Customer #1 in PMP" in text
     assert text.count("pmp-bot's preview") == 1
+
+
+async def test_each_workspace_previews_only_its_own_pmp(
+    slack: RunningSlackStandin, tmp_path: Path, secret_key: str
+) -> None:
+    """Two workspaces installed through OAuth, each connected to its own PMP on the same
+    host: a link to the other's PMP shows nothing, and each preview is answered with the
+    workspace's own token."""
+    slack.set_unfurl_domains("127.0.0.1")
+    settings = bot_settings(slack, f"sqlite:///{tmp_path / 'bot.sqlite3'}", secret_key, oauth=True)
+    with running_sandbox() as pmp_a, running_sandbox() as pmp_b:
+        async with bot_and_sender(settings, slack) as (bot, sender):
+            for team, owner, pmp in ((TEAM_A, OWNER_A, pmp_a), (TEAM_B, OWNER_B, pmp_b)):
+                done = await oauth_install(bot.url, slack, slack.new_oauth_code(team))
+                assert done.status_code == 200, done.text
+                await bot.services.workspaces.save_credentials(
+                    team, None, pmp.base_url, pmp.token, owner
+                )
+            link_a = record_url(pmp_a.base_url, "customer", 1)
+            link_b = record_url(pmp_b.base_url, "customer", 1)
+
+            _, calls = await share(bot, sender, slack, link_b, team=TEAM_A)
+            assert calls == []
+            _, calls = await share(
+                bot, sender, slack, link_a, team=TEAM_B, channel="C0002", user="U0002M"
+            )
+            assert calls == []
+
+            envelope, calls = await share(
+                bot, sender, slack, link_b, team=TEAM_B, channel="C0002", user="U0002M"
+            )
+            assert len(calls) == 1 and calls[0].ok and calls[0].team_id == TEAM_B
+            assert list(slack.unfurls(envelope["event"]["unfurl_id"])) == [link_b]
+            envelope, calls = await share(bot, sender, slack, link_a)
+            assert len(calls) == 1 and calls[0].ok and calls[0].team_id == TEAM_A
