@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.help import HelpEntry
@@ -24,7 +25,9 @@ from bot.blocks.subscriptions import (
     Reply,
     SubscriptionIds,
     build_edit_gone,
+    build_edit_loading,
     build_edit_modal,
+    build_edit_problem,
     build_edit_saved,
     build_remove_prompt,
     build_subscribed,
@@ -63,7 +66,15 @@ from bot.subscriptions.manage import (
 )
 from bot.text import escape_mrkdwn
 from bot.tickets import learn_from_pmp
-from handlers._common import CommandRequest, Route, Subcommand, open_view, user_of
+from handlers._common import (
+    CommandRequest,
+    Route,
+    Subcommand,
+    has_pmp,
+    open_then_fill,
+    open_view,
+    user_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -417,8 +428,28 @@ async def handle_edit_button(
     subscription = await _guarded(body, action, client, respond, services, workspace, workspace_key)
     if subscription is None:
         return
-    view = build_edit_modal(subscription, _names(services, workspace))
-    await open_view(client, str(body.get("trigger_id", "")), view, respond=respond)
+    names = _names(services, workspace)
+    trigger_id = str(body.get("trigger_id", ""))
+    if subscription.kind != "tickets" or names.departments or not has_pmp(workspace):
+        await open_view(client, trigger_id, build_edit_modal(subscription, names), respond=respond)
+        return
+
+    async def fill() -> View:
+        # No department named yet: PMP's tickets name them, so the form can list them.
+        try:
+            pmp = await connected_pmp(services, workspace, workspace_key)
+        except NotConnectedError:
+            return build_edit_modal(subscription, names)
+        return build_edit_modal(subscription, await _learner(services, pmp.workspace, pmp.client))
+
+    await open_then_fill(
+        client,
+        trigger_id,
+        loading=build_edit_loading(),
+        fill=fill,
+        problem=build_edit_problem,
+        respond=respond,
+    )
 
 
 async def handle_remove_button(

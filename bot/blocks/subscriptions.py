@@ -608,6 +608,25 @@ def build_edit_saved(subscription: Subscription, labels: Sequence[tuple[FilterKe
     )
 
 
+def build_edit_loading() -> View:
+    """Shown while the departments' names are read from PMP's tickets."""
+    return View(
+        type="modal",
+        title=PlainTextObject(text="Edit subscription"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[_mrkdwn(":hourglass_flowing_sand: Reading PMP's departments…")],
+    )
+
+
+def build_edit_problem(problem: str) -> View:
+    return View(
+        type="modal",
+        title=PlainTextObject(text="Edit subscription"),
+        close=PlainTextObject(text="Close"),
+        blocks=[_mrkdwn(f":warning: {safe(problem, 500)}")],
+    )
+
+
 def build_edit_gone() -> View:
     return View(
         type="modal",

@@ -128,6 +128,10 @@ async def test_list_edit_remove_and_unsubscribe(
     )
     [modal] = await explorer.press(listing, edit, OWNER_A)
     assert modal.kind == "modal" and modal.callback_id == SubscriptionIds.EDIT_MODAL
+    # Nobody named the departments: the form read them from PMP's tickets to list them.
+    department = next(b for b in modal.blocks if b.get("block_id") == filter_block_id("department"))
+    shown = [o["text"]["text"] for o in department["element"]["options"]]
+    assert shown == ["Any department", "Support", "Sales", "Billing"]
     explorer.fills[SubscriptionIds.EDIT_MODAL] = {
         filter_block_id("customer"): {filter_action_id("customer"): "Nowhere Industries"}
     }
