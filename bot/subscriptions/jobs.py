@@ -20,6 +20,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -130,18 +131,34 @@ class JobRunner:
         self, team_id: str, enterprise_id: str | None, delay_s: float = 0.0
     ) -> bool:
         """Has the workspace polled in `delay_s` seconds. False when a poll of it is already
-        waiting (that one stands; one at a time)."""
+        waiting that is due by then (that one stands; one waits at most); a waiting poll due
+        later is brought forward (e.g. the bot changed a record: look now, not in a minute)."""
         lock = f"poll:{team_id}"
-        configured = self._poll_task.configure(
-            lock=lock,
-            queueing_lock=lock,
-            schedule_in={"seconds": max(delay_s, 0.0)},
-        )
-        try:
-            await configured.defer_async(team_id=team_id, enterprise_id=enterprise_id or "")
-        except procrastinate_errors.AlreadyEnqueued:
-            return False
-        return True
+        delay_s = max(delay_s, 0.0)
+        for _ in range(3):
+            configured = self._poll_task.configure(
+                lock=lock, queueing_lock=lock, schedule_in={"seconds": delay_s}
+            )
+            try:
+                await configured.defer_async(team_id=team_id, enterprise_id=enterprise_id or "")
+            except procrastinate_errors.AlreadyEnqueued:
+                if not await self._cancel_later_poll(lock, delay_s):
+                    return False
+                continue
+            return True
+        return False
+
+    async def _cancel_later_poll(self, lock: str, delay_s: float) -> bool:
+        """Cancels the waiting poll under `lock` when it is due after `delay_s` seconds from
+        now. True when it was cancelled (so a sooner one may be queued)."""
+        manager = self.app.job_manager
+        due = datetime.now(UTC) + timedelta(seconds=delay_s + 1.0)
+        for job in await manager.list_jobs_async(queueing_lock=lock, status="todo"):
+            if job.id is None or job.scheduled_at is None or job.scheduled_at <= due:
+                continue
+            if await manager.cancel_job_by_id_async(job.id, delete_job=True):
+                return True
+        return False
 
     async def schedule_delivery(
         self, team_id: str, enterprise_id: str | None, channel_id: str

@@ -191,3 +191,31 @@ async def test_a_workspace_is_polled_by_one_instance_at_a_time(
 
 async def _nowhere(team_id: str, enterprise_id: str | None, channel_id: str) -> None:
     return None
+
+
+async def test_a_poll_due_later_is_brought_forward_but_never_doubled(
+    db: Database, slack: RunningSlackStandin, http: aiohttp.ClientSession
+) -> None:
+    polled: list[str] = []
+
+    async def poll(team_id: str, enterprise_id: str | None) -> None:
+        polled.append(team_id)
+
+    runner = JobRunner(make_delivery(db, slack, http), db, fetch_interval=0.1)
+    runner.set_poll_function(poll)
+    await runner.start()
+    try:
+        assert await runner.schedule_poll(TEAM, None, 600)
+        assert not await runner.schedule_poll(TEAM, None, 900)  # the waiting one is sooner
+        assert await runner.schedule_poll(TEAM, None, 0)  # look now, not in ten minutes
+        for _ in range(100):
+            if polled:
+                break
+            await asyncio.sleep(0.05)
+        assert polled == [TEAM]
+        waiting = await runner.app.job_manager.list_jobs_async(
+            queueing_lock=f"poll:{TEAM}", status="todo"
+        )
+        assert list(waiting) == []  # the later one was replaced, not kept beside it
+    finally:
+        await runner.aclose()
