@@ -559,6 +559,9 @@ async def handle_members_button(
 ) -> None:
     await ack()
     choice, _, channel_id = str(action.get("value") or "").partition(":")
+    if choice not in ("on", "off") or not channel_id:
+        logger.warning("The members switch sent a value pmp-bot doesn't know")
+        return
     user = user_of(body)
     if not await services.admins.is_admin(client, workspace_key.team_id, user):
         await respond_quietly(

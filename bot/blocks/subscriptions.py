@@ -173,12 +173,8 @@ def build_subscription_list(
         blocks.append(_mrkdwn(note))
     channel = channel_link(channel_id)
     if not subscriptions:
-        blocks.append(
-            _mrkdwn(
-                f"{channel} gets nothing from PMP yet. Try "
-                f"`{SLASH_COMMAND} subscribe {channel} tickets`."
-            )
-        )
+        start = f" Try `{SLASH_COMMAND} subscribe {channel} tickets`." if may_manage else ""
+        blocks.append(_mrkdwn(f"{channel} gets nothing from PMP yet.{start}"))
     else:
         blocks.append(_mrkdwn(f"*{channel} gets:*"))
     for subscription in subscriptions[:MAX_LISTED]:
@@ -188,23 +184,20 @@ def build_subscription_list(
         blocks.append(
             _mrkdwn(f"…and {hidden} more. `{SLASH_COMMAND} unsubscribe` removes several at once.")
         )
-    footer = [_list_footer()]
-    if not may_manage:
-        footer.append(
-            "Members may change what channels they're in get."
-            if members_may_subscribe
-            else "Only admins can change these."
+    if may_manage:
+        footer = (
+            f"`{SLASH_COMMAND} subscribe` adds more; `{SLASH_COMMAND} help subscribe` explains."
         )
-    blocks.append(_context(" ".join(footer)))
+    elif members_may_subscribe:
+        footer = "Members of this channel and admins can change these."
+    else:
+        footer = "Only admins can change these."
+    blocks.append(_context(footer))
     if is_admin:
         blocks.append(_members_choice(members_may_subscribe, channel_id))
     count = len(subscriptions)
     text = f"{channel} has {count} PMP subscription{'' if count == 1 else 's'}."
     return Reply(text=text, blocks=blocks)
-
-
-def _list_footer() -> str:
-    return f"`{SLASH_COMMAND} subscribe` adds more; `{SLASH_COMMAND} help subscribe` explains."
 
 
 def _members_choice(allowed: bool, channel_id: str) -> ActionsBlock:
