@@ -292,9 +292,9 @@ def build_ticket_settings_modal(
     allow_first_record_file_loss: bool = False,
     options: WorkspaceOptions | None = None,
 ) -> View:
-    """One multiline input per kind of id, a `1 = Support` line per entry; then the admin's
-    choice whether edits may cost the files of record #1 (PMP's module defect); then the
-    workspace options (link previews, who may subscribe channels, how often PMP is polled)."""
+    """One multiline input per kind of id, a `1 = Support` line per entry; the workspace
+    options (link previews, who may subscribe channels, how often PMP is polled); last the
+    admin's choice whether edits may cost the files of record #1 (PMP's module defect)."""
     intro = (
         "PMP's API can't list ticket departments, priorities, services or statuses, so name "
         "them here: one `id = name` per line. Cards and the new-ticket form use these names."
@@ -308,12 +308,13 @@ def build_ticket_settings_modal(
         )
     )
     blocks.extend(build_inputs(settings_spec(), settings_values(prefill)))
+    blocks += [DividerBlock(), _section("*This workspace*")]
+    blocks.extend(build_inputs(options_spec(), options_values(options or WorkspaceOptions())))
+    # The choice that costs files comes last, right under its warning.
     blocks += [DividerBlock(), _section(f":warning: {FILE_LOSS_SETTING_WARNING}")]
     blocks.extend(
         build_inputs(file_loss_setting_spec(), {FILE_LOSS_SETTING: allow_first_record_file_loss})
     )
-    blocks += [DividerBlock(), _section("*This workspace*")]
-    blocks.extend(build_inputs(options_spec(), options_values(options or WorkspaceOptions())))
     return View(
         type="modal",
         callback_id=TicketForm.SETTINGS_MODAL,
