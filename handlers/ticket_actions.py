@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.cards import Message, build_details_card, shared_by_of
@@ -35,6 +37,7 @@ from bot.blocks.ticket_actions import (
     with_line,
 )
 from bot.lookups import RecordDetails
+from bot.names import NameBook
 from bot.pmp import PmpError, PmpUnsafeUpdateError, PmpValidationError, Ticket
 from bot.pmp.links import record_page
 from bot.pmp_pool import WorkspaceKey
@@ -142,7 +145,10 @@ async def _card_of(
 
 
 async def _run_claimed(
-    services: BotServices, key: WorkspaceKey, ticket_id: int, work: Any
+    services: BotServices,
+    key: WorkspaceKey,
+    ticket_id: int,
+    work: Coroutine[Any, Any, ActionResult],
 ) -> ActionResult | None:
     """Runs `work` holding the ticket's claim; None (work not run) while another press on
     the same ticket is being saved."""
@@ -152,10 +158,9 @@ async def _run_claimed(
         work.close()
         return None
     try:
-        result: ActionResult = await work
+        return await work
     finally:
         await claims.release(claim)
-    return result
 
 
 async def _show_home(
@@ -286,7 +291,7 @@ async def handle_reply_button(
         home=home,
     )
 
-    async def fill() -> Any:
+    async def fill() -> View:
         pmp = await connected_pmp(services, workspace, workspace_key)
         if not await reply_supported(pmp.client):
             return build_reply_problem_view(
@@ -309,7 +314,7 @@ async def handle_reply_button(
     )
 
 
-def _names(services: BotServices, pmp: ConnectedPmp) -> Any:
+def _names(services: BotServices, pmp: ConnectedPmp) -> NameBook:
     return pmp.names.with_ticket_names(services.lookups.ticket_names.names(pmp.base_url))
 
 
