@@ -670,6 +670,27 @@ class DeliveryStore:
             for row in rows
         ]
 
+    async def has_later(
+        self, team_id: str, channel_id: str, kind: str, record_id: int, *, after_id: int
+    ) -> bool:
+        """Whether an event of the record waits for the channel after row `after_id`."""
+        o = outbox_table.c
+        e = events_table.c
+        query = (
+            select(o.id)
+            .select_from(outbox_table.join(events_table, o.event_id == e.id))
+            .where(
+                o.team_id == team_id,
+                o.channel_id == channel_id,
+                o.id > after_id,
+                e.kind == kind,
+                e.record_id == record_id,
+            )
+            .limit(1)
+        )
+        async with self._db.read() as conn:
+            return (await conn.execute(query)).first() is not None
+
     async def channels_with_pending(self) -> list[ChannelKey]:
         """Every channel with rows waiting (to schedule their delivery after a restart)."""
         o = outbox_table.c

@@ -540,7 +540,13 @@ class SubscriptionDelivery:
         self, client: AsyncWebClient, row: OutboxRow, event: PmpEvent, parent_ts: str
     ) -> None:
         """The record's card shows its state after the event; failing that is only logged
-        (the next event updates it again)."""
+        (the next event updates it again). Skipped when a later event of the same record
+        waits for this channel: its update shows the newer state (a burst costs one
+        chat.update, not one per event)."""
+        if await self.store.has_later(
+            row.team_id, row.channel_id, event.kind, event.record_id, after_id=row.id
+        ):
+            return
         try:
             message = await self.renderer.parent(event, row.style, first=False)
             kwargs: dict[str, Any] = {

@@ -161,11 +161,17 @@ async def test_later_events_go_to_the_thread_and_update_the_card(h: Harness) -> 
     # Only the status change is broadcast (the subscription asks for it).
     assert [bool(r.params.get("reply_broadcast")) for r in replies] == [True, False]
     assert "Status: Open → *In progress*" in str(replies[0].params["blocks"])
+    # The two waited together: one update, after the last, shows the ticket as it is now.
     updates = [c for c in h.slack.calls_to("chat.update") if c.ok]
-    assert len(updates) == 2 and all(u.params["ts"] == parent for u in updates)
-    assert "High" in str(updates[-1].params["blocks"])  # the card shows the new priority
+    assert len(updates) == 1 and updates[0].params["ts"] == parent
+    assert "High" in str(updates[0].params["blocks"])
+    assert "In progress" in str(updates[0].params["blocks"])
+    await delivery.accept([ticket(12, "k4", "status", {"status": ("2", "3")}, status="3")])
+    await delivery.wait_idle()
+    updates = [c for c in h.slack.calls_to("chat.update") if c.ok]
+    assert len(updates) == 2 and "Answered" in str(updates[1].params["blocks"])
     thread = h.slack.channel_messages(GENERAL, thread_ts=parent)
-    assert len(thread) == 2
+    assert len(thread) == 3
 
 
 async def test_posts_are_paced_per_channel_in_the_database(h: Harness) -> None:
