@@ -316,3 +316,24 @@ async def test_subscribing_works_in_the_console_against_the_sandbox() -> None:
     assert "now gets new tickets" in text and "priority High" in text.replace("*", "")
     assert "gets:" in text
     assert "no longer gets" in text
+
+
+async def test_a_lookups_subscription_gets_the_lookup_notes(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin
+) -> None:
+    _, sender = connected
+    slack.add_channel(TEAM_A, "C0SALES", "sales")
+    reply = await say(sender, slack, "subscribe <#C0SALES|sales> lookups")
+    assert "<#C0SALES> now gets a note when someone looks up or changes a record" in reply
+    since = len(slack.calls)
+    await sender.command("customer 1", team=TEAM_A, user=MEMBER_A)
+    note = await slack.wait_for(
+        "chat.postMessage",
+        lambda call: (
+            call.params.get("channel") == "C0SALES"
+            and "looked up customer" in str(call.params.get("text"))
+        ),
+        since=since,
+        timeout=20,
+    )
+    assert note.ok and f"<@{MEMBER_A}>" in note.params["text"]
