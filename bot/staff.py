@@ -25,7 +25,7 @@ from typing import Literal
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.pmp import PmpAuthError, PmpClient, PmpNotFoundError
+from bot.pmp import PmpAuthError, PmpClient, PmpError, PmpNotFoundError
 from bot.pmp.staff import Staff
 from bot.pmp_pool import WorkspaceKey
 from bot.storage.staff_links import LinkSource, StaffLinkStore, StoredStaffLink
@@ -54,6 +54,10 @@ UNAVAILABLE_TTL_S = 300.0
 # Per PMP client: kept searches and named staff, beyond which the oldest go.
 MAX_KEPT_SEARCHES = 200
 MAX_KNOWN_STAFF = 2000
+
+# A staff id no PMP install reaches (MySQL's INT maximum): reading it asks PMP whether the
+# token may read staff at the cost of one indexed lookup.
+_PROBE_STAFF_ID = 2_147_483_647
 
 STAFF_UNAVAILABLE = (
     "PMP's API token isn't allowed to read staff members, so pmp-bot can't list them. "
@@ -155,6 +159,7 @@ class _Memory:
     searches: dict[str, tuple[float, list[StaffMember]]] = field(default_factory=dict)
     known: dict[int, StaffMember] = field(default_factory=dict)
     unavailable_at: float | None = None
+    available_at: float | None = None
     pending: dict[str, asyncio.Task[list[StaffMember]]] = field(default_factory=dict)
 
 
@@ -193,6 +198,22 @@ class StaffDirectory:
             memory.unavailable_at = None
             return True
         return False
+
+    async def can_list_now(self, pmp: PmpClient) -> bool:
+        """Whether the token may read staff: from what PMP answered lately, else asked with one
+        cheap read. When PMP fails otherwise, True: the pickers then say what goes wrong. For
+        forms that are being filled from PMP anyway."""
+        if not self.can_list(pmp):
+            return False
+        memory = self._of(pmp)
+        if memory.available_at is not None and self._clock() - memory.available_at < SEARCH_TTL_S:
+            return True
+        try:
+            found = await self.member(pmp, _PROBE_STAFF_ID)
+        except PmpError as error:
+            logger.info("PMP staff check failed: %s", type(error).__name__)
+            return True
+        return not isinstance(found, StaffUnavailable)
 
     def _note_refused(self, pmp: PmpClient, error: PmpAuthError) -> bool:
         """Whether `error` says the token may not read staff (403), remembering it if so."""
@@ -254,6 +275,7 @@ class StaffDirectory:
         )
         self._learn(pmp, members)
         memory = self._of(pmp)
+        memory.available_at = self._clock()
         memory.searches.pop(text.casefold(), None)
         memory.searches[text.casefold()] = (self._clock(), members)
         while len(memory.searches) > MAX_KEPT_SEARCHES:
@@ -268,6 +290,7 @@ class StaffDirectory:
         try:
             staff = await pmp.staff.get(staff_id)
         except PmpNotFoundError:
+            self._of(pmp).available_at = self._clock()
             return None
         except PmpAuthError as error:
             if self._note_refused(pmp, error):
@@ -275,6 +298,7 @@ class StaffDirectory:
             raise
         member = StaffMember.from_pmp(staff)
         self._learn(pmp, [member])
+        self._of(pmp).available_at = self._clock()
         return member
 
     async def names(self, pmp: PmpClient, staff_ids: Iterable[int]) -> dict[int, str]:

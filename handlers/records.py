@@ -8,7 +8,9 @@ and is filled in once PMP has answered (handlers._common.open_then_fill).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -42,7 +44,9 @@ from bot.blocks.record_forms import (
     new_form,
     pmp_field_errors,
     project_option_label,
+    staff_shown,
 )
+from bot.blocks.staff import named_staff
 from bot.grammar import CommandAction, RecordKind
 from bot.pmp.links import RecordKind as PmpRecordKind
 from bot.pmp_pool import WorkspaceKey
@@ -93,13 +97,21 @@ async def _open_edit_form(
 ) -> None:
     async def fill() -> View:
         pmp = await connected_pmp(services, workspace, key)
-        editable = await read_for_edit(
-            pmp.client,
-            kind,
-            record_id,
-            allow_first_record_file_loss=pmp.workspace.allow_first_record_file_loss,
+        editable, staff_listed = await asyncio.gather(
+            read_for_edit(
+                pmp.client,
+                kind,
+                record_id,
+                allow_first_record_file_loss=pmp.workspace.allow_first_record_file_loss,
+            ),
+            services.staff.can_list_now(pmp.client),
         )
-        return build_record_modal(edit_form(editable))
+        shown = staff_shown(kind, editable.record) if staff_listed else {}
+        if shown:
+            names = await services.staff.names(pmp.client, shown.values())
+            staff = {field: named_staff(i, names.get(i)) for field, i in shown.items()}
+            editable = replace(editable, names={**editable.names, **staff})
+        return build_record_modal(edit_form(editable, staff_numbers=not staff_listed))
 
     await open_then_fill(
         client,
@@ -114,11 +126,23 @@ async def _open_edit_form(
 # ------------------------------------------------------------------------------- commands
 
 
+async def _staff_unlisted(request: CommandRequest) -> bool:
+    """Whether PMP said lately that this workspace's token may not list staff (no PMP call:
+    the modal must open within the trigger's 3 seconds)."""
+    try:
+        pmp = await connected_pmp(request.services, request.workspace, request.key)
+    except NotConnectedError:
+        return False
+    return not request.services.staff.can_list(pmp.client)
+
+
 async def handle_new_command(request: CommandRequest) -> None:
     await request.ack()
     kind = request.parsed.record_kind
     assert kind is not None
-    content = new_form(kind, name=request.parsed.query)
+    content = new_form(
+        kind, name=request.parsed.query, staff_numbers=await _staff_unlisted(request)
+    )
     await open_view(
         request.client, request.trigger_id, build_record_modal(content), respond=request.respond
     )

@@ -211,15 +211,17 @@ async def handle_card_new_ticket(
     async def fill() -> View:
         pmp = await connected_pmp(services, workspace, workspace_key)
         try:
-            people, choices = await asyncio.gather(
+            people, choices, staff_listed = await asyncio.gather(
                 load_customer_people(pmp.client, int(value)),
                 _choices_with_departments(services, pmp, _choices(services, workspace)),
+                services.staff.can_list_now(pmp.client),
             )
         except PmpError as error:
             return build_ticket_problem_modal(
                 f"Couldn't load the customer: {escape_mrkdwn(error.user_message)}"
             )
-        return build_new_ticket_modal(new_ticket_form(choices).with_people(people))
+        form = new_ticket_form(choices, staff_numbers=not staff_listed)
+        return build_new_ticket_modal(form.with_people(people))
 
     await open_then_fill(
         client, trigger_id, loading=build_ticket_loading_modal(), fill=fill, problem=_problem_modal
@@ -252,12 +254,16 @@ async def handle_customer_chosen(
     customer = Choice(value, str((option.get("text") or {}).get("text") or f"#{value}"))
     try:
         pmp = await connected_pmp(services, workspace, workspace_key)
-        people, choices = await asyncio.gather(
+        people, choices, staff_listed = await asyncio.gather(
             _load_people(client, view_id, form, customer, pmp.client),
             _choices_with_departments(services, pmp, form.choices),
+            services.staff.can_list_now(pmp.client),
         )
         updated = build_new_ticket_modal(
-            form.with_choices(choices).with_notice(None).with_people(people)
+            form.with_choices(choices)
+            .with_notice(None)
+            .with_people(people)
+            .with_staff_numbers(not staff_listed)
         )
     except NotConnectedError as error:
         updated = build_ticket_problem_modal(not_connected_text(reconnect=error.reconnect))
@@ -274,7 +280,10 @@ async def handle_customer_chosen(
 
 def _without_customer(form: NewTicketForm) -> NewTicketForm:
     return NewTicketForm(
-        choices=form.choices, values={**form.values, "userid": None}, notice=form.notice
+        choices=form.choices,
+        values={**form.values, "userid": None},
+        notice=form.notice,
+        staff_numbers=form.staff_numbers,
     )
 
 

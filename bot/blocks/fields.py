@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     CheckboxesElement,
     DatePickerElement,
     EmailInputElement,
+    ExternalDataMultiSelectElement,
     ExternalDataSelectElement,
     InputBlock,
     NumberInputElement,
@@ -55,6 +56,8 @@ class Kind(StrEnum):
     SELECT = "select"
     MULTI_SELECT = "multi_select"
     EXTERNAL = "external"
+    # Several records picked from a typeahead (project members); the values are their ids.
+    EXTERNAL_MULTI = "external_multi"
     CHECKBOX = "checkbox"
 
 
@@ -102,6 +105,8 @@ class FormField:
     # An app-wide unique action id, for external selects: Slack routes their options loads
     # by action id alone, so `<name>_input` could reach another form's handler.
     action: str | None = None
+    # What a typeahead picks, for "Choose <noun> from the list." (default: a <label>).
+    noun: str | None = None
 
     def block_id(self, form: str) -> str:
         return f"{form}.{self.name}"
@@ -199,6 +204,14 @@ def _element(spec: FormField, value: Any) -> Any:
             initial_option=_option(chosen) if chosen else None,
             placeholder=placeholder or PlainTextObject(text="Type to search…"),
         )
+    if spec.kind is Kind.EXTERNAL_MULTI:
+        chosen_many = [c for c in value or [] if isinstance(c, Choice)]
+        return ExternalDataMultiSelectElement(
+            action_id=spec.action_id,
+            min_query_length=spec.min_query_length,
+            initial_options=[_option(c) for c in chosen_many] or None,
+            placeholder=placeholder or PlainTextObject(text="Type to search…"),
+        )
     if spec.kind is Kind.CHECKBOX:
         option = Option(value="on", text=spec.hint or spec.label)
         return CheckboxesElement(
@@ -238,7 +251,7 @@ def _raw(spec: FormField, entry: Mapping[str, Any]) -> Any:
     if spec.kind in (Kind.SELECT, Kind.EXTERNAL):
         option = entry.get("selected_option") or {}
         return option.get("value")
-    if spec.kind in (Kind.MULTI_SELECT, Kind.CHECKBOX):
+    if spec.kind in (Kind.MULTI_SELECT, Kind.EXTERNAL_MULTI, Kind.CHECKBOX):
         return [o.get("value") for o in entry.get("selected_options") or []]
     return entry.get("value")
 
@@ -248,8 +261,15 @@ def _check(spec: FormField, raw: Any) -> tuple[Any, str | None]:
     label = spec.label.lower()
     if spec.kind is Kind.CHECKBOX:
         return bool(raw), None
-    if spec.kind is Kind.MULTI_SELECT:
+    if spec.kind in (Kind.MULTI_SELECT, Kind.EXTERNAL_MULTI):
         values = [v for v in raw or [] if v]
+        if spec.kind is Kind.EXTERNAL_MULTI and any(
+            v in (SLOW_VALUE, FAILED_VALUE) for v in values
+        ):
+            # The option that said PMP was slow or failed is not a choice.
+            return [v for v in values if v not in (SLOW_VALUE, FAILED_VALUE)], (
+                f"Remove the notice and choose {spec.noun or label} from the list."
+            )
         if spec.required and not values:
             return values, f"Choose at least one {label}."
         return values, None
@@ -261,7 +281,7 @@ def _check(spec: FormField, raw: Any) -> tuple[Any, str | None]:
         return None, None
     if spec.kind is Kind.EXTERNAL and text in (SLOW_VALUE, FAILED_VALUE):
         # The option that said PMP was slow or failed is not a choice.
-        return None, f"Choose a {label} from the list."
+        return None, f"Choose {spec.noun or 'a ' + label} from the list."
     if spec.max_length is not None and len(text) > spec.max_length:
         return text, f"Keep it to {spec.max_length} characters (now {len(text)})."
     if spec.kind is Kind.INTEGER:
@@ -319,6 +339,12 @@ def typed_values(form: FormSpec, state_values: Mapping[str, Any]) -> dict[str, A
             value = option.get("value")
             chosen = value and value not in (SLOW_VALUE, FAILED_VALUE)
             values[spec.name] = Choice(str(value), str(text)) if chosen else None
+        elif spec.kind is Kind.EXTERNAL_MULTI:
+            values[spec.name] = [
+                Choice(str(option.get("value")), str((option.get("text") or {}).get("text") or ""))
+                for option in entry.get("selected_options") or []
+                if option.get("value") not in (None, SLOW_VALUE, FAILED_VALUE)
+            ]
         elif spec.kind is Kind.CHECKBOX:
             values[spec.name] = bool(_raw(spec, entry))
         else:
@@ -338,7 +364,8 @@ def _normal(value: Any, kind: Kind) -> str:
         return ""
     if isinstance(value, list | tuple):
         # An empty list is "nothing chosen", as None is.
-        return json.dumps(sorted(str(v) for v in value)) if value else ""
+        ids = (v.value if isinstance(v, Choice) else v for v in value)
+        return json.dumps(sorted(str(v) for v in ids)) if value else ""
     if isinstance(value, date):
         return value.isoformat()
     text = str(value).strip()

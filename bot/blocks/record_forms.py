@@ -45,7 +45,7 @@ from bot.blocks.fields import (
     read_form,
     typed_values,
 )
-from bot.blocks.ids import RecordForm
+from bot.blocks.ids import RecordForm, StaffPicker
 from bot.names import (
     DEFAULT_BILLING_TYPES,
     DEFAULT_LEAD_SOURCES,
@@ -53,6 +53,7 @@ from bot.names import (
     DEFAULT_PROJECT_STATUSES,
     Choice,
     country_name,
+    positive_id,
 )
 from bot.pmp import Milestone, PmpRecord, PmpValidationError, Project, RecordKind
 from bot.records import (
@@ -98,6 +99,12 @@ _TYPED_KINDS = frozenset({Kind.TEXT, Kind.URL, Kind.EMAIL, Kind.INTEGER, Kind.DE
 _ID_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
 
 
+# Shown above a lead or project form whose staff fields are number inputs.
+STAFF_NUMBERS_NOTE = (
+    "PMP's API token isn't allowed to list staff members, so type their numbers (PMP: Setup → "
+    "Staff). A PMP admin can give the token the staff permission to pick them by name."
+)
+
 # ------------------------------------------------------------------------------- fields
 
 
@@ -117,6 +124,40 @@ def _country(name: str, label: str) -> FormField:
 
 def _text(name: str, label: str, **options: Any) -> FormField:
     return FormField(name, label, Kind.TEXT, max_length=options.pop("max_length", 191), **options)
+
+
+def _staff_picker(
+    name: str, label: str, *, multi: bool = False, hint: str | None = None
+) -> FormField:
+    """A typeahead of PMP's staff (handlers/staff.py answers it); its values are staff ids."""
+    return FormField(
+        name,
+        label,
+        Kind.EXTERNAL_MULTI if multi else Kind.EXTERNAL,
+        action=StaffPicker.OPTIONS,
+        placeholder="Type a staff member's name…",
+        hint=hint,
+        noun="staff members" if multi else "a staff member",
+    )
+
+
+def _staff_numbers(spec: FormField, editing: bool) -> FormField:
+    """The number input that takes a staff picker's place when PMP won't list staff."""
+    if spec.kind is Kind.EXTERNAL_MULTI:
+        return _text(
+            spec.name,
+            spec.label,
+            max_length=200,
+            hint="Staff numbers separated by commas, like 1, 3."
+            + (" Saving replaces the project's members." if editing else ""),
+        )
+    return FormField(
+        spec.name,
+        f"{spec.label} (staff number)",
+        Kind.INTEGER,
+        min_value=1,
+        hint="The staff member's number in PMP; some PMP versions require one.",
+    )
 
 
 def _tags_hint(kind: RecordKind, editing: bool) -> str:
@@ -184,13 +225,7 @@ def _lead_fields(editing: bool) -> list[FormField]:
             min_value=1,
             hint="The source's number in PMP (Setup → Leads → Sources).",
         ),
-        FormField(
-            "assigned",
-            "Assigned to (staff number)",
-            Kind.INTEGER,
-            min_value=1,
-            hint="The staff member's number in PMP; some PMP versions require one.",
-        ),
+        _staff_picker("assigned", "Assigned to", hint="Some PMP versions require one."),
         _text(
             "tags",
             "Tags",
@@ -270,12 +305,11 @@ def _project_fields(editing: bool) -> list[FormField]:
             hint="For Project Hours billing.",
         ),
         FormField("estimated_hours", "Estimated hours", Kind.DECIMAL),
-        _text(
+        _staff_picker(
             "project_members",
             "Members",
-            max_length=200,
-            hint="Staff numbers separated by commas, like 1, 3."
-            + (" Saving replaces the project's members." if editing else ""),
+            multi=True,
+            hint="Saving replaces the project's members." if editing else None,
         ),
         _text("tags", "Tags", max_length=500, hint=_tags_hint("project", editing)),
         FormField(
@@ -328,6 +362,28 @@ _FIELDS = {
 }
 
 
+def staff_shown(kind: RecordKind, record: PmpRecord) -> dict[str, int]:
+    """The staff ids an edit form of `record` shows in single staff pickers, by field (a
+    lead's `assigned`): to name them (see `edit_plan`'s `names`)."""
+    return {
+        spec.name: staff_id
+        for spec in _FIELDS[kind](True)
+        if spec.kind is Kind.EXTERNAL and spec.action == StaffPicker.OPTIONS
+        if (staff_id := positive_id(record.raw.get(spec.name))) is not None
+    }
+
+
+def _fields_of(kind: RecordKind, editing: bool, staff_numbers: bool) -> list[FormField]:
+    """A kind's fields; with `staff_numbers`, number inputs in place of the staff pickers."""
+    fields = _FIELDS[kind](editing)
+    if not staff_numbers:
+        return fields
+    return [
+        _staff_numbers(spec, editing) if spec.action == StaffPicker.OPTIONS else spec
+        for spec in fields
+    ]
+
+
 # ------------------------------------------------------------------------------- the plan
 
 
@@ -342,6 +398,8 @@ class FormPlan:
       holds wouldn't pass them (a web address without https://, a longer text): an edit
       must not be refused over a value the user didn't touch.
     - `skipped`: fields too long to edit in Slack; saving keeps what PMP holds.
+    - `staff_numbers`: PMP won't list staff to this token, so staff are typed as numbers
+      instead of picked by name.
     """
 
     kind: RecordKind
@@ -352,6 +410,7 @@ class FormPlan:
     extra_choices: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     relaxed: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
+    staff_numbers: bool = False
 
     @property
     def editing(self) -> bool:
@@ -385,6 +444,7 @@ class FormPlan:
             "x": {name: list(choice) for name, choice in self.extra_choices.items()},
             "r": list(self.relaxed),
             "s": list(self.skipped),
+            "n": int(self.staff_numbers),
         }
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         if len(text) > METADATA_MAX:
@@ -412,6 +472,7 @@ class FormPlan:
                 },
                 relaxed=tuple(str(name) for name in data.get("r") or ()),
                 skipped=tuple(str(name) for name in data.get("s") or ()),
+                staff_numbers=bool(data.get("n")),
             )
         except (TypeError, KeyError, IndexError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError("not a record form's metadata") from exc
@@ -428,7 +489,7 @@ def _optional_int(value: Any) -> int | None:
 def form_spec(plan: FormPlan) -> FormSpec:
     """The fields a plan's modal shows, in order."""
     fields = []
-    for spec in _FIELDS[plan.kind](plan.editing):
+    for spec in _fields_of(plan.kind, plan.editing, plan.staff_numbers):
         if spec.name in plan.skipped:
             continue
         if spec.name in plan.relaxed:
@@ -451,13 +512,17 @@ def form_notes(plan: FormPlan) -> tuple[str, ...]:
             "replaces them: enter the group numbers under Groups, or the customer will be "
             "in no group."
         )
+    if plan.staff_numbers and plan.kind in ("lead", "project"):
+        notes.append(STAFF_NUMBERS_NOTE)
     if plan.editing and plan.kind == "project":
+        how = "enter the staff numbers" if plan.staff_numbers else "choose them"
         notes.append(
             "PMP doesn't tell pmp-bot a project's members, and saving any change replaces "
-            "them: enter the staff numbers under Members, or the project will have none."
+            f"them: {how} under Members, or the project will have none."
         )
+    fields = _fields_of(plan.kind, plan.editing, plan.staff_numbers)
     for name in plan.skipped:
-        label = next((f.label for f in _FIELDS[plan.kind](plan.editing) if f.name == name), name)
+        label = next((f.label for f in fields if f.name == name), name)
         notes.append(
             f"The {label.lower()} is too long to change in Slack; saving keeps it as it is in PMP."
         )
@@ -483,9 +548,14 @@ def _content(plan: FormPlan, values: Mapping[str, Any]) -> RecordFormContent:
 
 
 def new_form(
-    kind: RecordKind, *, name: str | None = None, today: date | None = None
+    kind: RecordKind,
+    *,
+    name: str | None = None,
+    today: date | None = None,
+    staff_numbers: bool = False,
 ) -> RecordFormContent:
-    """An empty form (the name filled in when the command gave one)."""
+    """An empty form (the name filled in when the command gave one); `staff_numbers`: PMP
+    won't list staff, so staff fields are number inputs."""
     values: dict[str, Any] = {}
     if name:
         values[NAME_FIELD[kind]] = truncate(name.strip(), NAME_MAX)
@@ -496,7 +566,7 @@ def new_form(
             start_date=(today or date.today()).isoformat(),
             progress_from_tasks=True,
         )
-    return _content(FormPlan(kind=kind), values)
+    return _content(FormPlan(kind=kind, staff_numbers=staff_numbers), values)
 
 
 def form_again(plan: FormPlan, state_values: Mapping[str, Any]) -> RecordFormContent:
@@ -551,16 +621,20 @@ def _select_label(record: PmpRecord, name: str, value: str) -> str:
 
 
 def edit_plan(
-    kind: RecordKind, record: PmpRecord, names: Mapping[str, str] | None = None
+    kind: RecordKind,
+    record: PmpRecord,
+    names: Mapping[str, str] | None = None,
+    *,
+    staff_numbers: bool = False,
 ) -> tuple[FormPlan, dict[str, Any]]:
     """The plan and pre-filled values of an edit form for `record`; `names` names the
-    records its typeaheads show (a project's customer)."""
+    records its typeaheads show (a project's customer, a lead's staff member)."""
     values: dict[str, Any] = {}
     extra: dict[str, tuple[str, str]] = {}
     relaxed: list[str] = []
     skipped: list[str] = []
     unreadable = _UNREADABLE.get(kind, ())
-    for spec in _FIELDS[kind](True):
+    for spec in _fields_of(kind, True, staff_numbers):
         if spec.name in unreadable or spec.name.endswith(_OTHER_SUFFIX):
             values[spec.name] = None
             continue
@@ -586,16 +660,19 @@ def edit_plan(
         extra_choices=extra,
         relaxed=tuple(relaxed),
         skipped=tuple(skipped),
+        staff_numbers=staff_numbers,
     )
     form = form_spec(plan)
     shown = {f.name: values.get(f.name) for f in form.fields}
     return replace(plan, digests=initial_digests(form, shown)), shown
 
 
-def edit_form(editable: EditableRecord) -> RecordFormContent:
+def edit_form(editable: EditableRecord, *, staff_numbers: bool = False) -> RecordFormContent:
     """The edit form of a record read from PMP, pre-filled; the note about record #1's files
-    (if any) at the top."""
-    plan, values = edit_plan(editable.kind, editable.record, editable.names)
+    (if any) at the top. `staff_numbers`: PMP won't list staff (see `new_form`)."""
+    plan, values = edit_plan(
+        editable.kind, editable.record, editable.names, staff_numbers=staff_numbers
+    )
     notes = (*([editable.note] if editable.note else []), *form_notes(plan))
     return RecordFormContent(plan, form_spec(plan), values, notes)
 
@@ -648,9 +725,16 @@ def _form_checks(kind: RecordKind, spec: FormSpec, values: dict[str, Any]) -> di
         value = values.get(item.name)
         if value is None:
             continue
-        if item.kind is Kind.EXTERNAL:
+        if item.kind is Kind.EXTERNAL_MULTI:
+            picked = [str(v) for v in value]
+            if not all(v.isdigit() and int(v) > 0 for v in picked):
+                errors[block(item.name)] = f"Choose {item.noun or 'them'} from the list."
+            else:
+                values[item.name] = picked or None
+        elif item.kind is Kind.EXTERNAL:
             if not str(value).isdigit() or int(value) <= 0:
-                errors[block(item.name)] = f"Choose a {item.label.lower()} from the list."
+                what = item.noun or f"a {item.label.lower()}"
+                errors[block(item.name)] = f"Choose {what} from the list."
             else:
                 values[item.name] = int(value)
         elif item.name in _ID_LISTS:

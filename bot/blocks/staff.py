@@ -31,6 +31,7 @@ __all__ = [
     "build_staff_problem",
     "build_unresolved_user",
     "build_user_staff",
+    "named_staff",
     "no_match_text",
     "staff_label",
     "staff_options",
@@ -54,6 +55,12 @@ def staff_label(member: StaffMember) -> str:
     off in PMP."""
     off = ", deactivated" if not member.active else ""
     return truncate(f"{member.name} (#{member.id}{off})", OPTION_TEXT_MAX)
+
+
+def named_staff(staff_id: int, name: str | None) -> str:
+    """A staff number with its name as the pickers show it ("Maria Garcia (#2)"), for the
+    staff member a form shows chosen."""
+    return truncate(f"{name} (#{staff_id})" if name else f"Staff #{staff_id}", OPTION_TEXT_MAX)
 
 
 def _member(member: StaffMember) -> str:

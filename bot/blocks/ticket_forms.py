@@ -20,7 +20,7 @@ from slack_sdk.models.views import View
 
 from bot.blocks.cards import id_text, record_link
 from bot.blocks.fields import FormField, FormSpec, Kind, build_inputs, read_form, typed_values
-from bot.blocks.ids import TicketForm
+from bot.blocks.ids import StaffPicker, TicketForm
 from bot.grammar import SLASH_COMMAND
 from bot.names import Choice, positive_id
 from bot.pmp import PmpValidationError
@@ -67,6 +67,8 @@ class NewTicketForm:
     # A department number pmp-bot doesn't know, which the user was warned about: submitting
     # it again opens the ticket.
     confirmed_department: int | None = None
+    # PMP won't list staff to this token: the assignee is a number input (and a note says why).
+    staff_numbers: bool = False
 
     def with_people(self, people: CustomerPeople) -> NewTicketForm:
         """The form for `people.customer`, its primary contact chosen."""
@@ -90,6 +92,21 @@ class NewTicketForm:
     def with_notice(self, notice: str | None) -> NewTicketForm:
         return replace(self, notice=notice, loading=False)
 
+    def with_staff_numbers(self, staff_numbers: bool) -> NewTicketForm:
+        """The form with a staff number input (PMP won't list staff) or the staff picker,
+        keeping the assignee chosen or typed."""
+        if staff_numbers == self.staff_numbers:
+            return self
+        assigned = self.values.get("assigned")
+        if isinstance(assigned, Choice):
+            assigned = assigned.value
+        elif (number := positive_id(assigned)) is not None:
+            assigned = Choice(str(number), f"Staff #{number}")
+        else:
+            assigned = None
+        values = {**self.values, "assigned": assigned}
+        return replace(self, staff_numbers=staff_numbers, values=values)
+
     def with_choices(self, choices: TicketChoices) -> NewTicketForm:
         return replace(self, choices=choices)
 
@@ -110,11 +127,17 @@ class NewTicketForm:
             data |= {"c": customer.value, "n": truncate(customer.label, 75)}
         if self.confirmed_department is not None:
             data["d"] = self.confirmed_department
+        if self.staff_numbers:
+            data["s"] = 1
         return json.dumps(data) if data else "{}"
 
 
 def new_ticket_form(
-    choices: TicketChoices, *, subject: str | None = None, message: str | None = None
+    choices: TicketChoices,
+    *,
+    subject: str | None = None,
+    message: str | None = None,
+    staff_numbers: bool = False,
 ) -> NewTicketForm:
     values: dict[str, Any] = {"priority": choices.default_priority}
     if len(choices.departments) == 1:
@@ -123,7 +146,7 @@ def new_ticket_form(
         values["subject"] = truncate(subject.strip(), SUBJECT_MAX)
     if message:
         values["message"] = truncate(message, MESSAGE_MAX)
-    return NewTicketForm(choices=choices, values=values)
+    return NewTicketForm(choices=choices, values=values, staff_numbers=staff_numbers)
 
 
 def head_spec() -> FormSpec:
@@ -176,20 +199,36 @@ def _id_field(name: str, label: str, choices: Sequence[Choice], *, required: boo
     )
 
 
-def details_spec(choices: TicketChoices) -> FormSpec:
+STAFF_NUMBER_HINT = (
+    "The staff member's number in PMP; leave empty to assign nobody. PMP's API token isn't "
+    "allowed to list staff, so they can't be picked by name."
+)
+
+
+def _assignee(staff_numbers: bool) -> FormField:
+    if staff_numbers:
+        return FormField(
+            "assigned", "Assign to staff number", Kind.INTEGER, min_value=1, hint=STAFF_NUMBER_HINT
+        )
+    return FormField(
+        "assigned",
+        "Assign to",
+        Kind.EXTERNAL,
+        action=StaffPicker.OPTIONS,
+        placeholder="Type a staff member's name…",
+        hint="Leave empty to assign nobody.",
+        noun="a staff member",
+    )
+
+
+def details_spec(choices: TicketChoices, *, staff_numbers: bool = False) -> FormSpec:
     return FormSpec(
         FORM_ID,
         [
             _id_field("department", "Department", choices.departments, required=True),
             FormField("priority", "Priority", Kind.SELECT, choices=choices.priorities),
             _id_field("service", "Service", choices.services, required=False),
-            FormField(
-                "assigned",
-                "Assign to staff number",
-                Kind.INTEGER,
-                min_value=1,
-                hint="The staff member's id in PMP; leave empty to assign nobody.",
-            ),
+            _assignee(staff_numbers),
             FormField("message", "Message", Kind.MULTILINE, max_length=MESSAGE_MAX),
             FormField(
                 "cc",
@@ -252,10 +291,12 @@ def form_from_view(view: Mapping[str, Any]) -> NewTicketForm:
         services=_options_of(view, block + "service"),
     )
     state = _state(view)
-    values = {**typed_values(head_spec(), state), **typed_values(details_spec(choices), state)}
+    metadata = _metadata(view)
+    staff_numbers = bool(metadata.get("s"))
+    details = details_spec(choices, staff_numbers=staff_numbers)
+    values = {**typed_values(head_spec(), state), **typed_values(details, state)}
     people: CustomerPeople | None = None
     people_values: dict[str, Any] = {}
-    metadata = _metadata(view)
     customer_id = positive_id(metadata.get("c"))
     if customer_id is not None:
         shell = CustomerPeople(Choice(str(customer_id), str(metadata.get("n") or "")))
@@ -271,6 +312,7 @@ def form_from_view(view: Mapping[str, Any]) -> NewTicketForm:
         people=people,
         people_values=people_values,
         confirmed_department=positive_id(metadata.get("d")),
+        staff_numbers=staff_numbers,
     )
 
 
@@ -314,7 +356,8 @@ def read_new_ticket(
     ones (`known_departments`, besides those the form lists)."""
     form = form_from_view(view)
     state = _state(view)
-    results = [read_form(head_spec(), state), read_form(details_spec(form.choices), state)]
+    details = details_spec(form.choices, staff_numbers=form.staff_numbers)
+    results = [read_form(head_spec(), state), read_form(details, state)]
     if form.people is not None:
         results.append(read_form(people_spec(form.people), state))
     errors: dict[str, str] = {}
@@ -369,7 +412,8 @@ def read_new_ticket(
 def pmp_field_errors(error: PmpValidationError, form: NewTicketForm) -> dict[str, str]:
     """PMP's field errors on the input blocks they belong to (others on the subject)."""
     blocks = {spec.name: spec.block_id(FORM_ID) for spec in head_spec().fields}
-    blocks |= {spec.name: spec.block_id(FORM_ID) for spec in details_spec(form.choices).fields}
+    details = details_spec(form.choices, staff_numbers=form.staff_numbers)
+    blocks |= {spec.name: spec.block_id(FORM_ID) for spec in details.fields}
     if form.people is not None:
         people = people_spec(form.people)
         blocks |= {spec.name: spec.block_id(people.id) for spec in people.fields}
@@ -419,7 +463,9 @@ def build_new_ticket_modal(form: NewTicketForm) -> View:
         blocks.append(_section(":warning: " + safe(form.notice, SECTION_TEXT_MAX - 20)))
     blocks.extend(build_inputs(head_spec(), form.values))
     blocks.extend(_people_blocks(form))
-    blocks.extend(build_inputs(details_spec(form.choices), form.values))
+    blocks.extend(
+        build_inputs(details_spec(form.choices, staff_numbers=form.staff_numbers), form.values)
+    )
     return View(
         type="modal",
         callback_id=TicketForm.NEW_MODAL,

@@ -372,7 +372,7 @@ async def test_lead_new_and_edit(
             name=text("Ann Example"),
             status_other=number("3"),
             source=option("1", "Google"),
-            assigned=number("2"),
+            assigned=option("2", "Maria Garcia (#2)", "external_select"),
             email={"type": "email_text_input", "value": "ann@example.com"},
             is_public=ticked(),
         ),
@@ -394,6 +394,19 @@ async def test_lead_new_and_edit(
     before = dict(pmp.store.row(schema.LEADS, "1"))
     view = await open_edit_form(sender, slack, "lead edit 1", "Edit lead")
     assert inputs(view)["lead.status"]["initial_option"]["text"]["text"] == "New"
+    # Its staff member by name, as the staff picker lists them.
+    assigned = inputs(view)["lead.assigned"]
+    assert assigned["type"] == "external_select"
+    staff_id = before["assigned"]
+    staff = pmp.store.row(schema.STAFF, staff_id)
+    assert assigned["initial_option"] == {
+        "text": {
+            "type": "plain_text",
+            "text": f"{staff['firstname']} {staff['lastname']} (#{staff_id})",
+            "emoji": True,
+        },
+        "value": staff_id,
+    }
     assert ":warning:" not in texts(view["blocks"])  # tags are kept, no files to lose
     assert "the lead keeps its tags" in texts(view["blocks"])
     answer = await submit(
@@ -461,7 +474,17 @@ async def test_project_edit_keeps_the_rest_and_sets_members_again(
     answer = await submit(
         sender,
         view,
-        state_with(view, deadline=day("2024-07-31"), project_members=text("2, 3")),
+        state_with(
+            view,
+            deadline=day("2024-07-31"),
+            project_members={
+                "type": "multi_external_select",
+                "selected_options": [
+                    {"text": {"type": "plain_text", "text": "Maria Garcia (#2)"}, "value": "2"},
+                    {"text": {"type": "plain_text", "text": "Tom Becker (#3)"}, "value": "3"},
+                ],
+            },
+        ),
     )
     assert answer["response_action"] == "update", answer
     after = dict(pmp.store.row(schema.PROJECTS, "3"))
@@ -499,7 +522,7 @@ async def test_invalid_input_is_answered_on_each_input(
             name=text("  "),
             email={"type": "email_text_input", "value": "jane@"},
             website={"type": "url_text_input", "value": "example.com"},
-            assigned=number("1.5"),
+            assigned=option("__pmp_failed__", "PMP won't list staff", "external_select"),
         ),
     )
     assert answer["response_action"] == "errors"
@@ -507,7 +530,7 @@ async def test_invalid_input_is_answered_on_each_input(
         "lead.name": "Enter the name.",
         "lead.email": "Enter an email address, like jane@example.com.",
         "lead.website": "Enter a web address starting with https://",
-        "lead.assigned": "Enter a whole number, like 12.",
+        "lead.assigned": "Choose a staff member from the list.",
         "lead.status": "Choose the status, or type its number below.",
         "lead.source": "Choose the source, or type its number below.",
     }

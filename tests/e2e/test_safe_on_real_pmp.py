@@ -263,7 +263,13 @@ async def test_a_project_rename_keeps_every_setting_once_allowed(
     # PMP can't tell whether project #1 has files: the edit is stopped and explained.
     view = await open_edit_form(sender, slack, "project edit 2", "Edit project")
     assert "PMP can't tell pmp-bot whether project #1 has any" in texts(view["blocks"][1])
-    typed = {"name": text("SEO Audit 2025"), "project_members": text(", ".join(members))}
+    picked = {
+        "type": "multi_external_select",
+        "selected_options": [
+            {"text": {"type": "plain_text", "text": f"Staff #{m}"}, "value": m} for m in members
+        ],
+    }
+    typed = {"name": text("SEO Audit 2025"), "project_members": picked}
     answer = await submit(sender, view, state_with(view, **typed))
     assert answer["response_action"] == "errors"
     assert "project #1" in json.dumps(answer["errors"])

@@ -8,15 +8,19 @@ ticket forms, and their number input when PMP's token may not list staff."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 
+from bot.blocks.ids import RecordForm, StaffPicker
 from bot.console.slack_standin import RunningSlackStandin
 from bot.pmp import PmpClient
 from bot.pmp_pool import WorkspaceKey
 from bot.run.embedded import RunningBot
 from bot.sandbox import RunningSandbox
 from bot.staff import StaffLink
+from tests.e2e import test_record_forms as records
+from tests.e2e import test_ticket_forms as tickets
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A, TEAM_B
 from tests.e2e.slack_client import SlackSender
 
@@ -167,3 +171,143 @@ async def test_a_token_that_may_not_read_staff(
     assert "isn't allowed to read staff members" in reply
     reply = await staff(sender, slack, f"<@{MEMBER_A}> Maria Garcia")
     assert "staff permission" in reply
+
+
+# ------------------------------------------------------------------------- the pickers
+
+
+def chosen(option: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "external_select", "selected_option": option}
+
+
+async def test_the_lead_form_picks_its_staff_member_by_name(
+    connected: Connected, slack: RunningSlackStandin, pmp: RunningSandbox
+) -> None:
+    _, sender = connected
+    view = await records.open_form(sender, slack, "lead new")
+    picker = records.inputs(view)["lead.assigned"]
+    assert (picker["type"], picker["action_id"]) == ("external_select", StaffPicker.OPTIONS)
+    found = await records.options(sender, view, "lead.assigned", StaffPicker.OPTIONS, "garc")
+    assert [(o["value"], o["text"]["text"]) for o in found] == [("2", "Maria Garcia (#2)")]
+    # A switched-off staff member is listed after the others, and says so.
+    found = await records.options(sender, view, "lead.assigned", StaffPicker.OPTIONS, "pat")
+    assert [o["text"]["text"] for o in found] == ["Pat Keller (#8, deactivated)"]
+    answer = await records.submit(
+        sender,
+        view,
+        records.state_with(
+            view,
+            name=records.text("Picked Lead"),
+            status=records.option("1", "New"),
+            source=records.option("1", "Google"),
+            assigned=chosen({"text": {"type": "plain_text", "text": "Maria"}, "value": "2"}),
+        ),
+    )
+    assert answer["response_action"] == "update", answer
+    (lead,) = [row for row in pmp.store.leads() if row["name"] == "Picked Lead"]
+    assert lead["assigned"] == "2"
+
+
+async def test_the_project_form_picks_its_members_by_name(
+    connected: Connected, slack: RunningSlackStandin, pmp: RunningSandbox
+) -> None:
+    _, sender = connected
+    view = await records.open_form(sender, slack, "project new")
+    picker = records.inputs(view)["project.project_members"]
+    assert (picker["type"], picker["action_id"]) == ("multi_external_select", StaffPicker.OPTIONS)
+    maria = await records.options(
+        sender, view, "project.project_members", picker["action_id"], "maria"
+    )
+    tom = await records.options(
+        sender, view, "project.project_members", picker["action_id"], "tom b"
+    )
+    customer = await records.options(
+        sender, view, "project.clientid", RecordForm.CUSTOMER_OPTIONS, "acme"
+    )
+    answer = await records.submit(
+        sender,
+        view,
+        records.state_with(
+            view,
+            name=records.text("Picked Members"),
+            clientid=chosen(customer[0]),
+            project_members={
+                "type": "multi_external_select",
+                "selected_options": [maria[0], tom[0]],
+            },
+        ),
+    )
+    assert answer["response_action"] == "update", answer
+    (project,) = [p for p in pmp.store.projects() if p["name"] == "Picked Members"]
+    assert pmp.store.project_members(str(project["id"])) == ["2", "3"]
+
+
+async def test_the_ticket_form_picks_its_assignee_by_name(
+    connected: Connected, slack: RunningSlackStandin, pmp: RunningSandbox
+) -> None:
+    _, sender = connected
+    view = await tickets.ready_form(sender, slack, "Assign me by name")
+    picker = records.inputs(view)["ticket.assigned"]
+    assert (picker["type"], picker["action_id"]) == ("external_select", StaffPicker.OPTIONS)
+    found = await records.options(sender, view, "ticket.assigned", StaffPicker.OPTIONS, "becker")
+    assert [o["value"] for o in found] == ["3"]
+    before = tickets.ticket_ids(pmp)
+    response = await tickets.submit(
+        sender, view, {**tickets.DEPARTMENT, "ticket.assigned": {"selected_option": found[0]}}
+    )
+    assert response.json()["response_action"] == "update", response.text
+    (new,) = tickets.ticket_ids(pmp) - before
+    assert pmp.store.ticket(str(new))["assigned"] == "3"
+
+
+async def test_forms_ask_for_staff_numbers_when_pmp_wont_list_staff(
+    connected: Connected, slack: RunningSlackStandin, pmp: RunningSandbox
+) -> None:
+    bot, sender = connected
+    await bot.services.workspaces.save_credentials(
+        TEAM_A, None, pmp.base_url, restricted_token(pmp), OWNER_A
+    )
+    # A new lead form opens before anything was asked of PMP: the picker, whose options
+    # say what PMP answered; the next form asks for the number, saying why.
+    view = await records.open_form(sender, slack, "lead new")
+    found = await records.options(sender, view, "lead.assigned", StaffPicker.OPTIONS, "maria")
+    assert [o["text"]["text"] for o in found] == ["PMP won't list staff: reopen the form"]
+    view = await records.open_form(sender, slack, "lead new")
+    assert records.inputs(view)["lead.assigned"]["type"] == "number_input"
+    assert "isn't allowed to list staff members" in records.texts(view["blocks"])
+    answer = await records.submit(
+        sender,
+        view,
+        records.state_with(
+            view,
+            name=records.text("Numbered Lead"),
+            status=records.option("1", "New"),
+            source=records.option("1", "Google"),
+            assigned=records.number("4"),
+        ),
+    )
+    assert answer["response_action"] == "update", answer
+    (lead,) = [row for row in pmp.store.leads() if row["name"] == "Numbered Lead"]
+    assert lead["assigned"] == "4"
+
+    # An edit form asks PMP as it is filled in.
+    bot.services.staff._memory.clear()
+    view = await records.open_edit_form(sender, slack, "project edit 3", "Edit project")
+    members = records.inputs(view)["project.project_members"]
+    assert members["type"] == "plain_text_input"
+    said = records.texts(view["blocks"])
+    assert "isn't allowed to list staff members" in said and "enter the staff numbers" in said
+
+    # The ticket form switches to a number as the customer is chosen.
+    bot.services.staff._memory.clear()
+    view = await tickets.ready_form(sender, slack, "Assign me by number")
+    assigned = records.inputs(view)["ticket.assigned"]
+    assert assigned["type"] == "number_input"
+    assert "isn't allowed to list staff" in json.dumps(view)
+    before = tickets.ticket_ids(pmp)
+    response = await tickets.submit(
+        sender, view, {**tickets.DEPARTMENT, "ticket.assigned": {"value": "5"}}
+    )
+    assert response.json()["response_action"] == "update", response.text
+    (new,) = tickets.ticket_ids(pmp) - before
+    assert pmp.store.ticket(str(new))["assigned"] == "5"

@@ -19,6 +19,7 @@ _TYPES = {
     Kind.SELECT: "static_select",
     Kind.MULTI_SELECT: "multi_static_select",
     Kind.EXTERNAL: "external_select",
+    Kind.EXTERNAL_MULTI: "multi_external_select",
     Kind.CHECKBOX: "checkboxes",
 }
 
@@ -38,8 +39,11 @@ def entry(kind: Kind, answer: Any) -> dict[str, Any]:
             found["selected_option"] = _option(answer.value, answer.label)
         else:
             found["selected_option"] = None if answer is None else _option(str(answer))
-    elif kind is Kind.MULTI_SELECT:
-        found["selected_options"] = [_option(str(v)) for v in answer or []]
+    elif kind in (Kind.MULTI_SELECT, Kind.EXTERNAL_MULTI):
+        found["selected_options"] = [
+            _option(v.value, v.label) if isinstance(v, Choice) else _option(str(v))
+            for v in answer or []
+        ]
     elif kind is Kind.CHECKBOX:
         found["selected_options"] = [_option("on")] if answer else []
     else:

@@ -316,10 +316,23 @@ def test_progress_is_a_percentage() -> None:
     assert checked.errors == {"project.progress": "Enter a number from 0 to 100."}
 
 
-def test_members_are_numbers_separated_by_commas() -> None:
-    good = submit(FormPlan(kind="project"), project_answers(project_members=" 1, 3 ,"))
+def test_members_are_picked_by_name() -> None:
+    picked = [Choice("1", "Admin User (#1)"), Choice("3", "Tom Becker (#3)")]
+    good = submit(FormPlan(kind="project"), project_answers(project_members=picked))
     assert good.values["project_members"] == ["1", "3"]
-    bad = submit(FormPlan(kind="project"), project_answers(project_members="Tom, Aiko"))
+    assert submit(FormPlan(kind="project"), project_answers()).values["project_members"] is None
+    slow = [Choice("1", "Admin User (#1)"), Choice(SLOW_VALUE, "PMP is slow — keep typing")]
+    bad = submit(FormPlan(kind="project"), project_answers(project_members=slow))
+    assert bad.errors == {
+        "project.project_members": "Remove the notice and choose staff members from the list."
+    }
+
+
+def test_members_are_numbers_when_pmp_wont_list_staff() -> None:
+    plan = FormPlan(kind="project", staff_numbers=True)
+    good = submit(plan, project_answers(project_members=" 1, 3 ,"))
+    assert good.values["project_members"] == ["1", "3"]
+    bad = submit(plan, project_answers(project_members="Tom, Aiko"))
     assert bad.errors == {
         "project.project_members": "Enter numbers separated by commas, like 1, 4."
     }

@@ -221,3 +221,18 @@ async def test_pmp_failures_are_raised(setup: Setup) -> None:
         await directory.staff_for_user(pmp, KEY, "U1", "maria@pmp.example")
     assert directory.can_list(pmp)
     assert await directory.names(pmp, [2]) == {}  # names never fail
+
+
+async def test_forms_ask_once_whether_staff_can_be_listed(setup: Setup) -> None:
+    directory, pmp, fake, clock = setup
+    assert await directory.can_list_now(pmp)
+    assert fake.paths == ["staffs/2147483647"]  # a staff id no PMP has: one cheap read
+    assert await directory.can_list_now(pmp)
+    assert len(fake.paths) == 1  # answered from memory
+    clock.now += SEARCH_TTL_S
+    fake.refuse = True
+    assert not await directory.can_list_now(pmp)
+    assert not directory.can_list(pmp)
+    fake.refuse, fake.slow = False, True
+    clock.now += UNAVAILABLE_TTL_S
+    assert await directory.can_list_now(pmp)  # PMP failing otherwise: the pickers say so

@@ -3,6 +3,7 @@ the view rebuilt from what was typed, and prefill from a Slack message."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -59,7 +60,7 @@ def test_a_complete_form_reads_into_a_draft() -> None:
             "ticket_3.contactid": picked("8", "John Smith"),
             "ticket_3.project_id": picked("12", "Website"),
             "ticket.service": picked("4", "Hosting"),
-            "ticket.assigned": typed("5"),
+            "ticket.assigned": picked("5", "Liam O'Brien (#5)"),
             "ticket.message": typed("  It says PC LOAD LETTER.  "),
             "ticket.cc": typed("ops@acme.example; boss@acme.example, ops@acme.example"),
             "ticket.tags": typed("printer,  urgent , ,printer"),
@@ -100,7 +101,7 @@ def test_missing_and_malformed_values_are_errors_on_their_blocks() -> None:
         **{
             "ticket.subject": typed("   "),
             "ticket.department": picked("9", "Unknown"),
-            "ticket.assigned": typed("0"),
+            "ticket.assigned": picked(SLOW_VALUE, "PMP is slow — keep typing"),
             "ticket.cc": typed("jane@acme.example, not-an-email"),
             "ticket.message": typed("x" * (MESSAGE_MAX + 1)),
         },
@@ -110,10 +111,33 @@ def test_missing_and_malformed_values_are_errors_on_their_blocks() -> None:
     assert reading.errors == {
         SUBJECT_BLOCK: "Enter the subject.",
         "ticket.department": "Choose one of the listed department options.",
-        "ticket.assigned": "Enter 1 or more.",
+        "ticket.assigned": "Choose a staff member from the list.",
         "ticket.cc": "“not-an-email” isn't an email address, like jane@example.com.",
         "ticket.message": f"Keep it to {MESSAGE_MAX} characters (now {MESSAGE_MAX + 1}).",
     }
+
+
+def test_the_assignee_is_a_number_when_pmp_wont_list_staff() -> None:
+    form = acme_form().with_staff_numbers(True)
+    view = filled(form, **{"ticket.assigned": typed("0")})
+    assert read_new_ticket(view).errors == {"ticket.assigned": "Enter 1 or more."}
+    view = filled(form, **{"ticket.assigned": typed("5")})
+    reading = read_new_ticket(view)
+    assert reading.draft is not None and reading.draft.assigned == 5
+    assert "isn't allowed to list staff" in json.dumps(view)
+    assert form_from_view(view).staff_numbers  # the mode travels in the modal
+
+
+def test_switching_the_assignee_input_keeps_the_assignee() -> None:
+    chosen = acme_form().with_staff_numbers(False)
+    chosen = NewTicketForm(
+        chosen.choices, {**chosen.values, "assigned": Choice("5", "Liam O'Brien (#5)")}
+    )
+    as_number = chosen.with_staff_numbers(True)
+    assert as_number.values["assigned"] == "5"
+    back = as_number.with_staff_numbers(False)
+    assert back.values["assigned"] == Choice("5", "Staff #5")
+    assert NewTicketForm(chosen.choices).with_staff_numbers(True).values["assigned"] is None
 
 
 def test_a_customer_whose_contacts_have_not_loaded_is_refused() -> None:
