@@ -2,7 +2,9 @@
 first) and the milestones due within a week or overdue on projects they are a member of.
 
 Three PMP lists asked at once (tickets, milestones, projects), each given a time budget: a
-part PMP doesn't answer in time is left out with a note, the rest is shown. PMP's API says
+part PMP doesn't answer in time is left out with a note, the rest is shown. The lists are
+kept a short while per workspace (`QueueLists`) and asked once for everyone opening Home at
+the same time; a ticket action forgets them. PMP's API says
 who is on a project only when its project rows carry their members (`project_members` or
 `members`); when they don't, milestones of every project are shown, and the queue says so.
 """
@@ -11,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from bot.names import NameBook
-from bot.pmp import Milestone, PmpClient, PmpError, Project, Ticket
+from bot.pmp import Milestone, PmpClient, PmpError, PmpRecord, Project, Ticket
 from bot.ticket_actions import closed_status, reply_supported
 
 logger = logging.getLogger(__name__)
@@ -121,24 +125,101 @@ def due_milestones(
     return due, not known
 
 
+ListKind = Literal["ticket", "milestone", "project"]
+# How long PMP's lists are reused for the queues of one workspace, and for how many
+# workspaces at most (the least recently used go first).
+LISTS_TTL_S = 30.0
+MOST_WORKSPACES = 64
+
+
+class QueueLists:
+    """PMP's ticket, milestone and project lists for the queues of a workspace: kept for
+    `ttl_s`, and asked once for users opening Home together (they await the same request)."""
+
+    def __init__(
+        self,
+        *,
+        ttl_s: float = LISTS_TTL_S,
+        most_workspaces: int = MOST_WORKSPACES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._most = most_workspaces
+        self._clock = clock
+        self._kept: OrderedDict[str, dict[ListKind, tuple[float, asyncio.Task[list[Any]]]]] = (
+            OrderedDict()
+        )
+        self._site: dict[str, str] = {}
+
+    def forget(self, scope: str) -> None:
+        """Drops the workspace's lists (a record changed): the next Home asks PMP again."""
+        self._kept.pop(scope, None)
+        self._site.pop(scope, None)
+
+    async def get(self, pmp: PmpClient, scope: str, kind: ListKind) -> list[Any]:
+        now = self._clock()
+        lists = self._kept.setdefault(scope, {})
+        self._kept.move_to_end(scope)
+        if lists and self._site.get(scope) != pmp.base_url:
+            lists.clear()  # the workspace connected another PMP since
+        self._site[scope] = pmp.base_url
+        while len(self._kept) > self._most:
+            gone, _ = self._kept.popitem(last=False)
+            self._site.pop(gone, None)
+        kept = lists.get(kind)
+        if kept is not None and (now - kept[0] > self._ttl_s or _failed(kept[1])):
+            kept = None
+        if kept is None:
+            task = asyncio.ensure_future(_read(pmp, kind))
+            task.add_done_callback(_retrieve)
+            kept = (now, task)
+            lists[kind] = kept
+        # Shielded: one user's time budget running out must not cancel the others' read.
+        return await asyncio.shield(kept[1])
+
+
+async def _read(pmp: PmpClient, kind: ListKind) -> list[Any]:
+    records: list[PmpRecord]
+    if kind == "ticket":
+        records = list(await pmp.tickets.list())
+    elif kind == "milestone":
+        records = list(await pmp.milestones.list())
+    else:
+        records = list(await pmp.projects.list())
+    return records
+
+
+def _failed(task: asyncio.Task[list[Any]]) -> bool:
+    return task.done() and (task.cancelled() or task.exception() is not None)
+
+
+def _retrieve(task: asyncio.Task[list[Any]]) -> None:
+    # Everyone may have stopped waiting: read the error so asyncio doesn't report it.
+    if not task.cancelled():
+        task.exception()
+
+
 async def load_queue(
     pmp: PmpClient,
     staff_id: int,
     *,
     names: NameBook,
     today: date,
+    lists: QueueLists,
+    scope: str,
     budget_s: float = QUEUE_BUDGET_S,
 ) -> MyQueue:
-    """The user's queue, in at most about `budget_s` (PMP's three lists asked at once)."""
+    """The user's queue, in at most about `budget_s` (PMP's three lists asked at once, or
+    reused from `lists` for the workspace `scope`)."""
     (
         (tickets, ticket_note),
         (milestones, milestone_note),
         (projects, _),
         can_reply,
     ) = await asyncio.gather(
-        _within(pmp.tickets.list(), budget_s, "tickets"),
-        _within(pmp.milestones.list(), budget_s, "milestones"),
-        _within(pmp.projects.list(), budget_s, "projects"),
+        _within(lists.get(pmp, scope, "ticket"), budget_s, "tickets"),
+        _within(lists.get(pmp, scope, "milestone"), budget_s, "milestones"),
+        _within(lists.get(pmp, scope, "project"), budget_s, "projects"),
         _within(reply_supported(pmp), budget_s, "reply"),
     )
     mine = my_tickets(tickets or (), staff_id, names)

@@ -24,6 +24,7 @@ from bot.metrics import Metrics
 from bot.names import NameBook
 from bot.notify.slack_poster import SlackPoster
 from bot.pmp_pool import PmpClientPool, TransportFactory, default_transport
+from bot.queue import QueueLists
 from bot.result_cache import ResultCache
 from bot.staff import StaffDirectory
 from bot.storage import (
@@ -100,6 +101,8 @@ class BotServices:
     oauth_stores: OAuthStores | None = None
     listeners: ListenerTracker = field(default_factory=ListenerTracker)
     metrics: Metrics = field(default_factory=Metrics)
+    # PMP's lists behind the Home tab's "My queue", kept briefly per workspace (bot.queue).
+    queue_lists: QueueLists = field(default_factory=QueueLists)
 
     async def may_delete(self, client: AsyncWebClient, team_id: str, user_id: str) -> bool:
         """Admins may delete PMP records; everyone may with PMP_BOT_ALLOW_DELETE_FOR_ALL."""

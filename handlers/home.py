@@ -91,7 +91,14 @@ async def _queue(
         return None, f"Your queue couldn't be read: {error.user_message}", names, pmp.base_url
     if staff_id is None:
         return None, NO_STAFF_LINK, names, pmp.base_url
-    queue = await load_queue(pmp.client, staff_id, names=names, today=date.today())
+    queue = await load_queue(
+        pmp.client,
+        staff_id,
+        names=names,
+        today=date.today(),
+        lists=services.queue_lists,
+        scope=pmp.cache_scope,
+    )
     services.lookups.ticket_names.learn(pmp.base_url, queue.tickets)
     return queue, None, names, pmp.base_url
 

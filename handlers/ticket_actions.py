@@ -109,6 +109,7 @@ async def staff_id_of(
 async def report_change(services: BotServices, pmp: ConnectedPmp, ticket_id: int) -> None:
     """Tells the ticket's subscriptions that pmp-bot changed it (and forgets kept searches)."""
     services.lookups.forget_results(pmp.cache_scope)
+    services.queue_lists.forget(pmp.cache_scope)
     # Never raises: a change made stays made whatever the subscriptions do with it.
     await services.subscriptions.delivery.record_changed(
         pmp.key.team_id, pmp.key.enterprise_id, "ticket", ticket_id
