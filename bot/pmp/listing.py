@@ -44,6 +44,10 @@ _INFLATE_PIECE = 256 * 1024
 _PER_PAGE = 100
 _MAX_PAGES = 10_000
 _WHITESPACE = " \t\r\n"
+# Text held ahead of the row being parsed, so that few rows straddle the end of the text
+# (each such row is parsed again once the rest arrives).
+_READ_AHEAD = 256 * 1024
+_MIN_AHEAD = 32 * 1024
 
 
 async def stream_rows(
@@ -61,17 +65,20 @@ async def stream_rows(
     info = client.request_info("GET", path, "list", noun, timeout=timeout)
     # A 3.x module pages lists (20 rows a page unless asked for more); 2.0.8 ignores these.
     params = {"per_page": _PER_PAGE} if client.api_version == 3 else None
-    async with client.stream(info, path, params=params) as response:
-        chunks = _body(response)
-        try:
-            head = await _first_bytes(chunks)
-            if head.lstrip()[:1] == b"[":
-                async for row in _array_rows(chunks, head, info, max_row_bytes):
-                    yield row
-                return
-            payload = await _whole(client, response, chunks, head, info)
-        except UnreadableEncoding as error:
-            raise unreadable_answer(info, str(error)) from error
+    try:
+        async with client.stream(info, path, params=params) as response:
+            chunks = _body(response)
+            try:
+                head = await _first_bytes(chunks)
+                if head.lstrip()[:1] == b"[":
+                    async for row in _array_rows(chunks, head, info, max_row_bytes):
+                        yield row
+                    return
+                payload = await _whole(client, response, chunks, head, info)
+            except UnreadableEncoding as error:
+                raise unreadable_answer(info, str(error)) from error
+    except PmpNotFoundError:
+        return  # "No data were found": PMP's answer for an empty list
     if payload is None:
         return
     async for row in _paged_rows(client, path, payload, info):
@@ -97,7 +104,7 @@ async def _body(response: httpx.Response) -> AsyncIterator[bytes]:
     )
     if encoding not in ("", "identity") and inflater is None:
         raise UnreadableEncoding(f"content encoding {encoding!r} was not asked for")
-    async for raw in response.aiter_raw():
+    async for raw in _raw(response):
         if inflater is None:
             yield raw
             continue
@@ -114,6 +121,18 @@ async def _body(response: httpx.Response) -> AsyncIterator[bytes]:
         tail = inflater.flush()
         if tail:
             yield tail
+
+
+async def _raw(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as sent, whether it is still streaming or already in memory (a response
+    built from bytes, as mock transports give it)."""
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        async for raw in response.aiter_raw():
+            yield raw
+        return
+    yield content
 
 
 async def _array_rows(
@@ -140,6 +159,10 @@ async def _array_rows(
             raise unexpected_shape(info, "the list answer ended before its closing bracket")
         if buffer[position] == "]":
             return
+        if not ended and len(buffer) - position < _MIN_AHEAD:
+            # A row cut off by the end of the text would be parsed twice: read ahead first.
+            buffer, position, ended = await _more(chunks, text_of, buffer, position)
+            continue
         try:
             row, end = decoder.raw_decode(buffer, position)
         except ValueError:
@@ -163,13 +186,21 @@ async def _more(
     buffer: str,
     position: int,
 ) -> tuple[str, int, bool]:
-    """The buffer with the next chunk added (what was handed out dropped); True at the end."""
-    buffer = buffer[position:]
-    try:
-        chunk = await anext(chunks)
-    except StopAsyncIteration:
-        return buffer + text_of.decode(b"", final=True), 0, True
-    return buffer + text_of.decode(chunk), 0, False
+    """The buffer without what was handed out, with at least ``_READ_AHEAD`` more bytes of
+    the answer (fewer at its end) joined on in one go; True once the answer ended."""
+    pieces = [buffer[position:]]
+    size = 0
+    ended = False
+    while size < _READ_AHEAD:
+        try:
+            chunk = await anext(chunks)
+        except StopAsyncIteration:
+            pieces.append(text_of.decode(b"", final=True))
+            ended = True
+            break
+        size += len(chunk)
+        pieces.append(text_of.decode(chunk))
+    return "".join(pieces), 0, ended
 
 
 async def _whole(

@@ -86,7 +86,12 @@ class Fingerprint:
     watched: tuple[str, ...] | None
     label: str
     revision: int
-    context: Mapping[str, str] = field(default_factory=dict)
+    # The filter fields as stored (JSON), read only when needed (a record that is gone).
+    context_json: str | None = None
+
+    @property
+    def context(self) -> dict[str, str]:
+        return _context(self.context_json)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +182,7 @@ class FingerprintStore:
                     _split(row.watched),
                     row.label,
                     row.revision,
-                    _context(row.context),
+                    row.context,
                 )
                 for row in result
             }

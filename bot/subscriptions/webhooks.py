@@ -78,6 +78,10 @@ _CATALOGUE_SECONDS = 60 * 60
 _CONCURRENT_LOOKS = 32
 # Work an instance took but didn't finish in this long is taken by another.
 _STALE_WORK = timedelta(seconds=60)
+# A poll that failed for another reason than PMP is tried again after this long.
+RETRY_AFTER_ERROR_SECONDS = 60.0
+# Workspaces found without a waiting poll start within this many seconds of each other.
+FIRST_POLL_SPREAD_SECONDS = 60.0
 # A look at one record: the deadline for PMP's answer.
 _LOOK_TIMEOUT = 15.0
 
@@ -396,17 +400,24 @@ class EventSources:
 
     async def poll(self, team_id: str, enterprise_id: str | None) -> None:
         """The poll job: one read of the workspace, then the next one scheduled."""
-        delay = await self.poller.poll_workspace(team_id, enterprise_id)
+        try:
+            delay = await self.poller.poll_workspace(team_id, enterprise_id)
+        except Exception:
+            # Not PMP's failure (those are retried inside): the database, most likely.
+            logger.exception("Polling workspace %s failed; trying again in a minute", team_id)
+            delay = RETRY_AFTER_ERROR_SECONDS
         if delay is not None and self._jobs is not None:
             await self._jobs.schedule_poll(team_id, enterprise_id, delay)
 
     async def schedule_polls(self) -> None:
         """Every workspace with subscriptions has its poll scheduled (new subscriptions, a
-        restart); one already waiting stands."""
+        restart), spread over a few seconds so many workspaces don't start together; one
+        already waiting stands."""
         if self._jobs is None:
             return
         for team_id, enterprise_id in await self.poller.teams():
-            await self._jobs.schedule_poll(team_id, enterprise_id, 0.0)
+            delay = self.poller.random() * FIRST_POLL_SPREAD_SECONDS
+            await self._jobs.schedule_poll(team_id, enterprise_id, delay)
 
     async def sweep_webhook_work(self) -> None:
         await self.webhooks.sweep()
