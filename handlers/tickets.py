@@ -522,7 +522,7 @@ def routes() -> dict[Route, Subcommand]:
             HelpEntry(
                 "settings",
                 "names ticket departments, priorities, services and statuses; allows edits "
-                "that cost PMP record #1's files",
+                "that cost PMP record #1's files; link previews and other workspace options",
                 admin_only=True,
             ),
         ),
