@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -119,6 +120,20 @@ def _where(key: tuple[str, str]) -> ColumnElement[bool]:
     return and_(workspaces.c.enterprise_id == enterprise, workspaces.c.team_id == team)
 
 
+# A workspace read answers the requests for that workspace arriving while it runs and up to
+# this long after it started, unless a write of the store has begun since it started: a change
+# made through the store is seen by the next request, one made elsewhere (another instance,
+# the command line) at most this late. A burst of requests then costs one read.
+READ_REUSE_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class _SharedRead:
+    writes_begun: int  # the store's count of writes begun when the read started
+    started: float  # time.monotonic()
+    task: asyncio.Task[Workspace | None]
+
+
 class WorkspaceStore:
     """Workspace records, strictly one team at a time; tokens are encrypted with ``cipher``."""
 
@@ -127,10 +142,9 @@ class WorkspaceStore:
         self._cipher = cipher
         self._last_marked: dict[tuple[str, str], datetime] = {}
         self._readable_tokens: dict[str, bool] = {}  # stored ciphertext -> a key opens it
-        # Every request reads its workspace; requests arriving together share one read (each
-        # read is several hops to the database driver's thread). A read is only shared while
-        # no write of this store began since it started, so nobody sees a change late.
-        self._reads: dict[tuple[str, str], tuple[int, asyncio.Task[Workspace | None]]] = {}
+        # Every request reads its workspace; the requests of a burst share one read (each read
+        # is several hops to the database driver's thread): see READ_REUSE_SECONDS.
+        self._reads: dict[tuple[str, str], _SharedRead] = {}
         self._writes_begun = 0
 
     def __repr__(self) -> str:
@@ -148,21 +162,35 @@ class WorkspaceStore:
     async def get(self, team_id: str | None, enterprise_id: str | None = None) -> Workspace | None:
         key = _team_key(team_id, enterprise_id)
         shared = self._reads.get(key)
-        if shared is None or shared[0] != self._writes_begun:
-            shared = (self._writes_begun, asyncio.ensure_future(self._read(key)))
+        now = time.monotonic()
+        if (
+            shared is None
+            or shared.writes_begun != self._writes_begun
+            or now - shared.started > READ_REUSE_SECONDS
+        ):
+            read = asyncio.ensure_future(self._read(key))
+            shared = _SharedRead(self._writes_begun, now, read)
             self._reads[key] = shared
-            shared[1].add_done_callback(lambda _: self._read_done(key, shared))
+            read.add_done_callback(lambda _: self._read_done(key, shared))
+        task = shared.task
+        if task.done() and not task.cancelled() and task.exception() is None:
+            return task.result()
         # Shielded: one request giving up must not cancel the read the others wait for.
-        return await asyncio.shield(shared[1])
+        return await asyncio.shield(task)
 
-    def _read_done(
-        self, key: tuple[str, str], shared: tuple[int, asyncio.Task[Workspace | None]]
-    ) -> None:
+    def _read_done(self, key: tuple[str, str], shared: _SharedRead) -> None:
+        task = shared.task
+        # The exception is retrieved here too, in case every waiter has gone.
+        failed = task.cancelled() or task.exception() is not None
+        left = READ_REUSE_SECONDS - (time.monotonic() - shared.started)
+        if failed or left <= 0:
+            self._forget_read(key, shared)
+        else:
+            asyncio.get_running_loop().call_later(left, self._forget_read, key, shared)
+
+    def _forget_read(self, key: tuple[str, str], shared: _SharedRead) -> None:
         if self._reads.get(key) is shared:
             del self._reads[key]
-        task = shared[1]
-        if not task.cancelled():
-            task.exception()  # retrieved here too, in case every waiter has gone
 
     async def _read(self, key: tuple[str, str]) -> Workspace | None:
         async with self._db.read() as conn:
