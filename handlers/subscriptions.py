@@ -63,6 +63,7 @@ from bot.subscriptions.manage import (
     subscribe,
     unsubscribe,
     update_subscription,
+    with_records,
 )
 from bot.text import escape_mrkdwn
 from bot.tickets import learn_from_pmp
@@ -98,6 +99,22 @@ def _names(services: BotServices, workspace: Workspace | None) -> NameSources:
     learned = services.lookups.ticket_names.names(base_url) if base_url else TicketSettings()
     saved = workspace.ticket_settings if workspace is not None else TicketSettings()
     return name_sources(saved, learned)
+
+
+async def _named(
+    services: BotServices,
+    workspace: Workspace | None,
+    key: WorkspaceKey,
+    subscriptions: list[Subscription],
+) -> NameSources:
+    """Names for showing these subscriptions, their customers and projects as PMP names
+    them when it is connected (numbers otherwise)."""
+    names = _names(services, workspace)
+    try:
+        pmp = await connected_pmp(services, workspace, key)
+    except NotConnectedError:
+        return names
+    return await with_records(names, subscriptions, pmp.client)
 
 
 async def _is_member(client: AsyncWebClient, channel_id: str, user_id: str) -> bool:
@@ -327,7 +344,8 @@ async def _unsubscribe(request: CommandRequest) -> None:
     what: str = "anything" if wanted.every_kind else (wanted.kind or "that")
     if wanted.filters and not wanted.every_kind:
         what = f"{what} with those filters"
-    reply = build_unsubscribed(channel_id, removed, names, what=what)
+    shown = await _named(services, request.workspace, key, removed)
+    reply = build_unsubscribed(channel_id, removed, shown, what=what)
     await request.respond(text=reply.text, blocks=reply.blocks)
 
 
@@ -364,7 +382,7 @@ async def _list_reply(
     return build_subscription_list(
         channel_id,
         subscriptions,
-        _names(services, workspace),
+        await _named(services, workspace, key, subscriptions),
         may_manage=refusal is None,
         members_may_subscribe=bool(workspace and workspace.members_may_subscribe),
         is_admin=is_admin,
@@ -466,7 +484,8 @@ async def handle_remove_button(
     subscription = await _guarded(body, action, client, respond, services, workspace, workspace_key)
     if subscription is None:
         return
-    prompt = build_remove_prompt(subscription, _names(services, workspace))
+    names = await _named(services, workspace, workspace_key, [subscription])
+    prompt = build_remove_prompt(subscription, names)
     await respond_quietly(respond, replace_original=True, text=prompt.text, blocks=prompt.blocks)
 
 
@@ -485,7 +504,8 @@ async def handle_remove_confirmed(
     if subscription is None:
         return
     await services.subscriptions.store.remove(workspace_key.team_id, subscription.id)
-    note = removed_note(subscription, _names(services, workspace))
+    names = await _named(services, workspace, workspace_key, [subscription])
+    note = removed_note(subscription, names)
     reply = await _list_reply(
         services,
         client,

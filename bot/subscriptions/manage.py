@@ -10,9 +10,10 @@ Customers and projects are looked up in PMP (a number is checked, a name searche
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from bot.grammar import FILTER_KEYS, FilterKey, FilterTerm, SubscriptionRequest
@@ -47,6 +48,7 @@ __all__ = [
     "subscribe",
     "unsubscribe",
     "update_subscription",
+    "with_records",
 ]
 
 logger = logging.getLogger(__name__)
@@ -105,6 +107,9 @@ class NameSources:
     departments: Mapping[int, str] = field(default_factory=dict)
     priorities: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_TICKET_PRIORITIES))
     statuses: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_TICKET_STATUSES))
+    # Customers and projects that filters name, read from PMP (`with_records`).
+    customers: Mapping[int, str] = field(default_factory=dict)
+    projects: Mapping[int, str] = field(default_factory=dict)
 
     def of(self, key: FilterKey) -> Mapping[int, str]:
         if key == "department":
@@ -113,7 +118,9 @@ class NameSources:
             return self.priorities
         if key == "status":
             return self.statuses
-        return {}
+        if key == "customer":
+            return self.customers
+        return self.projects
 
 
 def name_sources(saved: TicketSettings, learned: TicketSettings) -> NameSources:
@@ -182,12 +189,53 @@ def _ids_of(filters: SubscriptionFilters) -> dict[FilterKey, int]:
 def filter_labels(
     filters: SubscriptionFilters, names: NameSources
 ) -> tuple[tuple[FilterKey, str], ...]:
-    """How stored filters read without asking PMP: names where known, else `#id`."""
+    """How stored filters read: names where known (a customer or project with its number,
+    as when it was subscribed), else `#id`."""
     labels: list[tuple[FilterKey, str]] = []
     for key, value in _ids_of(filters).items():
         name = names.of(key).get(value)
+        if name and key in ("customer", "project"):
+            name = f"{name} (#{value})"
         labels.append((key, name if name else f"#{value}"))
     return tuple(labels)
+
+
+async def with_records(
+    names: NameSources,
+    subscriptions: Sequence[Subscription],
+    pmp: PmpClient,
+    *,
+    budget_s: float = LOOKUP_BUDGET_S,
+) -> NameSources:
+    """`names` plus the customers and projects these subscriptions filter on, as PMP names
+    them; whatever PMP doesn't give within `budget_s` stays a number."""
+    wanted: dict[FilterKey, set[int]] = {"customer": set(), "project": set()}
+    for subscription in subscriptions:
+        ids = _ids_of(subscription.filters)
+        for key in wanted:
+            if key in ids:
+                wanted[key].add(ids[key])
+    found: dict[FilterKey, dict[int, str]] = {"customer": {}, "project": {}}
+
+    async def read(key: FilterKey, record_id: int) -> None:
+        try:
+            record = await pmp.resource("customer" if key == "customer" else "project").get(
+                record_id
+            )
+        except PmpError as error:
+            logger.info("A %s filter's name wasn't read: %s", key, error)
+            return
+        found[key][record_id] = record.display_name
+
+    reads = [read(key, record_id) for key, ids in wanted.items() for record_id in sorted(ids)]
+    if reads:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*reads), budget_s)
+    return replace(
+        names,
+        customers={**names.customers, **found["customer"]},
+        projects={**names.projects, **found["project"]},
+    )
 
 
 def _kind_word(kind: SubscriptionKind) -> str:

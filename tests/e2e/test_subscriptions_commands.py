@@ -14,7 +14,7 @@ from bot.console.slack_standin import RunningSlackStandin
 from bot.run.embedded import RunningBot
 from bot.run.shell import run_shell
 from bot.storage.subscriptions import SubscriptionFilters
-from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A
+from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A, bot_and_sender, bot_settings
 from tests.e2e.slack_client import SlackSender
 from tests.e2e.surfaces import Explorer, Surface, controls_of
 
@@ -337,3 +337,24 @@ async def test_a_lookups_subscription_gets_the_lookup_notes(
         timeout=20,
     )
     assert note.ok and f"<@{MEMBER_A}>" in note.params["text"]
+
+
+async def test_subscribing_on_each_database(
+    slack: RunningSlackStandin, pmp: Any, database_url: str, secret_key: str
+) -> None:
+    settings = bot_settings(slack, database_url, secret_key)
+    async with bot_and_sender(settings, slack) as (bot, sender):
+        await bot.services.workspaces.save_credentials(
+            team_id=TEAM_A,
+            enterprise_id=None,
+            base_url=pmp.base_url,
+            token=pmp.token,
+            connected_by=OWNER_A,
+        )
+        reply = await say(sender, slack, "subscribe tickets status:open customer:1 full")
+        assert "only status *Open*, customer *Acme Corporation (#1)*" in reply
+        assert "full cards" in reply
+        listed = await say(sender, slack, "subscriptions")
+        assert "status *Open*, customer *Acme Corporation (#1)*" in listed
+        assert "no longer gets" in await say(sender, slack, "unsubscribe tickets")
+        assert await store(bot).list_for_team(TEAM_A) == []

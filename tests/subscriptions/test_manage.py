@@ -17,12 +17,14 @@ from bot.subscriptions.manage import (
     FilterProblem,
     NameSources,
     ResolvedFilters,
+    filter_labels,
     may_manage,
     name_sources,
     resolve_filters,
     subscribe,
     unsubscribe,
     update_subscription,
+    with_records,
 )
 
 
@@ -271,3 +273,19 @@ async def test_an_edit_onto_filters_the_channel_has_is_explained(
     )
     assert not isinstance(saved, FilterProblem) and saved is not None
     assert saved.filters.department == 2 and saved.style == "full"
+
+
+async def test_stored_customers_and_projects_are_named_by_pmp_where_it_can() -> None:
+    def sub(**filters: int) -> Any:
+        return type("Sub", (), {"filters": SubscriptionFilters(**filters)})()
+
+    pmp = _Pmp(customer=_Resource(CUSTOMERS), project=_Resource({7: "Website"}))
+    subs = [sub(customer_id=12, project_id=7), sub(customer_id=99), sub(priority=3)]
+    names = await with_records(NAMES, subs, pmp)  # type: ignore[arg-type]
+    assert filter_labels(SubscriptionFilters(customer_id=12, project_id=7), names) == (
+        ("customer", "Acme Corporation (#12)"),
+        ("project", "Website (#7)"),
+    )
+    # A customer PMP doesn't have keeps its number.
+    assert filter_labels(SubscriptionFilters(customer_id=99), names) == (("customer", "#99"),)
+    assert sorted(pmp.resources["customer"].calls) == ["get 12", "get 99"]
