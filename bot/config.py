@@ -41,6 +41,8 @@ DEFAULT_SLACK_SCOPES: tuple[str, ...] = (
     "commands",
     "chat:write",
     "users:read",
+    # users.info's e-mail: a Slack user's PMP staff member is found by their e-mail.
+    "users:read.email",
     "links:read",
     "links:write",
 )

@@ -46,6 +46,7 @@ def test_defaults_need_no_setting(tmp_path: Path) -> None:
     assert settings.slack_scopes == DEFAULT_SLACK_SCOPES
     assert DEFAULT_SLACK_SCOPES[:3] == ("commands", "chat:write", "users:read")
     assert {"links:read", "links:write"} <= set(DEFAULT_SLACK_SCOPES)
+    assert "users:read.email" in DEFAULT_SLACK_SCOPES
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.host == "127.0.0.1"
     assert settings.port == 3000

@@ -211,7 +211,7 @@ def test_the_scopes_the_readme_explains_are_the_manifests_and_the_defaults() -> 
     steps = section(README, "Creating the Slack app")
     explained = re.search(r"The scopes the manifest asks for, and why:(.*?)\n\n", steps, re.DOTALL)
     assert explained
-    named = re.findall(r"`([a-z:]+)`\s\(", explained.group(1))
+    named = re.findall(r"`([a-z:.]+)`\s\(", explained.group(1))
     for name in ("manifest.yml", "manifest.socket.yml"):
         scopes = _manifest(name)["oauth_config"]["scopes"]["bot"]  # type: ignore[index]
         assert named == scopes
