@@ -141,7 +141,7 @@ def build_link_removed(user_id: str, removed: bool) -> Message:
             "for their Slack e-mail among PMP's staff again when it needs to know."
         )
     else:
-        text = f"{_who(user_id)} wasn't linked to a PMP staff member by hand."
+        text = f"{_who(user_id)} wasn't linked to a PMP staff member: nothing changed."
     return Message(
         text="Staff link removed" if removed else "No staff link", blocks=[_section(text)]
     )

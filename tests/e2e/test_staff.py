@@ -107,6 +107,7 @@ async def test_an_admin_links_corrects_lists_and_unlinks(
     assert "matched by Slack e-mail" in listed and "set by an admin" in listed
     assert "no longer linked" in await staff(sender, slack, f"<@{MEMBER_A}|sam> none")
     assert await stored(bot, MEMBER_A) is None
+    assert "nothing changed" in await staff(sender, slack, f"<@{MEMBER_A}|sam> none")
     # Unlinked, they are matched by e-mail again when it is needed.
     assert "Sam Morgan" in await staff(sender, slack, "", user=MEMBER_A)
 
