@@ -303,6 +303,8 @@ def _labelled(name: str | None, record_id: int | None, label: str) -> str | None
 def _fold(text: str) -> tuple[str, list[int]]:
     """`text` compared as PMP's MySQL collation does (case and accents ignored), with the
     position in `text` of each folded character."""
+    if text.isascii():  # most of PMP's text: nothing to decompose, and casefold is lower
+        return text.lower(), list(range(len(text)))
     folded: list[str] = []
     positions: list[int] = []
     for index, char in enumerate(text):
