@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 # A view_submission's answer is its ack: the search gets what is left of Slack's 3 s.
 SEARCH_BUDGET_S = 2.0
+# The Home tab waits this long for the queue before it is published without it, then again.
+QUEUE_FIRST_WAIT_S = 1.0
+READING_QUEUE = ":hourglass_flowing_sand: Reading your queue from PMP…"
 SLOW_QUEUE = "PMP didn't answer in time, so your queue isn't shown. Open Home again in a moment."
 
 
@@ -113,28 +116,39 @@ async def publish_home(
     note: str | None = None,
 ) -> None:
     """Publishes the user's Home tab: connection, queue (with `note` above it: what a press
-    in it did), recent lookups, commands."""
-    is_admin, recent, (queue, problem, names, base_url) = await asyncio.gather(
+    in it did), recent lookups, commands. When PMP takes longer than QUEUE_FIRST_WAIT_S the
+    tab is published at once with the queue still loading, and again when it is read (at
+    most QUEUE_BUDGET_S later)."""
+    reading = asyncio.ensure_future(_queue(client, services, workspace, key, user_id))
+    is_admin, recent = await asyncio.gather(
         services.admins.is_admin(client, key.team_id, user_id),
         services.recent_lookups.recent(key.team_id, user_id),
-        _queue(client, services, workspace, key, user_id),
     )
-    if note:
-        problem = f"{note}\n{problem}" if problem else note
-    view = build_home(
-        connection_status(workspace),
-        is_admin=is_admin,
-        commands=help_entries(),
-        recent=recent,
-        queue=queue,
-        queue_problem=problem,
-        names=names,
-        base_url=base_url,
-    )
-    try:
-        await client.views_publish(user_id=user_id, view=view)
-    except SlackApiError as error:
-        logger.warning("views.publish failed for the Home tab: %s", error.response.get("error"))
+
+    async def publish(
+        queue: MyQueue | None, problem: str | None, names: NameBook, url: str
+    ) -> None:
+        if note:
+            problem = f"{note}\n{problem}" if problem else note
+        view = build_home(
+            connection_status(workspace),
+            is_admin=is_admin,
+            commands=help_entries(),
+            recent=recent,
+            queue=queue,
+            queue_problem=problem,
+            names=names,
+            base_url=url,
+        )
+        try:
+            await client.views_publish(user_id=user_id, view=view)
+        except SlackApiError as error:
+            logger.warning("views.publish failed for the Home tab: %s", error.response.get("error"))
+
+    done, _ = await asyncio.wait({reading}, timeout=QUEUE_FIRST_WAIT_S)
+    if not done and has_pmp(workspace):
+        await publish(None, READING_QUEUE, NameBook(), "")
+    await publish(*await reading)
 
 
 async def handle_new_ticket_button(

@@ -16,6 +16,7 @@ import pytest
 
 from bot.blocks.ids import HomeAction, RecordForm, TicketCardAction, TicketForm
 from bot.console.slack_standin import RunningSlackStandin
+from bot.queue import QueueLists
 from bot.run.embedded import RunningBot
 from bot.sandbox import running_sandbox, schema
 from bot.storage.subscriptions import SubscriptionFilters
@@ -217,6 +218,8 @@ async def test_ticket_cards_on_pmp_3x_every_control_including_reply(
                 # to the member again, so every control is there to press.
                 async def fresh() -> list[Surface]:
                     pmp.store.update(schema.TICKETS, "7", {"status": "1", "assigned": "7"})
+                    # Changed behind the bot's back: the queue's kept lists can't know.
+                    bot.services.queue_lists = QueueLists()
                     return await open_root()
 
                 return fresh
