@@ -344,8 +344,9 @@ async def _unsubscribe(request: CommandRequest) -> None:
     what: str = "anything" if wanted.every_kind else (wanted.kind or "that")
     if wanted.filters and not wanted.every_kind:
         what = f"{what} with those filters"
-    shown = await _named(services, request.workspace, key, removed)
-    reply = build_unsubscribed(channel_id, removed, shown, what=what)
+    remaining = await services.subscriptions.store.list_for_channel(key.team_id, channel_id)
+    shown = await _named(services, request.workspace, key, [*removed, *remaining])
+    reply = build_unsubscribed(channel_id, removed, shown, what=what, remaining=remaining)
     await request.respond(text=reply.text, blocks=reply.blocks)
 
 

@@ -318,14 +318,25 @@ def subscribed_welcome(user_id: str, kind: SubscriptionKind) -> str:
     )
 
 
+def _kind_lines(subscriptions: Sequence[Subscription], names: NameSources) -> str:
+    lines = []
+    for subscription in subscriptions:
+        labels = filter_labels(subscription.filters, names)
+        only = f" ({describe_filters(labels)})" if labels else ""
+        lines.append(f"• {subscription.kind}{only}")
+    return "\n".join(lines)
+
+
 def build_unsubscribed(
     channel_id: str,
     removed: Sequence[Subscription],
     names: NameSources,
     *,
     what: str,
+    remaining: Sequence[Subscription] = (),
 ) -> Reply:
-    """`what` is what was asked to stop, as the user said it (`tickets`, `everything`)."""
+    """`what` is what was asked to stop, as the user said it (`tickets`, `anything`);
+    `remaining` what the channel still gets."""
     channel = channel_link(channel_id)
     if not removed:
         text = (
@@ -333,13 +344,14 @@ def build_unsubscribed(
             f"`{SLASH_COMMAND} subscriptions {channel}` shows what it gets."
         )
         return Reply(text=text, blocks=[_mrkdwn(text)])
-    lines = []
-    for subscription in removed:
-        labels = filter_labels(subscription.filters, names)
-        only = f" ({describe_filters(labels)})" if labels else ""
-        lines.append(f"• {subscription.kind}{only}")
-    head = f":no_bell: {channel} no longer gets:\n" + "\n".join(lines)
-    return Reply(text=f"{channel} no longer gets {what}.", blocks=[_mrkdwn(head)])
+    blocks: list[Block] = [
+        _mrkdwn(f":no_bell: {channel} no longer gets:\n{_kind_lines(removed, names)}")
+    ]
+    if remaining:
+        blocks.append(_mrkdwn(f"It still gets:\n{_kind_lines(remaining, names)}"))
+    else:
+        blocks.append(_context(f"{channel} gets nothing from PMP now."))
+    return Reply(text=f"{channel} no longer gets {what}.", blocks=blocks)
 
 
 REFUSALS: Mapping[ManageRefusal, str] = {

@@ -207,6 +207,12 @@ class TestReplies:
         )
         assert "no longer gets" in text_of(gone.blocks)
         assert "tickets (priority *High*)" in text_of(gone.blocks)
+        assert "gets nothing from PMP now" in text_of(gone.blocks)
+        some = build_unsubscribed(
+            "C0SUPPORT", [subscription("leads")], NAMES, what="leads", remaining=[subscription()]
+        )
+        assert "It still gets:" in text_of(some.blocks)
+        assert "gets nothing" not in text_of(some.blocks)
         nothing = build_unsubscribed("C0SUPPORT", [], NAMES, what="leads")
         assert "wasn't getting leads" in nothing.text
 
