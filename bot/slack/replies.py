@@ -4,6 +4,7 @@ message and never as silence (Bolt only logs exceptions raised after the ack).""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Sequence
 from ssl import SSLContext
@@ -14,8 +15,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.models.attachments import Attachment
 from slack_sdk.models.blocks import Block
+from slack_sdk.web.internal_utils import get_user_agent
 from slack_sdk.webhook import WebhookResponse
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.blocks.connect import build_not_connected, not_connected_headline
 from bot.pmp import PmpError
@@ -36,6 +37,15 @@ SLACK_DID_NOT_SHOW = (
 )
 RESPONSE_URL_ATTEMPTS = 3
 
+# What slack-sdk's webhook client sends with each post.
+_POST_HEADERS = {"Content-Type": "application/json;charset=utf-8", "User-Agent": get_user_agent()}
+# The connection failures slack-sdk's webhook client tries once more.
+_LOST_CONNECTION = (
+    aiohttp.ServerConnectionError,
+    aiohttp.ServerDisconnectedError,
+    aiohttp.ClientOSError,
+)
+
 
 class RetryingRespond(AsyncRespond):
     """Bolt's `respond`, sending a post to the response_url again when that is safe.
@@ -46,7 +56,9 @@ class RetryingRespond(AsyncRespond):
     own respond, it returns Slack's answer and never raises for an HTTP status.
 
     With a `session`, every post goes through that one pooled aiohttp session: Bolt's respond
-    opens and closes a session, and so a new connection, for each post.
+    opens and closes a session, and so a new connection, for each post. The post is sent as
+    slack-sdk's webhook client sends it (the same JSON and headers, a lost connection tried
+    once more after half a second), without the client's per-post set-up.
     """
 
     def __init__(
@@ -63,12 +75,26 @@ class RetryingRespond(AsyncRespond):
     async def _post(self, **message: Any) -> WebhookResponse:
         if self._session is None or self.response_url is None:
             return await super().__call__(**message)
-        client = AsyncWebhookClient(
-            url=self.response_url, session=self._session, proxy=self.proxy, ssl=self.ssl
-        )
         text = message.get("text")
         body = _build_message(**text) if isinstance(text, dict) else _build_message(**message)
-        return await client.send_dict(body)
+        data = json.dumps(body)
+        options: dict[str, Any] = {"headers": _POST_HEADERS, "proxy": self.proxy}
+        if self.ssl is not None:
+            options["ssl"] = self.ssl
+        for attempt in (1, 2):
+            try:
+                async with self._session.post(self.response_url, data=data, **options) as answer:
+                    return WebhookResponse(
+                        url=self.response_url,
+                        status_code=answer.status,
+                        body=await answer.text(),
+                        headers=dict(answer.headers),
+                    )
+            except _LOST_CONNECTION:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.5)
+        raise AssertionError("the loop returns or raises")  # pragma: no cover
 
     async def __call__(
         self,
