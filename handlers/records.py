@@ -76,6 +76,7 @@ from handlers._common import (
     open_view,
     user_of,
 )
+from handlers.staff import staff_unlisted
 
 logger = logging.getLogger(__name__)
 
@@ -126,22 +127,14 @@ async def _open_edit_form(
 # ------------------------------------------------------------------------------- commands
 
 
-async def _staff_unlisted(request: CommandRequest) -> bool:
-    """Whether PMP said lately that this workspace's token may not list staff (no PMP call:
-    the modal must open within the trigger's 3 seconds)."""
-    try:
-        pmp = await connected_pmp(request.services, request.workspace, request.key)
-    except NotConnectedError:
-        return False
-    return not request.services.staff.can_list(pmp.client)
-
-
 async def handle_new_command(request: CommandRequest) -> None:
     await request.ack()
     kind = request.parsed.record_kind
     assert kind is not None
     content = new_form(
-        kind, name=request.parsed.query, staff_numbers=await _staff_unlisted(request)
+        kind,
+        name=request.parsed.query,
+        staff_numbers=await staff_unlisted(request.services, request.workspace, request.key),
     )
     await open_view(
         request.client, request.trigger_id, build_record_modal(content), respond=request.respond

@@ -70,6 +70,22 @@ async def _staff_reply(request: CommandRequest, wanted: StaffRequest) -> Message
     return build_user_staff(user, match, is_self=user == caller)
 
 
+async def staff_unlisted(
+    services: BotServices, workspace: Workspace | None, key: WorkspaceKey | None = None
+) -> bool:
+    """Whether PMP said lately that the workspace's token may not list staff, so a form opened
+    now asks for staff numbers. No PMP call: a modal must open within the trigger's 3 s."""
+    if workspace is None:
+        return False
+    if key is None:
+        key = WorkspaceKey(team_id=workspace.team_id or "", enterprise_id=workspace.enterprise_id)
+    try:
+        pmp = await connected_pmp(services, workspace, key)
+    except NotConnectedError:
+        return False
+    return not services.staff.can_list(pmp.client)
+
+
 async def handle_staff_options(
     ack: AsyncAck,
     body: dict[str, Any],

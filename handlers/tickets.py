@@ -81,6 +81,7 @@ from handlers._common import (
     update_view,
     user_of,
 )
+from handlers.staff import staff_unlisted
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,9 @@ def _not_connected_modal(workspace: Workspace | None) -> View:
 async def handle_new_ticket_command(request: CommandRequest) -> None:
     await request.ack()
     form = new_ticket_form(
-        _choices(request.services, request.workspace), subject=request.parsed.query
+        _choices(request.services, request.workspace),
+        subject=request.parsed.query,
+        staff_numbers=await staff_unlisted(request.services, request.workspace, request.key),
     )
     view = build_new_ticket_modal(form)
     await open_view(request.client, request.trigger_id, view, respond=request.respond)
@@ -135,7 +138,8 @@ async def open_new_ticket_form(
     if not has_pmp(workspace):
         await open_view(client, trigger_id, _not_connected_modal(workspace))
         return
-    form = new_ticket_form(_choices(services, workspace))
+    staff_numbers = await staff_unlisted(services, workspace)
+    form = new_ticket_form(_choices(services, workspace), staff_numbers=staff_numbers)
     await open_view(client, trigger_id, build_new_ticket_modal(form))
 
 

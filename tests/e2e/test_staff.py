@@ -312,3 +312,6 @@ async def test_forms_ask_for_staff_numbers_when_pmp_wont_list_staff(
     assert response.json()["response_action"] == "update", response.text
     (new,) = tickets.ticket_ids(pmp) - before
     assert pmp.store.ticket(str(new))["assigned"] == "5"
+    # Known now: the next ticket form asks for the number from the start.
+    view = await tickets.open_by_command(sender, slack, "ticket new Known already")
+    assert records.inputs(view)["ticket.assigned"]["type"] == "number_input"
