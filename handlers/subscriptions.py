@@ -85,9 +85,6 @@ MAX_MEMBER_PAGES = 20
 MAX_CHANNEL_PAGES = 10
 # Reading PMP's tickets to learn a department's name waits this long at most.
 LEARN_TIMEOUT_S = 1.5
-_CHANNEL_PROBLEMS = frozenset(
-    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
-)
 
 
 # ------------------------------------------------------------------------------- helpers
