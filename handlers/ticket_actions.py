@@ -61,6 +61,14 @@ logger = logging.getLogger(__name__)
 
 # A claim on one ticket's actions outlives a crashed press by this long at most.
 ACTION_CLAIM_TTL = timedelta(minutes=2)
+# What the notify channel hears: "<@U1> closed ticket *Printer on fire*".
+_VERBS = {
+    "status": "changed the status of",
+    "priority": "changed the priority of",
+    "assign": "took",
+    "close": "closed",
+    "reply": "replied to",
+}
 BUSY = "Another change to this ticket is still being saved; try again in a moment."
 
 
@@ -235,7 +243,7 @@ async def handle_ticket_action(
         if result.changed:
             await report_change(services, pmp, change.ticket_id)
             url = record_page(pmp.base_url, "ticket", change.ticket_id, None)
-            verb = "took" if change.kind == "assign" else "changed"
+            verb = _VERBS[change.kind]
             announce(
                 services,
                 pmp,

@@ -168,6 +168,7 @@ async def test_a_double_click_makes_one_change(
     await allow_file_loss(bot)
     pmp.store.update(schema.TICKETS, str(TICKET), {"status": "1"})
     message = await card(sender, slack)
+    await bot.services.workspaces.set_notify_channel(TEAM_A, None, "C0001")
     since = len(slack.calls)
     await asyncio.gather(
         press(sender, slack, message, TicketCardAction.CLOSE),
@@ -182,6 +183,11 @@ async def test_a_double_click_makes_one_change(
     assert len(changed) == 1, answers
     other = next(a for a in answers if a not in changed)
     assert "already" in other or "still being saved" in other
+    # The notify channel hears of the one change.
+    notice = await slack.wait_for("chat.postMessage", since=since, timeout=15)
+    assert f"<@{MEMBER_A}> closed ticket" in json.dumps(notice.params)
+    posts = [c for c in slack.calls[since:] if c.method == "chat.postMessage"]
+    assert sum("closed ticket" in json.dumps(c.params) for c in posts) == 1
 
 
 async def test_ticket_one_files_refuse_a_change_until_an_admin_allows_it(
