@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.lookups import Lookups
 from bot.metrics import Metrics
 from bot.names import NameBook
+from bot.notify import fit_line
 from bot.notify.slack_poster import SlackPoster
 from bot.pmp_pool import PmpClientPool, TransportFactory, default_transport
 from bot.queue import QueueLists
@@ -116,7 +117,7 @@ class BotServices:
         if workspace is None or not workspace.team_id:
             return
         self.subscriptions.delivery.notify_later(
-            workspace.team_id, workspace.enterprise_id, workspace.notify_channel_id, line
+            workspace.team_id, workspace.enterprise_id, workspace.notify_channel_id, fit_line(line)
         )
         self.metrics.notices("queued")
 

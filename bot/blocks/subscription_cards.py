@@ -41,7 +41,7 @@ from bot.names import (
     NameBook,
     resolve_name,
 )
-from bot.notify.queue import split_sections
+from bot.notify.lines import split_sections
 from bot.pmp.models import Customer, Lead, Milestone, PmpRecord, Project, Ticket
 from bot.subscriptions.delivery import CardStyle, RenderedMessage
 from bot.subscriptions.events import PmpEvent

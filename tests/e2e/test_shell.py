@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.notify import NotificationQueue
+from bot.storage import Database
+from bot.storage.subscriptions import DeliveryStore, SubscriptionStore
+from bot.subscriptions import RenderedMessage, SubscriptionDelivery
 from bot.run.shell import app_work_done, run_shell
 from bot.sandbox import DEFAULT_SANDBOX_TOKEN, running_sandbox
 from bot.services import ListenerTracker
@@ -96,32 +98,57 @@ async def test_the_console_acks_at_once_and_the_reply_follows_when_pmp_is_slow()
     assert "Slack stops waiting" not in text
 
 
-async def test_work_done_waits_for_listeners_and_posts_but_never_for_the_pace() -> None:
+async def test_work_done_waits_for_listeners_and_notices_but_never_for_the_pace(
+    tmp_path: Path,
+) -> None:
+    database = await Database.connect(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    await database.create_schema()
+    scheduled: list[str] = []
+
+    async def channel_resting_for_ever(team: str, enterprise: str | None, channel: str) -> None:
+        scheduled.append(channel)  # delivery would wait for the channel's pace here
+
+    async def no_client(team_id: str, enterprise_id: str | None) -> None:
+        return None
+
+    class Plain:
+        async def parent(self, *args: object, **kwargs: object) -> RenderedMessage:
+            raise AssertionError("no card in this test")
+
+        async def thread_line(self, *args: object) -> RenderedMessage:
+            raise AssertionError("no thread in this test")
+
+        def notice(self, text: str) -> RenderedMessage:
+            return RenderedMessage(text)
+
+    notices = SubscriptionDelivery(
+        subscriptions=SubscriptionStore(database),
+        store=DeliveryStore(database),
+        client_for=no_client,
+        renderer=Plain(),
+    )
+    notices.set_scheduler(channel_resting_for_ever)
     listeners = ListenerTracker()
-    posted: list[str] = []
+    try:
+        listeners.started()
+        done = asyncio.ensure_future(app_work_done(listeners, notices))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not done.done()  # a listener is still working
 
-    async def post(team_id: str, channel_id: str, text: str) -> None:
-        posted.append(text)
-
-    async def endless_pace(seconds: float) -> None:
-        await asyncio.Event().wait()
-
-    notices = NotificationQueue(post, sleep=endless_pace)
-    listeners.started()
-    done = asyncio.ensure_future(app_work_done(listeners, notices))
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert not done.done()  # a listener is still working
-
-    notices.enqueue("T1", "C1", "looked up customer Acme")  # its last step
-    listeners.finished()
-    # Returns once the notice is posted, although its channel now rests for ever.
-    await done
-    assert posted == ["looked up customer Acme"]
-    notices.enqueue("T1", "C1", "paced")
-    await app_work_done(listeners, notices)
-    assert posted == ["looked up customer Acme"]
-    await notices.aclose(timeout=0)
+        notices.notify_later("T1", None, "C1", "looked up customer Acme")  # its last step
+        listeners.finished()
+        # Returns once the notice is kept for delivery, although its channel rests for ever.
+        await done
+        assert [row.notice for row in await DeliveryStore(database).pending("T1", "C1")] == [
+            "looked up customer Acme"
+        ]
+        notices.notify_later("T1", None, "C1", "paced")
+        await app_work_done(listeners, notices)
+        assert len(await DeliveryStore(database).pending("T1", "C1")) == 2
+        assert scheduled == ["C1", "C1"]
+    finally:
+        await database.dispose()
 
 
 async def test_a_notice_channel_never_delays_console_replies() -> None:

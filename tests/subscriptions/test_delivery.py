@@ -11,7 +11,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.slack_response import SlackResponse
 
 from bot.blocks.subscription_cards import SubscriptionRenderer
 from bot.console.slack_standin import RunningSlackStandin, running_slack_standin
@@ -25,6 +27,7 @@ from bot.storage.subscriptions import (
     SubscriptionStore,
 )
 from bot.subscriptions import PmpEvent, SubscriptionDelivery
+from bot.subscriptions.delivery import _retry_after
 
 TEAM = "T0001"
 TOKEN = "xoxb-standin-T0001"
@@ -336,3 +339,41 @@ async def test_an_install_without_history_scopes_is_not_stuck(db: Database, h: H
         # It couldn't look, so it sent again rather than keep the channel waiting for ever.
         assert not h.slack.calls_to("conversations.history")[0].ok
         assert await DeliveryStore(h.db).pending(TEAM, GENERAL) == []
+
+
+async def test_a_burst_of_long_notices_fills_messages_up_to_slacks_limit(h: Harness) -> None:
+    delivery = h.delivery()
+    delivery.set_scheduler(_no_schedule)
+    lines = [f"{n:03d} " + "y" * 1996 for n in range(50)]  # 2000 characters each
+    for line in lines:
+        await delivery.notice(TEAM, None, [GENERAL], line)
+    await delivery.deliver_channel(TEAM, None, GENERAL)
+    posts = h.posts()
+    assert [p.params["text"].count("\n") + 1 for p in posts] == [19, 19, 12]
+    assert "\n".join(p.params["text"] for p in posts).split("\n") == lines
+    assert len([s for s in h.sleeps if s > 0.5]) == 2  # paced like any post
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "4"}, 4.0),
+        ({"RETRY-AFTER": "2.5"}, 2.5),
+        ({"Retry-After": "soon"}, 1.0),
+        ({"Retry-After": "-3"}, 1.0),
+        ({"Retry-After": "nan"}, 1.0),
+        ({"Retry-After": "86400"}, 120.0),
+        ({}, 1.0),
+    ],
+)
+def test_retry_after_values(headers: dict[str, str], expected: float) -> None:
+    response = SlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="chat.postMessage",
+        req_args={},
+        data={"ok": False, "error": "ratelimited"},
+        headers=headers,
+        status_code=429,
+    )
+    assert _retry_after(SlackApiError("ratelimited", response)) == expected
