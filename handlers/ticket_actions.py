@@ -24,6 +24,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.cards import Message, build_details_card, shared_by_of
+from bot.blocks.connect import not_connected_text
 from bot.blocks.ids import TicketCardAction
 from bot.blocks.ticket_actions import (
     NO_STAFF_LINK,
@@ -45,7 +46,7 @@ from bot.records import WriteOutcome, unsafe_update_problem
 from bot.services import BotServices
 from bot.slack.replies import reporting_failures, respond_quietly
 from bot.slack.submission import Submission
-from bot.slack.workspace_pmp import ConnectedPmp, connected_pmp
+from bot.slack.workspace_pmp import ConnectedPmp, NotConnectedError, connected_pmp
 from bot.storage import IdempotencyStore, Workspace
 from bot.text import escape_mrkdwn
 from bot.ticket_actions import (
@@ -263,6 +264,8 @@ async def handle_ticket_action(
     if home:
         try:
             await act()
+        except NotConnectedError as error:
+            await say(not_connected_text(reconnect=error.reconnect))
         except PmpError as error:
             await say(escape_mrkdwn(error.user_message))
         except Exception:

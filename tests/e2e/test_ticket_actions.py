@@ -254,8 +254,8 @@ async def test_reply_is_posted_as_the_staff_member_on_3x(
     await link_staff(bot, MEMBER_A, 2)
     opened = await press(sender, slack, message, TicketCardAction.REPLY, wait="views.open")
     view_id = opened.response["view"]["id"]
-    filled = await slack.wait_for("views.update", since=len(slack.calls) - 1, timeout=15)
-    assert filled.ok, filled.response
+    # The modal opens at once and is filled in once PMP has answered.
+    assert await connected[0].services.listeners.wait_idle(timeout=15)
     view = slack.view(view_id)
     assert view is not None and view["callback_id"] == TicketCardAction.REPLY_MODAL
     values = {
@@ -324,3 +324,23 @@ async def test_the_console_renders_the_controls_and_presses_them() -> None:
     assert str(replies[-1]["admin"]) == "6"
     assert "replied." in text
     assert "Traceback" not in text
+
+
+async def test_reply_without_a_staff_link_says_how_to_get_one(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp: Any
+) -> None:
+    _, sender = connected
+    if pmp.api_version < 3:
+        pytest.skip("Reply is offered on PMP 3.x only (checked in the test above)")
+    slack.add_user(TEAM_A, NEWCOMER, "newcomer")
+    message = await card(sender, slack, user=NEWCOMER)
+    opened = await press(
+        sender, slack, message, TicketCardAction.REPLY, user=NEWCOMER, wait="views.open"
+    )
+    view_id = opened.response["view"]["id"]
+    # The modal opens at once and is filled in once PMP has answered.
+    assert await connected[0].services.listeners.wait_idle(timeout=15)
+    view = slack.view(view_id)
+    assert view is not None and "/pmp staff" in json.dumps(view["blocks"])
+    assert view.get("submit") is None  # nothing to send
+    assert pmp.store.ticket_replies(str(TICKET)) == []
