@@ -20,7 +20,7 @@ from bot.blocks.ticket_actions import (
 from bot.connect import ConnectionStatus
 from bot.console.blockkit import view_problems
 from bot.names import NameBook
-from bot.pmp.models import Milestone, Ticket
+from bot.pmp.models import Milestone, Project, Ticket
 from bot.queue import DueMilestone, MyQueue, due_milestones, my_tickets
 from bot.ticket_actions import ActionResult, TicketAction
 from tests.blocks.helpers import BASE_URL, NASTY, check_message, ticket_wire
@@ -176,3 +176,19 @@ def test_the_queue_on_home_stays_within_slacks_limits() -> None:
     assert re.search(r"And \d+ more\.", text)
     no_link = build_queue_blocks(None, problem="Run `/pmp staff`", names=NameBook(), base_url="")
     assert "/pmp staff" in json.dumps([b.to_dict() for b in no_link])
+
+
+def test_milestones_of_my_projects_when_pmp_names_their_members() -> None:
+
+    today = date(2026, 12, 5)
+    mine = Project.from_wire({"id": "1", "name": "Mine", "project_members": [{"staff_id": "3"}]})
+    theirs = Project.from_wire({"id": "2", "name": "Theirs", "project_members": ["4"]})
+    milestones = [
+        Milestone.from_wire(
+            {"id": str(i), "name": f"M{i}", "project_id": str(i), "due_date": "2026-12-06"}
+        )
+        for i in (1, 2)
+    ]
+    due, every_project = due_milestones(milestones, [mine, theirs], 3, today)
+    assert [(d.milestone.id, d.project_name) for d in due] == [(1, "Mine")]
+    assert not every_project
