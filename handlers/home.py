@@ -25,7 +25,7 @@ from bot.blocks.home import (
     build_modal_message,
 )
 from bot.blocks.ids import HomeAction
-from bot.blocks.ticket_actions import NO_STAFF_LINK
+from bot.blocks.staff import no_match_text
 from bot.connect import connection_status
 from bot.names import NameBook
 from bot.pmp import Customer, PmpError
@@ -33,11 +33,12 @@ from bot.pmp_pool import WorkspaceKey
 from bot.queue import QUEUE_BUDGET_S, MyQueue, load_queue
 from bot.services import BotServices
 from bot.slack.workspace_pmp import NotConnectedError, connected_pmp
+from bot.staff import NoStaffMatch
 from bot.storage import Workspace
 from bot.text import escape_mrkdwn
 from handlers._common import has_pmp, open_then_fill, open_view
 from handlers.commands import help_entries
-from handlers.ticket_actions import staff_id_of
+from handlers.ticket_actions import staff_of
 from handlers.tickets import open_new_ticket_form
 
 logger = logging.getLogger(__name__)
@@ -80,9 +81,7 @@ async def _queue(
         return None, None, names, ""
     names = pmp.names.with_ticket_names(services.lookups.ticket_names.names(pmp.base_url))
     try:
-        staff_id = await asyncio.wait_for(
-            staff_id_of(services, client, pmp, user_id), QUEUE_BUDGET_S
-        )
+        found = await asyncio.wait_for(staff_of(services, client, pmp, user_id), QUEUE_BUDGET_S)
     except TimeoutError:
         return (
             None,
@@ -92,11 +91,11 @@ async def _queue(
         )
     except PmpError as error:
         return None, f"Your queue couldn't be read: {error.user_message}", names, pmp.base_url
-    if staff_id is None:
-        return None, NO_STAFF_LINK, names, pmp.base_url
+    if isinstance(found, NoStaffMatch):
+        return None, no_match_text(found, user_id), names, pmp.base_url
     queue = await load_queue(
         pmp.client,
-        staff_id,
+        found.staff.id,
         names=names,
         today=date.today(),
         lists=services.queue_lists,

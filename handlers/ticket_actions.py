@@ -19,15 +19,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.cards import Message, build_details_card, shared_by_of
 from bot.blocks.connect import not_connected_text
 from bot.blocks.ids import TicketCardAction
+from bot.blocks.staff import no_match_text
 from bot.blocks.ticket_actions import (
-    NO_STAFF_LINK,
     ReplyOrigin,
     action_line,
     build_reply_done_view,
@@ -47,6 +46,7 @@ from bot.services import BotServices
 from bot.slack.replies import reporting_failures, respond_quietly
 from bot.slack.submission import Submission
 from bot.slack.workspace_pmp import ConnectedPmp, NotConnectedError, connected_pmp
+from bot.staff import NoStaffMatch, StaffLink, slack_email
 from bot.storage import IdempotencyStore, Workspace
 from bot.text import escape_mrkdwn
 from bot.ticket_actions import (
@@ -92,27 +92,14 @@ def _shared_by(body: dict[str, Any]) -> str | None:
     return shared_by_of((body.get("message") or {}).get("blocks")) or user_of(body)
 
 
-async def slack_email(client: AsyncWebClient, user_id: str) -> str | None:
-    """The user's e-mail as Slack has it (users:read.email); None when Slack won't say."""
-    try:
-        answer = await client.users_info(user=user_id)
-    except SlackApiError as error:
-        logger.info("users.info for a staff match failed: %s", error.response.get("error"))
-        return None
-    profile = (answer.get("user") or {}).get("profile") or {}
-    email = profile.get("email")
-    return str(email) if email else None
-
-
-async def staff_id_of(
+async def staff_of(
     services: BotServices, client: AsyncWebClient, pmp: ConnectedPmp, user_id: str
-) -> int | None:
-    """The PMP staff id of the Slack user (stored link, else matched by e-mail); None when
-    pmp-bot doesn't know it."""
-    link = await services.staff.staff_for_user(
-        pmp.client, pmp.key, user_id, lambda: slack_email(client, user_id)
+) -> StaffLink | NoStaffMatch:
+    """The Slack user's PMP staff member (their stored link, else matched by their Slack
+    e-mail), or why pmp-bot can't tell (`bot.blocks.staff.no_match_text` says it)."""
+    return await services.staff.match_user(
+        pmp.client, pmp.key, user_id, slack_email(client, user_id)
     )
-    return link.staff.id if link is not None else None
 
 
 async def report_change(services: BotServices, pmp: ConnectedPmp, ticket_id: int) -> None:
@@ -219,11 +206,11 @@ async def handle_ticket_action(
         pmp = await connected_pmp(services, workspace, workspace_key)
         change = wanted
         if change.kind == "assign":
-            staff_id = await staff_id_of(services, client, pmp, user_id)
-            if staff_id is None:
-                await say(NO_STAFF_LINK)
+            found = await staff_of(services, client, pmp, user_id)
+            if isinstance(found, NoStaffMatch):
+                await say(no_match_text(found, user_id))
                 return
-            change = TicketAction("assign", change.ticket_id, staff_id)
+            change = TicketAction("assign", change.ticket_id, found.staff.id)
         try:
             result = await _run_claimed(
                 services,
@@ -310,11 +297,11 @@ async def handle_reply_button(
                 "This PMP's API has no reply endpoint (it needs the REST API module 3.x): "
                 "reply in PMP itself."
             )
-        staff_id, ticket = await asyncio.gather(
-            staff_id_of(services, client, pmp, user_id), pmp.client.tickets.get(wanted.ticket_id)
+        found, ticket = await asyncio.gather(
+            staff_of(services, client, pmp, user_id), pmp.client.tickets.get(wanted.ticket_id)
         )
-        if staff_id is None:
-            return build_reply_problem_view(NO_STAFF_LINK)
+        if isinstance(found, NoStaffMatch):
+            return build_reply_problem_view(no_match_text(found, user_id))
         return build_reply_modal(origin, subject=ticket.display_name, names=_names(services, pmp))
 
     await open_then_fill(
@@ -361,12 +348,12 @@ async def handle_reply_submission(
     after_ticket: list[Ticket] = []
 
     async def write() -> WriteOutcome:
-        staff_id = await staff_id_of(services, client, pmp, user_id)
-        if staff_id is None:
-            raise PmpValidationError(
-                "no staff link", errors={}, user_message=NO_STAFF_LINK.replace("`", "")
-            )
-        ticket = await send_reply(pmp.client, draft, staff_id=staff_id)
+        found = await staff_of(services, client, pmp, user_id)
+        if isinstance(found, NoStaffMatch):
+            # Shown under the reply's input, which shows text as typed.
+            text = no_match_text(found, user_id).replace("`", "")
+            raise PmpValidationError("no staff link", errors={}, user_message=text)
+        ticket = await send_reply(pmp.client, draft, staff_id=found.staff.id)
         if ticket is not None:
             after_ticket.append(ticket)
         url = record_page(pmp.base_url, "ticket", draft.ticket_id, None)

@@ -23,7 +23,6 @@ from slack_sdk.models.views import View
 
 from bot.blocks.cards import Message, id_text, one_line, record_link
 from bot.blocks.ids import TicketCardAction
-from bot.grammar import SLASH_COMMAND
 from bot.names import NameBook
 from bot.records import WriteOutcome
 from bot.text import safe, truncate
@@ -36,12 +35,6 @@ from bot.ticket_actions import (
 )
 
 REPLY_TITLE = "Reply to ticket"
-
-NO_STAFF_LINK = (
-    "pmp-bot doesn't know which PMP staff member you are yet, so it can't assign tickets to "
-    f"you or reply as you. Run `{SLASH_COMMAND} staff` to link your Slack account to your PMP "
-    "staff account (matched by e-mail), or ask a pmp-bot admin to set it for you."
-)
 
 
 def action_line(result: ActionResult, user_id: str, names: NameBook) -> str:
