@@ -28,7 +28,6 @@ __all__ = [
     "build_not_admin",
     "build_staff_choices",
     "build_staff_list",
-    "build_staff_problem",
     "build_unresolved_user",
     "build_user_staff",
     "named_staff",
@@ -200,11 +199,6 @@ def build_staff_list(links: Sequence[LinkedUser], pmp_site: str) -> Message:
     if len(blocks) > 49:
         blocks = [*blocks[:48], _section(f"…and more: {len(links)} people in all.")]
     return Message(text=f"{len(links)} people linked to PMP staff", blocks=blocks)
-
-
-def build_staff_problem(problem: str) -> Message:
-    text = f":warning: {safe(problem, 2000)}"
-    return Message(text=truncate(problem, 300), blocks=[_section(text)])
 
 
 def build_not_admin() -> Message:
