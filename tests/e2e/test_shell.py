@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import Database
-from bot.storage.subscriptions import DeliveryStore, SubscriptionStore
-from bot.subscriptions import RenderedMessage, SubscriptionDelivery
 from bot.run.shell import app_work_done, run_shell
 from bot.sandbox import DEFAULT_SANDBOX_TOKEN, running_sandbox
 from bot.services import ListenerTracker
 from bot.slack.app import BOLT_LOGGER
+from bot.storage import Database
+from bot.storage.subscriptions import DeliveryStore, SubscriptionStore
+from bot.subscriptions import RenderedMessage, SubscriptionDelivery
 
 
 def test_the_shell_runs_a_scripted_session_from_stdin() -> None:
