@@ -25,7 +25,13 @@ from typing import Literal
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.pmp import PmpAuthError, PmpClient, PmpError, PmpNotFoundError
+from bot.pmp import (
+    PmpAuthError,
+    PmpClient,
+    PmpError,
+    PmpNotFoundError,
+    PmpSearchRefusedError,
+)
 from bot.pmp.staff import Staff
 from bot.pmp_pool import WorkspaceKey
 from bot.storage.staff_links import LinkSource, StaffLinkStore, StoredStaffLink
@@ -368,7 +374,7 @@ class StaffDirectory:
         address = (address or "").strip() or None
         if address is None:
             return NoStaffMatch("no_email")
-        hits = await self.search(pmp, address)
+        hits = await self._staff_with_email(pmp, address)
         if isinstance(hits, StaffUnavailable):
             return NoStaffMatch("unavailable", address)
         same = [member for member in hits if _same_email(member.email, address)]
@@ -384,6 +390,26 @@ class StaffDirectory:
             key.team_id, key.enterprise_id, self._stored(pmp, slack_user_id, link)
         )
         return link
+
+    async def _staff_with_email(
+        self, pmp: PmpClient, address: str
+    ) -> list[StaffMember] | StaffUnavailable:
+        """Staff whose records hold `address` (PMP's search, which also matches parts of it).
+        A web server in front of PMP may refuse some e-mail characters (`+`) in a search path:
+        then every staff member is read and the e-mail looked for here."""
+        try:
+            return await self.search(pmp, address)
+        except PmpSearchRefusedError:
+            logger.info("PMP %s refused an e-mail as a staff search; reading the list", pmp.site)
+        try:
+            rows = await pmp.staff.list()
+        except PmpAuthError as error:
+            if self._note_refused(pmp, error):
+                return StaffUnavailable()
+            raise
+        members = [StaffMember.from_pmp(row) for row in rows]
+        self._learn(pmp, members)
+        return members
 
     async def set_link(
         self,

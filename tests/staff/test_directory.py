@@ -23,7 +23,14 @@ from bot.staff import (
 )
 from bot.storage import Database, WorkspaceStore
 from bot.storage.staff_links import StaffLinkStore
-from tests.pmp.conftest import NO_DATA, ROOT, ClientFactory, FakePmp, json_response
+from tests.pmp.conftest import (
+    NO_DATA,
+    ROOT,
+    ClientFactory,
+    FakePmp,
+    html_response,
+    json_response,
+)
 
 KEY = WorkspaceKey(team_id="T1")
 OTHER = WorkspaceKey(team_id="T2")
@@ -41,6 +48,7 @@ STAFF = [
     },
     {"staffid": "7", "firstname": "Twin", "lastname": "A", "email": "twin@pmp.example"},
     {"staffid": "8", "firstname": "Twin", "lastname": "B", "email": "twin@pmp.example"},
+    {"staffid": "9", "firstname": "Plus", "lastname": "Sign", "email": "plus+ops@pmp.example"},
 ]
 
 
@@ -59,6 +67,11 @@ class StaffPmp:
             raise httpx.ReadTimeout("slow", request=request)
         if self.refuse:
             return json_response(403, {"status": False, "message": "no permission"})
+        if path == "staffs":
+            return json_response(200, STAFF)
+        if "%2B" in request.url.raw_path.decode():
+            # A web server whose URL rules refuse "+" in a path: an HTML page.
+            return html_response(403)
         if path.startswith("staffs/search/"):
             term = path.removeprefix("staffs/search/").casefold()
             rows = [
@@ -167,7 +180,7 @@ async def test_search_for_pickers(setup: Setup) -> None:
     found = await directory.search(pmp, "  o ")
     assert isinstance(found, list)
     # Active first ("Old Timer" is deactivated), then by name.
-    assert [m.id for m in found] == [3, 6]
+    assert [m.id for m in found] == [9, 3, 6]
     assert await directory.search(pmp, " ") == []
     fake.paths.clear()
     await directory.search(pmp, "O")  # kept: PMP isn't asked again for the same term
@@ -236,3 +249,12 @@ async def test_forms_ask_once_whether_staff_can_be_listed(setup: Setup) -> None:
     fake.refuse, fake.slow = False, True
     clock.now += UNAVAILABLE_TTL_S
     assert await directory.can_list_now(pmp)  # PMP failing otherwise: the pickers say so
+
+
+async def test_an_email_the_web_server_refuses_to_search_is_found_in_the_list(
+    setup: Setup,
+) -> None:
+    directory, pmp, fake, _ = setup
+    link = await directory.staff_for_user(pmp, KEY, "U1", "Plus+Ops@pmp.example")
+    assert link is not None and link.staff.id == 9
+    assert fake.paths[-1] == "staffs"
