@@ -45,6 +45,9 @@ DEFAULT_SLACK_SCOPES: tuple[str, ...] = (
     "users:read.email",
     "links:read",
     "links:write",
+    # Subscriptions: a post whose delivery was cut short is looked for before it is resent.
+    "channels:history",
+    "groups:history",
 )
 DEFAULT_DATABASE_FILENAME = "pmp-bot.sqlite3"
 SECRET_KEY_FILENAME = "secret.key"
