@@ -7,6 +7,7 @@ ticket forms, and their number input when PMP's token may not list staff."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -19,6 +20,7 @@ from bot.pmp_pool import WorkspaceKey
 from bot.run.embedded import RunningBot
 from bot.sandbox import RunningSandbox
 from bot.staff import StaffLink
+from bot.storage.staff_links import StaffLinkStore, StoredStaffLink
 from tests.e2e import test_record_forms as records
 from tests.e2e import test_ticket_forms as tickets
 from tests.e2e.conftest import MEMBER_A, OWNER_A, TEAM_A, TEAM_B
@@ -315,3 +317,23 @@ async def test_forms_ask_for_staff_numbers_when_pmp_wont_list_staff(
     # Known now: the next ticket form asks for the number from the start.
     view = await tickets.open_by_command(sender, slack, "ticket new Known already")
     assert records.inputs(view)["ticket.assigned"]["type"] == "number_input"
+
+
+async def test_an_uninstall_forgets_the_workspaces_links_only(
+    connected: Connected, slack: RunningSlackStandin, pmp: RunningSandbox
+) -> None:
+    bot, sender = connected
+    await bot.services.workspaces.save_credentials(TEAM_B, None, pmp.base_url, pmp.token, "U0002")
+    assert "Maria Garcia" in await staff(sender, slack, f"<@{MEMBER_A}> Maria Garcia")
+    store = StaffLinkStore(bot.services.database)
+    other = StoredStaffLink("U0002", pmp.base_url, 3, "Tom Becker", None, "admin", "U0002")
+    await store.put(TEAM_B, None, other)
+    response = await sender.event({"type": "app_uninstalled"}, team=TEAM_A)
+    assert response.status_code == 200
+    for _ in range(200):
+        if await bot.services.workspaces.get(TEAM_A) is None:
+            break
+        await asyncio.sleep(0.02)
+    assert await bot.services.workspaces.get(TEAM_A) is None
+    assert await store.all(TEAM_A, None) == []
+    assert [row.staff_id for row in await store.all(TEAM_B, None)] == [3]
