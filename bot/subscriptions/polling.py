@@ -188,6 +188,10 @@ def _record_fields(watch: Watch, row: Mapping[str, Any]) -> dict[str, str | None
     }
 
 
+def _context_of(watch: Watch, row: Mapping[str, Any]) -> dict[str, str]:
+    return {name: value for name in watch.context if (value := _text(row.get(name)))}
+
+
 def observe(watch: Watch, row: Mapping[str, Any], today: date) -> Observed | None:
     """A row of PMP's list (or one record) as the sources compare it; None without an id."""
     record_id = _record_id(row.get(watch.id_key))
@@ -200,7 +204,7 @@ def observe(watch: Watch, row: Mapping[str, Any], today: date) -> Observed | Non
         record_id=record_id,
         watched=watched_values(watch, row, today),
         label=_text(row.get(watch.label_key)),
-        context={name: _text(row.get(name)) for name in watch.context if _text(row.get(name))},
+        context=_context_of(watch, row),
         record=record,
     )
 
@@ -289,9 +293,17 @@ class ChangeDetector:
         if await store.baseline_at(team_id, enterprise_id, kind) is None:
             baseline: list[tuple[int, tuple[str, ...], str, Mapping[str, str]]] = []
             async for row in rows:
-                found = observe(watch, row, today)
-                if found is not None:
-                    baseline.append((found.record_id, found.watched, found.label, found.context))
+                record_id = _record_id(row.get(watch.id_key))
+                if record_id is not None:
+                    # Only what is kept: the record's fields are read for events alone.
+                    baseline.append(
+                        (
+                            record_id,
+                            watched_values(watch, row, today),
+                            _text(row.get(watch.label_key)),
+                            _context_of(watch, row),
+                        )
+                    )
             await store.record_baseline(team_id, enterprise_id, kind, baseline)
             return PollResult(kind, len(baseline), 0, baseline=True)
         stored = await store.load(team_id, enterprise_id, kind)
