@@ -432,17 +432,19 @@ class SubscriptionDelivery:
         return delivered
 
     async def _deliver_rows(self, client: AsyncWebClient, rows: list[OutboxRow]) -> int:
-        first = rows[0]
-        if first.notice is not None:
-            batch = _notice_batch(rows)
+        """Delivers the fetched rows in order (a run of notices as one message) until one
+        has to wait: then the caller reads the outbox again."""
+        done = 0
+        while rows and not self._stopping:
+            batch = _notice_batch(rows) if rows[0].notice is not None else [rows[0]]
             outcome = await self._deliver(client, batch)
-        else:
-            batch = [first]
-            outcome = await self._deliver(client, batch)
-        if outcome.retry_in is not None:
-            await self.sleep(outcome.retry_in)
-            return 0
-        return len(batch) if not outcome.dropped else 0
+            if outcome.retry_in is not None:
+                await self.sleep(outcome.retry_in)
+                return done
+            rows = rows[len(batch) :]
+            if not outcome.dropped:
+                done += len(batch)
+        return done
 
     async def _deliver(self, client: AsyncWebClient, batch: list[OutboxRow]) -> _Outcome:
         first = batch[0]

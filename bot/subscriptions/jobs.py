@@ -180,6 +180,10 @@ class JobRunner:
         if self._started:
             return
         self._started = True
+        # procrastinate logs every job at INFO (thousands an hour); its warnings still show.
+        quiet = logging.getLogger("procrastinate")
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.WARNING)
         if self._postgres:
             schema = await self._apply_schema()
             kwargs: dict[str, Any] = {
