@@ -20,7 +20,9 @@ import pytest
 
 from bot.blocks.ids import Action
 from bot.console.slack_standin import RecordedCall, RunningSlackStandin
+from bot.pmp import PmpClient
 from bot.pmp.webhooks import sign
+from bot.pmp_pool import WorkspaceKey
 from bot.run.embedded import RunningBot, running_bot
 from bot.sandbox import running_sandbox
 from bot.sandbox import schema as sandbox_schema
@@ -34,6 +36,16 @@ GENERAL = "<#C0001|general>"
 def sources(bot: RunningBot) -> EventSources:
     assert bot.services.sources is not None
     return bot.services.sources
+
+
+async def client_of(bot: RunningBot) -> PmpClient:
+    workspace = await bot.services.workspaces.get(TEAM_A)
+    assert workspace is not None
+    client = await bot.services.pmp_pool.client_for(
+        WorkspaceKey(TEAM_A), workspace.credentials_version
+    )
+    assert client is not None
+    return client
 
 
 async def change(sandbox: Any, **body: Any) -> dict[str, Any]:
@@ -249,10 +261,9 @@ async def test_a_change_in_pmp_3_reaches_the_channel_by_webhook_once(
     assert card.ok
     await settled(bot)
     posts = len(slack.calls_to("chat.postMessage"))
-    # The catch-up read sees the same change: nothing is posted twice.
-    await sources(bot).poller.poll_workspace(TEAM_A, None)
-    await settled(bot)
-    assert len(slack.calls_to("chat.postMessage")) == posts
+    # The catch-up read sees the same change: it makes no event of it again.
+    catch_up = await sources(bot).poller.detector.poll(TEAM_A, None, await client_of(bot), "ticket")
+    assert (catch_up.baseline, catch_up.events) == (False, 0)
 
     # A change PMP sent no webhook for (an API edit of the priority fires no bridged hook)
     # is found by the catch-up read, once.
@@ -364,3 +375,24 @@ async def test_disconnecting_removes_the_webhook_from_pmp(
             hook["url"], content=b"{}", headers={"X-Perfex-Signature": "t=1,v1=" + "0" * 64}
         )
     assert answer.status_code == 404
+
+
+async def test_a_change_the_bot_made_is_looked_at_without_waiting_for_a_poll(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    await subscribe(sender, slack, f"{GENERAL} tickets")
+    await sources(bot).poller.poll_workspace(TEAM_A, None)  # the baseline
+    ticket = int(pmp.store.tickets()[0]["ticketid"])
+    since = len(slack.calls)
+    # As a ticket action on a card does: PMP changed, then delivery told.
+    pmp.store.update(sandbox_schema.TICKETS, str(ticket), {"status": "5"})
+    await bot.services.subscriptions.delivery.record_changed(TEAM_A, None, "ticket", ticket)
+    card = await slack.wait_for(
+        "chat.postMessage", lambda call: about(call, ticket), timeout=15, since=since
+    )
+    assert card.ok
+    # The next read finds nothing new: the change was made into an event once.
+    await sources(bot).wait_idle()
+    again = await sources(bot).poller.detector.poll(TEAM_A, None, await client_of(bot), "ticket")
+    assert (again.baseline, again.events) == (False, 0)
