@@ -452,19 +452,28 @@ async def closed_run(
 
 
 async def open_run(
-    m: Machine, process: Process, requests: Sequence[Prepared], rate: float, latency: float
+    m: Machine,
+    process: Process,
+    requests: Sequence[Prepared],
+    rate: float,
+    latency: float,
+    profile: str | None = None,
 ) -> Run:
     target = m.target(process)
     await target.warm(len(requests) if math.isinf(rate) else min(len(requests), 20))
     deliver = any(r.key for r in requests) and process is not m.ack
     if process is m.bot:
         await m.pmp_requests(reset=True)
+    seconds = len(requests) / rate if not math.isinf(rate) else 1.0
+    spy = start_profiler(process.pid, profile, seconds) if profile else None
     with collector_paused():
         before = m.cpu()
         samples = await open_loop(target, requests, rate)
         if deliver:
             await m.deliveries.collect(samples, timeout=latency + 10)
         after = m.cpu()
+    if spy is not None:
+        finish_profiler(spy)
     asked = await m.pmp_requests() if process is m.bot else None
     label = "at once" if math.isinf(rate) else f"{rate:g}/s"
     summary = summarize(
@@ -474,13 +483,15 @@ async def open_run(
 
 
 async def open_loop_runs(
-    m: Machine, plan: Plan, queries: dict[str, Queries], latency: float
+    m: Machine, plan: Plan, queries: dict[str, Queries], latency: float, profile: str | None
 ) -> list[Run]:
     count = int(plan.open_rate * plan.open_seconds)
     runs = []
     for process in (m.bot, m.ack, m.respond):
         texts = [f"customer {q}" for q in queries[process.name].take(count)]
-        runs.append(await open_run(m, process, await m.commands(texts), plan.open_rate, latency))
+        requests = await m.commands(texts)
+        spy_on = profile if process is m.bot else None
+        runs.append(await open_run(m, process, requests, plan.open_rate, latency, spy_on))
         await asyncio.sleep(1.0)
     return runs
 
@@ -1004,8 +1015,16 @@ async def scenarios(
             runs[f"calibrate {run.cost.server}"] = run
     if "open" in only:
         await m.set_latency(latencies.open)
-        for run in await open_loop_runs(m, plan, queries, latencies.open):
+        # --profile spies on the closed loop, or on the open loop when that is not run.
+        open_profile = profile if "closed" not in only else None
+        open_runs = await open_loop_runs(m, plan, queries, latencies.open, open_profile)
+        for run in open_runs:
             runs[f"open {run.cost.server}"] = run
+        if open_profile and open_profile.endswith(".txt") and Path(open_profile).exists():
+            bot_run = open_runs[0]
+            profile_lines = summarize_profile(
+                Path(open_profile), bot_run.cost.ms_per_request(bot_run.cost.server)
+            )
     if "closed" in only:
         await m.set_latency(latencies.closed)
         closed = await closed_loop_runs(m, plan, queries, latencies.closed, profile)
@@ -1072,8 +1091,9 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         metavar="FILE",
-        help="py-spy the bot during its closed-loop run (.txt: collapsed stacks, summarised; "
-        ".svg flame graph; .json speedscope)",
+        help="py-spy the bot during its closed-loop run, or its open-loop run when the closed "
+        "loop is not in --only (.txt: collapsed stacks, summarised; .svg flame graph; .json "
+        "speedscope)",
     )
     parser.add_argument(
         "--only", metavar="LIST", help=f"comma-separated scenarios: {','.join(SCENARIOS)}"
