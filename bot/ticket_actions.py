@@ -20,6 +20,7 @@ from typing import Final, Literal, get_args
 
 from bot.names import DEFAULT_TICKET_PRIORITIES, DEFAULT_TICKET_STATUSES, NameBook
 from bot.pmp import PmpClient, PmpError, Ticket, TicketStatus
+from bot.pmp.fields import FieldValue
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,13 @@ def _kept_tags(ticket: Ticket) -> dict[str, str]:
     return {"tags": tags} if isinstance(tags, str) and tags.strip() else {}
 
 
+_ATTRIBUTE: Final[Mapping[str, str]] = {
+    "status": "status",
+    "priority": "priority",
+    "assigned": "assigned",
+}
+
+
 async def apply_action(
     pmp: PmpClient,
     action: TicketAction,
@@ -137,7 +145,7 @@ async def apply_action(
     """Makes the change a card button or menu asks for, then reads the ticket back for its
     card. PmpNotFoundError when the ticket is gone; PmpUnsafeUpdateError when the change would
     cost ticket #1's files and the admin hasn't allowed that; other PmpErrors as PMP answers."""
-    changes: dict[str, object] = dict(action.changes())
+    changes: dict[str, FieldValue] = dict(action.changes())
     if not changes:
         raise ValueError(f"{action.kind} is not a change of fields")
     if action.kind == "assign" and action.value <= 0:
@@ -150,6 +158,8 @@ async def apply_action(
     changed = await pmp.tickets.update(
         action.ticket_id,
         allow_first_record_file_loss=allow_first_record_file_loss,
+        # Field names only (status, priority, assigned, tags): never `timeout`, which mypy
+        # can't tell from a dict's keys.
         **changes,  # type: ignore[arg-type]
     )
     if changed and allow_first_record_file_loss:
@@ -159,13 +169,6 @@ async def apply_action(
         )
     after = await _read_back(pmp, action.ticket_id, before)
     return ActionResult(action, after, changed=changed)
-
-
-_ATTRIBUTE: Final[Mapping[str, str]] = {
-    "status": "status",
-    "priority": "priority",
-    "assigned": "assigned",
-}
 
 
 async def _read_back(pmp: PmpClient, ticket_id: int, fallback: Ticket) -> Ticket:
