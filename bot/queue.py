@@ -2,11 +2,12 @@
 first) and the milestones due within a week or overdue on projects they are a member of.
 
 Three PMP lists asked at once (tickets, milestones, projects), each given a time budget: a
-part PMP doesn't answer in time is left out with a note, the rest is shown. The lists are
-kept a short while per workspace (`QueueLists`) and asked once for everyone opening Home at
-the same time; a ticket action forgets them. PMP's API says
-who is on a project only when its project rows carry their members (`project_members` or
-`members`); when they don't, milestones of every project are shown, and the queue says so.
+part PMP doesn't answer in time is left out with a note, the rest is shown. Of the tickets,
+read row by row as they arrive, only those assigned to someone are kept, without messages.
+The lists are kept a short while per workspace (`QueueLists`) and asked once for everyone
+opening Home at the same time; a ticket action forgets them. PMP's API says who is on a
+project only when its project rows carry their members (`project_members` or `members`);
+when they don't, milestones of every project are shown, and the queue says so.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Literal, TypeVar
 
 from bot.names import NameBook
 from bot.pmp import Milestone, PmpClient, PmpError, PmpRecord, Project, Ticket
+from bot.pmp.listing import stream_rows
 from bot.ticket_actions import closed_status, reply_supported
 
 logger = logging.getLogger(__name__)
@@ -178,10 +180,25 @@ class QueueLists:
         return await asyncio.shield(kept[1])
 
 
+async def _assigned_tickets(pmp: PmpClient) -> list[Ticket]:
+    """The tickets assigned to anyone, without their messages: PMP 2.0.8 answers every
+    ticket at once, so the list is read row by row as it arrives and only these are kept."""
+    kept: list[Ticket] = []
+    async for row in stream_rows(pmp, "tickets", noun="ticket"):
+        assigned = str(row.get("assigned") or "")
+        if not (assigned.isdigit() and int(assigned) > 0):
+            continue
+        try:
+            kept.append(Ticket.from_wire({k: v for k, v in row.items() if k != "message"}))
+        except ValueError:
+            logger.info("My queue: a ticket row PMP sent has no usable id")
+    return kept
+
+
 async def _read(pmp: PmpClient, kind: ListKind) -> list[Any]:
     records: list[PmpRecord]
     if kind == "ticket":
-        records = list(await pmp.tickets.list())
+        records = list(await _assigned_tickets(pmp))
     elif kind == "milestone":
         records = list(await pmp.milestones.list())
     else:

@@ -17,29 +17,29 @@ from bot.sandbox import schema
 
 
 class CountingPmp:
-    """A PMP client whose ticket list is counted and can be held back."""
+    """A PMP client whose milestone list is counted and can be held back."""
 
     def __init__(self, base_url: str = "https://crm.example.com") -> None:
         self.base_url = base_url
         self.calls = 0
         self.release = asyncio.Event()
         self.release.set()
-        self.tickets = SimpleNamespace(list=self._list)
+        self.milestones = SimpleNamespace(list=self._list)
 
     async def _list(self) -> list[Any]:
         self.calls += 1
         await self.release.wait()
-        return [f"ticket-{self.calls}"]
+        return [f"milestones-{self.calls}"]
 
 
 async def test_users_opening_home_together_share_one_request() -> None:
     pmp: Any = CountingPmp()
     pmp.release.clear()
     lists = QueueLists()
-    waiting = [asyncio.ensure_future(lists.get(pmp, "T1", "ticket")) for _ in range(5)]
+    waiting = [asyncio.ensure_future(lists.get(pmp, "T1", "milestone")) for _ in range(5)]
     await asyncio.sleep(0)
     pmp.release.set()
-    assert {tuple(await w) for w in waiting} == {("ticket-1",)}
+    assert {tuple(await w) for w in waiting} == {("milestones-1",)}
     assert pmp.calls == 1
 
 
@@ -47,29 +47,29 @@ async def test_lists_are_kept_briefly_and_forgotten_after_a_change() -> None:
     now = [0.0]
     pmp: Any = CountingPmp()
     lists = QueueLists(ttl_s=30, clock=lambda: now[0])
-    assert await lists.get(pmp, "T1", "ticket") == ["ticket-1"]
+    assert await lists.get(pmp, "T1", "milestone") == ["milestones-1"]
     now[0] = 10
-    assert await lists.get(pmp, "T1", "ticket") == ["ticket-1"]  # kept
-    assert await lists.get(pmp, "T2", "ticket") == ["ticket-2"]  # another workspace
+    assert await lists.get(pmp, "T1", "milestone") == ["milestones-1"]  # kept
+    assert await lists.get(pmp, "T2", "milestone") == ["milestones-2"]  # another workspace
     now[0] = 41
-    assert await lists.get(pmp, "T1", "ticket") == ["ticket-3"]  # too old
+    assert await lists.get(pmp, "T1", "milestone") == ["milestones-3"]  # too old
     lists.forget("T1")
-    assert await lists.get(pmp, "T1", "ticket") == ["ticket-4"]
+    assert await lists.get(pmp, "T1", "milestone") == ["milestones-4"]
     # The workspace connected another PMP: its lists are not reused.
     other: Any = CountingPmp("https://other.example.com")
-    assert await lists.get(other, "T1", "ticket") == ["ticket-1"]
+    assert await lists.get(other, "T1", "milestone") == ["milestones-1"]
 
 
 async def test_a_user_giving_up_does_not_cancel_the_others_read() -> None:
     pmp: Any = CountingPmp()
     pmp.release.clear()
     lists = QueueLists()
-    impatient = asyncio.ensure_future(asyncio.wait_for(lists.get(pmp, "T1", "ticket"), 0.01))
-    patient = asyncio.ensure_future(lists.get(pmp, "T1", "ticket"))
+    impatient = asyncio.ensure_future(asyncio.wait_for(lists.get(pmp, "T1", "milestone"), 0.01))
+    patient = asyncio.ensure_future(lists.get(pmp, "T1", "milestone"))
     with contextlib.suppress(TimeoutError):
         await impatient
     pmp.release.set()
-    assert await patient == ["ticket-1"]
+    assert await patient == ["milestones-1"]
     assert pmp.calls == 1
 
 
@@ -82,6 +82,9 @@ async def test_the_queue_from_the_sandbox(pmp: PmpClient, sandbox: Any) -> None:
     ids = [ticket.id for ticket in queue.tickets]
     assert ids.index(8) < ids.index(3)  # open first
     assert all(ticket.assigned == 5 for ticket in queue.tickets)
+    # Kept without their messages (a 2.0.8 list holds every ticket's), nor PMP's secrets.
+    assert all(ticket.message is None and "message" not in ticket.raw for ticket in queue.tickets)
+    assert not any("password" in key for t in queue.tickets for key in t.raw)
     assert queue.all_projects  # the sandbox's project rows don't name their members
     assert not queue.notes
     assert queue.can_reply is False  # the sandbox is 2.0.8 here
