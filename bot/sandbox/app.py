@@ -189,6 +189,7 @@ class SandboxApp:
         self.tokens = TokenRegistry(token)
         self._issued = 0
         self.webhooks = WebhookHub(store, webhook_options)
+        self._lists: dict[str, tuple[int, list[PhpValue], bytes]] = {}
         self.api_version = api_version
         self.faults = faults if faults is not None else SandboxFaults()
         self._random = random.Random(random_seed)
@@ -396,12 +397,16 @@ class SandboxApp:
                 found = self.store.contact(contact_id)
             return json_answer(200, found) if found else self._no_data()
         if is_empty(first) or (not first.isdigit() and controller != "milestones"):
-            rows = resources.read_all(self.store, controller)
+            rows, encoded = self._list(controller)
             if not rows:
                 return self._no_data()
             if self.api_version >= 3:
                 return json_answer(200, self._page(request, rows))
-            return json_answer(200, rows)
+            return Response(
+                encoded,
+                status_code=200,
+                headers={"content-type": "application/json; charset=utf-8"},
+            )
         site_url = str(request.base_url).rstrip("/")
         record = resources.read(self.store, controller, first, site_url=site_url)
         if record and controller == "tickets" and self.api_version < 3:
@@ -414,6 +419,18 @@ class SandboxApp:
                 kind="TypeError",
             )
         return json_answer(200, record) if record else self._no_data()
+
+    def _list(self, controller: str) -> tuple[list[PhpValue], bytes]:
+        """Every row of a list endpoint and its JSON, read again only once the data changed
+        (many workspaces polling one sandbox ask for the same list)."""
+        version = self.store.version
+        cached = self._lists.get(controller)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+        rows = resources.read_all(self.store, controller)
+        encoded = php_json(rows)
+        self._lists[controller] = (version, rows, encoded)
+        return rows, encoded
 
     @staticmethod
     def _page(request: Request, rows: list[PhpValue]) -> PhpValue:
@@ -573,6 +590,8 @@ class SandboxApp:
             return await self._tokens_control(request)
         if action.startswith("/_sandbox/webhooks/"):
             return await self._webhooks_control(request, action)
+        if action == "/_sandbox/bulk" and request.method == "POST":
+            return await self._bulk_control(request)
         if action == "/_sandbox/changes" and request.method == "POST":
             return await self._changes_control(request)
         replies = _REPLIES_CONTROL.fullmatch(action)
@@ -632,6 +651,32 @@ class SandboxApp:
         except ValueError as error:
             return json_answer(400, {"status": False, "message": str(error)})
         return json_answer(404, {"status": False, "message": "Unknown sandbox control."})
+
+    async def _bulk_control(self, request: Request) -> Response:
+        """``POST /_sandbox/bulk {"customers": N, "tickets": N}``: add plain records in bulk
+        (each customer with a primary contact; tickets from active contacts)."""
+        try:
+            fields = json.loads(await request.body() or b"{}")
+            if not isinstance(fields, dict) or set(fields) - {"customers", "tickets"}:
+                raise ValueError('send {"customers": N, "tickets": N}')
+            counts: dict[str, int] = {}
+            for name in ("customers", "tickets"):
+                count = fields.get(name, 0)
+                if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1e6:
+                    raise ValueError(f"{name} must be a whole number from 0 to 1000000")
+                counts[name] = count
+        except ValueError as error:
+            return json_answer(400, {"status": False, "message": str(error)})
+        customers = (
+            self.store.add_bulk_customers(counts["customers"]) if counts["customers"] else []
+        )
+        tickets = self.store.add_bulk_tickets(counts["tickets"]) if counts["tickets"] else []
+        added: dict[str, PhpValue] = {
+            "status": True,
+            "customers": [customers[0], customers[-1]] if customers else [],
+            "tickets": [tickets[0], tickets[-1]] if tickets else [],
+        }
+        return json_answer(200, added)
 
     async def _changes_control(self, request: Request) -> Response:
         """``POST /_sandbox/changes``: a change made in PMP's web UI (bot/sandbox/changes.py),

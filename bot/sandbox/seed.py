@@ -1084,3 +1084,37 @@ def bulk_customer_rows(first_id: int, count: int) -> tuple[list[Row], list[Row]]
             }
         )
     return customers, contacts
+
+
+def bulk_ticket_rows(first_id: int, count: int, contacts: list[Row]) -> list[Row]:
+    """``count`` ordinary tickets (ids from ``first_id``) from the given contacts, spread over
+    departments, statuses, priorities and the first five staff members."""
+    rows: list[Row] = []
+    for offset in range(count):
+        number = first_id + offset
+        contact = contacts[offset % len(contacts)]
+        status = (number % 5) + 1
+        opened = 60 - (offset % 600) / 10
+        rows.append(
+            {
+                "ticketid": str(number),
+                "userid": str(contact["userid"]),
+                "contactid": str(contact["id"]),
+                "department": str((number % 3) + 1),
+                "priority": str((number % 3) + 1),
+                "status": str(status),
+                "service": "0",
+                "ticketkey": hashlib.md5(f"ticket-{number}".encode()).hexdigest(),
+                "subject": f"Bulk ticket {number:06d}",
+                "message": f"Bulk ticket number {number}.",
+                "admin": None,
+                "date": _stamp(opened),
+                "project_id": "0",
+                "lastreply": _stamp(opened - 0.05) if status != 1 else None,
+                "clientread": "1",
+                "adminread": "1",
+                "assigned": str((number % 5) + 1),
+                "cc": "",
+            }
+        )
+    return rows

@@ -222,6 +222,11 @@ class SandboxStore:
                         f'UPDATE "{table.name}" SET "{column.name}" = ?', (column.default,)
                     )
 
+    @property
+    def version(self) -> int:
+        """Changes whenever the data does: the connection's count of changed rows."""
+        return self._conn.total_changes
+
     # lifecycle
 
     def close(self) -> None:
@@ -296,6 +301,22 @@ class SandboxStore:
             self._insert_many(schema.CLIENTS, customers, canonical_already=True)
             self._insert_many(schema.CONTACTS, contacts, canonical_already=True)
         return [int(str(row["userid"])) for row in customers]
+
+    def add_bulk_tickets(self, count: int) -> list[int]:
+        """Add ``count`` tickets from the active contacts of active customers; returns ids."""
+        with self._lock, self._conn:
+            (last,) = self._conn.execute(
+                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tickets'), 0)"
+            ).fetchone()
+            contacts = self._rows(
+                'SELECT ct.id, ct.userid FROM "contacts" ct JOIN "clients" c ON c.userid = '
+                "ct.userid WHERE ct.active = 1 AND c.active = 1 ORDER BY ct.id"
+            )
+            if not contacts:
+                raise ValueError("bulk tickets need at least one active contact")
+            rows = seed.bulk_ticket_rows(int(last) + 1, count, contacts)
+            self._insert_many(schema.TICKETS, rows)
+        return [int(str(row["ticketid"])) for row in rows]
 
     # low-level rows
 
@@ -966,18 +987,15 @@ class SandboxStore:
         found = self.row(table, key) if key is not None else None
         return found if found is not None else dict.fromkeys(table.column_names)
 
-    def _ticket_record(self, ticket: Row) -> Record:
-        """``Tickets_model::get``: ``SELECT *`` over seven joins, then explicit aliases."""
-        department = self._joined(schema.DEPARTMENTS, ticket["department"])
-        status = self._joined(schema.TICKETS_STATUS, ticket["status"])
-        service = self._joined(schema.SERVICES, ticket["service"])
-        client = self._joined(schema.CLIENTS, ticket["userid"])
-        contact = self._joined(schema.CONTACTS, ticket["contactid"])
-        staff = self._joined(schema.STAFF, ticket["admin"])
-        priority = self._joined(schema.TICKETS_PRIORITIES, ticket["priority"])
+    def _ticket_record(self, ticket: Row, joined: Sequence[Row] | None = None) -> Record:
+        """``Tickets_model::get``: ``SELECT *`` over seven joins, then explicit aliases.
+        ``joined``: the seven joined rows when one query already read them."""
+        if joined is None:
+            joined = [self._joined(table, ticket[column]) for table, column in _TICKET_JOINS]
+        department, status, service, client, contact, staff, priority = joined
         record: Record = dict(ticket)
-        for joined in (department, status, service, client, contact, staff, priority):
-            record.update(joined)
+        for part in (department, status, service, client, contact, staff, priority):
+            record.update(part)
         record.update(
             {
                 "userid": ticket["userid"],
@@ -1014,10 +1032,45 @@ class SandboxStore:
 
     def tickets(self) -> list[Record]:
         with self._lock:
-            rows = self._rows(
-                'SELECT * FROM "tickets" ORDER BY lastreply IS NOT NULL, lastreply, ticketid'
+            rows = self._joined_rows(
+                "tickets",
+                schema.TICKETS,
+                _TICKET_JOINS,
+                " ORDER BY t.lastreply IS NOT NULL, t.lastreply, t.ticketid",
             )
-            return [self._ticket_record(row) for row in rows]
+        return [self._ticket_record(ticket, joined) for ticket, joined in rows]
+
+    def _joined_rows(
+        self,
+        base: str,
+        table: Table,
+        joins: Sequence[tuple[Table, str]],
+        tail: str,
+        params: Sequence[object] = (),
+    ) -> list[tuple[Row, list[Row]]]:
+        """Rows of ``table`` (alias ``t``) each with its LEFT JOINed rows (``table.key`` =
+        the base row's column), read in one query; a missing joined row is all NULLs."""
+        columns = [f't."{name}"' for name in table.column_names]
+        sql_joins = []
+        for index, (joined, column) in enumerate(joins):
+            alias = f"j{index}"
+            columns += [f'{alias}."{name}"' for name in joined.column_names]
+            sql_joins.append(
+                f'LEFT JOIN "{joined.name}" {alias} ON {alias}."{joined.key}" = t."{column}"'
+            )
+        sql = f'SELECT {", ".join(columns)} FROM "{base}" t {" ".join(sql_joins)}{tail}'
+        found: list[tuple[Row, list[Row]]] = []
+        widths = [len(table.column_names), *(len(joined.column_names) for joined, _ in joins)]
+        names = [table.column_names, *(joined.column_names for joined, _ in joins)]
+        for values in self._conn.execute(sql, tuple(params)):
+            texts = [None if value is None else str(value) for value in values]
+            parts: list[Row] = []
+            start = 0
+            for width, part_names in zip(widths, names, strict=True):
+                parts.append(dict(zip(part_names, texts[start : start + width], strict=True)))
+                start += width
+            found.append((parts[0], parts[1:]))
+        return found
 
     def ticket(self, key: str) -> Record | None:
         with self._lock:
@@ -1063,23 +1116,51 @@ class SandboxStore:
             sql += " OR ".join(f"pmp_like({column}, ?)" for column in columns) + ")"
             params = [f"{term}%", *([f"%{term}%"] * len(columns))]
         with self._lock:
-            records: list[Record] = []
-            for hit in self._rows(sql + " ORDER BY t.ticketid DESC", params):
-                ticket = self.row(schema.TICKETS, str(hit["ticketid"]))
-                if ticket is None:
-                    continue
-                record: Record = dict(ticket)
-                for joined in (
-                    self._joined(schema.DEPARTMENTS, ticket["department"]),
-                    self._joined(schema.CLIENTS, ticket["userid"]),
-                    self._joined(schema.CONTACTS, ticket["contactid"]),
+            hits = [
+                str(hit["ticketid"])
+                for hit in self._rows(sql + " ORDER BY t.ticketid DESC", params)
+            ]
+            found: dict[str, tuple[Row, list[Row]]] = {}
+            for start in range(0, len(hits), 500):  # SQLite's limit on parameters
+                chunk = hits[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                for ticket, joined in self._joined_rows(
+                    "tickets",
+                    schema.TICKETS,
+                    _TICKET_SEARCH_JOINS,
+                    f" WHERE t.ticketid IN ({marks})",
+                    chunk,
                 ):
-                    record.update(joined)
-                records.append(_with_customfields(record))
+                    found[str(ticket["ticketid"])] = (ticket, joined)
+        records: list[Record] = []
+        for key in hits:
+            if key not in found:
+                continue
+            ticket, joined = found[key]
+            record: Record = dict(ticket)
+            for part in joined:
+                record.update(part)
+            records.append(_with_customfields(record))
         return records
 
 
 _JOINED_CONTACT = "pmp_contact__"
+# Tickets_model::get's joins, in its order: (table, the ticket column it is joined on).
+_TICKET_JOINS: tuple[tuple[Table, str], ...] = (
+    (schema.DEPARTMENTS, "department"),
+    (schema.TICKETS_STATUS, "status"),
+    (schema.SERVICES, "service"),
+    (schema.CLIENTS, "userid"),
+    (schema.CONTACTS, "contactid"),
+    (schema.STAFF, "admin"),
+    (schema.TICKETS_PRIORITIES, "priority"),
+)
+# The ticket search's joins.
+_TICKET_SEARCH_JOINS: tuple[tuple[Table, str], ...] = (
+    (schema.DEPARTMENTS, "department"),
+    (schema.CLIENTS, "userid"),
+    (schema.CONTACTS, "contactid"),
+)
 _CONTACT_ONLY_COLUMNS = tuple(
     name for name in schema.CONTACTS.column_names if name not in schema.CLIENTS.column_names
 )
