@@ -20,11 +20,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Run a local server that answers exactly like a PMP server's REST API "
             "(Perfex CRM 3.2 with API module 2.0.8 in production mode, or the 3.x module with "
             "--api-version 3), filled with demo customers, contacts, leads, projects, "
-            "milestones and tickets. Point the bot at the printed address and token. Test "
-            "controls (token required): POST /_sandbox/faults switches the faults below and "
-            "dev_mode at run time, POST /_sandbox/reset restores the demo data, "
+            "milestones, tickets and staff. Point the bot at the printed address and token. "
+            "Test controls (the main token only): POST /_sandbox/faults switches the faults "
+            "below and dev_mode at run time, POST /_sandbox/reset restores the demo data, "
             "GET/POST/DELETE /_sandbox/files/<leads|projects|tickets>/<id> reads, adds or "
-            "removes a record's attachments. Stop it with Ctrl-C."
+            "removes a record's attachments, POST /_sandbox/tokens adds tokens (bulk, or with "
+            "limited permissions), POST /_sandbox/bulk adds customers and tickets, POST "
+            "/_sandbox/changes changes a record as a PMP user would, GET /_sandbox/replies/<id> "
+            "lists a ticket's replies, /_sandbox/webhooks/options, /_sandbox/webhooks/deliveries "
+            "and /_sandbox/webhooks/deliveries/<id>/resend watch and replay 3.x webhook "
+            "deliveries (docs/sandbox.md). Stop it with Ctrl-C."
         ),
     )
     parser.add_argument(
@@ -56,6 +61,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "also accept N more full-access tokens, one per workspace of a benchmark "
             '(POST /_sandbox/tokens {"count": N} lists them); default: %(default)s'
         ),
+    )
+    parser.add_argument(
+        "--bulk-tickets",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N plain tickets to the demo data at start (a new database only)",
     )
     parser.add_argument(
         "--api-version",
@@ -121,8 +133,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"pmp-bot sandbox: {error}", file=sys.stderr)
         return 2
-    if args.tokens < 0:
-        print("pmp-bot sandbox: --tokens must be 0 or more", file=sys.stderr)
+    if args.tokens < 0 or args.bulk_tickets < 0:
+        print("pmp-bot sandbox: --tokens and --bulk-tickets must be 0 or more", file=sys.stderr)
         return 2
     try:
         serve(
@@ -135,6 +147,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
             announce=lambda line: print(line, flush=True),
             tokens=args.tokens,
             webhooks_allow_loopback=args.webhooks_allow_loopback,
+            bulk_tickets=args.bulk_tickets,
         )
     except OSError as error:
         print(

@@ -184,9 +184,12 @@ def serve(
     announce: Callable[[str], None],
     tokens: int = 0,
     webhooks_allow_loopback: bool = False,
+    bulk_tickets: int = 0,
 ) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM; ``announce`` gets the listening line."""
     with SandboxStore(db, seed=True) as store:
+        if bulk_tickets and store.created:
+            store.add_bulk_tickets(bulk_tickets)
         app = SandboxApp(
             store,
             token=token,

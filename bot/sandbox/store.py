@@ -205,6 +205,8 @@ class SandboxStore:
                     self._conn.execute(statement)
                 self._add_missing_columns(table)
             (count,) = self._conn.execute('SELECT COUNT(*) FROM "departments"').fetchone()
+            # A new database (seeded now) rather than a file kept from an earlier run.
+            self.created = count == 0
             if count == 0:
                 self._load_initial_data()
 

@@ -158,6 +158,7 @@ class Delivery:
     status: str = "pending"  # pending, delivered, failed
     attempts: list[Attempt] = field(default_factory=list)
     resent: bool = False
+    generation: int = 0
 
     def headers_for(self, timestamp: int) -> dict[str, str]:
         headers = dict(self.custom_headers)
@@ -236,6 +237,7 @@ class WebhookHub:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._client: httpx.AsyncClient | None = None
         self._busy = 0
+        self._generation = 0
         self._idle = threading.Condition()
         self._logs: dict[str, deque[dict[str, PhpValue]]] = {}
 
@@ -305,7 +307,7 @@ class WebhookHub:
         self._by_id[delivery.id] = delivery
 
     def _enqueue(self, delivery: Delivery) -> None:
-        self._started()
+        self._started(delivery)
         queue = self._queues.get(delivery.webhook_id)
         if queue is None:
             queue = self._queues[delivery.webhook_id] = asyncio.Queue()
@@ -319,8 +321,10 @@ class WebhookHub:
             delivery = await queue.get()
             try:
                 await self._attempt(delivery)
-            finally:
-                self._after_attempt(delivery)
+            except asyncio.CancelledError:
+                self._stopped(delivery)
+                raise
+            self._after_attempt(delivery)
 
     def _after_attempt(self, delivery: Delivery) -> None:
         if delivery.status == "pending" and len(delivery.attempts) < delivery.max_attempts:
@@ -333,7 +337,7 @@ class WebhookHub:
             return
         if delivery.status == "pending":
             delivery.status = "failed"
-        self._finished()
+        self._finished(delivery)
 
     async def _retry(self, delivery: Delivery, delay: float) -> None:
         try:
@@ -341,10 +345,18 @@ class WebhookHub:
             webhook = self.store.row(schema.API_WEBHOOKS, delivery.webhook_id)
             if webhook is None or webhook["active"] != "1":
                 delivery.status = "failed"
-                return
-            await self._attempt(delivery)
-        finally:
-            self._after_attempt(delivery)
+            else:
+                await self._attempt(delivery)
+        except asyncio.CancelledError:
+            self._stopped(delivery)
+            raise
+        self._after_attempt(delivery)
+
+    def _stopped(self, delivery: Delivery) -> None:
+        """The sandbox stopped (or was reset) before the job finished."""
+        if delivery.status == "pending":
+            delivery.status = "failed"
+        self._finished(delivery)
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -443,7 +455,7 @@ class WebhookHub:
         while queue is not None and not queue.empty():
             delivery = queue.get_nowait()
             delivery.status = "failed"
-            self._finished()
+            self._finished(delivery)
 
     async def resend(
         self, delivery_id: int, *, timestamp: int | None = None, verbatim: bool = False
@@ -467,13 +479,13 @@ class WebhookHub:
         )
         self._remember(copy)
         headers = original.attempts[-1].headers if verbatim and original.attempts else None
-        self._started()
+        self._started(copy)
         try:
             await self._attempt(copy, timestamp=timestamp, headers=headers)
             if copy.status == "pending":
                 copy.status = "failed"
         finally:
-            self._finished()
+            self._finished(copy)
         return copy
 
     # --- looking on -------------------------------------------------------------------------
@@ -497,11 +509,14 @@ class WebhookHub:
         """Deliveries not finished yet (waiting, being sent or waiting for a retry)."""
         return self._busy
 
-    def _started(self) -> None:
+    def _started(self, delivery: Delivery) -> None:
+        delivery.generation = self._generation
         with self._idle:
             self._busy += 1
 
-    def _finished(self) -> None:
+    def _finished(self, delivery: Delivery) -> None:
+        if delivery.generation != self._generation:
+            return  # counted before a reset, which forgot it
         with self._idle:
             self._busy -= 1
             if self._busy == 0:
@@ -521,6 +536,7 @@ class WebhookHub:
         self._tasks.clear()
         self._logs.clear()
         self.clear_deliveries()
+        self._generation += 1
         with self._idle:
             self._busy = 0
             self._idle.notify_all()

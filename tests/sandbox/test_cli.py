@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from bot.cli import build_parser
-from bot.sandbox import DEFAULT_SANDBOX_TOKEN
+from bot.sandbox import DEFAULT_SANDBOX_TOKEN, DEMO_FACTS
+from bot.sandbox.auth import bulk_token
 from bot.sandbox.cli import run_sandbox
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -117,3 +118,56 @@ def test_serves_until_interrupted(tmp_path: Path, stop: signal.Signals, exit_cod
         assert process.stderr is not None
         assert "Traceback" not in process.stderr.read()
     assert database.exists()
+
+
+def test_benchmark_and_webhook_options(capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["sandbox"])
+    assert (args.tokens, args.bulk_tickets, args.webhooks_allow_loopback) == (0, 0, False)
+    args = build_parser().parse_args(
+        ["sandbox", "--tokens", "1000", "--bulk-tickets", "160", "--webhooks-allow-loopback"]
+    )
+    assert (args.tokens, args.bulk_tickets, args.webhooks_allow_loopback) == (1000, 160, True)
+    assert run_sandbox(build_parser().parse_args(["sandbox", "--tokens", "-1"])) == 2
+    assert "--tokens and --bulk-tickets must be 0 or more" in capsys.readouterr().err
+
+
+def test_a_benchmark_sandbox_process(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bot", "sandbox", "--port", "0", "--api-version", "3"]
+    command += ["--tokens", "5", "--bulk-tickets", "10", "--webhooks-allow-loopback"]
+    command += ["--db", str(tmp_path / "bench.sqlite3")]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
+        try:
+            line = _first_line(process, timeout=20)
+            match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            assert match, line
+            assert process.stdout is not None
+            assert "5 workspace tokens" in process.stdout.readline()  # printed with the first
+            base = match.group(1)
+            tickets = httpx.get(
+                f"{base}/api/tickets",
+                params={"per_page": 100},
+                headers={"authtoken": bulk_token(5)},
+            )
+            assert tickets.json()["meta"]["total"] == DEMO_FACTS.ticket_count + 10
+            hook = httpx.post(
+                f"{base}/api/webhooks",
+                data={"name": "local", "url": "http://127.0.0.1:9/x", "events": "*"},
+                headers={"authtoken": DEFAULT_SANDBOX_TOKEN},
+            )
+            assert hook.status_code == 200, hook.text
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=20) == 130
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.stderr is not None
+        assert "Traceback" not in process.stderr.read()
