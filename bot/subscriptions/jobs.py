@@ -26,6 +26,7 @@ from typing import Any
 
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
+from procrastinate.jobs import Status as JobStatus
 from procrastinate.testing import InMemoryConnector
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -48,6 +49,8 @@ _QUEUE = "pmp_bot"
 # wait for each other on this advisory lock ("pmpjobs").
 _SCHEMA_LOCK_ID = 0x706D706A6F6273
 SWEEP_CRON = "*/1 * * * *"
+# How often an instance looks for jobs left running by an instance that died (seconds last).
+STALLED_CRON = "* * * * * */10"
 # A worker whose heartbeat is older than this is taken for dead, and its jobs retried.
 STALLED_AFTER_SECONDS = 30.0
 DEFAULT_CONCURRENCY = 64
@@ -264,13 +267,18 @@ class JobRunner:
         async def sweep(timestamp: int) -> None:
             await delivery.sweep()
             await delivery.prune()
-            if self._postgres:
-                await self._retry_stalled()
             for hook in list(self._sweep_hooks):
                 try:
                     await hook()
                 except Exception:
                     logger.exception("a subscription sweep step failed")
+
+        if self._postgres:
+
+            @app.periodic(cron=STALLED_CRON, periodic_id="stalled")
+            @app.task(name="pmp_bot.stalled", queue=_QUEUE, queueing_lock="pmp_bot.stalled")
+            async def stalled(timestamp: int) -> None:
+                await self._release_stalled()
 
         for item in self._periodic:
             self._register_periodic(app, item)
@@ -291,13 +299,23 @@ class JobRunner:
         )(run)
         app.periodic(cron=item.cron, periodic_id=item.name)(task)
 
-    async def _retry_stalled(self) -> None:
-        """Jobs of a worker that stopped sending heartbeats (its instance died) run again;
-        their locks would otherwise hold the channel or workspace forever."""
+    async def _release_stalled(self) -> None:
+        """Jobs left "doing" by an instance that died (no heartbeat for a while) are ended, so
+        their locks no longer hold the channel or workspace, and their work is scheduled
+        again: the outbox says what is left to deliver, and a workspace is polled anew."""
         manager = self.app.job_manager
         for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_SECONDS):
-            logger.info("Retrying job %s of a stopped instance", job.id)
-            await manager.retry_job(job)
+            if job.id is None:
+                continue
+            logger.info("Job %s (%s) of a stopped instance is ended", job.id, job.task_name)
+            await manager.finish_job_by_id_async(job.id, JobStatus.FAILED, delete_job=True)
+            args = job.task_kwargs
+            team_id = str(args.get("team_id") or "")
+            enterprise_id = str(args.get("enterprise_id") or "") or None
+            if job.task_name == "pmp_bot.deliver" and team_id:
+                await self.schedule_delivery(team_id, enterprise_id, str(args["channel_id"]))
+            elif job.task_name == "pmp_bot.poll" and team_id:
+                await self.schedule_poll(team_id, enterprise_id, 0.0)
 
     async def _apply_schema(self) -> str | None:
         """Creates procrastinate's tables next to pmp-bot's when missing (once, whichever
