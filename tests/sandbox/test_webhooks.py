@@ -492,3 +492,62 @@ def test_the_cli_flag_allows_loopback(receiver: Receiver) -> None:
             headers={"authtoken": running.token},
         )
         assert answer.status_code == 422
+
+
+def test_record_writes_through_the_api_and_their_events(
+    hooks: httpx.Client, sandbox_v3: RunningSandbox, receiver: Receiver
+) -> None:
+    _create(hooks, name="Records", url=f"{receiver.url}/records", events="*")
+    customer = hooks.post("/api/customers", data={"company": "Hook Test Ltd"})
+    customer_id = assert_json(customer, 200)["record_id"]
+    assert (
+        hooks.put(f"/api/customers/{customer_id}", json={"company": "Renamed Ltd"}).status_code
+        == 200
+    )
+    lead = hooks.get("/api/leads/2").json()
+    status = "3" if lead["status"] != "3" else "4"
+    body = {"name": lead["name"], "source": lead["source"], "status": status}
+    assert hooks.put("/api/leads/2", json=body).status_code == 200
+    assert hooks.delete(f"/api/delete/customers/{customer_id}").status_code == 200
+    assert (
+        hooks.post(
+            "/api/milestones", data={"name": "M", "project_id": "1", "due_date": "2030-01-01"}
+        ).status_code
+        == 200
+    )
+    _settle(sandbox_v3)
+    named = [
+        json.loads(hit.body)["event"]
+        for hit in receiver.at("/records")
+        if not json.loads(hit.body)["event"].startswith(("api.", "webhook_"))
+    ]
+    assert named == [
+        "customer_created",
+        "client_updated",
+        "customer_updated",
+        "lead_status_changed",
+        "lead_updated",
+        "customer_deleted",
+    ]
+    changed = next(
+        json.loads(hit.body)["data"]
+        for hit in receiver.at("/records")
+        if json.loads(hit.body)["event"] == "lead_status_changed"
+    )
+    assert changed == {
+        "lead_id": "2",
+        "old_status": lead["status"],
+        "new_status": status,
+        "_source_hook": "lead_status_changed",
+    }
+
+
+def test_a_bad_token_is_heard_by_wildcard_webhooks(
+    hooks: httpx.Client, sandbox_v3: RunningSandbox, receiver: Receiver
+) -> None:
+    _create(hooks, name="All", url=f"{receiver.url}/failed", events="*")
+    httpx.get(f"{sandbox_v3.base_url}/api/customers", headers={"authtoken": "a.b.c"})
+    _settle(sandbox_v3)
+    failed = [json.loads(hit.body) for hit in receiver.at("/failed")][-1]
+    assert failed["event"] == "api.auth.failed"
+    assert failed["data"]["reason"] is None and failed["data"]["api_key"] == "a.b.c"
