@@ -77,6 +77,8 @@ def check_token(presented: str, expected: str) -> AuthFailure | None:
 NO_PERMISSION = "This API key does not have enough permissions"
 # Every capability a controller method can need: the method name without ``data_``.
 CAPABILITIES = frozenset({"get", "search_get", "post", "put", "delete", "reply_post"})
+# The webhooks controller's own methods.
+_WEBHOOK_CAPABILITIES = frozenset({"events_get", "toggle_post", "logs_get"})
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,11 @@ def parse_permissions(raw: object) -> dict[str, frozenset[str]] | None:
             isinstance(item, str) for item in capabilities
         ):
             raise ValueError(f"permissions[{feature!r}] must be a list of capability names")
-        unknown = sorted(set(capabilities) - CAPABILITIES - {"events_get", "toggle_post"})
+        unknown = sorted(set(capabilities) - CAPABILITIES - _WEBHOOK_CAPABILITIES)
         if unknown:
             raise ValueError(
-                f"unknown capabilities {unknown}; known: {', '.join(sorted(CAPABILITIES))}, "
-                "events_get, toggle_post"
+                f"unknown capabilities {unknown}; known: "
+                + ", ".join(sorted(CAPABILITIES | _WEBHOOK_CAPABILITIES))
             )
         checked[str(feature)] = frozenset(capabilities)
     return checked

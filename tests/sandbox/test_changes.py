@@ -9,10 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.console.shell import ConsoleShell
+from bot.console.slack_standin import running_slack_standin
 from bot.run.shell import run_shell
 from bot.sandbox import RunningSandbox, schema
 from bot.sandbox.changes import ChangeError, parse_command
 from bot.sandbox.store import now_text, today_text
+from tests.console.toy_app import SIGNING_SECRET, build_toy_app, serve
 from tests.sandbox.helpers import assert_json, ticket_row
 
 
@@ -195,3 +198,36 @@ async def test_pmp_change_in_the_console() -> None:
     assert "pmp-change: tickets have no field 'nonsense'" in text
     assert "Printer on fire" in text.split("> /pmp ticket 41", 1)[1]
     assert "Traceback" not in text
+
+
+async def test_the_console_passes_pmp_change_to_its_callback() -> None:
+    heard: list[str] = []
+
+    async def change(words: str) -> str:
+        heard.append(words)
+        return f"changed: {words}"
+
+    with running_slack_standin() as slack:
+        app = build_toy_app(slack, seen=[])
+        transport = httpx.ASGITransport(app=serve(app))
+        async with httpx.AsyncClient(transport=transport, base_url="http://toy.test") as http:
+            for callback in (change, None):
+                out = io.StringIO()
+                shell = ConsoleShell(
+                    http=http,
+                    signing_secret=SIGNING_SECRET,
+                    slack=slack,
+                    team_id="T0001",
+                    user_id="U0001",
+                    channel_id="C0001",
+                    out=out,
+                    settle_quiet=0.05,
+                    pmp_change=callback,
+                )
+                await shell.run(['pmp-change ticket 3 reply "On it"', "quit"])
+                text = out.getvalue()
+                if callback is None:
+                    assert "pmp-change works with the PMP sandbox only" in text
+                else:
+                    assert 'changed: ticket 3 reply "On it"' in text
+    assert heard == ['ticket 3 reply "On it"']
