@@ -299,14 +299,14 @@ class SandboxApp:
         controller_class = target.controller.capitalize()
         if isinstance(found, AuthFailure):
             reason: dict[str, PhpValue] = {"controller": controller_class, "api_key": token}
-            self._api_event("api.auth.failed", request, {**reason, "reason": found.message})
+            await self._api_event("api.auth.failed", request, {**reason, "reason": found.message})
             return json_answer(404, {"status": False, "message": found.message})
         event_data: dict[str, PhpValue] = {
             "controller": controller_class,
             "api_key": found.token,
             "args": list(target.args),
         }
-        self._api_event("api.auth.success", request, {**event_data, "method": ""})
+        await self._api_event("api.auth.success", request, {**event_data, "method": ""})
         if target.controller == "webhooks" and not found.has_feature("webhooks"):
             # The webhooks controller's own check, in its constructor (before routing).
             return json_answer(
@@ -317,8 +317,8 @@ class SandboxApp:
             verb = "get"
         handler_name = f"{target.method}_{verb}"
         event_data["method"] = handler_name
-        self._api_event("api.request.received", request, event_data)
-        self._api_event(
+        await self._api_event("api.request.received", request, event_data)
+        await self._api_event(
             "api.before.controller", request, {**event_data, "arguments": list(target.args)}
         )
         handled = _HANDLED.get(target.controller, frozenset())
@@ -329,7 +329,7 @@ class SandboxApp:
         if not found.allows(target.controller, handler_name.removeprefix("data_")):
             return json_answer(403, {"status": False, "message": NO_PERMISSION})
         answer = await self._dispatch(request, target, handler_name, php)
-        self._api_event("api.after.controller", request, {**event_data, "success": True})
+        await self._api_event("api.after.controller", request, {**event_data, "success": True})
         return answer
 
     async def _dispatch(
@@ -365,7 +365,7 @@ class SandboxApp:
                 body, event = await webhook_api.update(self.webhooks, key, fields)
         except webhook_api.WebhookAnswer as early:
             return json_answer(early.status, early.body)
-        self.webhooks.trigger(event)  # the module's "system" events
+        await self.webhooks.send(event)  # the module's "system" events
         return json_answer(200, body)
 
     def _handlers(
@@ -491,7 +491,7 @@ class SandboxApp:
             php,
             uploads=await _uploaded_fields(request),
         )
-        self.fired(answer.hooks)
+        await self.fired(answer.hooks)
         return php_answer(php, answer.status, answer.body)
 
     async def _put(
@@ -507,14 +507,14 @@ class SandboxApp:
             )
         key = args[0] if args else ""
         answer = resources.update(self.store, controller, key, body, self.api_version, php)
-        self.fired(answer.hooks)
+        await self.fired(answer.hooks)
         return php_answer(php, answer.status, answer.body)
 
     async def _delete(
         self, request: Request, controller: str, args: tuple[str, ...], php: PhpOutput
     ) -> Response:
         answer = resources.delete(self.store, controller, args[0] if args else "")
-        self.fired(answer.hooks)
+        await self.fired(answer.hooks)
         return json_answer(answer.status, answer.body)
 
     async def _reply(
@@ -529,19 +529,19 @@ class SandboxApp:
                 406, {"status": False, "message": "Data Not Acceptable OR Not Provided"}
             )
         answer = resources.reply(self.store, args[0] if args else "", fields)
-        self.fired(answer.hooks)
+        await self.fired(answer.hooks)
         return json_answer(answer.status, answer.body)
 
-    def fired(self, hooks: tuple[Hook, ...]) -> list[Event]:
+    async def fired(self, hooks: tuple[Hook, ...]) -> list[Event]:
         """Perfex fired these hooks: the 3.x module sends the webhooks they map to (returned)."""
         if self.api_version < 3:
             return []
         events = [event for hook in hooks for event in bridged(hook)]
         for event in events:
-            self.webhooks.trigger(event)
+            await self.webhooks.send(event)
         return events
 
-    def _api_event(self, name: str, request: Request, data: dict[str, PhpValue]) -> None:
+    async def _api_event(self, name: str, request: Request, data: dict[str, PhpValue]) -> None:
         """The 3.x module's Api_Event_Manager also sends its own lifecycle events (``api.*``,
         not in the catalog) to every webhook subscribed to ``*``; their data carries the
         request's token as ``api_key``."""
@@ -556,7 +556,7 @@ class SandboxApp:
             "user_agent": request.headers.get("user-agent"),
             **data,
         }
-        self.webhooks.trigger(Event(name, payload))
+        await self.webhooks.send(Event(name, payload))
 
     # control endpoints
 
@@ -690,7 +690,7 @@ class SandboxApp:
             return json_answer(error.status, {"status": False, "message": str(error)})
         except ValueError as error:
             return json_answer(400, {"status": False, "message": f"send JSON: {error}"})
-        sent = self.fired(result.hooks)
+        sent = await self.fired(result.hooks)
         body: dict[str, PhpValue] = {
             "status": True,
             "kind": result.kind,

@@ -190,11 +190,14 @@ class Delivery:
 class WebhookOptions:
     """Sandbox switches: ``allow_loopback`` (127.0.0.1 and ::1 targets), ``ssrf_strict`` (the
     module's ``api_webhook_ssrf_strict``: private LAN ranges refused too), ``backoff``
-    (seconds for one "minute" of the retry schedule)."""
+    (seconds for one "minute" of the retry schedule), ``delivery_mode`` (the module's
+    ``api_webhook_delivery_mode``: "queue", sent after the request with retries, or
+    "immediate", its default on a real PMP: sent once during the request)."""
 
     allow_loopback: bool = False
     ssrf_strict: bool = False
     backoff: float = 1.0
+    delivery_mode: str = "queue"
 
     def update(self, changes: Mapping[str, object]) -> None:
         checked: dict[str, object] = {}
@@ -202,13 +205,17 @@ class WebhookOptions:
             if name in ("allow_loopback", "ssrf_strict"):
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be true or false")
+            elif name == "delivery_mode":
+                if value not in ("queue", "immediate"):
+                    raise ValueError('delivery_mode must be "queue" or "immediate"')
             elif name == "backoff":
                 if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                     raise ValueError("backoff must be a number of seconds >= 0")
                 value = float(value)
             else:
                 raise ValueError(
-                    f"unknown option {name!r}; known: allow_loopback, ssrf_strict, backoff"
+                    f"unknown option {name!r}; known: allow_loopback, ssrf_strict, backoff, "
+                    "delivery_mode"
                 )
             checked[name] = value
         for name, value in checked.items():
@@ -219,6 +226,7 @@ class WebhookOptions:
             "allow_loopback": self.allow_loopback,
             "ssrf_strict": self.ssrf_strict,
             "backoff": self.backoff,
+            "delivery_mode": self.delivery_mode,
         }
 
 
@@ -265,6 +273,31 @@ class WebhookHub:
 
     def trigger(self, event: Event) -> list[Delivery]:
         """Queue ``event`` for every matching webhook (call on the server's event loop)."""
+        queued = self._prepare(event)
+        for delivery in queued:
+            self._enqueue(delivery)
+        return queued
+
+    async def send(self, event: Event) -> list[Delivery]:
+        """What the module does when ``event`` fires: queue it (``delivery_mode`` "queue"), or
+        send it now, once, before the request that fired it is answered ("immediate", the
+        module's default: a slow receiver slows PMP's answer, and nothing is retried)."""
+        if self.options.delivery_mode == "queue":
+            return self.trigger(event)
+        deliveries = self._prepare(event)
+        for delivery in deliveries:
+            delivery.max_attempts = 1
+            self._started(delivery)
+            try:
+                await self._attempt(delivery)
+            finally:
+                if delivery.status == "pending":
+                    delivery.status = "failed"
+                self._finished(delivery)
+        return deliveries
+
+    def _prepare(self, event: Event) -> list[Delivery]:
+        """``buildPayload`` for every matching webhook: the deliveries, remembered."""
         queued = []
         for webhook in self.matching(event.name):
             payload: dict[str, PhpValue] = {
@@ -296,7 +329,6 @@ class WebhookHub:
                 else {},
             )
             self._remember(delivery)
-            self._enqueue(delivery)
             queued.append(delivery)
         return queued
 

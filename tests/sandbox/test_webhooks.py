@@ -473,7 +473,7 @@ def test_options_control(sandbox_v3: RunningSandbox) -> None:
     assert httpx.post(url, json={"allow_loopback": "yes"}, headers=control).status_code == 400
     assert httpx.post(url, json={"nope": 1}, headers=control).status_code == 400
     shown = assert_json(httpx.get(url, headers=control), 200)["options"]
-    assert set(shown) == {"allow_loopback", "ssrf_strict", "backoff"}
+    assert set(shown) == {"allow_loopback", "ssrf_strict", "backoff", "delivery_mode"}
 
 
 def test_the_cli_flag_allows_loopback(receiver: Receiver) -> None:
@@ -551,3 +551,26 @@ def test_a_bad_token_is_heard_by_wildcard_webhooks(
     failed = [json.loads(hit.body) for hit in receiver.at("/failed")][-1]
     assert failed["event"] == "api.auth.failed"
     assert failed["data"]["reason"] is None and failed["data"]["api_key"] == "a.b.c"
+
+
+def test_immediate_mode_sends_once_during_the_request(
+    hooks: httpx.Client, sandbox_v3: RunningSandbox, receiver: Receiver
+) -> None:
+    url = f"{sandbox_v3.base_url}/_sandbox/webhooks/options"
+    control = {"authtoken": sandbox_v3.token}
+    shown = assert_json(httpx.post(url, json={"delivery_mode": "immediate"}, headers=control), 200)
+    assert shown["options"]["delivery_mode"] == "immediate"
+    try:
+        receiver.statuses["/now"] = [500]
+        _create(
+            hooks, name="Now", url=f"{receiver.url}/now", events="ticket_created", retry_count="5"
+        )
+        _change(sandbox_v3, 'ticket new subject="x"')
+        # Already there when PMP answered: no waiting for the queue.
+        assert len(receiver.at("/now")) == 1
+        [delivery] = _deliveries(sandbox_v3)
+        assert delivery["status"] == "failed" and len(delivery["attempts"]) == 1
+        assert sandbox_v3.app.webhooks.pending == 0
+    finally:
+        sandbox_v3.app.webhooks.options.update({"delivery_mode": "queue"})
+    assert httpx.post(url, json={"delivery_mode": "later"}, headers=control).status_code == 400
