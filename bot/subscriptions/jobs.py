@@ -5,10 +5,11 @@ On PostgreSQL, procrastinate keeps its jobs in its own tables of the same databa
 at start, once, under an advisory lock), so any number of instances share the work: a
 channel's delivery job carries the lock ``deliver:<team>:<channel>`` and a workspace's poll
 job ``poll:<team>`` (with the same queueing lock, so at most one waits), and a job left
-"doing" by an instance that died is retried once its heartbeat is stale. With SQLite the
-same job functions run in the one process through procrastinate's in-memory connector. On
-both, the outbox table is the source of truth: a sweep (at start and every minute) has every
-channel with waiting rows delivered, so no job store has to survive a restart.
+"doing" by an instance that died is ended once its heartbeat is stale (15 s) and its work
+scheduled again. With SQLite the same job functions run in the one process through
+procrastinate's in-memory connector. On both, the outbox table is the source of truth: a sweep
+(at start and every minute) has every channel with waiting rows delivered, so no job store has
+to survive a restart.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ _QUEUE = "pmp_bot"
 _SCHEMA_LOCK_ID = 0x706D706A6F6273
 SWEEP_CRON = "*/1 * * * *"
 # How often an instance looks for jobs left running by an instance that died (seconds last).
-STALLED_CRON = "* * * * * */10"
-# A worker whose heartbeat is older than this is taken for dead, and its jobs retried.
-STALLED_AFTER_SECONDS = 30.0
+STALLED_CRON = "* * * * * */5"
+# A worker whose heartbeat is older than this is taken for dead, and its jobs ended.
+STALLED_AFTER_SECONDS = 15.0
+# How often a worker says it is alive (a third of the above, so one late beat is no death).
+HEARTBEAT_SECONDS = 5.0
 DEFAULT_CONCURRENCY = 64
 
 
@@ -215,6 +218,7 @@ class JobRunner:
                 fetch_job_polling_interval=self._fetch_interval,
                 shutdown_graceful_timeout=10.0,
                 stalled_worker_timeout=STALLED_AFTER_SECONDS,
+                update_heartbeat_interval=HEARTBEAT_SECONDS,
             ),
             name="pmp-bot jobs",
         )
