@@ -33,6 +33,7 @@ from bot.sandbox.auth import (
     NO_PERMISSION,
     AuthFailure,
     TokenRegistry,
+    bulk_token,
     make_sandbox_token,
     parse_permissions,
     presented_token,
@@ -296,6 +297,8 @@ class SandboxApp:
             return _html(404, pages.page_not_found())
         token = presented_token(request.headers, accept_bearer=self.api_version >= 3)
         found = self.tokens.lookup(token)
+        # Whose PMP this request stands for (the per_token webhook option).
+        request.state.owner = webhook_api.owner_of(token) if token else None
         controller_class = target.controller.capitalize()
         if isinstance(found, AuthFailure):
             reason: dict[str, PhpValue] = {"controller": controller_class, "api_key": token}
@@ -344,28 +347,33 @@ class SandboxApp:
         self, request: Request, handler_name: str, args: tuple[str, ...]
     ) -> Response:
         key = args[0] if args else ""
+        owner: str | None = request.state.owner
         try:
             if handler_name == "data_get":
-                found = webhook_api.get(self.webhooks, key)
+                found = webhook_api.get(self.webhooks, key, owner)
                 if isinstance(found, list):
                     return json_answer(200, self._page(request, found))
                 return json_answer(200, found)
             if handler_name == "events_get":
                 return json_answer(200, webhook_api.events())
             if handler_name == "logs_get":
-                return json_answer(200, self._page(request, webhook_api.logs(self.webhooks, key)))
+                return json_answer(
+                    200, self._page(request, webhook_api.logs(self.webhooks, key, owner))
+                )
             if handler_name == "toggle_post":
-                return json_answer(200, webhook_api.toggle(self.webhooks, key))
+                return json_answer(200, webhook_api.toggle(self.webhooks, key, owner))
             if handler_name == "data_delete":
-                body, event = webhook_api.delete(self.webhooks, key)
+                body, event = webhook_api.delete(self.webhooks, key, owner)
             elif handler_name == "data_post":
-                body, event = await webhook_api.create(self.webhooks, await _form_fields(request))
+                body, event = await webhook_api.create(
+                    self.webhooks, await _form_fields(request), owner
+                )
             else:
                 fields = _decode_put_body(await request.body()) or await _form_fields(request)
-                body, event = await webhook_api.update(self.webhooks, key, fields)
+                body, event = await webhook_api.update(self.webhooks, key, fields, owner)
         except webhook_api.WebhookAnswer as early:
             return json_answer(early.status, early.body)
-        await self.webhooks.send(event)  # the module's "system" events
+        await self.webhooks.send(event, owner)  # the module's "system" events
         return json_answer(200, body)
 
     def _handlers(
@@ -491,7 +499,7 @@ class SandboxApp:
             php,
             uploads=await _uploaded_fields(request),
         )
-        await self.fired(answer.hooks)
+        await self.fired(answer.hooks, request.state.owner)
         return php_answer(php, answer.status, answer.body)
 
     async def _put(
@@ -507,14 +515,14 @@ class SandboxApp:
             )
         key = args[0] if args else ""
         answer = resources.update(self.store, controller, key, body, self.api_version, php)
-        await self.fired(answer.hooks)
+        await self.fired(answer.hooks, request.state.owner)
         return php_answer(php, answer.status, answer.body)
 
     async def _delete(
         self, request: Request, controller: str, args: tuple[str, ...], php: PhpOutput
     ) -> Response:
         answer = resources.delete(self.store, controller, args[0] if args else "")
-        await self.fired(answer.hooks)
+        await self.fired(answer.hooks, request.state.owner)
         return json_answer(answer.status, answer.body)
 
     async def _reply(
@@ -529,16 +537,17 @@ class SandboxApp:
                 406, {"status": False, "message": "Data Not Acceptable OR Not Provided"}
             )
         answer = resources.reply(self.store, args[0] if args else "", fields)
-        await self.fired(answer.hooks)
+        await self.fired(answer.hooks, request.state.owner)
         return json_answer(answer.status, answer.body)
 
-    async def fired(self, hooks: tuple[Hook, ...]) -> list[Event]:
-        """Perfex fired these hooks: the 3.x module sends the webhooks they map to (returned)."""
+    async def fired(self, hooks: tuple[Hook, ...], owner: str | None = None) -> list[Event]:
+        """Perfex fired these hooks: the 3.x module sends the webhooks they map to (returned).
+        ``owner``: the token the change was made with (see the ``per_token`` option)."""
         if self.api_version < 3:
             return []
         events = [event for hook in hooks for event in bridged(hook)]
         for event in events:
-            await self.webhooks.send(event)
+            await self.webhooks.send(event, owner)
         return events
 
     async def _api_event(self, name: str, request: Request, data: dict[str, PhpValue]) -> None:
@@ -556,7 +565,7 @@ class SandboxApp:
             "user_agent": request.headers.get("user-agent"),
             **data,
         }
-        await self.webhooks.send(Event(name, payload))
+        await self.webhooks.send(Event(name, payload), request.state.owner)
 
     # control endpoints
 
@@ -683,14 +692,17 @@ class SandboxApp:
         as a change object or ``{"command": "ticket 3 status=2"}`` (the console's words)."""
         try:
             change = json.loads(await request.body() or b"{}")
-            if isinstance(change, dict) and isinstance(change.get("command"), str):
-                change = changes.parse_command(change["command"])
+            owner = None
+            if isinstance(change, dict):
+                owner = self._change_owner(change)
+                if isinstance(change.get("command"), str):
+                    change = changes.parse_command(change["command"])
             result = changes.apply_change(self.store, change)
         except changes.ChangeError as error:
             return json_answer(error.status, {"status": False, "message": str(error)})
         except ValueError as error:
             return json_answer(400, {"status": False, "message": f"send JSON: {error}"})
-        sent = await self.fired(result.hooks)
+        sent = await self.fired(result.hooks, owner)
         body: dict[str, PhpValue] = {
             "status": True,
             "kind": result.kind,
@@ -703,6 +715,22 @@ class SandboxApp:
         if result.reply_id is not None:
             body["reply_id"] = result.reply_id
         return json_answer(200, body)
+
+    @staticmethod
+    def _change_owner(change: dict[str, object]) -> str | None:
+        """The PMP a change is made in, for per-token webhooks: ``"token": "..."`` or
+        ``"workspace": N`` (bulk token N); none: every webhook hears it."""
+        token = change.pop("token", None)
+        workspace = change.pop("workspace", None)
+        if workspace is not None:
+            if isinstance(workspace, bool) or not isinstance(workspace, int) or workspace < 1:
+                raise changes.ChangeError("workspace must be the number of a bulk token (1..N)")
+            token = bulk_token(workspace)
+        if token is None:
+            return None
+        if not isinstance(token, str) or not token:
+            raise changes.ChangeError("token must be an API token")
+        return webhook_api.owner_of(token)
 
     async def _tokens_control(self, request: Request) -> Response:
         """``POST /_sandbox/tokens``: ``{"count": N}`` accepts the N bulk tokens (full access,

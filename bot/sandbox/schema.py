@@ -308,6 +308,8 @@ API_WEBHOOKS = Table(
         _int("failure_count"),
         _null("date_created", "datetime"),
         _null("date_updated", "datetime"),
+        # Sandbox only (never shown): which token made it, for per-token webhooks.
+        _null("owner"),
     ),
 )
 

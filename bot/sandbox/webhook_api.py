@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -37,7 +38,9 @@ def _php_int(value: PhpValue) -> int:
 def present(row: Row) -> dict[str, PhpValue]:
     """A webhook as the API shows it: events as a list, headers decoded, the secret replaced
     by ``has_secret``."""
-    shown: dict[str, PhpValue] = {name: value for name, value in row.items() if name != "secret"}
+    shown: dict[str, PhpValue] = {
+        name: value for name, value in row.items() if name not in ("secret", "owner")
+    }
     shown["events"] = [name.strip() for name in (row["events"] or "").split(",") if name.strip()]
     try:
         shown["headers"] = json.loads(row["headers"]) if row["headers"] else None
@@ -132,27 +135,37 @@ async def validated(hub: WebhookHub, post: Body, *, creating: bool) -> Row:
     return data
 
 
-def find_or_404(hub: WebhookHub, key: str) -> Row:
+def find_or_404(hub: WebhookHub, key: str, owner: str | None = None) -> Row:
     if is_empty(key) or not key.strip().lstrip("+-").replace(".", "", 1).isdigit():
         raise WebhookAnswer(404, {"status": False, "message": "Invalid webhook ID"})
     row = hub.store.row(schema.API_WEBHOOKS, str(_php_int(key)))
-    if row is None:
+    if row is None or not _visible(hub, row, owner):
         raise WebhookAnswer(404, {"status": False, "message": "Webhook not found"})
     return row
 
 
-def get(hub: WebhookHub, key: str) -> PhpValue | list[PhpValue]:
+def owner_of(token: str) -> str:
+    """What a webhook keeps of the token that made it (never the token itself)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def _visible(hub: WebhookHub, row: Row, owner: str | None) -> bool:
+    return not hub.options.per_token or owner is None or row["owner"] == owner
+
+
+def get(hub: WebhookHub, key: str, owner: str | None = None) -> PhpValue | list[PhpValue]:
     """One webhook, or (no id) every webhook for the list envelope."""
     if key and key != "0":
         row = hub.store.row(schema.API_WEBHOOKS, str(_php_int(key)))
-        if row is None:
+        if row is None or not _visible(hub, row, owner):
             raise WebhookAnswer(404, {"status": False, "message": "Webhook not found"})
         return present(row)
-    return [present(row) for row in hub.webhooks()]
+    return [present(row) for row in hub.webhooks() if _visible(hub, row, owner)]
 
 
-async def create(hub: WebhookHub, post: Body) -> tuple[PhpValue, Event]:
+async def create(hub: WebhookHub, post: Body, owner: str | None = None) -> tuple[PhpValue, Event]:
     data = await validated(hub, post, creating=True)
+    data["owner"] = owner
     now = now_text()
     data.setdefault("active", "1")
     data.setdefault("timeout", "30")
@@ -171,8 +184,10 @@ async def create(hub: WebhookHub, post: Body) -> tuple[PhpValue, Event]:
     return body, Event("webhook_created", {"webhook_id": new_id})
 
 
-async def update(hub: WebhookHub, key: str, post: Body) -> tuple[PhpValue, Event]:
-    existing = find_or_404(hub, key)
+async def update(
+    hub: WebhookHub, key: str, post: Body, owner: str | None = None
+) -> tuple[PhpValue, Event]:
+    existing = find_or_404(hub, key, owner)
     data = await validated(hub, post, creating=False)
     if not data:
         raise validation_error({"_general": "No updatable fields provided"}, "Nothing to update")
@@ -189,8 +204,8 @@ async def update(hub: WebhookHub, key: str, post: Body) -> tuple[PhpValue, Event
     return body, Event("webhook_updated", {"webhook_id": webhook_id})
 
 
-def delete(hub: WebhookHub, key: str) -> tuple[PhpValue, Event]:
-    existing = find_or_404(hub, key)
+def delete(hub: WebhookHub, key: str, owner: str | None = None) -> tuple[PhpValue, Event]:
+    existing = find_or_404(hub, key, owner)
     webhook_id = str(existing["id"])
     hub.forget_webhook(webhook_id)
     hub.store.delete_row(schema.API_WEBHOOKS, webhook_id)
@@ -198,8 +213,8 @@ def delete(hub: WebhookHub, key: str) -> tuple[PhpValue, Event]:
     return body, Event("webhook_deleted", {"webhook_id": webhook_id})
 
 
-def toggle(hub: WebhookHub, key: str) -> PhpValue:
-    existing = find_or_404(hub, key)
+def toggle(hub: WebhookHub, key: str, owner: str | None = None) -> PhpValue:
+    existing = find_or_404(hub, key, owner)
     active = 0 if existing["active"] == "1" else 1
     hub.store.update(schema.API_WEBHOOKS, str(existing["id"]), {"active": str(active)})
     return {
@@ -218,6 +233,6 @@ def events() -> PhpValue:
     }
 
 
-def logs(hub: WebhookHub, key: str) -> list[PhpValue]:
-    existing = find_or_404(hub, key)
+def logs(hub: WebhookHub, key: str, owner: str | None = None) -> list[PhpValue]:
+    existing = find_or_404(hub, key, owner)
     return list(hub.logs(str(existing["id"])))

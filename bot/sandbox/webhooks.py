@@ -192,17 +192,20 @@ class WebhookOptions:
     module's ``api_webhook_ssrf_strict``: private LAN ranges refused too), ``backoff``
     (seconds for one "minute" of the retry schedule), ``delivery_mode`` (the module's
     ``api_webhook_delivery_mode``: "queue", sent after the request with retries, or
-    "immediate", its default on a real PMP: sent once during the request)."""
+    "immediate", its default on a real PMP: sent once during the request), ``per_token``
+    (sandbox only: a webhook hears only what is done with the token that made it, so one
+    sandbox can stand for many PMPs, one per workspace token)."""
 
     allow_loopback: bool = False
     ssrf_strict: bool = False
     backoff: float = 1.0
     delivery_mode: str = "queue"
+    per_token: bool = False
 
     def update(self, changes: Mapping[str, object]) -> None:
         checked: dict[str, object] = {}
         for name, value in changes.items():
-            if name in ("allow_loopback", "ssrf_strict"):
+            if name in ("allow_loopback", "ssrf_strict", "per_token"):
                 if not isinstance(value, bool):
                     raise ValueError(f"{name} must be true or false")
             elif name == "delivery_mode":
@@ -215,7 +218,7 @@ class WebhookOptions:
             else:
                 raise ValueError(
                     f"unknown option {name!r}; known: allow_loopback, ssrf_strict, backoff, "
-                    "delivery_mode"
+                    "delivery_mode, per_token"
                 )
             checked[name] = value
         for name, value in checked.items():
@@ -227,6 +230,7 @@ class WebhookOptions:
             "ssrf_strict": self.ssrf_strict,
             "backoff": self.backoff,
             "delivery_mode": self.delivery_mode,
+            "per_token": self.per_token,
         }
 
 
@@ -258,11 +262,14 @@ class WebhookHub:
         """Whether an active webhook listens to every event (``*``)."""
         return self.store.has_wildcard_webhook()
 
-    def matching(self, event: str) -> list[dict[str, str | None]]:
-        """``getWebhooksForEvent``: active webhooks listing the event or ``*``."""
+    def matching(self, event: str, owner: str | None = None) -> list[dict[str, str | None]]:
+        """``getWebhooksForEvent``: active webhooks listing the event or ``*`` (with the
+        ``per_token`` option and an ``owner``, only those made with that token)."""
         found = []
         for webhook in self.webhooks():
             if webhook["active"] != "1":
+                continue
+            if self.options.per_token and owner is not None and webhook["owner"] != owner:
                 continue
             events = [name.strip() for name in (webhook["events"] or "").split(",")]
             if "*" in events or event in events:
@@ -271,20 +278,20 @@ class WebhookHub:
 
     # --- queueing ---------------------------------------------------------------------------
 
-    def trigger(self, event: Event) -> list[Delivery]:
+    def trigger(self, event: Event, owner: str | None = None) -> list[Delivery]:
         """Queue ``event`` for every matching webhook (call on the server's event loop)."""
-        queued = self._prepare(event)
+        queued = self._prepare(event, owner)
         for delivery in queued:
             self._enqueue(delivery)
         return queued
 
-    async def send(self, event: Event) -> list[Delivery]:
+    async def send(self, event: Event, owner: str | None = None) -> list[Delivery]:
         """What the module does when ``event`` fires: queue it (``delivery_mode`` "queue"), or
         send it now, once, before the request that fired it is answered ("immediate", the
         module's default: a slow receiver slows PMP's answer, and nothing is retried)."""
         if self.options.delivery_mode == "queue":
-            return self.trigger(event)
-        deliveries = self._prepare(event)
+            return self.trigger(event, owner)
+        deliveries = self._prepare(event, owner)
         for delivery in deliveries:
             delivery.max_attempts = 1
             self._started(delivery)
@@ -296,10 +303,10 @@ class WebhookHub:
                 self._finished(delivery)
         return deliveries
 
-    def _prepare(self, event: Event) -> list[Delivery]:
+    def _prepare(self, event: Event, owner: str | None) -> list[Delivery]:
         """``buildPayload`` for every matching webhook: the deliveries, remembered."""
         queued = []
-        for webhook in self.matching(event.name):
+        for webhook in self.matching(event.name, owner):
             payload: dict[str, PhpValue] = {
                 "event": event.name,
                 "timestamp": int(time.time()),

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from bot.sandbox import RunningSandbox, running_sandbox
+from bot.sandbox.auth import bulk_token
 from tests.sandbox.helpers import assert_json
 from tests.sandbox.receiver import Receiver, running_receiver
 
@@ -473,7 +474,13 @@ def test_options_control(sandbox_v3: RunningSandbox) -> None:
     assert httpx.post(url, json={"allow_loopback": "yes"}, headers=control).status_code == 400
     assert httpx.post(url, json={"nope": 1}, headers=control).status_code == 400
     shown = assert_json(httpx.get(url, headers=control), 200)["options"]
-    assert set(shown) == {"allow_loopback", "ssrf_strict", "backoff", "delivery_mode"}
+    assert set(shown) == {
+        "allow_loopback",
+        "ssrf_strict",
+        "backoff",
+        "delivery_mode",
+        "per_token",
+    }
 
 
 def test_the_cli_flag_allows_loopback(receiver: Receiver) -> None:
@@ -574,3 +581,45 @@ def test_immediate_mode_sends_once_during_the_request(
     finally:
         sandbox_v3.app.webhooks.options.update({"delivery_mode": "queue"})
     assert httpx.post(url, json={"delivery_mode": "later"}, headers=control).status_code == 400
+
+
+def test_per_token_webhooks_let_one_sandbox_stand_for_many_pmps(receiver: Receiver) -> None:
+    with running_sandbox(api_version=3, tokens=2, webhooks_allow_loopback=True) as running:
+        hub = running.app.webhooks
+        hub.options.update({"per_token": True, "backoff": 0.01})
+        receiver.received.clear()
+        first, second = bulk_token(1), bulk_token(2)
+        for token, path in ((first, "/w1"), (second, "/w2")):
+            made = httpx.post(
+                f"{running.base_url}/api/webhooks",
+                data={"name": path, "url": f"{receiver.url}{path}", "events": "ticket_created"},
+                headers={"authtoken": token},
+            )
+            assert made.status_code == 200
+        mine = httpx.get(f"{running.base_url}/api/webhooks", headers={"authtoken": first})
+        assert [hook["name"] for hook in assert_json(mine, 200)["data"]] == ["/w1"]
+        other = httpx.get(f"{running.base_url}/api/webhooks/2", headers={"authtoken": first})
+        assert other.status_code == 404
+        _change(running, 'ticket new subject="for one"')  # no workspace named: everyone
+        httpx.post(
+            f"{running.base_url}/_sandbox/changes",
+            json={"command": 'ticket new subject="in one"', "workspace": 1},
+            headers={"authtoken": running.token},
+        ).raise_for_status()
+        httpx.post(
+            f"{running.base_url}/api/tickets",
+            data={"subject": "in two", "department": "1", "contactid": "1"},
+            headers={"authtoken": second},
+        ).raise_for_status()
+        _settle(running)
+        assert len(receiver.at("/w1")) == 2 and len(receiver.at("/w2")) == 2
+        assert (
+            json.loads(receiver.at("/w1")[1].body)["data"]["id"]
+            != json.loads(receiver.at("/w2")[1].body)["data"]["id"]
+        )
+        bad = httpx.post(
+            f"{running.base_url}/_sandbox/changes",
+            json={"command": "ticket 3 status=2", "workspace": 0},
+            headers={"authtoken": running.token},
+        )
+        assert bad.status_code == 400
