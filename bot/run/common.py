@@ -14,7 +14,7 @@ import os
 import secrets
 import stat
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +72,16 @@ def start_logging(settings: Settings, args: argparse.Namespace) -> None:
     configure_logging(settings.log_level, json_lines=bool(getattr(args, "log_json", False)))
 
 
-def run_until_stopped(main: Coroutine[Any, Any, None]) -> int:
-    """Runs `main`; a StartupError becomes its line on stderr and its exit status."""
+def run_until_stopped(
+    main: Coroutine[Any, Any, None],
+    *,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+) -> int:
+    """Runs `main` (on a loop from `loop_factory`, asyncio's own by default); a StartupError
+    becomes its line on stderr and its exit status."""
     try:
-        asyncio.run(main)
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(main)
     except StartupError as error:
         print(f"pmp-bot: {error}", file=sys.stderr)
         return error.exit_code
