@@ -232,6 +232,10 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+# Answers that say their length, up to this many bytes (and not compressed), are read by the
+# transport in one go; longer ones stream through the client's size cap (bot.pmp.reading).
+READ_AT_ONCE_BYTES = 64 * 1024
+
 Dial = Callable[[str, int], tuple[str, int]]
 """Where a vetted ``(address, port)`` is dialled: the address itself, unless a test plays a
 public PMP with a server on 127.0.0.1 (the check has run on the vetted address by then)."""
@@ -473,14 +477,38 @@ class GuardedTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=self._timeout(request),
             )
+        extensions = {
+            "http_version": b"HTTP/1.1",
+            "reason_phrase": (answer.reason or "").encode("latin-1", "replace"),
+        }
+        length = answer.content_length
+        if (
+            length is not None
+            and length <= READ_AT_ONCE_BYTES
+            and "content-encoding" not in answer.headers
+        ):
+            # A short answer that says its length is read here in one go (the call's deadline
+            # still holds), sparing httpx's streaming machinery; the client checks it against
+            # its size cap all the same.
+            try:
+                with _as_httpx_errors(request):
+                    content = await answer.read()
+            finally:
+                if answer.content.at_eof():
+                    answer.release()
+                else:
+                    answer.close()  # cut short (the deadline): the connection can't be reused
+            return httpx.Response(
+                status_code=answer.status,
+                headers=answer.raw_headers,
+                content=content,
+                extensions=extensions,
+            )
         return httpx.Response(
             status_code=answer.status,
             headers=answer.raw_headers,
             stream=_AnswerStream(answer, request),
-            extensions={
-                "http_version": b"HTTP/1.1",
-                "reason_phrase": (answer.reason or "").encode("latin-1", "replace"),
-            },
+            extensions=extensions,
         )
 
     async def aclose(self) -> None:
