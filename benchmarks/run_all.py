@@ -708,9 +708,12 @@ PROFILE_AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("JSON", ("json",)),
     ("kept results (bot.result_cache)", ("bot.result_cache",)),
     ("Block Kit (slack_sdk.models, bot.blocks)", ("slack_sdk.models", "bot.blocks")),
-    ("PMP request (bot.pmp, httpx, httpcore, anyio)", ("bot.pmp", "httpx", "httpcore", "anyio")),
     (
-        "workspace read (bot.storage, SQLAlchemy, aiosqlite)",
+        "PMP request (bot.pmp, httpx and the transport under it)",
+        ("bot.pmp", "httpx", "httpcore", "anyio"),
+    ),
+    (
+        "database reads and writes (bot.storage, SQLAlchemy, aiosqlite)",
         ("bot.storage", "sqlalchemy", "aiosqlite"),
     ),
     ("response_url post (aiohttp)", ("aiohttp", "slack_sdk.webhook", "yarl", "multidict")),
@@ -722,7 +725,13 @@ PROFILE_AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+EVENT_LOOP_AREA = "event loop, sockets and the rest"
+
+
 def profile_area(frames: Sequence[str]) -> str:
+    if frames and "asyncio/runners.py" in frames[-1]:
+        # uvloop's loop runs in C: its I/O, timers and callbacks show as the runner itself.
+        return EVENT_LOOP_AREA
     packages = {frame_package(frame) for frame in frames}
     # slack_sdk is split: its models build Block Kit, its webhook client posts results.
     for frame in frames:
@@ -733,7 +742,7 @@ def profile_area(frames: Sequence[str]) -> str:
     for area, owners in PROFILE_AREAS:
         if any(p == o or p.startswith(o + ".") for p in packages for o in owners):
             return area
-    return "event loop, sockets and the rest"
+    return EVENT_LOOP_AREA
 
 
 def summarize_profile(collapsed: Path, ms_per_lookup: float, top: int = 20) -> list[str]:
