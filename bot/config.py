@@ -48,6 +48,10 @@ DEFAULT_SLACK_SCOPES: tuple[str, ...] = (
     # Subscriptions: a post whose delivery was cut short is looked for before it is resent.
     "channels:history",
     "groups:history",
+    # Subscriptions: join a subscribed public channel; find channels and who is in them.
+    "channels:join",
+    "channels:read",
+    "groups:read",
 )
 DEFAULT_DATABASE_FILENAME = "pmp-bot.sqlite3"
 SECRET_KEY_FILENAME = "secret.key"
