@@ -10,11 +10,12 @@ It answers like a real PMP server (Perfex CRM with the REST API module 2.0.8, op
 from __future__ import annotations
 
 from bot.sandbox.app import SandboxApp
-from bot.sandbox.auth import DEFAULT_SANDBOX_TOKEN
+from bot.sandbox.auth import DEFAULT_SANDBOX_TOKEN, bulk_token
 from bot.sandbox.faults import SandboxFaults
 from bot.sandbox.runner import RunningSandbox, running_sandbox
 from bot.sandbox.seed import DEMO_FACTS
 from bot.sandbox.store import SandboxStore
+from bot.sandbox.webhooks import WebhookOptions
 
 __all__ = [
     "DEFAULT_SANDBOX_TOKEN",
@@ -23,5 +24,7 @@ __all__ = [
     "SandboxApp",
     "SandboxFaults",
     "SandboxStore",
+    "WebhookOptions",
+    "bulk_token",
     "running_sandbox",
 ]
