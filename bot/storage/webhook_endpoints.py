@@ -15,9 +15,12 @@ another (``due_work``), so an acknowledged delivery isn't lost.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +37,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -44,18 +48,21 @@ from bot.storage.schema import UtcDateTime, metadata, utc_now
 __all__ = [
     "REPLAY_MEMORY",
     "DeliveryWork",
+    "NewDelivery",
     "WebhookEndpoint",
     "WebhookEndpointStore",
     "webhook_deliveries",
     "webhook_endpoints",
 ]
 
+logger = logging.getLogger(__name__)
+
 _SLACK_ID = 32
 # A delivery is accepted up to five minutes either side of its timestamp: one remembered for
 # longer than that window on both sides can never come back valid.
 REPLAY_MEMORY = timedelta(minutes=11)
 # How long an instance trusts its copy of an endpoint (a removed one stops working after this).
-_CACHE_SECONDS = 30.0
+_CACHE_SECONDS = 10.0
 _PRUNE_EVERY_SECONDS = 60.0
 # Work no instance managed to do in a day is given up (the catch-up read covers it anyway).
 _KEEP_UNDONE = timedelta(days=1)
@@ -111,6 +118,51 @@ class DeliveryWork:
 
 
 @dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A verified delivery to remember: its signature and raw body (their hashes are kept),
+    PMP's delivery id if any, and its work (kind, record id, event name) if any."""
+
+    endpoint: WebhookEndpoint
+    signature: str
+    raw: bytes
+    delivery_id: str | None
+    work: tuple[str, int, str] | None
+
+
+def _delivery_rows(
+    delivery: NewDelivery, received: datetime
+) -> tuple[list[dict[str, Any]], DeliveryWork | None]:
+    endpoint, work = delivery.endpoint, delivery.work
+    seen = "sig:" + hashlib.sha256(delivery.signature.encode("utf-8")).hexdigest()
+    rows: list[dict[str, Any]] = [
+        {"path_id": endpoint.path_id, "seen": seen},
+        {"path_id": endpoint.path_id, "seen": "body:" + hashlib.sha256(delivery.raw).hexdigest()},
+    ]
+    if delivery.delivery_id:
+        digest = hashlib.sha256(delivery.delivery_id.encode("utf-8")).hexdigest()
+        rows.append({"path_id": endpoint.path_id, "seen": "id:" + digest[:64]})
+    if work is None:
+        rows[0]["done_at"] = received
+        return rows, None
+    rows[0].update(
+        team_id=endpoint.team_id or "",
+        enterprise_id=endpoint.enterprise_id or "",
+        kind=work[0],
+        record_id=work[1],
+        event=work[2][:100],
+    )
+    return rows, DeliveryWork(
+        path_id=endpoint.path_id,
+        seen=seen,
+        team_id=endpoint.team_id or "",
+        enterprise_id=endpoint.enterprise_id,
+        kind=work[0],
+        record_id=work[1],
+        event=work[2],
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookEndpoint:
     """A workspace's webhook; ``secret`` is the plain signing secret (never log it)."""
 
@@ -139,6 +191,7 @@ class WebhookEndpointStore:
         self._db = db
         self._cipher = cipher
         self._by_path: dict[str, tuple[float, WebhookEndpoint | None]] = {}
+        self._refreshing: set[str] = set()
         self._pruned_at = 0.0
 
     def __repr__(self) -> str:
@@ -208,11 +261,26 @@ class WebhookEndpointStore:
         return made
 
     async def by_path(self, path_id: str) -> WebhookEndpoint | None:
-        """The endpoint a delivery's address names (cached for a few seconds)."""
+        """The endpoint a delivery's address names. Kept in memory: once older than a few
+        seconds it is read again in the background while the copy still answers, so a busy
+        database never holds up PMP's answer (an endpoint removed elsewhere stops working
+        here a few seconds later)."""
         now = time.monotonic()
         cached = self._by_path.get(path_id)
-        if cached is not None and now - cached[0] < _CACHE_SECONDS:
-            return cached[1]
+        if cached is None:
+            return await self._read_path(path_id)
+        if now - cached[0] >= _CACHE_SECONDS and path_id not in self._refreshing:
+            self._refreshing.add(path_id)
+            task = asyncio.ensure_future(self._read_path(path_id))
+            task.add_done_callback(lambda done: self._refreshed(path_id, done))
+        return cached[1]
+
+    def _refreshed(self, path_id: str, task: asyncio.Future[WebhookEndpoint | None]) -> None:
+        self._refreshing.discard(path_id)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("Could not read a webhook endpoint again: %s", task.exception())
+
+    async def _read_path(self, path_id: str) -> WebhookEndpoint | None:
         async with self._db.read() as conn:
             row = (
                 await conn.execute(
@@ -222,7 +290,7 @@ class WebhookEndpointStore:
         endpoint = None if row is None else self._endpoint(row)
         if len(self._by_path) > 10_000:
             self._by_path.clear()
-        self._by_path[path_id] = (now, endpoint)
+        self._by_path[path_id] = (time.monotonic(), endpoint)
         return endpoint
 
     async def mark_registered(
@@ -290,55 +358,60 @@ class WebhookEndpointStore:
         the same delivery was already taken within REPLAY_MEMORY (the same signature, the
         same body signed again as PMP does on a retry, or PMP's delivery id); else the work
         to do (None when the delivery asks for none)."""
-        received = now or utc_now()
-        seen = "sig:" + hashlib.sha256(signature.encode("utf-8")).hexdigest()
-        body = "body:" + hashlib.sha256(raw).hexdigest()
-        rows: list[dict[str, Any]] = [
-            {"path_id": endpoint.path_id, "seen": seen},
-            {"path_id": endpoint.path_id, "seen": body},
-        ]
-        if delivery_id:
-            digest = hashlib.sha256(delivery_id.encode("utf-8")).hexdigest()
-            rows.append({"path_id": endpoint.path_id, "seen": "id:" + digest[:64]})
-        if work is not None:
-            rows[0].update(
-                team_id=endpoint.team_id or "",
-                enterprise_id=endpoint.enterprise_id or "",
-                kind=work[0],
-                record_id=work[1],
-                event=work[2][:100],
-            )
-        else:
-            rows[0]["done_at"] = received
-        await self._prune(received)
-        try:
-            async with self._db.write() as conn:
-                for row in rows:
-                    await conn.execute(
-                        webhook_deliveries.insert().values(received_at=received, **row)
-                    )
-        except IntegrityError:
-            return False
-        if work is None:
-            return None
-        return DeliveryWork(
-            path_id=endpoint.path_id,
-            seen=seen,
-            team_id=endpoint.team_id or "",
-            enterprise_id=endpoint.enterprise_id,
-            kind=work[0],
-            record_id=work[1],
-            event=work[2],
+        [result] = await self.first_deliveries(
+            [NewDelivery(endpoint, signature, raw, delivery_id, work)], now=now
         )
+        return result
+
+    async def first_deliveries(
+        self, deliveries: Sequence[NewDelivery], *, now: datetime | None = None
+    ) -> list[DeliveryWork | bool | None]:
+        """``first_delivery`` for many at once, in one transaction (what arrived together)."""
+        received = now or utc_now()
+        await self._prune(received)
+        insert = postgresql.Insert if self._db.dialect_name == "postgresql" else sqlite.Insert
+        results: list[DeliveryWork | bool | None] = []
+        async with self._db.write() as conn:
+            for delivery in deliveries:
+                rows, work = _delivery_rows(delivery, received)
+                taken: list[dict[str, Any]] = []
+                for row in rows:
+                    result = await conn.execute(
+                        insert(webhook_deliveries)
+                        .values(received_at=received, **row)
+                        .on_conflict_do_nothing()
+                    )
+                    if result.rowcount != 1:
+                        break
+                    taken.append(row)
+                else:
+                    results.append(work)
+                    continue
+                # A replay: what this delivery added is taken back, the earlier rows stay.
+                for row in taken:
+                    await conn.execute(
+                        delete(webhook_deliveries).where(
+                            webhook_deliveries.c.path_id == row["path_id"],
+                            webhook_deliveries.c.seen == row["seen"],
+                        )
+                    )
+                results.append(False)
+        return results
 
     async def work_done(self, work: DeliveryWork) -> None:
+        await self.works_done([work])
+
+    async def works_done(self, works: Sequence[DeliveryWork]) -> None:
+        """The deliveries' work was done (marked in one transaction)."""
         columns = webhook_deliveries.c
+        now = utc_now()
         async with self._db.write() as conn:
-            await conn.execute(
-                update(webhook_deliveries)
-                .where(columns.path_id == work.path_id, columns.seen == work.seen)
-                .values(done_at=utc_now())
-            )
+            for work in works:
+                await conn.execute(
+                    update(webhook_deliveries)
+                    .where(columns.path_id == work.path_id, columns.seen == work.seen)
+                    .values(done_at=now)
+                )
 
     async def due_work(
         self, *, older_than: timedelta, limit: int = 100, now: datetime | None = None

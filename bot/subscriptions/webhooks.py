@@ -10,18 +10,22 @@ when the workspace disconnects or uninstalls.
 
 Deliveries: ``receive`` refuses what isn't signed by the workspace's secret within five
 minutes of now either way (HMAC over the raw bytes, compared in constant time), drops a replay
-(the same signature, or PMP's delivery id, again), keeps the work in the database and answers
-at once; a bounded set of tasks then looks at the record the delivery names (the same
-fingerprints as polling, so a change seen by both is one event). Work an instance didn't get to
-(it died) is picked up by the minute's sweep on any instance, and the slow catch-up read covers
-deliveries PMP never made.
+(the same signature, or the same body signed again, as PMP signs a retry) and answers at once:
+no database write waits in front of the answer. What arrived together is then written in one
+transaction (where replays that reached other instances are found), and a bounded set of tasks
+looks at the records the deliveries name (the same fingerprints as polling, so a change seen by
+both is one event). Work an instance didn't get to (it died) is picked up by the minute's sweep
+on any instance; a delivery answered in the milliseconds before a crash, before it was
+written, is covered with everything else PMP didn't deliver by the slow catch-up read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,7 +43,7 @@ from bot.pmp.webhooks import (
 from bot.pmp_pool import PmpClientPool, WorkspaceKey
 from bot.storage.fingerprints import FingerprintStore
 from bot.storage.subscriptions import SubscriptionStore
-from bot.storage.webhook_endpoints import DeliveryWork, WebhookEndpointStore
+from bot.storage.webhook_endpoints import DeliveryWork, NewDelivery, WebhookEndpointStore
 from bot.storage.workspaces import WorkspaceStore
 from bot.subscriptions.events import RecordKind
 from bot.subscriptions.polling import WATCHES, Accept, ChangeDetector, Poller
@@ -82,6 +86,9 @@ _STALE_WORK = timedelta(seconds=60)
 RETRY_AFTER_ERROR_SECONDS = 60.0
 # Workspaces found without a waiting poll start within this many seconds of each other.
 FIRST_POLL_SPREAD_SECONDS = 60.0
+# Deliveries written in one transaction at most, and signatures and bodies remembered here.
+_KEEP_BATCH = 500
+_RECENT_MEMORY = 20_000
 # A look at one record: the deadline for PMP's answer.
 _LOOK_TIMEOUT = 15.0
 
@@ -111,6 +118,13 @@ class WebhookSource:
     _catalogues: dict[WorkspaceKey, tuple[float, int, list[str]]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _looks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(_CONCURRENT_LOOKS))
+    # Deliveries answered and not yet written, work done and not yet marked, and the tasks
+    # writing them; recently taken signatures and bodies (replays caught without a write).
+    _arrived: list[NewDelivery] = field(default_factory=list)
+    _finished: list[DeliveryWork] = field(default_factory=list)
+    _keeper: asyncio.Future[None] | None = None
+    _marker: asyncio.Future[None] | None = None
+    _recent: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
 
     # --- registration ----------------------------------------------------------------
 
@@ -255,7 +269,8 @@ class WebhookSource:
     async def receive(
         self, path_id: str, signature: str | None, raw: bytes, *, now: float | None = None
     ) -> WebhookAnswer:
-        """Check a delivery and keep its work: the answer to give PMP, at once."""
+        """Check a delivery and hand its work on: the answer to give PMP, at once (no
+        database write waits in front of it)."""
         endpoint = await self.endpoints.by_path(path_id)
         if endpoint is None:
             return WebhookAnswer(404, "unknown")
@@ -270,24 +285,47 @@ class WebhookSource:
         if check != "valid":
             return WebhookAnswer(401, "unsigned")
         assert signature is not None
+        marks = (
+            "sig:" + hashlib.sha256(signature.encode("utf-8")).hexdigest(),
+            "body:" + hashlib.sha256(raw).hexdigest(),
+        )
+        # Replays reaching this instance are known at once; the database knows the others.
+        if any((endpoint.path_id, mark) in self._recent for mark in marks):
+            return WebhookAnswer(200, "replayed")
+        for mark in marks:
+            self._recent[(endpoint.path_id, mark)] = None
+        while len(self._recent) > _RECENT_MEMORY:
+            self._recent.popitem(last=False)
         delivery = parse_delivery(raw)
         work = None if delivery is None else (delivery.kind, delivery.record_id, delivery.event)
-        taken = await self.endpoints.first_delivery(
-            endpoint, signature, raw, delivery.delivery_id if delivery else None, work
+        self._arrived.append(
+            NewDelivery(endpoint, signature, raw, delivery.delivery_id if delivery else None, work)
         )
-        if taken is False:
-            return WebhookAnswer(200, "replayed")
-        if not isinstance(taken, DeliveryWork):
-            return WebhookAnswer(200, "ignored")
-        task = asyncio.ensure_future(self._do(taken))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return WebhookAnswer(200, "taken")
+        if self._keeper is None or self._keeper.done():
+            self._keeper = asyncio.ensure_future(self._keep_arrived())
+        return WebhookAnswer(200, "taken" if work is not None else "ignored")
+
+    async def _keep_arrived(self) -> None:
+        """Writes what arrived together in one transaction (replays from other instances
+        found there), then has the records looked at."""
+        while self._arrived:
+            batch, self._arrived = self._arrived[:_KEEP_BATCH], self._arrived[_KEEP_BATCH:]
+            try:
+                results = await self.endpoints.first_deliveries(batch)
+            except Exception:
+                # Unkept: the catch-up read finds what these deliveries were about.
+                logger.exception("Could not keep %d webhook deliveries", len(batch))
+                continue
+            for result in results:
+                if isinstance(result, DeliveryWork):
+                    task = asyncio.ensure_future(self._do(result))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
 
     async def _do(self, work: DeliveryWork) -> None:
         kind = next((known for known in WATCHES if known == work.kind), None)
         if kind is None:
-            await self.endpoints.work_done(work)
+            self._done(work)
             return
         async with self._looks:
             try:
@@ -311,7 +349,22 @@ class WebhookSource:
             except Exception:
                 logger.exception("A webhook delivery's work failed")
                 return
-            await self.endpoints.work_done(work)
+        self._done(work)
+
+    def _done(self, work: DeliveryWork) -> None:
+        """Mark the work done, together with other work done meanwhile (one write). A mark
+        lost to a crash only makes the sweep look at the record once more."""
+        self._finished.append(work)
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.ensure_future(self._mark_finished())
+
+    async def _mark_finished(self) -> None:
+        while self._finished:
+            batch, self._finished = self._finished, []
+            try:
+                await self.endpoints.works_done(batch)
+            except Exception:
+                logger.exception("Could not mark %d webhook deliveries done", len(batch))
 
     async def look(
         self,
@@ -343,14 +396,26 @@ class WebhookSource:
         return len(due)
 
     async def wait_idle(self) -> None:
-        """Until the deliveries taken so far have been looked at (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
+        """Until the deliveries taken so far have been kept, looked at and marked done
+        (tests, shutdown)."""
+        while True:
+            pending = {
+                task for task in (self._keeper, self._marker) if task and not task.done()
+            } | set(self._tasks)
+            if not pending:
+                return
+            await asyncio.wait(pending)
 
     async def aclose(self) -> None:
+        # What was answered is kept first (its work is then done by the sweep, here or on
+        # another instance); looks under way stop.
+        if self._keeper is not None:
+            await asyncio.gather(self._keeper, return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._marker is not None:
+            await asyncio.gather(self._marker, return_exceptions=True)
 
 
 @dataclass
