@@ -169,6 +169,7 @@ events_table = Table(
     Column("accepted_at", UtcDateTime, nullable=False),
     UniqueConstraint("team_id", "key", name="uq_pmp_bot_subscription_events_key"),
     Index("ix_pmp_bot_subscription_events_accepted", "accepted_at"),
+    sqlite_autoincrement=True,
 )
 
 outbox_table = Table(
@@ -190,6 +191,9 @@ outbox_table = Table(
     Column("last_error", String(_ERROR_MAX), nullable=True),
     UniqueConstraint("event_id", "channel_id", name="uq_pmp_bot_subscription_outbox_event"),
     Index("ix_pmp_bot_subscription_outbox_channel", "team_id", "channel_id", "id"),
+    # A row's id names its message in Slack (message metadata): never given out twice, also
+    # on SQLite once the table was empty (PostgreSQL's sequences never reuse one).
+    sqlite_autoincrement=True,
 )
 
 threads_table = Table(

@@ -256,6 +256,8 @@ class SubscriptionDelivery:
     _schedule: ScheduleDelivery | None = None
     _change_listener: ChangeListener | None = None
     _tasks: set[asyncio.Task[int]] = field(default_factory=set)
+    _in_process: set[tuple[str, str]] = field(default_factory=set)
+    _again: set[tuple[str, str]] = field(default_factory=set)
     _stopping: bool = False
 
     # --- the event sources' side -------------------------------------------------------
@@ -355,12 +357,37 @@ class SubscriptionDelivery:
                 # The row is kept; the runner's sweep delivers it later.
                 logger.exception("scheduling delivery to %s/%s failed", team_id, channel_id)
                 return
+        # One task per channel, as the runner's lock would: asked again while it runs, it
+        # reads the outbox once more before it ends.
+        key = (team_id, channel_id)
+        if key in self._in_process:
+            self._again.add(key)
+            return
+        self._in_process.add(key)
         task = asyncio.get_running_loop().create_task(
-            self.deliver_channel(team_id, enterprise_id, channel_id),
+            self._deliver_in_process(team_id, enterprise_id, channel_id),
             name=f"pmp-bot delivery {team_id}/{channel_id}",
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _deliver_in_process(
+        self, team_id: str, enterprise_id: str | None, channel_id: str
+    ) -> int:
+        key = (team_id, channel_id)
+        delivered = 0
+        try:
+            while True:
+                self._again.discard(key)
+                delivered += await self.deliver_channel(team_id, enterprise_id, channel_id)
+                if key not in self._again or self._stopping:
+                    return delivered
+        except Exception:
+            logger.exception("delivering to %s/%s failed; the sweep tries again", *key)
+            return delivered
+        finally:
+            self._in_process.discard(key)
+            self._again.discard(key)
 
     def stop(self) -> None:
         """Deliveries under way stop after the message in hand (shutdown); what is left

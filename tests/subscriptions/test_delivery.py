@@ -4,6 +4,7 @@ across a crash between Slack's answer and recording it."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -377,3 +378,12 @@ def test_retry_after_values(headers: dict[str, str], expected: float) -> None:
         status_code=429,
     )
     assert _retry_after(SlackApiError("ratelimited", response)) == expected
+
+
+async def test_without_a_job_runner_one_task_delivers_a_channel(h: Harness) -> None:
+    await h.subscribe(GENERAL)
+    delivery = h.delivery()
+    await asyncio.gather(*(delivery.accept([ticket(n, f"k{n}")]) for n in range(1, 6)))
+    await delivery.wait_idle()
+    ids = [c.params["metadata"]["event_payload"]["delivery"] for c in h.posts()]
+    assert len(ids) == 5 and len(set(ids)) == 5

@@ -154,3 +154,19 @@ async def test_prune_forgets_only_delivered_old_events(db: Database) -> None:
     assert await store.prune_events(timedelta(days=7), now=later) == 1
     fresh, _ = await store.add_events(T1, None, [_event("k1", []), _event("k2", [])])
     assert fresh == 1  # k2 was forgotten, k1 still waits for delivery
+
+
+async def test_an_outbox_id_is_never_given_out_twice(db: Database) -> None:
+    # Slack's copy of a message is found by its row's id: a new row must not take the id of
+    # one delivered before, even once the table was empty.
+    store = DeliveryStore(db)
+    await store.add_events(T1, None, [_event("k1", ["C1"])])
+    (first,) = await store.pending(T1, "C1")
+    await store.delivered([first.id])
+    await store.add_events(T1, None, [_event("k2", ["C1"])])
+    (second,) = await store.pending(T1, "C1")
+    assert second.id > first.id
+    notice = await store.add_notice(T1, None, "C2", "line")
+    assert notice == (T1, None, "C2")
+    (line,) = await store.pending(T1, "C2")
+    assert line.id > second.id
