@@ -508,7 +508,7 @@ class SubscriptionDelivery:
                 "text": message.text,
                 "metadata": {
                     "event_type": METADATA_EVENT_TYPE,
-                    "event_payload": {"delivery": first.id},
+                    "event_payload": _metadata_payload(first),
                 },
                 "unfurl_links": False,
                 "unfurl_media": False,
@@ -701,15 +701,20 @@ class SubscriptionDelivery:
                 raise _SearchFailed(False, 0.0) from error
             for message in response.get("messages") or []:
                 meta = message.get("metadata") or {}
-                payload = meta.get("event_payload") or {}
-                if meta.get("event_type") == METADATA_EVENT_TYPE and str(
-                    payload.get("delivery")
-                ) == str(row.id):
+                if meta.get("event_type") == METADATA_EVENT_TYPE and meta.get(
+                    "event_payload"
+                ) == _metadata_payload(row):
                     return str(message.get("ts"))
             cursor = ((response.get("response_metadata") or {}).get("next_cursor")) or None
             if not cursor:
                 return None
         return None
+
+
+def _metadata_payload(row: OutboxRow) -> dict[str, Any]:
+    """What a message carries to be found again: its outbox row, and the event it tells of
+    (so a message of another pmp-bot sharing the channel is never taken for it)."""
+    return {"delivery": row.id, "event": (row.event_key or "notice")[:200]}
 
 
 def _notice_batch(rows: list[OutboxRow]) -> list[OutboxRow]:

@@ -387,3 +387,25 @@ async def test_without_a_job_runner_one_task_delivers_a_channel(h: Harness) -> N
     await delivery.wait_idle()
     ids = [c.params["metadata"]["event_payload"]["delivery"] for c in h.posts()]
     assert len(ids) == 5 and len(set(ids)) == 5
+
+
+async def test_another_bots_message_with_the_same_id_is_not_taken_for_ours(h: Harness) -> None:
+    await h.subscribe(GENERAL)
+    crashing = h.delivery(CrashBeforeSlack(h.db))
+    crashing.set_scheduler(_no_schedule)
+    await crashing.accept([ticket(12, "k1")])
+    with pytest.raises(Crash):
+        await crashing.deliver_channel(TEAM, None, GENERAL)
+    (row,) = await DeliveryStore(h.db).pending(TEAM, GENERAL)
+    # Another pmp-bot (its own database) posts in the same channel with the same row id.
+    other = AsyncWebClient(token=TOKEN, base_url=h.slack.api_url, session=h.http)
+    await other.chat_postMessage(
+        channel=GENERAL,
+        text="someone else's",
+        metadata={"event_type": "pmp_event", "event_payload": {"delivery": row.id, "event": "x"}},
+    )
+    restarted = h.delivery()
+    restarted.set_scheduler(_no_schedule)
+    await restarted.deliver_channel(TEAM, None, GENERAL)
+    ours = [p for p in h.posts() if p.params["metadata"]["event_payload"].get("event") == "k1"]
+    assert len(ours) == 1
