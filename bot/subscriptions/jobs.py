@@ -54,6 +54,9 @@ SWEEP_CRON = "*/1 * * * *"
 STALLED_CRON = "* * * * * */5"
 # A worker whose heartbeat is older than this is taken for dead, and its jobs ended.
 STALLED_AFTER_SECONDS = 15.0
+# A worker that stopped by itself is started again after 1 s, then 2, 4... at most 60.
+RESTART_MIN_SECONDS = 1.0
+RESTART_MAX_SECONDS = 60.0
 # How often a worker says it is alive (a third of the above, so one late beat is no death).
 HEARTBEAT_SECONDS = 5.0
 DEFAULT_CONCURRENCY = 64
@@ -102,6 +105,7 @@ class JobRunner:
         self._worker_task: asyncio.Task[None] | None = None
         self._started = False
         self._deliver_task: Any = None
+        self._restart_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._poll_task: Any = None
 
     @property
@@ -209,19 +213,43 @@ class JobRunner:
         self._delivery.set_scheduler(self.schedule_delivery)
         await self._delivery.sweep()
         self._worker_task = asyncio.get_running_loop().create_task(
-            self._app.run_worker_async(
-                queues=[_QUEUE],
-                name=self._name,
-                concurrency=self._concurrency,
-                install_signal_handlers=False,
-                delete_jobs="always",
-                fetch_job_polling_interval=self._fetch_interval,
-                shutdown_graceful_timeout=10.0,
-                stalled_worker_timeout=STALLED_AFTER_SECONDS,
-                update_heartbeat_interval=HEARTBEAT_SECONDS,
-            ),
-            name="pmp-bot jobs",
+            self._supervise(), name="pmp-bot jobs"
         )
+
+    async def _run_worker(self) -> None:
+        await self.app.run_worker_async(
+            queues=[_QUEUE],
+            name=self._name,
+            concurrency=self._concurrency,
+            install_signal_handlers=False,
+            delete_jobs="always",
+            fetch_job_polling_interval=self._fetch_interval,
+            shutdown_graceful_timeout=10.0,
+            stalled_worker_timeout=STALLED_AFTER_SECONDS,
+            update_heartbeat_interval=HEARTBEAT_SECONDS,
+        )
+
+    async def _supervise(self) -> None:
+        """Runs the worker, and starts it again when it stops by itself: procrastinate stops
+        its worker when the database can't be reached for its heartbeat or notifications,
+        and jobs must go on once the database is back."""
+        delay = RESTART_MIN_SECONDS
+        while True:
+            began = asyncio.get_running_loop().time()
+            try:
+                await self._run_worker()
+                logger.warning("The subscription job worker stopped by itself")
+            except Exception:
+                logger.exception("The subscription job worker failed")
+            if asyncio.get_running_loop().time() - began > RESTART_MAX_SECONDS:
+                delay = RESTART_MIN_SECONDS  # it had been running fine
+            logger.info("Starting the subscription job worker again in %.0f s", delay)
+            await self._restart_sleep(delay)
+            delay = min(delay * 2, RESTART_MAX_SECONDS)
+            try:
+                await self._delivery.sweep()
+            except Exception:
+                logger.warning("The outbox can't be read yet; the worker's sweep will")
 
     async def run_until_idle(self) -> None:
         """Runs every job that is due until none is left, then returns (tests and the shell:

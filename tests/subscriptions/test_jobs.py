@@ -219,3 +219,33 @@ async def test_a_poll_due_later_is_brought_forward_but_never_doubled(
         assert list(waiting) == []  # the later one was replaced, not kept beside it
     finally:
         await runner.aclose()
+
+
+async def test_a_worker_that_stops_by_itself_is_started_again(
+    db: Database, slack: RunningSlackStandin, http: aiohttp.ClientSession
+) -> None:
+    await subscribe_all(db)
+    delivery = make_delivery(db, slack, http)
+    runner = JobRunner(delivery, db, fetch_interval=0.1)
+    runs: list[str] = []
+    real_run = runner._run_worker
+
+    async def flaky_run() -> None:
+        runs.append("run")
+        if len(runs) == 1:
+            return  # as procrastinate's worker does when the database went away
+        await real_run()
+
+    async def no_wait(seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    runner._run_worker = flaky_run  # type: ignore[method-assign]
+    runner._restart_sleep = no_wait
+    await runner.start()
+    try:
+        await delivery.accept([ticket(1, "k1")])
+        assert await delivery.wait_delivered(timeout=30)
+    finally:
+        await runner.aclose()
+    assert len(runs) == 2
+    assert len(delivered_ids(slack)) == 3
