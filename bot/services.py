@@ -190,6 +190,7 @@ class BotServices:
             await self.sources.aclose()
         await self.pmp_pool.aclose()
         await self.slack_http.close()
+        await self.workspaces.aclose()
         await self.database.dispose()
 
 

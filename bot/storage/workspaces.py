@@ -121,10 +121,14 @@ def _where(key: tuple[str, str]) -> ColumnElement[bool]:
 
 
 # A workspace read answers the requests for that workspace arriving while it runs and up to
-# this long after it started, unless a write of the store has begun since it started: a change
-# made through the store is seen by the next request, one made elsewhere (another instance,
-# the command line) at most this late. A burst of requests then costs one read.
+# READ_REUSE_SECONDS after it started; after that, and up to READ_STALE_SECONDS after it
+# started, a request still gets it at once while a new read runs for the requests that
+# follow, so a steady stream of requests never waits for the database. Not once a write of the
+# store has begun since the read started: a change made through the store is seen by the
+# next request, one made elsewhere (another instance, the command line) at most
+# READ_STALE_SECONDS late. A burst of requests costs one read.
 READ_REUSE_SECONDS = 0.25
+READ_STALE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,19 @@ class _SharedRead:
     writes_begun: int  # the store's count of writes begun when the read started
     started: float  # time.monotonic()
     task: asyncio.Task[Workspace | None]
+
+
+def _succeeded(task: asyncio.Task[Workspace | None]) -> bool:
+    """Done with an answer; the exception of a failed one is retrieved here (its waiters
+    may all have gone)."""
+    return task.done() and not task.cancelled() and task.exception() is None
+
+
+async def _answer(task: asyncio.Task[Workspace | None]) -> Workspace | None:
+    if _succeeded(task):
+        return task.result()
+    # Shielded: one request giving up must not cancel the read the others wait for.
+    return await asyncio.shield(task)
 
 
 class WorkspaceStore:
@@ -145,6 +162,7 @@ class WorkspaceStore:
         # Every request reads its workspace; the requests of a burst share one read (each read
         # is several hops to the database driver's thread): see READ_REUSE_SECONDS.
         self._reads: dict[tuple[str, str], _SharedRead] = {}
+        self._refreshes: dict[tuple[str, str], asyncio.Task[Workspace | None]] = {}
         self._writes_begun = 0
 
     def __repr__(self) -> str:
@@ -163,27 +181,47 @@ class WorkspaceStore:
         key = _team_key(team_id, enterprise_id)
         shared = self._reads.get(key)
         now = time.monotonic()
-        if (
-            shared is None
-            or shared.writes_begun != self._writes_begun
-            or now - shared.started > READ_REUSE_SECONDS
-        ):
-            read = asyncio.ensure_future(self._read(key))
-            shared = _SharedRead(self._writes_begun, now, read)
-            self._reads[key] = shared
-            read.add_done_callback(lambda _: self._read_done(key, shared))
-        task = shared.task
-        if task.done() and not task.cancelled() and task.exception() is None:
-            return task.result()
-        # Shielded: one request giving up must not cancel the read the others wait for.
-        return await asyncio.shield(task)
+        if shared is not None and shared.writes_begun == self._writes_begun:
+            age = now - shared.started
+            if age <= READ_REUSE_SECONDS:
+                return await _answer(shared.task)
+            if age <= READ_STALE_SECONDS and _succeeded(shared.task):
+                self._refresh(key)
+                return shared.task.result()
+        read = asyncio.ensure_future(self._read(key))
+        self._keep(key, _SharedRead(self._writes_begun, now, read))
+        return await _answer(read)
+
+    def _keep(self, key: tuple[str, str], shared: _SharedRead) -> None:
+        self._reads[key] = shared
+        shared.task.add_done_callback(lambda _: self._read_done(key, shared))
+
+    def _refresh(self, key: tuple[str, str]) -> None:
+        """Reads the workspace again for the requests to come; the answer replaces the one
+        kept unless a write has begun meanwhile (a failed read leaves it to age out)."""
+        if key in self._refreshes:
+            return
+        shared = _SharedRead(
+            self._writes_begun, time.monotonic(), asyncio.ensure_future(self._read(key))
+        )
+        self._refreshes[key] = shared.task
+
+        def done(task: asyncio.Task[Workspace | None]) -> None:
+            if self._refreshes.get(key) is task:
+                del self._refreshes[key]
+            if _succeeded(task) and shared.writes_begun == self._writes_begun:
+                self._keep(key, shared)
+
+        shared.task.add_done_callback(done)
+
+    async def aclose(self) -> None:
+        """Waits for the reads started ahead of requests, before the database goes away."""
+        while self._refreshes:
+            await asyncio.gather(*self._refreshes.values(), return_exceptions=True)
 
     def _read_done(self, key: tuple[str, str], shared: _SharedRead) -> None:
-        task = shared.task
-        # The exception is retrieved here too, in case every waiter has gone.
-        failed = task.cancelled() or task.exception() is not None
-        left = READ_REUSE_SECONDS - (time.monotonic() - shared.started)
-        if failed or left <= 0:
+        left = READ_STALE_SECONDS - (time.monotonic() - shared.started)
+        if not _succeeded(shared.task) or left <= 0:
             self._forget_read(key, shared)
         else:
             asyncio.get_running_loop().call_later(left, self._forget_read, key, shared)

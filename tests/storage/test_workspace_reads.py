@@ -58,9 +58,44 @@ async def test_a_read_is_not_reused_past_the_window(
     store: CountingStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(workspaces_module, "READ_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr(workspaces_module, "READ_STALE_SECONDS", 0.0)
     await store.get(TEAM)
     await store.get(TEAM)
     assert store.reads == 2
+
+
+async def test_a_stale_read_answers_at_once_while_a_new_one_runs(
+    store: CountingStore, db: Database, cipher: TokenCipher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workspaces_module, "READ_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr(workspaces_module, "READ_STALE_SECONDS", 60.0)
+    assert (await store.get(TEAM)) is not None
+    # Another instance changes the workspace: this one sees it once its next read is in.
+    await WorkspaceStore(db, cipher).set_notify_channel(TEAM, None, "C0ELSEWHERE")
+    stale = await store.get(TEAM)
+    assert stale is not None and stale.notify_channel_id == "C0FIRST"
+    seen = []
+    for _ in range(500):
+        workspace = await store.get(TEAM)
+        assert workspace is not None
+        seen.append(workspace.notify_channel_id)
+        if seen[-1] == "C0ELSEWHERE":
+            break
+        await asyncio.sleep(0.01)
+    assert seen[-1] == "C0ELSEWHERE"
+    assert set(seen) <= {"C0FIRST", "C0ELSEWHERE"}
+    await store.aclose()  # the read started ahead of the next request
+
+
+async def test_a_change_through_the_store_is_never_answered_stale(
+    store: CountingStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workspaces_module, "READ_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr(workspaces_module, "READ_STALE_SECONDS", 60.0)
+    assert (await store.get(TEAM)) is not None
+    await store.set_notify_channel(TEAM, None, "C0SECOND")
+    workspace = await store.get(TEAM)
+    assert workspace is not None and workspace.notify_channel_id == "C0SECOND"
 
 
 async def test_a_failed_read_is_not_reused(store: CountingStore) -> None:
