@@ -187,7 +187,7 @@ async def accepted_events(database_url: str) -> int:
 async def bench(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="pmp-bot-webhooks-"))
     secret_key = Fernet.generate_key().decode()
-    database_url = f"sqlite:///{workdir / 'bot.sqlite3'}"
+    database_url = args.database_url or f"sqlite:///{workdir / 'bot.sqlite3'}"
     sandbox_port, bot_port = free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     print(
@@ -232,7 +232,10 @@ async def bench(args: argparse.Namespace) -> None:
                 await run(args, slack, sandbox_url, url, secret, pairs, bot.pid)
             print(f"events the bot made of them: {await accepted_events(database_url)}")
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def run(
@@ -248,6 +251,7 @@ async def run(
     status_of = dict.fromkeys(channel_of, 1)
     sent: dict[str, list[float]] = {channel: [] for channel in channel_of.values()}
     acks: list[float] = []
+    changes: list[float] = []  # how long the sandbox took to make each change
     refused = 0
     posts_before = len(slack.calls_to("chat.postMessage"))
     cpu_before = cpu_seconds(bot_pid)
@@ -264,12 +268,14 @@ async def run(
             nonlocal refused
             ticket = tickets[number % len(tickets)]
             status_of[ticket] = status_of[ticket] % 5 + 1
+            asked = time.monotonic()
             changed = await pmp.post(
                 "/_sandbox/changes",
                 json={"kind": "ticket", "id": ticket, "fields": {"status": str(status_of[ticket])}},
                 headers={"authtoken": DEFAULT_SANDBOX_TOKEN},
             )
             changed.raise_for_status()
+            changes.append(time.monotonic() - asked)
             now = int(time.time())
             body = json.dumps(
                 {
@@ -335,6 +341,10 @@ async def run(
         f"p99 {percentile(acks, 0.99) * 1000:.1f} ms, max {max(acks) * 1000:.1f} ms "
         f"(target p99 <= {TARGET_ACK_P99_MS:.0f} ms)"
     )
+    print(
+        f"the sandbox (PMP) making a change: p50 {percentile(changes, 0.5) * 1000:.0f} ms, "
+        f"p99 {percentile(changes, 0.99) * 1000:.0f} ms (a busy PMP delays the bot's reads too)"
+    )
     got_total = sum(len(times) for times in posts.values())
     print(
         f"posts in Slack: {got_total} for {expected} events; missing {missing}, "
@@ -358,6 +368,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--channels", type=int, default=100)
     parser.add_argument("--drain", type=float, default=180.0)
+    parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    parser.add_argument(
+        "--database-url", default=None, help="an empty PostgreSQL database (default: SQLite)"
+    )
     parser.add_argument("--serve-sandbox", type=int, default=None, metavar="PORT")
     args = parser.parse_args()
     if args.serve_sandbox is not None:

@@ -206,6 +206,31 @@ class FingerprintStore:
             else Fingerprint(record_id, _split(row.watched), row.label, row.revision)
         )
 
+    async def get_many(
+        self, team_id: str | None, enterprise_id: str | None, kind: str, record_ids: list[int]
+    ) -> dict[int, Fingerprint]:
+        """The fingerprints of these records (those stored), in one read."""
+        if not record_ids:
+            return {}
+        enterprise, team = _key(team_id, enterprise_id)
+        columns = fingerprints.c
+        query = select(
+            columns.record_id, columns.watched, columns.label, columns.revision, columns.context
+        ).where(
+            columns.enterprise_id == enterprise,
+            columns.team_id == team,
+            columns.kind == kind,
+            columns.record_id.in_(record_ids),
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return {
+            row.record_id: Fingerprint(
+                row.record_id, _split(row.watched), row.label, row.revision, row.context
+            )
+            for row in rows
+        }
+
     async def record_baseline(
         self,
         team_id: str | None,

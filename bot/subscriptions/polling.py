@@ -21,11 +21,11 @@ its own deadline and its own pooled client, so one PMP never holds up another.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -70,6 +70,8 @@ CATCH_UP_INTERVAL_SECONDS = 15 * 60
 MAX_BACKOFF_SECONDS = 30 * 60
 # Each interval is stretched or shortened by up to this share, so reads spread out.
 JITTER = 0.1
+# Records of one burst of deliveries asked of PMP at the same time at most.
+_LOOKS_AT_ONCE = 16
 # Changed records are turned into events and written this many at a time, so a list where
 # every record changed (a long outage) is never held whole.
 _BATCH = 200
@@ -209,11 +211,6 @@ def observe(watch: Watch, row: Mapping[str, Any], today: date) -> Observed | Non
     )
 
 
-def _short_hash(values: tuple[str, ...] | None) -> str:
-    text = "\x1f".join(values) if values is not None else "\x00gone"
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()
-
-
 def events_between(
     watch: Watch, before: tuple[str, ...] | None, after: tuple[str, ...] | None
 ) -> list[tuple[EventName, dict[str, tuple[str | None, str | None]]]]:
@@ -274,6 +271,34 @@ class ChangeDetector:
         self._accept = accept
         self._today = today
         self._now = now
+        # One read of a workspace's whole lists at a time in this process.
+        self._locks: dict[tuple[str, str | None], asyncio.Lock] = {}
+        # Per record looked at: its lock and how many hold or await it.
+        self._record_locks: dict[tuple[str, str, str, int], list[Any]] = {}
+
+    @contextlib.asynccontextmanager
+    async def _record_lock(self, key: tuple[str, str, str, int]) -> AsyncIterator[None]:
+        """Held while one record is looked at; forgotten once nobody holds or awaits it."""
+        entry = self._record_locks.get(key)
+        if entry is None:
+            entry = self._record_locks[key] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._record_locks[key]
+
+    def _lock(self, team_id: str, enterprise_id: str | None) -> asyncio.Lock:
+        key = (team_id, enterprise_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            if len(self._locks) > 100_000:
+                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
 
     async def poll(
         self,
@@ -286,6 +311,18 @@ class ChangeDetector:
     ) -> PollResult:
         """Read the kind's whole list once and make the events of what changed since the
         last read (none on the first: that records the baseline)."""
+        async with self._lock(team_id, enterprise_id):
+            return await self._poll(team_id, enterprise_id, client, kind, timeout=timeout)
+
+    async def _poll(
+        self,
+        team_id: str,
+        enterprise_id: str | None,
+        client: PmpClient,
+        kind: RecordKind,
+        *,
+        timeout: float | None,
+    ) -> PollResult:
         watch = WATCHES[kind]
         store = self._fingerprints
         today = self._today()
@@ -350,30 +387,100 @@ class ChangeDetector:
     ) -> int:
         """Look at one record now (a webhook delivery or the bot's own change named it) and
         make the events of what changed; how many were new. Before the kind's baseline a
-        record is only remembered, unless ``created`` says it is new."""
-        watch = WATCHES[kind]
-        store = self._fingerprints
-        try:
-            record = await client.resource(kind).get(record_id, timeout=timeout)
-        except PmpNotFoundError:
-            now = None
-        else:
-            now = observe(watch, record.raw, self._today())
-        before = await store.get(team_id, enterprise_id, kind, record_id)
-        if now is None and _is_gone(before):
-            return 0
-        if before is not None and now is not None and before.watched == now.watched:
-            return 0
-        if (
-            before is None
-            and now is not None
-            and not created
-            and await store.baseline_at(team_id, enterprise_id, kind) is None
-        ):
-            write = FingerprintWrite(record_id, now.watched, now.label, 0, now.context)
-            await store.compare_and_set(team_id, enterprise_id, kind, [write])
-            return 0
-        return await self._apply(team_id, enterprise_id, watch, [_Change(before, now)])
+        record is only remembered, unless ``created`` says it is new. PmpError when PMP
+        couldn't say."""
+        events, failed = await self.look_many(
+            team_id, enterprise_id, client, [(kind, record_id, created)], timeout=timeout
+        )
+        if failed:
+            raise failed[0][2]
+        return events
+
+    async def look_many(
+        self,
+        team_id: str,
+        enterprise_id: str | None,
+        client: PmpClient,
+        records: Sequence[tuple[RecordKind, int, bool]],
+        *,
+        timeout: float | None = None,
+    ) -> tuple[int, list[tuple[RecordKind, int, PmpError]]]:
+        """``look`` at many records of one workspace together: PMP asked for them side by
+        side, their fingerprints read and written and their events accepted once per kind
+        (so a burst of deliveries costs a few database writes, not a few per record).
+        How many events were new, and the records PMP couldn't tell about (with why)."""
+        # Looks at different records run side by side; looks at one record take turns, so
+        # an answer PMP gave before a change is never compared after it was recorded (one
+        # racing a whole read is one event anyway: both name it by the same revision).
+        keys = sorted(
+            {(team_id, enterprise_id or "", kind, record_id) for kind, record_id, _ in records}
+        )
+        async with contextlib.AsyncExitStack() as held:
+            for key in keys:
+                await held.enter_async_context(self._record_lock(key))
+            return await self._look_many(team_id, enterprise_id, client, records, timeout)
+
+    async def _look_many(
+        self,
+        team_id: str,
+        enterprise_id: str | None,
+        client: PmpClient,
+        records: Sequence[tuple[RecordKind, int, bool]],
+        timeout: float | None,
+    ) -> tuple[int, list[tuple[RecordKind, int, PmpError]]]:
+        wanted: dict[RecordKind, dict[int, bool]] = {}
+        for kind, record_id, created in records:
+            ids = wanted.setdefault(kind, {})
+            ids[record_id] = ids.get(record_id, False) or created
+        today = self._today()
+        ask = asyncio.Semaphore(_LOOKS_AT_ONCE)
+        failed: list[tuple[RecordKind, int, PmpError]] = []
+        accepted = 0
+
+        async def read(kind: RecordKind, record_id: int) -> tuple[int, Observed | None] | None:
+            async with ask:
+                try:
+                    record = await client.resource(kind).get(record_id, timeout=timeout)
+                except PmpNotFoundError:
+                    return record_id, None
+                except PmpError as error:
+                    failed.append((kind, record_id, error))
+                    return None
+            return record_id, observe(WATCHES[kind], record.raw, today)
+
+        for kind, ids in wanted.items():
+            watch = WATCHES[kind]
+            store = self._fingerprints
+            found = await asyncio.gather(*(read(kind, record_id) for record_id in ids))
+            stored = await store.get_many(team_id, enterprise_id, kind, list(ids))
+            changes: list[_Change] = []
+            unseen: list[Observed] = []
+            for item in found:
+                if item is None:
+                    continue
+                record_id, now = item
+                before = stored.get(record_id)
+                if now is None and _is_gone(before):
+                    continue
+                if before is not None and now is not None and before.watched == now.watched:
+                    continue
+                if before is None and now is not None and not ids[record_id]:
+                    unseen.append(now)
+                    continue
+                changes.append(_Change(before, now))
+            if unseen:
+                if await store.baseline_at(team_id, enterprise_id, kind) is None:
+                    # Before the first read of the kind: remembered, no events.
+                    writes = [
+                        FingerprintWrite(now.record_id, now.watched, now.label, 0, now.context)
+                        for now in unseen
+                    ]
+                    await store.compare_and_set(team_id, enterprise_id, kind, writes)
+                else:
+                    changes += [_Change(None, now) for now in unseen]
+            if changes:
+                accepted += await self._apply(team_id, enterprise_id, watch, changes)
+        return accepted, failed
 
     async def forget(self, team_id: str, enterprise_id: str | None) -> None:
         """Forget what was seen of the workspace's PMP (it was disconnected): the next read
@@ -404,7 +511,6 @@ class ChangeDetector:
                 }
             else:
                 continue
-            digest = _short_hash(new)
             for event, field_changes in events_between(watch, old, new):
                 events.append(
                     PmpEvent(
@@ -413,7 +519,9 @@ class ChangeDetector:
                         kind=watch.kind,
                         record_id=record_id,
                         event=event,
-                        key=f"{watch.kind}:{record_id}:{revision}:{event}:{digest}",
+                        # The record's revision names the change: two sources (or two
+                        # instances) that saw it from the same fingerprint make one event.
+                        key=f"{watch.kind}:{record_id}:{revision}:{event}",
                         changes=field_changes,
                         record=record,
                         occurred_at=occurred,

@@ -316,40 +316,63 @@ class WebhookSource:
                 # Unkept: the catch-up read finds what these deliveries were about.
                 logger.exception("Could not keep %d webhook deliveries", len(batch))
                 continue
-            for result in results:
-                if isinstance(result, DeliveryWork):
-                    task = asyncio.ensure_future(self._do(result))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+            self._start([result for result in results if isinstance(result, DeliveryWork)])
 
-    async def _do(self, work: DeliveryWork) -> None:
-        kind = next((known for known in WATCHES if known == work.kind), None)
-        if kind is None:
-            self._done(work)
-            return
+    def _start(self, works: Sequence[DeliveryWork]) -> None:
+        """Have the records looked at, one task per workspace (its records together)."""
+        by_team: dict[tuple[str, str | None], list[DeliveryWork]] = {}
+        for work in works:
+            by_team.setdefault((work.team_id, work.enterprise_id), []).append(work)
+        for team_works in by_team.values():
+            task = asyncio.ensure_future(self._do(team_works))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _do(self, works: Sequence[DeliveryWork]) -> None:
+        """Look at one workspace's records the deliveries name; the work is marked done
+        unless PMP couldn't say (then the sweep tries again, and the catch-up read covers
+        it)."""
+        team_id, enterprise_id = works[0].team_id, works[0].enterprise_id
+        records: list[tuple[RecordKind, int, bool]] = []
+        for work in works:
+            kind = next((known for known in WATCHES if known == work.kind), None)
+            if kind is not None:
+                created = event_action(work.event) in ("created", "added")
+                records.append((kind, work.record_id, created))
         async with self._looks:
             try:
-                await self.look(
-                    work.team_id,
-                    work.enterprise_id,
-                    kind,
-                    work.record_id,
-                    created=event_action(work.event) in ("created", "added"),
-                )
+                failed = await self._look_many(team_id, enterprise_id, records)
             except (PmpError, TimeoutError) as error:
-                # Left undone: the sweep tries again, and the catch-up read covers it.
                 logger.info(
-                    "Looking at %s #%d of workspace %s after a webhook failed: %s",
-                    work.kind,
-                    work.record_id,
-                    work.team_id,
+                    "Looking at %d record(s) of workspace %s after webhooks failed: %s",
+                    len(records),
+                    team_id,
                     type(error).__name__,
                 )
                 return
             except Exception:
-                logger.exception("A webhook delivery's work failed")
+                logger.exception("Webhook deliveries' work failed")
                 return
-        self._done(work)
+        for work in works:
+            if (work.kind, work.record_id) not in failed:
+                self._done(work)
+
+    async def _look_many(
+        self, team_id: str, enterprise_id: str | None, records: list[tuple[RecordKind, int, bool]]
+    ) -> set[tuple[str, int]]:
+        """The records looked at; those PMP couldn't tell about."""
+        if not records:
+            return set()
+        key = WorkspaceKey(team_id=team_id, enterprise_id=enterprise_id)
+        workspace = await self.workspaces.get(team_id, enterprise_id)
+        if workspace is None or not workspace.is_connected:
+            return set()
+        client = await self.pmp_pool.client_for(key, workspace.credentials_version)
+        if client is None:
+            return set()
+        async with asyncio.timeout(_LOOK_TIMEOUT):
+            _, failed = await self.detector.look_many(team_id, enterprise_id, client, records)
+        return {(kind, record_id) for kind, record_id, _ in failed}
 
     def _done(self, work: DeliveryWork) -> None:
         """Mark the work done, together with other work done meanwhile (one write). A mark
@@ -391,8 +414,8 @@ class WebhookSource:
     async def sweep(self) -> int:
         """Do the work of deliveries some instance took and didn't finish."""
         due = await self.endpoints.due_work(older_than=_STALE_WORK)
-        for work in due:
-            await self._do(work)
+        self._start(due)
+        await self.wait_idle()
         return len(due)
 
     async def wait_idle(self) -> None:

@@ -279,3 +279,24 @@ def test_watched_values_ignore_unwatched_fields() -> None:
     late = dict(done, total_finished_tasks="1")
     assert watched_values(WATCHES["milestone"], late, today) == ("2026-12-01", "1")
     assert watched_values(WATCHES["milestone"], late, today - timedelta(days=10))[1] == "0"
+
+
+async def test_two_instances_seeing_one_change_make_one_event(
+    db: Database, sandbox: Any, pmp: PmpClient
+) -> None:
+    """Two detectors (two instances, or a read racing a webhook's look) on one database."""
+    recorder = Recorder()
+    first = ChangeDetector(FingerprintStore(db), recorder.accept)
+    second = ChangeDetector(FingerprintStore(db), recorder.accept)
+    await first.poll(TEAM, None, pmp, "ticket")
+    ticket = _ticket_ids(sandbox)[1]
+    was = sandbox.store.row(sandbox_schema.TICKETS, str(ticket))["status"]
+    sandbox.store.update(
+        sandbox_schema.TICKETS, str(ticket), {"status": "5" if was != "5" else "1"}
+    )
+    await asyncio.gather(
+        first.poll(TEAM, None, pmp, "ticket"), second.look(TEAM, None, pmp, "ticket", ticket)
+    )
+    assert recorder.take() == [("ticket", ticket, "status")]
+    await second.poll(TEAM, None, pmp, "ticket")
+    assert recorder.take() == []
