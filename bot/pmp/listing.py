@@ -81,7 +81,7 @@ async def stream_rows(
         return  # "No data were found": PMP's answer for an empty list
     if payload is None:
         return
-    async for row in _paged_rows(client, path, payload, info):
+    async for row in _paged_rows(client, path, payload, info, dict(params or {})):
         yield row
 
 
@@ -235,7 +235,7 @@ async def _whole(
 
 
 async def _paged_rows(
-    client: PmpClient, path: str, payload: Any, info: RequestInfo
+    client: PmpClient, path: str, payload: Any, info: RequestInfo, params: dict[str, str | int]
 ) -> AsyncIterator[dict[str, Any]]:
     """Rows of a decoded answer: a bare array, a record, or 3.x pages (the next ones asked
     for, ``_PER_PAGE`` at a time)."""
@@ -260,7 +260,8 @@ async def _paged_rows(
             return
         page += 1
         try:
-            payload = await client.request(info, path, params={"page": page, "per_page": _PER_PAGE})
+            # The first page's size kept: page numbers count pages of that size.
+            payload = await client.request(info, path, params={**params, "page": page})
         except PmpNotFoundError:
             return
 

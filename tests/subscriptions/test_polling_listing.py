@@ -64,14 +64,23 @@ async def test_a_compressed_answer_is_inflated_piece_by_piece() -> None:
     assert await rows_of(client(answer)) == ROWS
 
 
-async def test_3x_pages_are_followed() -> None:
+@pytest.mark.parametrize("known", [False, True])
+async def test_3x_pages_are_followed(known: bool) -> None:
+    """Pages of the size the first one had (20 a page by default, 100 once the module is
+    known to be 3.x): page numbers count pages of that size."""
+
     def answer(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params.get("page", "1"))
-        rows = ROWS[(page - 1) * 100 : page * 100]
-        meta = {"page": page, "total_pages": 3, "has_more": page < 3}
+        size = int(request.url.params.get("per_page", "20"))
+        rows = ROWS[(page - 1) * size : page * size]
+        pages = -(-len(ROWS) // size)
+        meta = {"page": page, "per_page": size, "total_pages": pages, "has_more": page < pages}
         return httpx.Response(200, json={"data": rows, "meta": meta})
 
-    assert await rows_of(client(answer)) == ROWS
+    pmp = client(answer)
+    if known:
+        pmp.note_api_version(3)
+    assert await rows_of(pmp) == ROWS
 
 
 async def test_no_data_and_a_development_servers_html() -> None:
