@@ -21,6 +21,7 @@ from bot.lookups import Lookups
 from bot.result_cache import ResultCache
 from bot.slack.replies import RetryingRespond
 from bot.storage import Database, WorkspaceStore
+from bot.storage import workspaces as workspaces_module
 
 
 @pytest.fixture
@@ -56,7 +57,11 @@ async def test_requests_arriving_together_share_one_workspace_read(
     assert {w.pmp_base_url for w in found if w is not None} == {"https://pmp.example.com"}
     assert await store.get("T2") is None and reads() == 2
     await store.get("T1")
-    assert reads() == 3  # a finished read is never reused
+    assert reads() == 2  # a finished read answers for READ_REUSE_SECONDS after it started
+    monkeypatch.setattr(workspaces_module, "READ_REUSE_SECONDS", 0.0)
+    monkeypatch.setattr(workspaces_module, "READ_STALE_SECONDS", 0.0)
+    await store.get("T1")
+    assert reads() == 3  # and never past READ_STALE_SECONDS
 
 
 async def test_a_read_begun_before_a_write_is_not_shared_after_it(
