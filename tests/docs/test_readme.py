@@ -225,3 +225,25 @@ def test_the_license_is_the_one_pyproject_declares() -> None:
     assert license_text.startswith("MIT License\n")
     assert re.search(r"Copyright \(c\) \d{4} pmp-bot contributors", license_text)
     assert 'THE SOFTWARE IS PROVIDED "AS IS"' in license_text
+
+
+def _requirement_name(requirement: str) -> str:
+    name = re.match(r"[A-Za-z0-9._-]+", requirement)
+    assert name, requirement
+    return name.group(0).lower()
+
+
+def test_the_readme_says_why_each_dependency_is_there() -> None:
+    project = tomllib.loads(read("pyproject.toml"))["project"]
+    table = section(README, "Dependencies and why")
+    rows = re.findall(r"^\| ([^|]+?) \|", table, re.MULTILINE)
+    explained = {row.split()[0].lower() for row in rows if row not in ("Package", "---")}
+    runtime = {_requirement_name(r) for r in project["dependencies"]}
+    assert runtime - explained == set(), "runtime dependencies the README doesn't explain"
+    assert explained - runtime == set(), "the README explains packages pmp-bot doesn't install"
+    dev_line = " ".join(table.split("Development only")[1].split())
+    for requirement in project["optional-dependencies"]["dev"]:
+        name = _requirement_name(requirement)
+        if name.startswith("types-"):
+            continue  # type stubs go with the package they describe
+        assert name.lower() in dev_line.lower(), f"{name} is not explained"
