@@ -17,7 +17,8 @@ Every method takes the Slack team id and touches only that workspace's rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
@@ -45,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.database import Database
 from bot.storage.schema import UtcDateTime, metadata, utc_now
+from bot.storage.shared_reads import READ_REUSE_SECONDS, READ_STALE_SECONDS, SharedReads
 
 __all__ = [
     "CARD_STYLES",
@@ -263,9 +265,47 @@ class SubscriptionStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Every lookup asks which channels get its notice; the lookups of a burst share one
+        # read of them (see bot/storage/shared_reads.py and READ_REUSE_SECONDS).
+        self._lookup_channels: SharedReads[str, tuple[str, ...]] = SharedReads(
+            self._read_lookup_channels
+        )
 
     def __repr__(self) -> str:
         return f"SubscriptionStore({self._db!r})"
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        self._lookup_channels.changed()
+        try:
+            async with self._db.write() as conn:
+                yield conn
+        finally:
+            self._lookup_channels.changed()  # reads begun during the write aren't shared
+
+    async def lookup_channels(self, team_id: str) -> tuple[str, ...]:
+        """The channels with an active `lookups` subscription in this workspace, each once.
+        A change through this store is seen by the next call, one made elsewhere (another
+        instance) at most READ_STALE_SECONDS late."""
+        return await self._lookup_channels.get(
+            team_id, reuse=READ_REUSE_SECONDS, stale=READ_STALE_SECONDS
+        )
+
+    async def _read_lookup_channels(self, team_id: str) -> tuple[str, ...]:
+        c = subscriptions_table.c
+        async with self._db.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(c.channel_id)
+                    .where(c.team_id == team_id, c.kind == "lookups", c.paused_at.is_(None))
+                    .order_by(c.channel_id, c.id)
+                )
+            ).all()
+        return tuple(dict.fromkeys(row.channel_id for row in rows))
+
+    async def aclose(self) -> None:
+        """Waits for the reads started ahead of lookups, before the database goes away."""
+        await self._lookup_channels.aclose()
 
     async def add(
         self,
@@ -302,7 +342,7 @@ class SubscriptionStore:
             "created_at": utc_now(),
         }
         try:
-            async with self._db.write() as conn:
+            async with self._write() as conn:
                 new_id = (
                     await conn.execute(
                         subscriptions_table.insert().values(**values),
@@ -403,7 +443,7 @@ class SubscriptionStore:
         if values:
             c = subscriptions_table.c
             try:
-                async with self._db.write() as conn:
+                async with self._write() as conn:
                     await conn.execute(
                         update(subscriptions_table)
                         .where(c.team_id == team_id, c.id == subscription_id)
@@ -417,7 +457,7 @@ class SubscriptionStore:
 
     async def remove(self, team_id: str, subscription_id: int) -> bool:
         c = subscriptions_table.c
-        async with self._db.write() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 delete(subscriptions_table).where(c.team_id == team_id, c.id == subscription_id)
             )
@@ -436,7 +476,7 @@ class SubscriptionStore:
         condition = and_(c.team_id == team_id, c.channel_id == channel_id, c.kind == kind)
         if filters is not None:
             condition = and_(condition, c.filters_key == filters.key())
-        async with self._db.write() as conn:
+        async with self._write() as conn:
             result = await conn.execute(delete(subscriptions_table).where(condition))
         return int(result.rowcount or 0)
 
@@ -461,7 +501,7 @@ class SubscriptionStore:
         """Pauses the channel's active subscriptions. True when this call paused something,
         so that only one caller (of any instance) reports it."""
         c = subscriptions_table.c
-        async with self._db.write() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 update(subscriptions_table)
                 .where(c.team_id == team_id, c.channel_id == channel_id, c.paused_at.is_(None))
@@ -472,7 +512,7 @@ class SubscriptionStore:
     async def resume(self, team_id: str, subscription_id: int) -> Subscription | None:
         """Delivers to the subscription again; None when there is no such subscription."""
         c = subscriptions_table.c
-        async with self._db.write() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 update(subscriptions_table)
                 .where(c.team_id == team_id, c.id == subscription_id)

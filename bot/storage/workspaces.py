@@ -7,9 +7,7 @@ enterprise id set.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -24,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.crypto import TokenCipher, TokenDecryptionError
 from bot.names import TicketSettings
+from bot.storage import shared_reads
 from bot.storage.database import Database
 from bot.storage.schema import (
     PMP_FAILURE_MAX,
@@ -32,6 +31,7 @@ from bot.storage.schema import (
     utc_now,
     workspaces,
 )
+from bot.storage.shared_reads import SharedReads
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL_SECONDS",
@@ -126,29 +126,9 @@ def _where(key: tuple[str, str]) -> ColumnElement[bool]:
 # follow, so a steady stream of requests never waits for the database. Not once a write of the
 # store has begun since the read started: a change made through the store is seen by the
 # next request, one made elsewhere (another instance, the command line) at most
-# READ_STALE_SECONDS late. A burst of requests costs one read.
-READ_REUSE_SECONDS = 0.25
-READ_STALE_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class _SharedRead:
-    writes_begun: int  # the store's count of writes begun when the read started
-    started: float  # time.monotonic()
-    task: asyncio.Task[Workspace | None]
-
-
-def _succeeded(task: asyncio.Task[Workspace | None]) -> bool:
-    """Done with an answer; the exception of a failed one is retrieved here (its waiters
-    may all have gone)."""
-    return task.done() and not task.cancelled() and task.exception() is None
-
-
-async def _answer(task: asyncio.Task[Workspace | None]) -> Workspace | None:
-    if _succeeded(task):
-        return task.result()
-    # Shielded: one request giving up must not cancel the read the others wait for.
-    return await asyncio.shield(task)
+# READ_STALE_SECONDS late. A burst of requests costs one read (bot/storage/shared_reads.py).
+READ_REUSE_SECONDS = shared_reads.READ_REUSE_SECONDS
+READ_STALE_SECONDS = shared_reads.READ_STALE_SECONDS
 
 
 class WorkspaceStore:
@@ -161,74 +141,28 @@ class WorkspaceStore:
         self._readable_tokens: dict[str, bool] = {}  # stored ciphertext -> a key opens it
         # Every request reads its workspace; the requests of a burst share one read (each read
         # is several hops to the database driver's thread): see READ_REUSE_SECONDS.
-        self._reads: dict[tuple[str, str], _SharedRead] = {}
-        self._refreshes: dict[tuple[str, str], asyncio.Task[Workspace | None]] = {}
-        self._writes_begun = 0
+        self._reads: SharedReads[tuple[str, str], Workspace | None] = SharedReads(self._read)
 
     def __repr__(self) -> str:
         return f"WorkspaceStore({self._db!r})"
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        self._writes_begun += 1
+        self._reads.changed()
         try:
             async with self._db.write() as conn:
                 yield conn
         finally:
-            self._writes_begun += 1  # reads that began during the write aren't shared either
+            self._reads.changed()  # reads that began during the write aren't shared either
 
     async def get(self, team_id: str | None, enterprise_id: str | None = None) -> Workspace | None:
-        key = _team_key(team_id, enterprise_id)
-        shared = self._reads.get(key)
-        now = time.monotonic()
-        if shared is not None and shared.writes_begun == self._writes_begun:
-            age = now - shared.started
-            if age <= READ_REUSE_SECONDS:
-                return await _answer(shared.task)
-            if age <= READ_STALE_SECONDS and _succeeded(shared.task):
-                self._refresh(key)
-                return shared.task.result()
-        read = asyncio.ensure_future(self._read(key))
-        self._keep(key, _SharedRead(self._writes_begun, now, read))
-        return await _answer(read)
-
-    def _keep(self, key: tuple[str, str], shared: _SharedRead) -> None:
-        self._reads[key] = shared
-        shared.task.add_done_callback(lambda _: self._read_done(key, shared))
-
-    def _refresh(self, key: tuple[str, str]) -> None:
-        """Reads the workspace again for the requests to come; the answer replaces the one
-        kept unless a write has begun meanwhile (a failed read leaves it to age out)."""
-        if key in self._refreshes:
-            return
-        shared = _SharedRead(
-            self._writes_begun, time.monotonic(), asyncio.ensure_future(self._read(key))
+        return await self._reads.get(
+            _team_key(team_id, enterprise_id), reuse=READ_REUSE_SECONDS, stale=READ_STALE_SECONDS
         )
-        self._refreshes[key] = shared.task
-
-        def done(task: asyncio.Task[Workspace | None]) -> None:
-            if self._refreshes.get(key) is task:
-                del self._refreshes[key]
-            if _succeeded(task) and shared.writes_begun == self._writes_begun:
-                self._keep(key, shared)
-
-        shared.task.add_done_callback(done)
 
     async def aclose(self) -> None:
         """Waits for the reads started ahead of requests, before the database goes away."""
-        while self._refreshes:
-            await asyncio.gather(*self._refreshes.values(), return_exceptions=True)
-
-    def _read_done(self, key: tuple[str, str], shared: _SharedRead) -> None:
-        left = READ_STALE_SECONDS - (time.monotonic() - shared.started)
-        if not _succeeded(shared.task) or left <= 0:
-            self._forget_read(key, shared)
-        else:
-            asyncio.get_running_loop().call_later(left, self._forget_read, key, shared)
-
-    def _forget_read(self, key: tuple[str, str], shared: _SharedRead) -> None:
-        if self._reads.get(key) is shared:
-            del self._reads[key]
+        await self._reads.aclose()
 
     async def _read(self, key: tuple[str, str]) -> Workspace | None:
         async with self._db.read() as conn:

@@ -336,11 +336,7 @@ class SubscriptionDelivery:
     ) -> int:
         try:
             channels = [notify_channel] if notify_channel else []
-            channels += [
-                s.channel_id
-                for s in await self.subscriptions.list_for_team(team_id)
-                if s.kind == "lookups" and s.active
-            ]
+            channels += await self.subscriptions.lookup_channels(team_id)
             await self.notice(team_id, enterprise_id, channels, line)
         except Exception:
             logger.exception("keeping a notice for %s failed", team_id)
@@ -412,9 +408,11 @@ class SubscriptionDelivery:
             await asyncio.sleep(0.05)
 
     async def wait_idle(self) -> None:
-        """Waits for deliveries run in tasks of their own (no job runner)."""
+        """Waits for deliveries run in tasks of their own (no job runner), and the store's
+        reads started ahead of lookups."""
         while self._tasks:
             await asyncio.wait(list(self._tasks))
+        await self.subscriptions.aclose()
 
     async def sweep(self) -> int:
         """Has every channel with waiting rows delivered (at start and now and then: a
