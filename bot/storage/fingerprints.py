@@ -168,15 +168,29 @@ class FingerprintStore:
     async def load(
         self, team_id: str | None, enterprise_id: str | None, kind: str
     ) -> dict[int, Fingerprint]:
-        """Every fingerprint of the kind, tombstones included."""
+        """Every fingerprint of the kind, tombstones included (none before its baseline)."""
+        return (await self.load_with_baseline(team_id, enterprise_id, kind))[1]
+
+    async def load_with_baseline(
+        self, team_id: str | None, enterprise_id: str | None, kind: str
+    ) -> tuple[datetime | None, dict[int, Fingerprint]]:
+        """When the kind's baseline was taken (None: not yet, and no fingerprints are read)
+        and every fingerprint of the kind, tombstones included: one trip to the database."""
         enterprise, team = _key(team_id, enterprise_id)
+        lists = poll_lists.c
+        baseline_query = select(lists.baseline_at).where(
+            lists.enterprise_id == enterprise, lists.team_id == team, lists.kind == kind
+        )
         columns = fingerprints.c
         query = select(
             columns.record_id, columns.watched, columns.label, columns.revision, columns.context
         ).where(columns.enterprise_id == enterprise, columns.team_id == team, columns.kind == kind)
         async with self._db.read() as conn:
+            baseline: datetime | None = (await conn.execute(baseline_query)).scalar_one_or_none()
+            if baseline is None:
+                return None, {}
             result = await conn.execute(query)
-            return {
+            return baseline, {
                 row.record_id: Fingerprint(
                     row.record_id,
                     _split(row.watched),

@@ -327,7 +327,8 @@ class ChangeDetector:
         store = self._fingerprints
         today = self._today()
         rows = stream_rows(client, watch.path, noun=watch.kind, timeout=timeout)
-        if await store.baseline_at(team_id, enterprise_id, kind) is None:
+        baseline_at, stored = await store.load_with_baseline(team_id, enterprise_id, kind)
+        if baseline_at is None:
             baseline: list[tuple[int, tuple[str, ...], str, Mapping[str, str]]] = []
             async for row in rows:
                 record_id = _record_id(row.get(watch.id_key))
@@ -343,7 +344,6 @@ class ChangeDetector:
                     )
             await store.record_baseline(team_id, enterprise_id, kind, baseline)
             return PollResult(kind, len(baseline), 0, baseline=True)
-        stored = await store.load(team_id, enterprise_id, kind)
         seen: set[int] = set()
         pending: list[_Change] = []
         accepted = 0

@@ -448,6 +448,8 @@ class EventSources:
     poller: Poller
     webhooks: WebhookSource
     _jobs: Jobs | None = None
+    # Workspaces this instance is reading now (their next read is scheduled at the end).
+    _polling: set[tuple[str, str | None]] = field(default_factory=set)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
@@ -488,12 +490,15 @@ class EventSources:
 
     async def poll(self, team_id: str, enterprise_id: str | None) -> None:
         """The poll job: one read of the workspace, then the next one scheduled."""
+        self._polling.add((team_id, enterprise_id))
         try:
             delay = await self.poller.poll_workspace(team_id, enterprise_id)
         except Exception:
             # Not PMP's failure (those are retried inside): the database, most likely.
             logger.exception("Polling workspace %s failed; trying again in a minute", team_id)
             delay = RETRY_AFTER_ERROR_SECONDS
+        finally:
+            self._polling.discard((team_id, enterprise_id))
         if delay is not None and self._jobs is not None:
             await self._jobs.schedule_poll(team_id, enterprise_id, delay)
 
@@ -504,6 +509,8 @@ class EventSources:
         if self._jobs is None:
             return
         for team_id, enterprise_id in await self.poller.teams():
+            if (team_id, enterprise_id) in self._polling:
+                continue  # its next read is scheduled when this one ends
             delay = self.poller.random() * FIRST_POLL_SPREAD_SECONDS
             await self._jobs.schedule_poll(team_id, enterprise_id, delay)
 
