@@ -547,14 +547,18 @@ class EventSources:
 
     async def forget(self, team_id: str, enterprise_id: str | None) -> None:
         """Before a workspace's PMP is disconnected or the app uninstalled: its webhook
-        removed from PMP, its fingerprints forgotten (a new PMP starts with a baseline)."""
+        removed from PMP, its fingerprints forgotten (a new PMP starts with a baseline).
+        Never raises: a disconnect or an uninstall goes on whatever happens here."""
         key = WorkspaceKey(team_id=team_id, enterprise_id=enterprise_id)
-        client: PmpClient | None = None
-        workspace = await self.poller.workspaces.get(team_id, enterprise_id)
-        if workspace is not None and workspace.is_connected:
-            client = await self.poller.pmp_pool.client_for(key, workspace.credentials_version)
-        await self.webhooks.forget(team_id, enterprise_id, client)
-        await self.poller.detector.forget(team_id, enterprise_id)
+        try:
+            client: PmpClient | None = None
+            workspace = await self.poller.workspaces.get(team_id, enterprise_id)
+            if workspace is not None and workspace.is_connected:
+                client = await self.poller.pmp_pool.client_for(key, workspace.credentials_version)
+            await self.webhooks.forget(team_id, enterprise_id, client)
+            await self.poller.detector.forget(team_id, enterprise_id)
+        except Exception:
+            logger.exception("Could not forget workspace %s's webhook and fingerprints", team_id)
 
     async def wait_idle(self) -> None:
         while self._tasks:
