@@ -8,6 +8,7 @@ import sys
 from bot.sandbox.auth import DEFAULT_SANDBOX_TOKEN
 from bot.sandbox.faults import SandboxFaults
 from bot.sandbox.runner import serve
+from bot.sandbox.webhooks import WebhookOptions
 
 DEFAULT_PORT = 8765
 
@@ -115,6 +116,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             'POST /_sandbox/webhooks/options {"allow_loopback": true}'
         ),
     )
+    parser.add_argument(
+        "--webhooks-per-token",
+        action="store_true",
+        help=(
+            "with --api-version 3, a webhook is seen and heard only with the token that made "
+            "it, so one sandbox stands for one PMP per workspace token"
+        ),
+    )
+    parser.add_argument(
+        "--webhook-delivery",
+        choices=("queue", "immediate"),
+        default="queue",
+        help=(
+            "queue: send after the request, with retries (default); immediate: send once "
+            "during the request, a real PMP's default"
+        ),
+    )
+    parser.add_argument(
+        "--webhook-backoff",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="seconds a retry waits per minute of the module's schedule (default: %(default)s)",
+    )
     parser.set_defaults(run=run_sandbox)
 
 
@@ -133,6 +158,19 @@ def run_sandbox(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"pmp-bot sandbox: {error}", file=sys.stderr)
         return 2
+    webhook_options = WebhookOptions()
+    try:
+        webhook_options.update(
+            {
+                "allow_loopback": args.webhooks_allow_loopback,
+                "per_token": args.webhooks_per_token,
+                "delivery_mode": args.webhook_delivery,
+                "backoff": args.webhook_backoff,
+            }
+        )
+    except ValueError as error:
+        print(f"pmp-bot sandbox: {error}", file=sys.stderr)
+        return 2
     if args.tokens < 0 or args.bulk_tickets < 0:
         print("pmp-bot sandbox: --tokens and --bulk-tickets must be 0 or more", file=sys.stderr)
         return 2
@@ -146,7 +184,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
             faults=faults,
             announce=lambda line: print(line, flush=True),
             tokens=args.tokens,
-            webhooks_allow_loopback=args.webhooks_allow_loopback,
+            webhook_options=webhook_options,
             bulk_tickets=args.bulk_tickets,
         )
     except OSError as error:

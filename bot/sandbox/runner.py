@@ -117,6 +117,7 @@ def running_sandbox(
     dev_mode: bool = False,
     tokens: int = 0,
     webhooks_allow_loopback: bool = False,
+    webhook_options: WebhookOptions | None = None,
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox on ``host`` (port 0: a free one) in a background thread.
 
@@ -124,7 +125,8 @@ def running_sandbox(
     database. ``dev_mode`` starts it in development mode (``faults.dev_mode``, which can be
     switched later). ``tokens`` more full-access tokens are accepted besides ``token``:
     ``bot.sandbox.auth.bulk_token(1..tokens)``. ``webhooks_allow_loopback`` lets 3.x
-    webhooks call 127.0.0.1 (a real PMP refuses loopback targets). On exit the server stops
+    webhooks call 127.0.0.1 (a real PMP refuses loopback targets); ``webhook_options`` sets
+    all the webhook switches at once (bot/sandbox/webhooks.py). On exit the server stops
     (releasing hanging requests) and the store closes.
     """
     faults = faults if faults is not None else SandboxFaults()
@@ -137,7 +139,8 @@ def running_sandbox(
             token=token,
             api_version=api_version,
             faults=faults,
-            webhook_options=WebhookOptions(allow_loopback=webhooks_allow_loopback),
+            webhook_options=webhook_options
+            or WebhookOptions(allow_loopback=webhooks_allow_loopback),
         )
         app.tokens.add_bulk(tokens)
         sock = _listening_socket(host, port)
@@ -183,7 +186,7 @@ def serve(
     faults: SandboxFaults,
     announce: Callable[[str], None],
     tokens: int = 0,
-    webhooks_allow_loopback: bool = False,
+    webhook_options: WebhookOptions | None = None,
     bulk_tickets: int = 0,
 ) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM; ``announce`` gets the listening line."""
@@ -195,7 +198,7 @@ def serve(
             token=token,
             api_version=api_version,
             faults=faults,
-            webhook_options=WebhookOptions(allow_loopback=webhooks_allow_loopback),
+            webhook_options=webhook_options,
         )
         app.tokens.add_bulk(tokens)
         sock = _listening_socket(host, port)

@@ -30,6 +30,7 @@ import hmac
 import ipaddress
 import itertools
 import json
+import math
 import socket
 import threading
 import time
@@ -212,7 +213,12 @@ class WebhookOptions:
                 if value not in ("queue", "immediate"):
                     raise ValueError('delivery_mode must be "queue" or "immediate"')
             elif name == "backoff":
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not math.isfinite(value)
+                    or value < 0
+                ):
                     raise ValueError("backoff must be a number of seconds >= 0")
                 value = float(value)
             else:

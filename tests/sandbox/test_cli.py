@@ -129,11 +129,27 @@ def test_benchmark_and_webhook_options(capsys: pytest.CaptureFixture[str]) -> No
     assert (args.tokens, args.bulk_tickets, args.webhooks_allow_loopback) == (1000, 160, True)
     assert run_sandbox(build_parser().parse_args(["sandbox", "--tokens", "-1"])) == 2
     assert "--tokens and --bulk-tickets must be 0 or more" in capsys.readouterr().err
+    args = build_parser().parse_args(["sandbox"])
+    assert (args.webhooks_per_token, args.webhook_delivery, args.webhook_backoff) == (
+        False,
+        "queue",
+        1.0,
+    )
+    args = build_parser().parse_args(
+        ["sandbox", "--webhooks-per-token", "--webhook-delivery", "immediate"]
+    )
+    assert (args.webhooks_per_token, args.webhook_delivery) == (True, "immediate")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["sandbox", "--webhook-delivery", "later"])
+    assert run_sandbox(build_parser().parse_args(["sandbox", "--webhook-backoff", "-1"])) == 2
+    assert "backoff must be a number of seconds" in capsys.readouterr().err
+    assert run_sandbox(build_parser().parse_args(["sandbox", "--webhook-backoff", "nan"])) == 2
 
 
 def test_a_benchmark_sandbox_process(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "bot", "sandbox", "--port", "0", "--api-version", "3"]
     command += ["--tokens", "5", "--bulk-tickets", "10", "--webhooks-allow-loopback"]
+    command += ["--webhooks-per-token", "--webhook-delivery", "immediate"]
     command += ["--db", str(tmp_path / "bench.sqlite3")]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with subprocess.Popen(
@@ -163,6 +179,10 @@ def test_a_benchmark_sandbox_process(tmp_path: Path) -> None:
                 headers={"authtoken": DEFAULT_SANDBOX_TOKEN},
             )
             assert hook.status_code == 200, hook.text
+            options = httpx.get(
+                f"{base}/_sandbox/webhooks/options", headers={"authtoken": DEFAULT_SANDBOX_TOKEN}
+            ).json()["options"]
+            assert options["per_token"] is True and options["delivery_mode"] == "immediate"
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=20) == 130
         finally:
