@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +26,23 @@ logger = logging.getLogger(__name__)
 # workspace: it is shown to admins with minute precision, and writing it on every call would
 # load the database. A change between working and failing is always written at once.
 SUCCESS_MARK_INTERVAL_S = 30.0
+# The same for calls made in the background (``background_calls``: polling reads a workspace's
+# lists about once a minute, and writing each success down would cost a database write per read).
+# A change between working and failing is still written at once.
+BACKGROUND_MARK_INTERVAL_S = 300.0
+
+_background: ContextVar[bool] = ContextVar("pmp_background_calls", default=False)
+
+
+@contextlib.contextmanager
+def background_calls() -> Iterator[None]:
+    """PMP calls made inside are background work (nobody waits on them): their successes are
+    written down at most every BACKGROUND_MARK_INTERVAL_S per workspace."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
 
 
 def failure_of(response: httpx.Response) -> str | None:
@@ -191,10 +210,14 @@ class PmpClientPool:
 
     def _due(self, key: WorkspaceKey, worked: bool) -> bool:
         """Whether to write this outcome down: always when it differs from the last one
-        written, else at most every SUCCESS_MARK_INTERVAL_S."""
+        written, else at most every SUCCESS_MARK_INTERVAL_S (BACKGROUND_MARK_INTERVAL_S for a
+        background call's success)."""
         now = time.monotonic()
         last = self._last_mark.get(key)
-        if last is not None and last[0] == worked and now - last[1] < SUCCESS_MARK_INTERVAL_S:
+        interval = (
+            BACKGROUND_MARK_INTERVAL_S if worked and _background.get() else SUCCESS_MARK_INTERVAL_S
+        )
+        if last is not None and last[0] == worked and now - last[1] < interval:
             return False
         self._last_mark[key] = (worked, now)
         return True

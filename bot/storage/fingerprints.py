@@ -201,6 +201,29 @@ class FingerprintStore:
                 for row in result
             }
 
+    async def load_watched(
+        self, team_id: str | None, enterprise_id: str | None, kind: str
+    ) -> tuple[datetime | None, dict[int, str | None]]:
+        """When the kind's baseline was taken (None: not yet, and nothing else is read) and
+        each record's watched values as stored (joined by FINGERPRINT_SEPARATOR; None: gone),
+        in one trip to the database: all a read that finds nothing changed needs. The whole
+        fingerprints of the records that did change are read with ``get_many``."""
+        enterprise, team = _key(team_id, enterprise_id)
+        lists = poll_lists.c
+        baseline_query = select(lists.baseline_at).where(
+            lists.enterprise_id == enterprise, lists.team_id == team, lists.kind == kind
+        )
+        columns = fingerprints.c
+        query = select(columns.record_id, columns.watched).where(
+            columns.enterprise_id == enterprise, columns.team_id == team, columns.kind == kind
+        )
+        async with self._db.read() as conn:
+            baseline: datetime | None = (await conn.execute(baseline_query)).scalar_one_or_none()
+            if baseline is None:
+                return None, {}
+            result = await conn.execute(query)
+            return baseline, {row[0]: row[1] for row in result}
+
     async def get(
         self, team_id: str | None, enterprise_id: str | None, kind: str, record_id: int
     ) -> Fingerprint | None:

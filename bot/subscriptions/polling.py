@@ -33,8 +33,13 @@ from typing import Any, Protocol
 from bot.pmp import PmpClient, PmpError, PmpNotFoundError
 from bot.pmp.listing import stream_rows
 from bot.pmp.models import Customer, Lead, Milestone, PmpRecord, Project, Ticket
-from bot.pmp_pool import PmpClientPool, WorkspaceKey
-from bot.storage.fingerprints import Fingerprint, FingerprintStore, FingerprintWrite
+from bot.pmp_pool import PmpClientPool, WorkspaceKey, background_calls
+from bot.storage.fingerprints import (
+    FINGERPRINT_SEPARATOR,
+    Fingerprint,
+    FingerprintStore,
+    FingerprintWrite,
+)
 from bot.storage.subscriptions import SubscriptionKind, SubscriptionStore
 from bot.storage.workspaces import WorkspaceStore
 from bot.subscriptions.events import (
@@ -327,7 +332,7 @@ class ChangeDetector:
         store = self._fingerprints
         today = self._today()
         rows = stream_rows(client, watch.path, noun=watch.kind, timeout=timeout)
-        baseline_at, stored = await store.load_with_baseline(team_id, enterprise_id, kind)
+        baseline_at, stored = await store.load_watched(team_id, enterprise_id, kind)
         if baseline_at is None:
             baseline: list[tuple[int, tuple[str, ...], str, Mapping[str, str]]] = []
             async for row in rows:
@@ -344,8 +349,12 @@ class ChangeDetector:
                     )
             await store.record_baseline(team_id, enterprise_id, kind, baseline)
             return PollResult(kind, len(baseline), 0, baseline=True)
+        # Each row's watched values are compared, joined, with the stored text: a row that
+        # didn't change costs no more than that; only changed records' whole fingerprints are
+        # read, and nothing is written when nothing changed.
+        join = FINGERPRINT_SEPARATOR.join
         seen: set[int] = set()
-        pending: list[_Change] = []
+        changed: dict[int, Observed | None] = {}
         accepted = 0
         count = 0
         async for row in rows:
@@ -354,25 +363,47 @@ class ChangeDetector:
                 continue
             count += 1
             seen.add(record_id)
-            before = stored.get(record_id)
-            if before is not None and before.watched == watched_values(watch, row, today):
+            if stored.get(record_id) == join(watched_values(watch, row, today)):
                 continue
             now = observe(watch, row, today)
             if now is None:
                 continue
-            pending.append(_Change(before, now))
-            if len(pending) >= _BATCH:
-                accepted += await self._apply(team_id, enterprise_id, watch, pending)
-                pending = []
-        for record_id, before in stored.items():
-            if before.watched is not None and record_id not in seen:
-                pending.append(_Change(before, None))
-                if len(pending) >= _BATCH:
-                    accepted += await self._apply(team_id, enterprise_id, watch, pending)
-                    pending = []
-        if pending:
-            accepted += await self._apply(team_id, enterprise_id, watch, pending)
+            changed[record_id] = now
+            if len(changed) >= _BATCH:
+                accepted += await self._apply_read(team_id, enterprise_id, watch, changed)
+                changed = {}
+        for record_id, text in stored.items():
+            if text is not None and record_id not in seen:
+                changed[record_id] = None
+                if len(changed) >= _BATCH:
+                    accepted += await self._apply_read(team_id, enterprise_id, watch, changed)
+                    changed = {}
+        if changed:
+            accepted += await self._apply_read(team_id, enterprise_id, watch, changed)
         return PollResult(kind, count, accepted, baseline=False)
+
+    async def _apply_read(
+        self,
+        team_id: str,
+        enterprise_id: str | None,
+        watch: Watch,
+        changed: Mapping[int, Observed | None],
+    ) -> int:
+        """The events of records a whole read found changed (None: missing from the list),
+        against their whole fingerprints read now (a webhook's look may have moved one on
+        since the list's fingerprints were read: then it is compared with that)."""
+        stored = await self._fingerprints.get_many(
+            team_id, enterprise_id, watch.kind, list(changed)
+        )
+        changes: list[_Change] = []
+        for record_id, now in changed.items():
+            before = stored.get(record_id)
+            if now is None:
+                if not _is_gone(before):
+                    changes.append(_Change(before, None))
+            elif before is None or before.watched != now.watched:
+                changes.append(_Change(before, now))
+        return await self._apply(team_id, enterprise_id, watch, changes) if changes else 0
 
     async def look(
         self,
@@ -600,17 +631,20 @@ class Poller:
         interval = float(workspace.poll_interval_seconds)
         started = time.monotonic()
         try:
-            async with asyncio.timeout(self.poll_timeout):
-                client = await self.pmp_pool.client_for(key, workspace.credentials_version)
-                if client is None:
-                    return None
-                if self.registrar is not None and await self.registrar.ensure(
-                    team_id, enterprise_id, client, kinds, workspace.credentials_version
-                ):
-                    interval = max(interval, self.catch_up_interval)
-                results = [
-                    await self.detector.poll(team_id, enterprise_id, client, kind) for kind in kinds
-                ]
+            # A background read: its successes are written down every few minutes, not each.
+            with background_calls():
+                async with asyncio.timeout(self.poll_timeout):
+                    client = await self.pmp_pool.client_for(key, workspace.credentials_version)
+                    if client is None:
+                        return None
+                    if self.registrar is not None and await self.registrar.ensure(
+                        team_id, enterprise_id, client, kinds, workspace.credentials_version
+                    ):
+                        interval = max(interval, self.catch_up_interval)
+                    results = [
+                        await self.detector.poll(team_id, enterprise_id, client, kind)
+                        for kind in kinds
+                    ]
         except (PmpError, TimeoutError) as error:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
