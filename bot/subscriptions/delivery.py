@@ -307,8 +307,7 @@ class SubscriptionDelivery:
             ]
             fresh, channels = await self.store.add_events(team_id, enterprise_id, new)
             accepted += fresh
-            for channel in channels:
-                await self.schedule(channel)
+            await self._schedule_committed(channels)
         return accepted
 
     async def notice(
@@ -317,7 +316,7 @@ class SubscriptionDelivery:
         """Queues a lookup notice line for each channel (the `lookups` kind)."""
         for channel_id in dict.fromkeys(channel_ids):
             channel = await self.store.add_notice(team_id, enterprise_id, channel_id, line)
-            await self.schedule(channel)
+            await self._schedule_committed([channel])
 
     def notify_later(
         self, team_id: str, enterprise_id: str | None, notify_channel: str | None, line: str
@@ -341,6 +340,24 @@ class SubscriptionDelivery:
         except Exception:
             logger.exception("keeping a notice for %s failed", team_id)
         return 0
+
+    async def _schedule_committed(self, channels: Sequence[ChannelKey]) -> None:
+        """Has the channels of rows just committed delivered, even when the caller is
+        cancelled meanwhile (a webhook look's timeout, a shutdown): a row whose channel
+        was never scheduled waits for the minute's sweep. In a task `wait_idle` waits for."""
+        if not channels:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._schedule_each(list(channels)), name="pmp-bot delivery scheduling"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await asyncio.shield(task)
+
+    async def _schedule_each(self, channels: list[ChannelKey]) -> int:
+        for channel in channels:
+            await self.schedule(channel)
+        return len(channels)
 
     async def schedule(self, channel: ChannelKey) -> None:
         """Has the channel's outbox delivered: by the job runner, else right here in a task."""
