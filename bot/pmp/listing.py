@@ -15,9 +15,11 @@ whole within the client's answer cap and decoded as every other answer is.
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import zlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -34,7 +36,7 @@ from bot.pmp.reading import AnswerTooLarge, UnreadableEncoding
 if TYPE_CHECKING:
     from bot.pmp.client import PmpClient
 
-__all__ = ["DEFAULT_MAX_ROW_BYTES", "stream_rows"]
+__all__ = ["DEFAULT_MAX_ROW_BYTES", "DIGEST_MAX_BYTES", "ListDigest", "stream_rows"]
 
 # One record's JSON: a ticket with a long first message is tens of kilobytes.
 DEFAULT_MAX_ROW_BYTES = 2_000_000
@@ -48,6 +50,23 @@ _WHITESPACE = " \t\r\n"
 # (each such row is parsed again once the rest arrives).
 _READ_AHEAD = 256 * 1024
 _MIN_AHEAD = 32 * 1024
+# An array answer up to this size (inflated) is read whole before its rows are parsed when
+# the caller asks for its digest, so an answer the same as last time is never parsed.
+DIGEST_MAX_BYTES = 1_000_000
+
+
+@dataclass(slots=True)
+class ListDigest:
+    """Asks ``stream_rows`` to compare the answer with the one read last time.
+
+    ``known``: the digest of the answer last read (None: none); set by ``stream_rows``:
+    ``value``, this answer's digest (None when it was larger than DIGEST_MAX_BYTES or not a
+    bare array), and ``unchanged``, True when it was ``known``: then no row is handed out.
+    """
+
+    known: bytes | None = None
+    value: bytes | None = None
+    unchanged: bool = False
 
 
 async def stream_rows(
@@ -57,11 +76,13 @@ async def stream_rows(
     noun: str,
     timeout: float | None = None,
     max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
+    digest: ListDigest | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Every row of ``GET api/<path>`` as PMP sent it (secrets included: callers keep only
     what they compare). "No data were found" is no rows. PmpError as the client raises it
     when PMP fails; the client's timeout applies to each request's start, the caller bounds
-    the whole read."""
+    the whole read. With ``digest``, no rows when the answer is the one ``digest.known``
+    names (see ListDigest)."""
     info = client.request_info("GET", path, "list", noun, timeout=timeout)
     # A 3.x module pages lists (20 rows a page unless asked for more); 2.0.8 ignores these.
     params = {"per_page": _PER_PAGE} if client.api_version == 3 else None
@@ -71,6 +92,10 @@ async def stream_rows(
             try:
                 head = await _first_bytes(chunks)
                 if head.lstrip()[:1] == b"[":
+                    if digest is not None:
+                        head = await _held(chunks, head, digest)
+                        if digest.unchanged:
+                            return
                     async for row in _array_rows(chunks, head, info, max_row_bytes):
                         yield row
                     return
@@ -93,6 +118,24 @@ async def _first_bytes(chunks: AsyncIterator[bytes]) -> bytes:
         if head.strip():
             break
     return head
+
+
+async def _held(chunks: AsyncIterator[bytes], head: bytes, digest: ListDigest) -> bytes:
+    """The answer's first DIGEST_MAX_BYTES (and a piece), the rest left in ``chunks``; the
+    digest noted when that was all of it."""
+    held = [head]
+    size = len(head)
+    while size <= DIGEST_MAX_BYTES:
+        try:
+            chunk = await anext(chunks)
+        except StopAsyncIteration:
+            whole = b"".join(held)
+            digest.value = hashlib.blake2b(whole, digest_size=16).digest()
+            digest.unchanged = digest.value == digest.known
+            return whole
+        held.append(chunk)
+        size += len(chunk)
+    return b"".join(held)
 
 
 async def _body(response: httpx.Response) -> AsyncIterator[bytes]:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     and_,
     delete,
+    func,
     select,
     update,
 )
@@ -200,6 +201,28 @@ class FingerprintStore:
                 )
                 for row in result
             }
+
+    async def list_state(
+        self, team_id: str | None, enterprise_id: str | None, kind: str
+    ) -> tuple[datetime | None, tuple[int, int]]:
+        """When the kind's baseline was taken (None: not yet) and a summary of its stored
+        fingerprints that changes with every write (how many, the sum of their revisions,
+        which only go up): one small read, to tell whether anything was written since."""
+        enterprise, team = _key(team_id, enterprise_id)
+        lists = poll_lists.c
+        baseline_query = select(lists.baseline_at).where(
+            lists.enterprise_id == enterprise, lists.team_id == team, lists.kind == kind
+        )
+        columns = fingerprints.c
+        summary_query = select(func.count(), func.coalesce(func.sum(columns.revision), 0)).where(
+            columns.enterprise_id == enterprise, columns.team_id == team, columns.kind == kind
+        )
+        async with self._db.read() as conn:
+            baseline: datetime | None = (await conn.execute(baseline_query)).scalar_one_or_none()
+            if baseline is None:
+                return None, (0, 0)
+            count, total = (await conn.execute(summary_query)).one()
+        return baseline, (int(count), int(total))
 
     async def load_watched(
         self, team_id: str | None, enterprise_id: str | None, kind: str

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from bot.pmp import PmpClient, PmpError, PmpNotFoundError
-from bot.pmp.listing import stream_rows
+from bot.pmp.listing import ListDigest, stream_rows
 from bot.pmp.models import Customer, Lead, Milestone, PmpRecord, Project, Ticket
 from bot.pmp_pool import PmpClientPool, WorkspaceKey, background_calls
 from bot.storage.fingerprints import (
@@ -80,6 +80,8 @@ _LOOKS_AT_ONCE = 16
 # Changed records are turned into events and written this many at a time, so a list where
 # every record changed (a long outage) is never held whole.
 _BATCH = 200
+# Workspaces x kinds whose last list answer is remembered (a digest each) at most.
+_LAST_READS_KEPT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +259,27 @@ class PollResult:
     baseline: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _LastRead:
+    """A list answer compared in full that made no events and wrote nothing: its digest, the
+    day it was compared on, the stored fingerprints' summary then and how many rows it had."""
+
+    digest: bytes
+    today: date
+    state: tuple[int, int]
+    rows: int
+
+
+async def _chain(
+    first: dict[str, Any] | None, rest: AsyncIterator[dict[str, Any]]
+) -> AsyncIterator[dict[str, Any]]:
+    if first is None:
+        return
+    yield first
+    async for row in rest:
+        yield row
+
+
 def _is_gone(fingerprint: Fingerprint | None) -> bool:
     return fingerprint is None or fingerprint.watched is None
 
@@ -280,6 +303,13 @@ class ChangeDetector:
         self._locks: dict[tuple[str, str | None], asyncio.Lock] = {}
         # Per record looked at: its lock and how many hold or await it.
         self._record_locks: dict[tuple[str, str, str, int], list[Any]] = {}
+        # Per workspace and kind: the list answer last compared in full that changed nothing.
+        self._last_reads: dict[tuple[str, str | None, RecordKind], _LastRead] = {}
+
+    def _remember(self, key: tuple[str, str | None, RecordKind], read: _LastRead) -> None:
+        if len(self._last_reads) >= _LAST_READS_KEPT:
+            self._last_reads.clear()
+        self._last_reads[key] = read
 
     @contextlib.asynccontextmanager
     async def _record_lock(self, key: tuple[str, str, str, int]) -> AsyncIterator[None]:
@@ -331,7 +361,22 @@ class ChangeDetector:
         watch = WATCHES[kind]
         store = self._fingerprints
         today = self._today()
-        rows = stream_rows(client, watch.path, noun=watch.kind, timeout=timeout)
+        key = (team_id, enterprise_id, kind)
+        # An answer the same as the one this process last compared in full, with no
+        # fingerprint written since and on the same day (a milestone's overdue), would make
+        # no events: it isn't parsed and the fingerprints aren't read.
+        baseline_at, state = await store.list_state(team_id, enterprise_id, kind)
+        last = self._last_reads.pop(key, None)
+        same = last is not None and last.today == today and last.state == state
+        digest = ListDigest(known=last.digest if last is not None and same else None)
+        rows = aiter(
+            stream_rows(client, watch.path, noun=watch.kind, timeout=timeout, digest=digest)
+        )
+        first = await anext(rows, None)
+        if digest.unchanged and last is not None and baseline_at is not None:
+            self._remember(key, last)
+            return PollResult(kind, last.rows, 0, baseline=False)
+        rows = _chain(first, rows)
         baseline_at, stored = await store.load_watched(team_id, enterprise_id, kind)
         if baseline_at is None:
             baseline: list[tuple[int, tuple[str, ...], str, Mapping[str, str]]] = []
@@ -357,6 +402,7 @@ class ChangeDetector:
         changed: dict[int, Observed | None] = {}
         accepted = 0
         count = 0
+        wrote = False
         async for row in rows:
             record_id = _record_id(row.get(watch.id_key))
             if record_id is None:
@@ -371,15 +417,17 @@ class ChangeDetector:
             changed[record_id] = now
             if len(changed) >= _BATCH:
                 accepted += await self._apply_read(team_id, enterprise_id, watch, changed)
-                changed = {}
+                changed, wrote = {}, True
         for record_id, text in stored.items():
             if text is not None and record_id not in seen:
                 changed[record_id] = None
                 if len(changed) >= _BATCH:
                     accepted += await self._apply_read(team_id, enterprise_id, watch, changed)
-                    changed = {}
+                    changed, wrote = {}, True
         if changed:
             accepted += await self._apply_read(team_id, enterprise_id, watch, changed)
+        elif accepted == 0 and not wrote and digest.value is not None:
+            self._remember(key, _LastRead(digest.value, today, state, count))
         return PollResult(kind, count, accepted, baseline=False)
 
     async def _apply_read(
@@ -516,6 +564,11 @@ class ChangeDetector:
     async def forget(self, team_id: str, enterprise_id: str | None) -> None:
         """Forget what was seen of the workspace's PMP (it was disconnected): the next read
         of a newly connected PMP is a baseline again."""
+        self._last_reads = {
+            key: read
+            for key, read in self._last_reads.items()
+            if key[:2] != (team_id, enterprise_id)
+        }
         await self._fingerprints.forget(team_id, enterprise_id)
 
     async def _apply(

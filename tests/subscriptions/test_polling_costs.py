@@ -37,6 +37,13 @@ class CountingFingerprints(FingerprintStore):
         super().__init__(db)
         self.reads: list[list[int]] = []
         self.writes: list[list[int]] = []
+        self.loads = 0
+
+    async def load_watched(
+        self, team_id: str | None, enterprise_id: str | None, kind: str
+    ) -> tuple[datetime | None, dict[int, str | None]]:
+        self.loads += 1
+        return await super().load_watched(team_id, enterprise_id, kind)
 
     async def get_many(
         self, team_id: str | None, enterprise_id: str | None, kind: str, record_ids: list[int]
@@ -138,8 +145,10 @@ async def test_an_unchanged_list_writes_nothing_and_a_change_reads_and_writes_on
         again = await detector.poll(TEAM, None, pmp, kind)
         assert again.rows == first.rows and again.events == 0
     # Nothing changed: no record's whole fingerprint read, nothing written (a customer,
-    # whose fingerprint has no watched field, included).
+    # whose fingerprint has no watched field, included); the answer the same as the one
+    # compared before it: the stored values not even read.
     assert store.reads == [] and store.writes == []
+    assert store.loads == 2  # the baseline's and the first compare's
     assert recorder.events == []
 
     if field is None:
@@ -199,3 +208,31 @@ async def test_background_reads_write_the_last_success_rarely_and_a_change_at_on
         assert workspaces.successes == 3
     finally:
         await pool.aclose()
+
+
+async def test_a_list_the_same_as_last_time_is_compared_again_after_a_look_moved_a_record(
+    db: Database, sandbox: Any, pmp: PmpClient
+) -> None:
+    """PMP's list is byte for byte the one compared last, but a webhook's look recorded a
+    change in between that PMP undid: the read compares in full and reports the undoing."""
+    store = CountingFingerprints(db)
+    recorder = Recorder()
+    detector = ChangeDetector(store, recorder.accept)
+    await detector.poll(TEAM, None, pmp, "ticket")  # the baseline
+    await detector.poll(TEAM, None, pmp, "ticket")  # compared in full: nothing changed
+    await detector.poll(TEAM, None, pmp, "ticket")  # the same answer: not compared
+    assert store.loads == 2 and recorder.events == []
+
+    ticket = int(sandbox.store.all_rows(sandbox_schema.TICKETS)[0]["ticketid"])
+    was = sandbox.store.row(sandbox_schema.TICKETS, str(ticket))["status"]
+    other = "4" if was != "4" else "2"
+    sandbox.store.update(sandbox_schema.TICKETS, str(ticket), {"status": other})
+    assert await detector.look(TEAM, None, pmp, "ticket", ticket) == 1
+    sandbox.store.update(sandbox_schema.TICKETS, str(ticket), {"status": was})
+
+    result = await detector.poll(TEAM, None, pmp, "ticket")
+    assert result.events == 1 and store.loads == 3
+    assert [(e.record_id, e.event, e.changes) for e in recorder.events] == [
+        (ticket, "status", {"status": (was, other)}),
+        (ticket, "status", {"status": (other, was)}),
+    ]
