@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from bot.pmp import PmpClient, PmpError
-from bot.pmp.listing import stream_rows
+from bot.pmp.listing import DIGEST_MAX_BYTES, ListDigest, stream_rows
 
 ROWS = [
     {"ticketid": str(n), "subject": f"Ticket {n} \u00e9\u4e2d", "status": "1"}
@@ -119,3 +119,34 @@ async def test_a_refused_token_is_an_error_not_an_empty_list() -> None:
 
     with pytest.raises(PmpError):
         await rows_of(client(answer))
+
+
+@pytest.mark.parametrize("size", [7, 4096])
+async def test_an_answer_the_same_as_last_time_hands_out_no_rows(size: int) -> None:
+    bodies = [json.dumps(ROWS).encode(), json.dumps(ROWS).encode(), json.dumps(ROWS[1:]).encode()]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_Chunks(bodies.pop(0), size))
+
+    first = ListDigest()
+    assert await rows_of(client(answer), digest=first) == ROWS
+    assert first.value is not None and not first.unchanged
+    again = ListDigest(known=first.value)
+    assert await rows_of(client(answer), digest=again) == []
+    assert again.unchanged and again.value == first.value
+    changed = ListDigest(known=first.value)
+    assert await rows_of(client(answer), digest=changed) == ROWS[1:]
+    assert not changed.unchanged and changed.value not in (None, first.value)
+
+
+async def test_a_large_answer_streams_without_a_digest() -> None:
+    rows = [{"ticketid": str(n), "message": "x" * 1000} for n in range(1, 1500)]
+    body = json.dumps(rows).encode()
+    assert len(body) > DIGEST_MAX_BYTES
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_Chunks(body, 4096))
+
+    digest = ListDigest(known=b"anything")
+    assert await rows_of(client(answer), digest=digest) == rows
+    assert digest.value is None and not digest.unchanged
