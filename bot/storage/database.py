@@ -158,6 +158,14 @@ class Database:
         return self._engine
 
     @property
+    def write_engine(self) -> AsyncEngine:
+        """The engine for code that opens its own transactions to read and then write (slack-sdk's
+        stores): on SQLite they take the write lock at BEGIN, as ``write()`` does."""
+        if self.dialect_name != "sqlite":
+            return self._engine
+        return self._engine.execution_options(**{_SQLITE_WRITE_OPTION: True})
+
+    @property
     def dialect_name(self) -> str:
         return self._engine.dialect.name
 

@@ -67,17 +67,45 @@ class EncryptedText(TypeDecorator[str]):
         return None if value is None else self.cipher.decrypt(str(value))
 
 
+def _encrypt_secrets(store: AsyncSQLAlchemyInstallationStore, cipher: TokenCipher) -> None:
+    encrypted = EncryptedText(cipher)
+    for table in (store.installations, store.bots):
+        for column in table.columns:
+            if column.name in _SECRET_COLUMNS:
+                column.type = encrypted
+
+
 class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
     """slack-sdk's async SQLAlchemy installation store with its secrets encrypted at rest."""
 
-    def __init__(self, client_id: str, engine: Any, cipher: TokenCipher) -> None:
+    def __init__(
+        self, client_id: str, engine: Any, cipher: TokenCipher, *, write_engine: Any = None
+    ) -> None:
         super().__init__(client_id=client_id, engine=engine)
         self._cipher = cipher
-        encrypted = EncryptedText(cipher)
-        for table in (self.installations, self.bots):
-            for column in table.columns:
-                if column.name in _SECRET_COLUMNS:
-                    column.type = encrypted
+        _encrypt_secrets(self, cipher)
+        # slack-sdk saves with a SELECT and then an INSERT or UPDATE in one transaction. On
+        # SQLite such a transaction fails at once ("database is locked") when another
+        # connection wrote in between, so saves go through an engine whose transactions take
+        # the write lock at BEGIN (Database.write_engine) and wait their turn instead.
+        self._writer: AsyncSQLAlchemyInstallationStore | None = None
+        if write_engine is not None and write_engine is not engine:
+            self._writer = AsyncSQLAlchemyInstallationStore(
+                client_id=client_id, engine=write_engine
+            )
+            _encrypt_secrets(self._writer, cipher)
+
+    async def async_save(self, installation: Installation) -> None:
+        if self._writer is None:
+            await super().async_save(installation)
+        else:
+            await self._writer.async_save(installation)
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        if self._writer is None:
+            await super().async_save_bot(bot)
+        else:
+            await self._writer.async_save_bot(bot)
 
     def __repr__(self) -> str:
         return f"EncryptedInstallationStore(client_id={self.client_id!r})"
@@ -247,7 +275,9 @@ async def build_oauth_stores(
     """
     db = await Database.connect(db_or_url) if isinstance(db_or_url, str) else db_or_url
     stores = OAuthStores(
-        installation_store=EncryptedInstallationStore(client_id, db.engine, cipher),
+        installation_store=EncryptedInstallationStore(
+            client_id, db.engine, cipher, write_engine=db.write_engine
+        ),
         state_store=OAuthStateStore(expiration_seconds=state_expiration_seconds, engine=db.engine),
     )
     await db.create_tables(stores.installation_store.metadata, stores.state_store.metadata)

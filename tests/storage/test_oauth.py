@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from slack_sdk.oauth.installation_store import Installation
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 
 from bot.crypto import TokenCipher
 from bot.storage import Database, OAuthStores, build_oauth_stores
@@ -214,3 +214,29 @@ async def test_key_rotation_reencrypts_slack_secrets(
     assert "reinstall" in caplog.text
     for secret in (BOT_TOKEN, USER_TOKEN, REFRESH_TOKEN, WEBHOOK):
         assert secret not in caplog.text
+
+
+async def test_saving_an_installation_waits_for_the_write_lock_on_sqlite(
+    stores: OAuthStores, db: Database
+) -> None:
+    # slack-sdk saves with a SELECT, then an INSERT, in one transaction; on SQLite a deferred
+    # BEGIN there fails at once ("database is locked") when another connection wrote between
+    # the two, so the transaction must take the write lock at BEGIN.
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split()[0].upper() + " " + " ".join(statement.split()[1:2]))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await stores.installation_store.async_save(_installation("T1"))
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+    inserts = [i for i, s in enumerate(statements) if s.startswith("INSERT")]
+    assert len(inserts) == 2  # the installation, then its bot
+    begins = [i for i, s in enumerate(statements) if s.startswith("BEGIN")]
+    if db.dialect_name == "sqlite":
+        assert all(statements[i] == "BEGIN IMMEDIATE" for i in begins), statements
+        assert len(begins) == 2, statements
+    assert await stores.installation_store.async_find_bot(enterprise_id=None, team_id="T1")
