@@ -62,6 +62,24 @@ class Surface:
         return str(self.view.get("callback_id") or "")
 
 
+def _text_of(blocks: list[dict[str, Any]]) -> str:
+    """The words of some blocks, for failure messages."""
+    words: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                words.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks)
+    return " | ".join(words)
+
+
 @dataclass(frozen=True)
 class Control:
     block_id: str
@@ -136,6 +154,11 @@ class Explorer:
             if not call.ok:
                 self.problems.append(f"{origin}: {call.method} refused: {call.response}")
                 continue
+            if self._is_channel_notice(call):
+                # Channel notices and subscription posts are delivered by the outbox at the
+                # channel's pace, so one may land while a later control is pressed: it is
+                # nobody's answer to this press.
+                continue
             if call.method in VISIBLE_METHODS:
                 visible = True
             surface = self._surface_of(call, user, origin)
@@ -143,6 +166,14 @@ class Explorer:
                 key = surface.view.get("id") or f"{surface.channel_id}/{surface.ts}"
                 surfaces[str(key)] = surface
         return list(surfaces.values()), visible
+
+    def _is_channel_notice(self, call: RecordedCall) -> bool:
+        if call.method != "chat.postMessage" and call.method != "chat.update":
+            return False
+        channel = str(call.response.get("channel", ""))
+        stored = self.slack.message(channel, str(call.response.get("ts") or ""))
+        metadata = stored.metadata if stored is not None else None
+        return metadata is not None and metadata.get("event_type") == "pmp_event"
 
     def _surface_of(self, call: RecordedCall, user: str, origin: str) -> Surface | None:
         if call.method == "response_url" or call.method.startswith("chat."):
@@ -396,6 +427,7 @@ class Explorer:
                     self.problems.append(
                         f"{surface.origin}: lost a control the second time: "
                         f"{[c.label for c in controls_of(surface)]} then {[c.label for c in again]}"
+                        f" (it said: {_text_of(fresh[index].blocks)[:300]!r})"
                     )
                     continue
                 followers = await self.press(fresh[index], again[position], user)
