@@ -274,6 +274,10 @@ async def _subscribe(request: CommandRequest) -> None:
         # The bot can't post there: a subscription that could never deliver isn't kept.
         await services.subscriptions.store.remove(key.team_id, outcome.subscription.id)
         return
+    if outcome.created:
+        # PMP is read now rather than at the next minute's round: the first read is the
+        # baseline, so changes made from now on are the ones the channel hears about.
+        await services.subscriptions.jobs.schedule_poll(key.team_id, key.enterprise_id, 0.0)
     reply = build_subscribed(
         outcome.subscription,
         resolved.labels,

@@ -127,6 +127,30 @@ def sandbox_changer(base_url: str, token: str) -> Callable[[str], Awaitable[str]
     return change
 
 
+# How long the console waits for the posts a `pmp-change` makes before the next prompt.
+CHANGE_POSTS_WAIT_S = 10.0
+
+
+def _read_after(
+    change: Callable[[str], Awaitable[str]] | None, services: BotServices
+) -> Callable[[str], Awaitable[str]] | None:
+    """`pmp-change`, then the console's PMP read at once instead of at the next poll (the
+    sandbox, like PMP 2.0.8, sends no webhooks), and what subscribed channels get posted
+    before the next prompt (a few seconds at most: Slack's pace is one post a second)."""
+    if change is None or services.sources is None:
+        return change
+    sources = services.sources
+
+    async def change_then_read(words: str) -> str:
+        said = await change(words)
+        if not said.startswith("pmp-change:") and words.strip().lower() not in ("", "help"):
+            await sources.poll(DEFAULT_TEAM_ID, None)
+            await services.subscriptions.delivery.wait_delivered(timeout=CHANGE_POSTS_WAIT_S)
+        return said
+
+    return change_then_read
+
+
 class _Notices(Protocol):
     async def wait_posted(self) -> None: ...
 
@@ -267,7 +291,7 @@ async def run_shell(
                 ),
                 extra_help=connect,
                 commands=[SLASH_COMMAND],
-                pmp_change=pmp_change,
+                pmp_change=_read_after(pmp_change, services),
             )
         finally:
             await services.aclose()

@@ -267,3 +267,26 @@ async def test_an_unknown_command_gets_one_line_not_bolts_python_advice(
     assert "Unknown command 'dance'." in text
     assert "Subject [text, required] (now: Hi): cancel" in text  # the README's name works
     assert "Suggestion" not in text + caplog.text
+
+
+async def test_a_subscribed_channel_shows_pmp_side_changes_before_the_next_prompt() -> None:
+    # Subscribing reads PMP at once (the baseline), and `pmp-change` reads it again at once:
+    # each change is in the channel before the next command, not a poll interval later.
+    out = io.StringIO()
+    code = await run_shell(
+        out=out,
+        lines=[
+            "/pmp subscribe tickets",
+            "pmp-change ticket 5 status=2",
+            'pmp-change ticket 3 reply "On it"',
+            "quit",
+        ],
+    )
+    text = out.getvalue()
+    assert code == 0
+    first, second = text.split("> pmp-change ticket 3 reply", 1)
+    after_status = first.split("> pmp-change ticket 5 status=2", 1)[1]
+    assert "Status: Open → *In progress*" in after_status
+    assert "Request for a quote: 20 seats" in after_status  # ticket 5's card
+    assert "New reply" in second.split("> quit", 1)[0]
+    assert "Traceback" not in text
