@@ -655,6 +655,7 @@ class Poller:
     catch_up_interval: float = CATCH_UP_INTERVAL_SECONDS
     random: Callable[[], float] = random.random
     _failures: dict[WorkspaceKey, int] = field(default_factory=dict)
+    _reading: dict[WorkspaceKey, asyncio.Lock] = field(default_factory=dict)
 
     async def kinds_of(self, team_id: str) -> list[RecordKind]:
         """The record kinds the workspace's active subscriptions watch."""
@@ -671,7 +672,17 @@ class Poller:
     async def poll_workspace(self, team_id: str, enterprise_id: str | None) -> float | None:
         """Read the workspace's watched lists once; seconds until the next read (jittered,
         longer after failures), or None when there is nothing to read (not connected, no
-        subscriptions). Never raises for a PMP's failure."""
+        subscriptions). Never raises for a PMP's failure.
+
+        One read of a workspace at a time in this process (the job runner's lock keeps
+        instances apart): a read asked for while one runs (a new subscription, the console)
+        waits for it, so PMP 3.x never gets the workspace's webhook registered twice."""
+        key = WorkspaceKey(team_id=team_id, enterprise_id=enterprise_id)
+        lock = self._reading.setdefault(key, asyncio.Lock())
+        async with lock:
+            return await self._poll_workspace(team_id, enterprise_id)
+
+    async def _poll_workspace(self, team_id: str, enterprise_id: str | None) -> float | None:
         key = WorkspaceKey(team_id=team_id, enterprise_id=enterprise_id)
         workspace = await self.workspaces.get(team_id, enterprise_id)
         if workspace is None or not workspace.is_connected:
