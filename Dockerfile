@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # Only what the package is built from: .dockerignore keeps .env, data and the venv out.
-COPY pyproject.toml README.md LICENSE /src/
+COPY pyproject.toml README.md LICENSE manifest.yml manifest.socket.yml /src/
 COPY bot /src/bot
 COPY handlers /src/handlers
 RUN python3 -m venv /opt/pmp-bot \
