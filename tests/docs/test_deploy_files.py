@@ -79,7 +79,15 @@ def test_the_healthcheck_asks_healthz_on_the_port_served() -> None:
 def test_the_image_is_built_from_the_package_only_and_never_gets_secrets() -> None:
     image = dockerfile()
     sources = [path for copy in image.copies for path in copy[:-1]]
-    assert set(sources) == {"pyproject.toml", "README.md", "LICENSE", "bot", "handlers"}
+    assert set(sources) == {
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "manifest.yml",
+        "manifest.socket.yml",
+        "bot",
+        "handlers",
+    }
     for path in sources:
         assert (ROOT / path).exists()
     ignored = read(".dockerignore").splitlines()
