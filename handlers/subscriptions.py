@@ -366,6 +366,22 @@ async def _list(request: CommandRequest) -> None:
     await request.respond(text=reply.text, blocks=reply.blocks)
 
 
+async def _replace_with_list(
+    respond: AsyncRespond,
+    services: BotServices,
+    client: AsyncWebClient,
+    workspace: Workspace | None,
+    key: WorkspaceKey,
+    user_id: str,
+    channel_id: str,
+    *,
+    note: str | None = None,
+) -> None:
+    """A button's answer: the message it was on becomes the channel's list as it is now."""
+    reply = await _list_reply(services, client, workspace, key, user_id, channel_id, note=note)
+    await respond_quietly(respond, replace_original=True, text=reply.text, blocks=reply.blocks)
+
+
 async def _list_reply(
     services: BotServices,
     client: AsyncWebClient,
@@ -508,7 +524,8 @@ async def handle_remove_confirmed(
     await services.subscriptions.store.remove(workspace_key.team_id, subscription.id)
     names = await _named(services, workspace, workspace_key, [subscription])
     note = removed_note(subscription, names)
-    reply = await _list_reply(
+    await _replace_with_list(
+        respond,
         services,
         client,
         workspace,
@@ -517,7 +534,6 @@ async def handle_remove_confirmed(
         subscription.channel_id,
         note=note,
     )
-    await respond_quietly(respond, replace_original=True, text=reply.text, blocks=reply.blocks)
 
 
 async def handle_remove_cancelled(
@@ -535,10 +551,9 @@ async def handle_remove_cancelled(
     if subscription is None:
         await respond_quietly(respond, replace_original=True, text=_GONE)
         return
-    reply = await _list_reply(
-        services, client, workspace, workspace_key, user_of(body), subscription.channel_id
+    await _replace_with_list(
+        respond, services, client, workspace, workspace_key, user_of(body), subscription.channel_id
     )
-    await respond_quietly(respond, replace_original=True, text=reply.text, blocks=reply.blocks)
 
 
 async def handle_resume_button(
@@ -557,7 +572,8 @@ async def handle_resume_button(
         return
     await services.subscriptions.store.resume(workspace_key.team_id, subscription.id)
     note = f":arrow_forward: Resumed: {subscription.kind} posts go to the channel again."
-    reply = await _list_reply(
+    await _replace_with_list(
+        respond,
         services,
         client,
         workspace,
@@ -566,7 +582,6 @@ async def handle_resume_button(
         subscription.channel_id,
         note=note,
     )
-    await respond_quietly(respond, replace_original=True, text=reply.text, blocks=reply.blocks)
 
 
 async def handle_members_button(
@@ -595,7 +610,8 @@ async def handle_members_button(
         workspace_key.team_id, workspace_key.enterprise_id, members_may_subscribe=allowed
     )
     updated = await services.workspaces.get(workspace_key.team_id, workspace_key.enterprise_id)
-    reply = await _list_reply(
+    await _replace_with_list(
+        respond,
         services,
         client,
         updated or workspace,
@@ -604,7 +620,6 @@ async def handle_members_button(
         channel_id,
         note=members_choice_note(allowed),
     )
-    await respond_quietly(respond, replace_original=True, text=reply.text, blocks=reply.blocks)
 
 
 # ----------------------------------------------------------------------------- the modal
