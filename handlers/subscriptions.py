@@ -275,9 +275,9 @@ async def _subscribe(request: CommandRequest) -> None:
         await services.subscriptions.store.remove(key.team_id, outcome.subscription.id)
         return
     if outcome.created:
-        # PMP is read now rather than at the next minute's round: the first read is the
-        # baseline, so changes made from now on are the ones the channel hears about.
-        await services.subscriptions.jobs.schedule_poll(key.team_id, key.enterprise_id, 0.0)
+        await services.subscriptions.watch_changed(
+            key.team_id, key.enterprise_id, [outcome.subscription.kind]
+        )
     reply = build_subscribed(
         outcome.subscription,
         resolved.labels,
@@ -341,6 +341,9 @@ async def _unsubscribe(request: CommandRequest) -> None:
         channel_id=channel_id,
         request=wanted,
         filters=filters,
+    )
+    await services.subscriptions.watch_changed(
+        key.team_id, key.enterprise_id, [subscription.kind for subscription in removed]
     )
     what: str = "anything" if wanted.every_kind else (wanted.kind or "that")
     if wanted.filters and not wanted.every_kind:
@@ -521,7 +524,10 @@ async def handle_remove_confirmed(
     subscription = await _guarded(body, action, client, respond, services, workspace, workspace_key)
     if subscription is None:
         return
-    await services.subscriptions.store.remove(workspace_key.team_id, subscription.id)
+    if await services.subscriptions.store.remove(workspace_key.team_id, subscription.id):
+        await services.subscriptions.watch_changed(
+            workspace_key.team_id, workspace_key.enterprise_id, [subscription.kind]
+        )
     names = await _named(services, workspace, workspace_key, [subscription])
     note = removed_note(subscription, names)
     await _replace_with_list(
@@ -570,7 +576,10 @@ async def handle_resume_button(
     subscription = await _guarded(body, action, client, respond, services, workspace, workspace_key)
     if subscription is None:
         return
-    await services.subscriptions.store.resume(workspace_key.team_id, subscription.id)
+    if await services.subscriptions.store.resume(workspace_key.team_id, subscription.id):
+        await services.subscriptions.watch_changed(
+            workspace_key.team_id, workspace_key.enterprise_id, [subscription.kind]
+        )
     note = f":arrow_forward: Resumed: {subscription.kind} posts go to the channel again."
     await _replace_with_list(
         respond,

@@ -166,6 +166,21 @@ class FingerprintStore:
             found: datetime | None = (await conn.execute(query)).scalar_one_or_none()
         return found
 
+    async def kinds_kept(self, team_id: str | None, enterprise_id: str | None) -> set[str]:
+        """The kinds of the workspace whose records are remembered (a baseline was taken, or
+        a look remembered a record before it)."""
+        enterprise, team = _key(team_id, enterprise_id)
+        found: set[str] = set()
+        async with self._db.read() as conn:
+            for table in (poll_lists, fingerprints):
+                query = (
+                    select(table.c.kind)
+                    .where(table.c.enterprise_id == enterprise, table.c.team_id == team)
+                    .distinct()
+                )
+                found.update(str(kind) for kind in (await conn.execute(query)).scalars())
+        return found
+
     async def load(
         self, team_id: str | None, enterprise_id: str | None, kind: str
     ) -> dict[int, Fingerprint]:

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -33,8 +33,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.storage.database import Database
-from bot.storage.subscriptions import SubscriptionStore
+from bot.storage.subscriptions import SubscriptionKind, SubscriptionStore
 from bot.subscriptions.delivery import SubscriptionDelivery
+from bot.subscriptions.events import KIND_OF_SUBSCRIPTION
 
 __all__ = ["JobRunner", "PeriodicFunction", "PollFunction", "psycopg_conninfo"]
 
@@ -379,6 +380,16 @@ class SubscriptionServices:
     store: SubscriptionStore
     delivery: SubscriptionDelivery
     jobs: JobRunner
+
+    async def watch_changed(
+        self, team_id: str, enterprise_id: str | None, kinds: Iterable[SubscriptionKind]
+    ) -> None:
+        """Subscriptions of ``kinds`` came or went: PMP is read at once rather than at the
+        next round. A new kind's first read is its baseline, so changes from now on are the
+        ones heard of; a kind nothing subscribes to any more is forgotten, and with the last
+        one the workspace's webhook leaves PMP."""
+        if any(kind in KIND_OF_SUBSCRIPTION for kind in kinds):
+            await self.jobs.schedule_poll(team_id, enterprise_id, 0.0)
 
     async def start(self) -> None:
         await self.jobs.start()

@@ -561,15 +561,23 @@ class ChangeDetector:
                 accepted += await self._apply(team_id, enterprise_id, watch, changes)
         return accepted, failed
 
-    async def forget(self, team_id: str, enterprise_id: str | None) -> None:
-        """Forget what was seen of the workspace's PMP (it was disconnected): the next read
-        of a newly connected PMP is a baseline again."""
+    async def forget(
+        self, team_id: str, enterprise_id: str | None, kinds: Iterable[RecordKind] | None = None
+    ) -> None:
+        """Forget what was seen of the workspace's PMP (it was disconnected), or of
+        ``kinds`` (nothing subscribes to them any more): the next read of them is a
+        baseline again, so a later subscription hears of changes made from then on only."""
+        chosen = None if kinds is None else set(kinds)
         self._last_reads = {
             key: read
             for key, read in self._last_reads.items()
-            if key[:2] != (team_id, enterprise_id)
+            if key[:2] != (team_id, enterprise_id) or (chosen is not None and key[2] not in chosen)
         }
-        await self._fingerprints.forget(team_id, enterprise_id)
+        await self._fingerprints.forget(team_id, enterprise_id, chosen)
+
+    async def kinds_kept(self, team_id: str, enterprise_id: str | None) -> set[str]:
+        """The kinds whose records are remembered for the workspace."""
+        return await self._fingerprints.kinds_kept(team_id, enterprise_id)
 
     async def _apply(
         self, team_id: str, enterprise_id: str | None, watch: Watch, changes: Iterable[_Change]
@@ -640,6 +648,16 @@ class WebhookRegistrar(Protocol):
         before); False when it can't (2.x, no public address, PMP refused)."""
         ...
 
+    async def registered(self, team_id: str, enterprise_id: str | None) -> bool:
+        """Whether the workspace has a webhook address (registered in PMP or on its way)."""
+        ...
+
+    async def forget(
+        self, team_id: str, enterprise_id: str | None, client: PmpClient | None
+    ) -> None:
+        """The workspace's webhook removed from PMP (nothing it sends is wanted now)."""
+        ...
+
 
 @dataclass
 class Poller:
@@ -691,7 +709,15 @@ class Poller:
         kinds = await self.kinds_of(team_id)
         if not kinds:
             self._failures.pop(key, None)
+            await self._retire(key, workspace.credentials_version)
             return None
+        unwatched = await self.detector.kinds_kept(team_id, enterprise_id) - set(kinds)
+        if unwatched:
+            # Nothing subscribes to these now: what was seen of them would be stale when a
+            # channel subscribes again (its first read is then a new baseline).
+            await self.detector.forget(
+                team_id, enterprise_id, [k for k in WATCHES if k in unwatched]
+            )
         interval = float(workspace.poll_interval_seconds)
         started = time.monotonic()
         try:
@@ -729,6 +755,20 @@ class Poller:
             ", ".join(f"{r.kind} {r.rows} rows {r.events} new" for r in results),
         )
         return self._jittered(interval)
+
+    async def _retire(self, key: WorkspaceKey, credentials_version: int) -> None:
+        """The workspace's last subscription went: its webhook leaves PMP and what was seen
+        of its records is forgotten (a later subscription starts from a new baseline)."""
+        team_id, enterprise_id = key.team_id, key.enterprise_id
+        if not await self.detector.kinds_kept(team_id, enterprise_id) and (
+            self.registrar is None or not await self.registrar.registered(team_id, enterprise_id)
+        ):
+            return
+        client = await self.pmp_pool.client_for(key, credentials_version)
+        if self.registrar is not None and client is not None:
+            await self.registrar.forget(team_id, enterprise_id, client)
+        await self.detector.forget(team_id, enterprise_id)
+        logger.info("Workspace %s has no subscriptions left: its watch on PMP ended", team_id)
 
     def failures(self, team_id: str, enterprise_id: str | None) -> int:
         """How many reads of the workspace failed in a row (0 after one that worked)."""

@@ -242,6 +242,9 @@ class WebhookSource:
         )
         return webhook_id is not None
 
+    async def registered(self, team_id: str, enterprise_id: str | None) -> bool:
+        return await self.endpoints.get(team_id, enterprise_id) is not None
+
     async def forget(
         self, team_id: str, enterprise_id: str | None, client: PmpClient | None
     ) -> None:

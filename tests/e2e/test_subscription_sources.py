@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from bot.blocks.ids import Action
+from bot.blocks.subscriptions import SubscriptionIds
 from bot.console.slack_standin import RecordedCall, RunningSlackStandin
 from bot.pmp import PmpClient
 from bot.pmp.webhooks import sign
@@ -29,8 +30,13 @@ from bot.sandbox import schema as sandbox_schema
 from bot.subscriptions.webhooks import EventSources
 from tests.e2e.conftest import OWNER_A, SIGNING_SECRET, TEAM_A, bot_settings
 from tests.e2e.slack_client import SlackSender
+from tests.e2e.surfaces import Explorer, Surface, controls_of
 
 GENERAL = "<#C0001|general>"
+
+
+def control(surface: Surface, action_id: str) -> Any:
+    return next(c for c in controls_of(surface) if c.action_id == action_id)
 
 
 def sources(bot: RunningBot) -> EventSources:
@@ -396,3 +402,94 @@ async def test_a_change_the_bot_made_is_looked_at_without_waiting_for_a_poll(
     await sources(bot).wait_idle()
     again = await sources(bot).poller.detector.poll(TEAM_A, None, await client_of(bot), "ticket")
     assert (again.baseline, again.events) == (False, 0)
+
+
+async def eventually(check: Any, timeout: float = 15.0) -> None:
+    """Until ``check()`` (a coroutine function) is true: work the bot was asked to do at
+    once (a poll job) without a test calling it."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "not done in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_kind_nobody_subscribes_to_any_more_starts_over_with_a_new_baseline(
+    connected: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp: Any
+) -> None:
+    bot, sender = connected
+    detector = sources(bot).poller.detector
+    await subscribe(sender, slack, f"{GENERAL} tickets")
+    await subscribe(sender, slack, f"{GENERAL} leads")
+    await sources(bot).poller.poll_workspace(TEAM_A, None)  # both baselines
+    assert await detector.kinds_kept(TEAM_A, None) == {"ticket", "lead"}
+
+    since = len(slack.calls)
+    await sender.command(f"unsubscribe {GENERAL} tickets", team=TEAM_A, user=OWNER_A)
+    await slack.wait_for("response_url", since=since, timeout=15)
+
+    # The unsubscribe had PMP read at once: tickets are forgotten, leads are still watched.
+    async def tickets_forgotten() -> bool:
+        return await detector.kinds_kept(TEAM_A, None) == {"lead"}
+
+    await eventually(tickets_forgotten)
+
+    # A ticket changes while nobody listens; then the channel subscribes again. Its first
+    # read is a new baseline, so that old change is not posted as news.
+    ticket = int(pmp.store.tickets()[0]["ticketid"])
+    await change(pmp, kind="ticket", id=ticket, fields={"status": "4"})
+    posts = len(slack.calls_to("chat.postMessage"))
+    await subscribe(sender, slack, f"{GENERAL} tickets")
+    await sources(bot).poller.poll_workspace(TEAM_A, None)
+    await settled(bot)
+    assert posts_about(slack, ticket, posts) == []
+
+    # A change from now on is.
+    await change(pmp, kind="ticket", id=ticket, fields={"status": "2"})
+    await sources(bot).poller.poll_workspace(TEAM_A, None)
+    card = await slack.wait_for(
+        "chat.postMessage", lambda call: about(call, ticket), timeout=15, since=since
+    )
+    # From the state the new baseline saw (status 4, On Hold) to the new one.
+    assert card.ok and "On Hold \u2192 *In progress*" in card.params["text"]
+    await settled(bot)
+    assert len(posts_about(slack, ticket, posts)) == 1
+
+
+async def test_the_last_subscription_going_removes_the_webhook_from_pmp(
+    webhooked: tuple[RunningBot, SlackSender], slack: RunningSlackStandin, pmp3: Any
+) -> None:
+    bot, sender = webhooked
+    await sources(bot).poller.poll_workspace(TEAM_A, None)
+    [hook] = await pmp_webhooks(pmp3)
+    explorer = Explorer(bot, sender, slack, TEAM_A)
+    [listing] = await explorer.command("subscriptions", OWNER_A)
+    [prompt] = await explorer.press(listing, control(listing, SubscriptionIds.REMOVE), OWNER_A)
+    [after] = await explorer.press(
+        prompt, control(prompt, SubscriptionIds.REMOVE_CONFIRMED), OWNER_A
+    )
+    assert "Removed: tickets" in json.dumps(after.blocks)
+
+    async def watch_ended() -> bool:
+        return await sources(bot).poller.detector.kinds_kept(TEAM_A, None) == set()
+
+    # Removing the channel's last subscription had PMP read at once: the webhook left PMP,
+    # its address was forgotten, and so was what was seen of the tickets.
+    await eventually(watch_ended)
+    assert await pmp_webhooks(pmp3) == []
+    assert await sources(bot).webhooks.endpoints.get(TEAM_A, None) is None
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            hook["url"], content=b"{}", headers={"X-Perfex-Signature": "t=1,v1=" + "0" * 64}
+        )
+    assert answer.status_code == 404
+    # No further reads of a workspace with nothing subscribed.
+    assert await sources(bot).poller.poll_workspace(TEAM_A, None) is None
+
+    # Subscribing again registers a webhook anew, at once.
+    await subscribe(sender, slack, f"{GENERAL} tickets")
+
+    async def webhook_back() -> bool:
+        return len(await pmp_webhooks(pmp3)) == 1
+
+    await eventually(webhook_back)
+    assert not explorer.problems, "\n".join(explorer.problems)
