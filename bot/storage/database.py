@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import socket
 import stat
+import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -18,7 +20,7 @@ from sqlalchemy import Connection, MetaData, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 from bot.storage import schema
 from bot.storage.urls import to_async_database_url
@@ -32,6 +34,8 @@ logger = logging.getLogger(__name__)
 # connection wrote in between; BEGIN IMMEDIATE waits for the busy timeout instead.
 _SQLITE_WRITE_OPTION = "pmp_bot_sqlite_write"
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long closing waits for work still holding a connection (see Database.dispose).
+_DISPOSE_WAIT_SECONDS = 2.0
 
 # Any constant works; it only has to be the same for every pmp-bot process.
 _SCHEMA_LOCK_ID = 0x706D70626F74  # "pmpbot"
@@ -282,6 +286,17 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        """Closes the pooled connections. Work still holding one (a commit finishing as the
+        process stops) gets a moment to give it back first: a connection the pool no longer
+        knows is never closed, only dropped."""
+        pool = self._engine.pool
+        deadline = time.monotonic() + _DISPOSE_WAIT_SECONDS
+        while _checked_out(pool) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if _checked_out(pool):
+            logger.info(
+                "Closing the database with %d connection(s) still in use", _checked_out(pool)
+            )
         await self._engine.dispose()
 
     async def __aenter__(self) -> Database:
@@ -297,6 +312,11 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self._engine.url.render_as_string(hide_password=True)!r})"
+
+
+def _checked_out(pool: Pool) -> int:
+    counter = getattr(pool, "checkedout", None)
+    return int(counter()) if callable(counter) else 0
 
 
 def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:

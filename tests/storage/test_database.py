@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -255,3 +256,23 @@ async def test_a_version_3_database_gains_the_workspace_options_at_their_default
     assert workspace.unfurl_in_slack_connect is False
     assert workspace.members_may_subscribe is False
     assert workspace.poll_interval_seconds == 60
+
+
+async def test_closing_lets_work_holding_a_connection_finish_first(db: Database) -> None:
+    # A commit still under way when the process stops (a delivery recorded, a read shared
+    # by a burst) keeps its connection until it is done: closing waits for it, so the
+    # connection is closed by the pool, not dropped unclosed.
+    holding = asyncio.Event()
+    finished: list[int] = []
+
+    async def work() -> None:
+        async with db.read() as conn:
+            holding.set()
+            await asyncio.sleep(0.2)
+            finished.append((await conn.execute(text("SELECT 1"))).scalar_one())
+
+    task = asyncio.ensure_future(work())
+    await holding.wait()
+    await db.dispose()
+    assert task.done() and finished == [1]
+    assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
