@@ -586,3 +586,38 @@ async def test_team_access_revoked_with_odd_team_ids_is_answered_and_forgets_not
         assert (await sender.post(body, "application/json")).status_code == 200
     assert await bot.services.listeners.wait_idle(timeout=10)
     assert await bot.services.workspaces.get_credentials("T0101", ORG) is not None
+
+
+async def test_the_events_url_takes_posts_only(front: tuple[RunningBot, SlackSender]) -> None:
+    _, sender = front
+    for method in ("GET", "PUT", "DELETE"):
+        answer = await sender.http.request(method, sender.events_url)
+        assert answer.status_code == 405, method
+        assert answer.headers["allow"] == "POST"
+
+
+async def test_a_signed_request_with_a_repeated_header_is_answered(
+    front: tuple[RunningBot, SlackSender], spy: Spy
+) -> None:
+    # A header sent twice (proxies add X-Forwarded-For lines) reaches Bolt as a list.
+    bot, _ = front
+    raw = (
+        b"token=x&team_id=T0001&user_id=U1&command=%2Fpmp&text=help"
+        b"&response_url=http%3A%2F%2F127.0.0.1%3A9%2Fr"
+    )
+    connection = await RawConnection.open(bot)
+    try:
+        await connection.send_head(
+            {
+                "Content-Type": FORM,
+                "Content-Length": str(len(raw)),
+                "X-Forwarded-For": "192.0.2.1",
+                "X-Forwarded-for": "192.0.2.2",
+                **signature_headers(raw),
+            }
+        )
+        await connection.send(raw)
+        assert await connection.status() == 200
+    finally:
+        await connection.close()
+    assert spy.dispatched == 1
