@@ -9,6 +9,7 @@ whole record, and ``raw`` keeps the dict as PMP sent it for display. Only the id
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,9 +40,11 @@ _SECRET_KEY_PARTS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """Whether a record key names a secret (password hash, reset or verification key, token,
-    IMAP login, a ticket's access key)."""
+    IMAP login, a ticket's access key). Kept per key: every record of a list repeats the
+    same few dozen keys."""
     lowered = key.lower()
     return any(part in lowered for part in _SECRET_KEY_PARTS)
 
@@ -50,12 +53,15 @@ def _without_secrets(value: Any, extra: frozenset[str]) -> Any:
     """``value`` with secret keys dropped from every mapping in it, however deeply nested."""
     if isinstance(value, Mapping):
         return {
-            key: _without_secrets(item, extra)
+            key: _without_secrets(item, extra) if isinstance(item, Mapping | list) else item
             for key, item in value.items()
             if not (isinstance(key, str) and (key in extra or is_secret_key(key)))
         }
     if isinstance(value, list):
-        return [_without_secrets(item, extra) for item in value]
+        return [
+            _without_secrets(item, extra) if isinstance(item, Mapping | list) else item
+            for item in value
+        ]
     return value
 
 
