@@ -524,10 +524,7 @@ async def handle_remove_confirmed(
     subscription = await _guarded(body, action, client, respond, services, workspace, workspace_key)
     if subscription is None:
         return
-    if await services.subscriptions.store.remove(workspace_key.team_id, subscription.id):
-        await services.subscriptions.watch_changed(
-            workspace_key.team_id, workspace_key.enterprise_id, [subscription.kind]
-        )
+    await services.subscriptions.remove(workspace_key.enterprise_id, subscription)
     names = await _named(services, workspace, workspace_key, [subscription])
     note = removed_note(subscription, names)
     await _replace_with_list(
@@ -576,10 +573,7 @@ async def handle_resume_button(
     subscription = await _guarded(body, action, client, respond, services, workspace, workspace_key)
     if subscription is None:
         return
-    if await services.subscriptions.store.resume(workspace_key.team_id, subscription.id):
-        await services.subscriptions.watch_changed(
-            workspace_key.team_id, workspace_key.enterprise_id, [subscription.kind]
-        )
+    await services.subscriptions.resume(workspace_key.enterprise_id, subscription)
     note = f":arrow_forward: Resumed: {subscription.kind} posts go to the channel again."
     await _replace_with_list(
         respond,

@@ -33,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.storage.database import Database
-from bot.storage.subscriptions import SubscriptionKind, SubscriptionStore
+from bot.storage.subscriptions import Subscription, SubscriptionKind, SubscriptionStore
 from bot.subscriptions.delivery import SubscriptionDelivery
 from bot.subscriptions.events import KIND_OF_SUBSCRIPTION
 
@@ -390,6 +390,22 @@ class SubscriptionServices:
         one the workspace's webhook leaves PMP."""
         if any(kind in KIND_OF_SUBSCRIPTION for kind in kinds):
             await self.jobs.schedule_poll(team_id, enterprise_id, 0.0)
+
+    async def remove(self, enterprise_id: str | None, subscription: Subscription) -> bool:
+        """Removes one subscription (False: it was already gone); PMP is read at once when
+        it watched records (see ``watch_changed``)."""
+        if not await self.store.remove(subscription.team_id, subscription.id):
+            return False
+        await self.watch_changed(subscription.team_id, enterprise_id, [subscription.kind])
+        return True
+
+    async def resume(self, enterprise_id: str | None, subscription: Subscription) -> bool:
+        """Resumes a paused subscription (False: it is gone); its records are read at once,
+        so it hears of changes from now on."""
+        if await self.store.resume(subscription.team_id, subscription.id) is None:
+            return False
+        await self.watch_changed(subscription.team_id, enterprise_id, [subscription.kind])
+        return True
 
     async def start(self) -> None:
         await self.jobs.start()
