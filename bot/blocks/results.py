@@ -4,6 +4,7 @@ buttons carrying the page state. Pure: the records in, a `Message` out."""
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -308,11 +309,19 @@ def _fold(text: str) -> tuple[str, list[int]]:
     folded: list[str] = []
     positions: list[int] = []
     for index, char in enumerate(text):
-        decomposed = unicodedata.normalize("NFKD", char)
-        for part in "".join(c for c in decomposed if not unicodedata.combining(c)).casefold():
+        for part in _fold_char(char):
             folded.append(part)
             positions.append(index)
     return "".join(folded), positions
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    """One character as PMP's collation compares it (kept: a text repeats its letters)."""
+    if char.isascii():
+        return char.lower()
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def _plain(value: Any) -> str:

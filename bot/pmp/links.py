@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,6 +19,9 @@ _RECORD_PATHS: dict[str, str] = {
 }
 
 
+# Kept per text: every link of every card and result row starts from the workspace's root,
+# and parsing it costs more than the rest of a result row.
+@functools.lru_cache(maxsize=1024)
 def normalise_base_url(url: str) -> str:
     """The PMP site root without a trailing slash, from what a user typed.
 
@@ -44,6 +48,7 @@ def normalise_base_url(url: str) -> str:
     return str(parsed.copy_with(path=path or "/", query=None, fragment=None)).rstrip("/")
 
 
+@functools.lru_cache(maxsize=1024)
 def display_site(root: str) -> str:
     """The site as a user would name it: ``crm.example.com`` or ``example.com/crm``."""
     parsed = httpx.URL(root)
