@@ -51,8 +51,6 @@ NOTICE_STATES = ("queued", "sent", "failed")
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 PMP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
-PostNotice = Callable[[str, str, str], Awaitable[None]]
-ReportNoticeFailure = Callable[[str, str, str], Awaitable[None]]
 TransportFactory = Callable[[], httpx.AsyncBaseTransport]
 
 
@@ -147,30 +145,6 @@ class Metrics:
     def measured_transport(self, factory: TransportFactory) -> TransportFactory:
         """`factory`, making transports whose every PMP request is counted and timed."""
         return lambda: _MeasuringTransport(factory(), self)
-
-    def counted_notices(
-        self, post: PostNotice, on_failure: ReportNoticeFailure
-    ) -> tuple[PostNotice, ReportNoticeFailure]:
-        """`post` and `on_failure` of a NotificationQueue, counting the lines they carry."""
-        # The queue posts one batch at a time per channel, retries it, and reports it once
-        # when it gives up: the batch a report is about is the last one that failed to post.
-        failing: dict[tuple[str, str], int] = {}
-
-        async def counted_post(team_id: str, channel_id: str, text: str) -> None:
-            lines = text.count("\n") + 1  # notice lines never hold a line break
-            try:
-                await post(team_id, channel_id, text)
-            except BaseException:
-                failing[(team_id, channel_id)] = lines
-                raise
-            failing.pop((team_id, channel_id), None)
-            self.notices("sent", lines)
-
-        async def counted_failure(team_id: str, channel_id: str, error_code: str) -> None:
-            self.notices("failed", failing.pop((team_id, channel_id), 1))
-            await on_failure(team_id, channel_id, error_code)
-
-        return counted_post, counted_failure
 
     # --- exposition --------------------------------------------------------------------------
 

@@ -101,30 +101,6 @@ def _slack_error(code: str) -> SlackApiError:
     return SlackApiError(code, response)
 
 
-async def test_notice_lines_are_counted_queued_sent_and_failed() -> None:
-    metrics = Metrics()
-    reported: list[str] = []
-
-    async def post(team_id: str, channel_id: str, text: str) -> None:
-        if channel_id == "CGONE":
-            raise _slack_error("channel_not_found")
-
-    async def on_failure(team_id: str, channel_id: str, error_code: str) -> None:
-        reported.append(error_code)
-
-    counted_post, counted_failure = metrics.counted_notices(post, on_failure)
-    metrics.notices("queued", 5)
-    await counted_post("T1", "C1", "one\ntwo\nthree")
-    with pytest.raises(SlackApiError):
-        await counted_post("T1", "CGONE", "four\nfive")
-    await counted_failure("T1", "CGONE", "channel_not_found")
-    samples = await scrape(metrics)
-    assert samples[("pmp_bot_notices_total", (("state", "queued"),))] == 5
-    assert samples[("pmp_bot_notices_total", (("state", "sent"),))] == 3
-    assert samples[("pmp_bot_notices_total", (("state", "failed"),))] == 2
-    assert reported == ["channel_not_found"]
-
-
 async def test_connected_workspaces_are_read_at_each_scrape_and_kept_when_that_fails() -> None:
     metrics = Metrics()
     assert (await scrape(metrics, connected=3))[("pmp_bot_workspaces_connected", ())] == 3
