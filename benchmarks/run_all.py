@@ -156,7 +156,13 @@ class Process:
 
 @contextlib.contextmanager
 def started(
-    name: str, args: Sequence[str], port: int, workdir: Path, env: dict[str, str] | None = None
+    name: str,
+    args: Sequence[str],
+    port: int,
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    *,
+    ready_within: float = 30.0,
 ) -> Iterator[Process]:
     log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed below
     popen = subprocess.Popen(
@@ -167,7 +173,7 @@ def started(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + ready_within
         while True:
             if popen.poll() is not None:
                 raise RuntimeError(f"{name} exited: see {workdir / (name + '.log')}")

@@ -51,14 +51,15 @@ BENCH_CHANNEL = "C0001"
 BENCH_USER = "U0001"
 
 
-def _serve(app: ASGIApp, port: int) -> None:
-    # The same server settings as `pmp-bot serve` (server_config in bot/run/serve.py).
+def serve_app(app: ASGIApp, port: int, *, limit_concurrency: int = 1000) -> None:
+    """Serves `app` until stopped, with the same server settings as `pmp-bot serve`
+    (server_config in bot/run/serve.py)."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
         http="h11",
-        limit_concurrency=1000,
+        limit_concurrency=limit_concurrency,
         timeout_keep_alive=75,
         backlog=2048,
         log_config=None,
@@ -70,7 +71,7 @@ def _serve(app: ASGIApp, port: int) -> None:
     uvicorn.Server(config).run()
 
 
-async def _json(send: Send, payload: Any, status: int = 200) -> None:
+async def send_json(send: Send, payload: Any, status: int = 200) -> None:
     body = json.dumps(payload).encode()
     await send(
         {
@@ -114,13 +115,13 @@ def run_sandbox(args: argparse.Namespace) -> None:
         if path == "/_bench/count":
             if scope["method"] == "POST":
                 counted["api"] = 0
-            await _json(send, {"api_requests": counted["api"]})
+            await send_json(send, {"api_requests": counted["api"]})
             return
         if path.startswith("/api/"):
             counted["api"] += 1
         await sandbox(scope, receive, send)
 
-    _serve(app, args.port)
+    serve_app(app, args.port)
 
 
 # ---------------------------------------------------------------------------- Slack stand-in
@@ -156,7 +157,7 @@ def run_standin(args: argparse.Namespace) -> None:
                 standin.new_response_url(BENCH_TEAM, BENCH_CHANNEL, BENCH_USER)
                 for _ in range(int(request["count"]))
             ]
-            await _json(send, {"urls": urls})
+            await send_json(send, {"urls": urls})
             return
         if path == "/_bench/stream":
             await _stream_deliveries(receive, send, deliveries, streams)
@@ -168,7 +169,7 @@ def run_standin(args: argparse.Namespace) -> None:
                 standin._messages.clear()
                 standin._response_urls.clear()
             deliveries.clear()
-            await _json(send, {"ok": True})
+            await send_json(send, {"ok": True})
             return
         if not path.startswith("/actions/"):
             await standin.asgi_app(scope, receive, send)
@@ -187,7 +188,7 @@ def run_standin(args: argparse.Namespace) -> None:
         for stream in streams:
             stream.set()
 
-    _serve(app, args.port)
+    serve_app(app, args.port)
 
 
 async def _stream_deliveries(
@@ -282,7 +283,7 @@ def run_bare(args: argparse.Namespace) -> None:
         Route("/slack/events", events, methods=["POST"]),
         Route("/_bench/latency", set_latency, methods=["POST"]),
     ]
-    _serve(Starlette(routes=routes), args.port)
+    serve_app(Starlette(routes=routes), args.port)
 
 
 # ---------------------------------------------------------------------------- trivial server

@@ -20,17 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
-import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +34,8 @@ import httpx  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from benchmarks.run_all import free_port, started  # noqa: E402
+from benchmarks.servers import send_json, serve_app  # noqa: E402
 from bot.console.slack_standin import running_slack_standin  # noqa: E402
 from bot.crypto import TokenCipher  # noqa: E402
 from bot.sandbox.auth import bulk_token  # noqa: E402
@@ -54,63 +50,10 @@ SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-standin-T0001"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-@contextlib.contextmanager
-def process(
-    name: str, args: Sequence[str], port: int, workdir: Path, env: dict[str, str]
-) -> Iterator[subprocess.Popen[bytes]]:
-    log = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed below
-    popen = subprocess.Popen(
-        list(args),
-        cwd=workdir,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if popen.poll() is not None:
-                raise RuntimeError(f"{name} exited: see {workdir / (name + '.log')}")
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start listening on {port}")
-            time.sleep(0.05)
-        yield popen
-    finally:
-        popen.send_signal(signal.SIGTERM)
-        try:
-            popen.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait()
-        log.close()
-
-
 # ------------------------------------------------------------------------ sandbox process
 
 
 def serve_sandbox(port: int, tokens: int, tickets: int, api_version: int) -> None:
-    import uvicorn
     from starlette.types import Receive, Scope, Send
 
     from bot.sandbox.app import SandboxApp
@@ -130,33 +73,13 @@ def serve_sandbox(port: int, tokens: int, tickets: int, api_version: int) -> Non
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/_bench/count":
-            body = json.dumps({"api_requests": counted["api"]}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_json(send, {"api_requests": counted["api"]})
             return
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             counted["api"] += 1
         await sandbox(scope, receive, send)
 
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        http="h11",
-        limit_concurrency=2000,
-        backlog=2048,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-    )
-    uvicorn.Server(config).run()
+    serve_app(app, port, limit_concurrency=2000)
 
 
 # ----------------------------------------------------------------------------- the bench
@@ -219,12 +142,12 @@ async def bench(args: argparse.Namespace) -> None:
     ]
     try:
         with (
-            process("sandbox", sandbox_args, sandbox_port, workdir, {}),
+            started("sandbox", sandbox_args, sandbox_port, workdir, ready_within=60),
             running_slack_standin(teams={"T0001": BOT_TOKEN}) as slack,
         ):
-            started = time.monotonic()
+            began = time.monotonic()
             await prepare(database_url, secret_key, sandbox_url, args.workspaces, args.interval)
-            print(f"prepared the database in {time.monotonic() - started:.0f} s")
+            print(f"prepared the database in {time.monotonic() - began:.0f} s")
             env = {
                 "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -237,29 +160,29 @@ async def bench(args: argparse.Namespace) -> None:
                 "LOG_LEVEL": "WARNING",
             }
             serve = [PYTHON, "-m", "bot", "serve"]
-            with process("bot", serve, bot_port, workdir, env) as bot:
-                started = time.monotonic()
+            with started("bot", serve, bot_port, workdir, env, ready_within=60) as bot:
+                began = time.monotonic()
                 while await baselines(database_url) < args.workspaces:
-                    if time.monotonic() - started > 600:
+                    if time.monotonic() - began > 600:
                         raise RuntimeError("the baselines were not all taken in 10 minutes")
                     await asyncio.sleep(2)
-                took = time.monotonic() - started
+                took = time.monotonic() - began
                 print(f"every workspace's baseline taken {took:.0f} s after the bot started")
                 await asyncio.sleep(args.settle)
                 async with httpx.AsyncClient() as http:
                     calls_before = await api_requests(http, sandbox_url)
-                    cpu_before = cpu_seconds(bot.pid)
+                    cpu_before = bot.cpu_seconds()
                     clock = time.monotonic()
                     peak = 0.0
                     samples: list[float] = []
                     while time.monotonic() - clock < args.measure:
                         await asyncio.sleep(1)
-                        current = rss_mb(bot.pid)
+                        current = bot.memory_kb()["VmRSS"] / 1024
                         samples.append(current)
                         peak = max(peak, current)
                     elapsed = time.monotonic() - clock
                     calls = await api_requests(http, sandbox_url) - calls_before
-                    cpu = cpu_seconds(bot.pid) - cpu_before
+                    cpu = bot.cpu_seconds() - cpu_before
                 expected = args.workspaces / args.interval
                 print(
                     f"PMP calls: {calls / elapsed:.1f}/s ({calls} in {elapsed:.0f} s; one list "

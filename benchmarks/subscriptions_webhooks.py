@@ -40,15 +40,10 @@ import httpx  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from benchmarks.subscriptions_polling import (  # noqa: E402
-    BOT_TOKEN,
-    PYTHON,
-    SIGNING_SECRET,
-    cpu_seconds,
-    free_port,
-    process,
-    rss_mb,
-)
+from benchmarks.load import percentile  # noqa: E402
+from benchmarks.run_all import Process, free_port, started  # noqa: E402
+from benchmarks.servers import send_json, serve_app  # noqa: E402
+from benchmarks.subscriptions_polling import BOT_TOKEN, PYTHON, SIGNING_SECRET  # noqa: E402
 from bot.console.slack_standin import running_slack_standin  # noqa: E402
 from bot.crypto import TokenCipher  # noqa: E402
 from bot.pmp import AddressPolicy, PmpClient  # noqa: E402
@@ -69,19 +64,10 @@ TARGET_ACK_P99_MS = 50.0
 TARGET_POST_P50_S = 1.0
 
 
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 # ------------------------------------------------------------------------ sandbox process
 
 
 def serve_sandbox(port: int, customers: int) -> None:
-    import uvicorn
-
     from bot.sandbox.app import SandboxApp
     from bot.sandbox.changes import apply_change
     from bot.sandbox.store import SandboxStore
@@ -103,31 +89,11 @@ def serve_sandbox(port: int, customers: int) -> None:
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == "/_bench/tickets":
-            body = json.dumps(tickets).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_json(send, tickets)
             return
         await sandbox(scope, receive, send)
 
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        http="h11",
-        limit_concurrency=2000,
-        backlog=2048,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-    )
-    uvicorn.Server(config).run()
+    serve_app(app, port, limit_concurrency=2000)
 
 
 # ----------------------------------------------------------------------------- the bench
@@ -207,7 +173,7 @@ async def bench(args: argparse.Namespace) -> None:
     ]
     try:
         with (
-            process("sandbox", sandbox_args, sandbox_port, workdir, {}),
+            started("sandbox", sandbox_args, sandbox_port, workdir, ready_within=60),
             running_slack_standin(teams={TEAM: BOT_TOKEN}) as slack,
             httpx.Client() as sync_http,
         ):
@@ -228,8 +194,8 @@ async def bench(args: argparse.Namespace) -> None:
             }
             serve = [PYTHON, "-m", "bot", "serve"]
             url = f"http://127.0.0.1:{bot_port}/pmp/webhooks/{path_id}"
-            with process("bot", serve, bot_port, workdir, env) as bot:
-                await run(args, slack, sandbox_url, url, secret, pairs, bot.pid)
+            with started("bot", serve, bot_port, workdir, env, ready_within=60) as bot:
+                await run(args, slack, sandbox_url, url, secret, pairs, bot)
             print(f"events the bot made of them: {await accepted_events(database_url)}")
     finally:
         if args.keep:
@@ -245,7 +211,7 @@ async def run(
     url: str,
     secret: str,
     pairs: list[dict[str, int]],
-    bot_pid: int,
+    bot: Process,
 ) -> None:
     channel_of = {pair["ticket"]: f"C{index + 1000}" for index, pair in enumerate(pairs)}
     status_of = dict.fromkeys(channel_of, 1)
@@ -254,7 +220,7 @@ async def run(
     changes: list[float] = []  # how long the sandbox took to make each change
     refused = 0
     posts_before = len(slack.calls_to("chat.postMessage"))
-    cpu_before = cpu_seconds(bot_pid)
+    cpu_before = bot.cpu_seconds()
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     tickets = list(channel_of)
     total = int(args.rate * args.seconds)
@@ -317,7 +283,7 @@ async def run(
             break
         await asyncio.sleep(0.5)
     await asyncio.sleep(3)  # anything more (a repeat) would arrive now
-    cpu = cpu_seconds(bot_pid) - cpu_before
+    cpu = bot.cpu_seconds() - cpu_before
     took = time.monotonic() - began
     posts: dict[str, list[float]] = {channel: [] for channel in sent}
     for call in slack.calls_to("chat.postMessage")[posts_before:]:
@@ -357,9 +323,8 @@ async def run(
         f"(target p50 <= {TARGET_POST_P50_S:.0f} s; "
         f"{expected / len(sent) / args.seconds:.2f} events/s per channel)"
     )
-    print(
-        f"bot CPU over {took:.0f} s: {cpu / took:.2f} core; RSS at the end {rss_mb(bot_pid):.0f} MB"
-    )
+    rss = bot.memory_kb()["VmRSS"] / 1024
+    print(f"bot CPU over {took:.0f} s: {cpu / took:.2f} core; RSS at the end {rss:.0f} MB")
 
 
 def main() -> None:
