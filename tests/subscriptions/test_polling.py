@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,7 +25,6 @@ from bot.storage.fingerprints import FingerprintStore
 from bot.storage.subscriptions import SubscriptionFilters, SubscriptionStore
 from bot.subscriptions.events import PmpEvent
 from bot.subscriptions.polling import ChangeDetector, Poller
-from tests.subscriptions.conftest import DatabaseTarget
 
 TEAM = "T0POLL"
 OTHER = "T0SLOW"
@@ -49,30 +48,6 @@ class Recorder:
         taken = [(event.kind, event.record_id, event.event) for event in self.events]
         self.events.clear()
         return taken
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
-    with running_sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-async def db(target: DatabaseTarget) -> AsyncIterator[Database]:
-    database = await target.connect()
-    await database.create_schema()
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
-@pytest.fixture
-async def pmp(sandbox: Any) -> AsyncIterator[PmpClient]:
-    async with PmpClient(
-        base_url=sandbox.base_url, token=sandbox.token, address_policy=LOOPBACK
-    ) as client:
-        yield client
 
 
 def _ticket_ids(sandbox: Any) -> list[int]:

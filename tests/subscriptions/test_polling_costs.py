@@ -6,7 +6,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,14 +17,12 @@ from bot import pmp_pool
 from bot.crypto import TokenCipher
 from bot.pmp import AddressPolicy, PmpClient
 from bot.pmp_pool import PmpClientPool, WorkspaceKey, default_transport
-from bot.sandbox import running_sandbox
 from bot.sandbox import schema as sandbox_schema
 from bot.storage import Database, WorkspaceStore
 from bot.storage.fingerprints import Fingerprint, FingerprintStore, FingerprintWrite
 from bot.storage.subscriptions import SubscriptionFilters, SubscriptionStore
 from bot.subscriptions.events import PmpEvent, RecordKind
 from bot.subscriptions.polling import ChangeDetector, Poller
-from tests.subscriptions.conftest import DatabaseTarget
 
 TEAM = "T0COST"
 LOOPBACK = AddressPolicy(allow_private=True)
@@ -93,30 +91,6 @@ class Recorder:
     async def accept(self, events: Sequence[PmpEvent]) -> int:
         self.events.extend(events)
         return len(events)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
-    with running_sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-async def db(target: DatabaseTarget) -> AsyncIterator[Database]:
-    database = await target.connect()
-    await database.create_schema()
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
-@pytest.fixture
-async def pmp(sandbox: Any) -> AsyncIterator[PmpClient]:
-    async with PmpClient(
-        base_url=sandbox.base_url, token=sandbox.token, address_policy=LOOPBACK
-    ) as client:
-        yield client
 
 
 @pytest.mark.parametrize(
