@@ -304,6 +304,10 @@ class Machine:
     bot: Process
     ack: Process
     respond: Process
+    # bare-lookup: the design's stack (httpx, Block Kit) with no pmp-bot code, over httpx's
+    # own transport; bare-lookup-aiohttp: the same over the least transport on aiohttp
+    lookup: Process
+    lookup_aiohttp: Process
     sandbox: Process
     standin: Process
     trivial: Process
@@ -319,11 +323,18 @@ class Machine:
             self.bot,
             self.ack,
             self.respond,
+            self.lookup,
+            self.lookup_aiohttp,
             self.sandbox,
             self.standin,
             self.trivial,
             self.trivial_respond,
         ]
+
+    @property
+    def floors(self) -> tuple[Process, Process]:
+        """The bare apps that really look up in PMP."""
+        return (self.lookup, self.lookup_aiohttp)
 
     def target(self, process: Process) -> HttpTarget:
         if process.name not in self.targets:
@@ -429,7 +440,7 @@ async def closed_run(
     target = m.target(process)
     await target.warm(plan.closed_users)
     spy = start_profiler(process.pid, profile, seconds) if profile else None
-    if process is m.bot:
+    if process in (m.bot, *m.floors):
         await m.pmp_requests(reset=True)
     with collector_paused():
         before = m.cpu()
@@ -441,7 +452,7 @@ async def closed_run(
             deliveries=m.deliveries if deliver else None,
         )
         after = m.cpu()
-    asked = await m.pmp_requests() if process is m.bot else None
+    asked = await m.pmp_requests() if process in (m.bot, *m.floors) else None
     if spy is not None:
         finish_profiler(spy)
     await m.deliveries.collect(samples, timeout=latency + 10)
@@ -468,7 +479,7 @@ async def open_run(
     target = m.target(process)
     await target.warm(len(requests) if math.isinf(rate) else min(len(requests), 20))
     deliver = any(r.key for r in requests) and process is not m.ack
-    if process is m.bot:
+    if process in (m.bot, *m.floors):
         await m.pmp_requests(reset=True)
     seconds = len(requests) / rate if not math.isinf(rate) else 1.0
     spy = start_profiler(process.pid, profile, seconds) if profile else None
@@ -480,7 +491,7 @@ async def open_run(
         after = m.cpu()
     if spy is not None:
         finish_profiler(spy)
-    asked = await m.pmp_requests() if process is m.bot else None
+    asked = await m.pmp_requests() if process in (m.bot, *m.floors) else None
     label = "at once" if math.isinf(rate) else f"{rate:g}/s"
     summary = summarize(
         f"open {label}: {process.name}", samples, pmp_latency=latency, expect_delivery=deliver
@@ -493,7 +504,7 @@ async def open_loop_runs(
 ) -> list[Run]:
     count = int(plan.open_rate * plan.open_seconds)
     runs = []
-    for process in (m.bot, m.ack, m.respond):
+    for process in (m.bot, m.ack, m.respond, *m.floors):
         texts = [f"customer {q}" for q in queries[process.name].take(count)]
         requests = await m.commands(texts)
         spy_on = profile if process is m.bot else None
@@ -506,7 +517,7 @@ async def closed_loop_runs(
     m: Machine, plan: Plan, queries: dict[str, Queries], latency: float, profile: str | None
 ) -> list[Run]:
     runs = []
-    for process in (m.respond, m.bot):
+    for process in (m.respond, m.bot, *m.floors):
         # More prepared lookups than the server could answer in the time (the generator
         # and stand-in carry ~3,000 results/s on this machine; a floor is flagged anyway).
         budget = int(3500 * plan.closed_seconds) + 100
@@ -842,6 +853,34 @@ def verdict(ratio: float, target: float, at_most: bool) -> str:
     return f"{ratio:.2f}x (target {sign} {target:g}x: {'met' if met else 'NOT met'})"
 
 
+def design_floor(runs: dict[str, Run]) -> list[str]:
+    """The bare lookup apps against bare-respond and pmp-bot: what the design's stack costs by
+    itself (one httpx request to PMP, slack_sdk Block Kit, one post), with no pmp-bot code."""
+    lines = []
+    for loop in ("open", "closed"):
+        bot, respond = runs.get(f"{loop} pmp-bot"), runs.get(f"{loop} bare-respond")
+        for name in ("bare-lookup", "bare-lookup-aiohttp"):
+            floor = runs.get(f"{loop} {name}")
+            if not (bot and respond and floor):
+                continue
+            bot_cpu, respond_cpu, floor_cpu = (
+                r.cost.ms_per_request(r.cost.server) for r in (bot, respond, floor)
+            )
+            line = (
+                f"{loop} loop, the design's stack alone: {name} {floor_cpu:.2f} ms CPU per "
+                f"lookup = {floor_cpu / respond_cpu:.2f}x bare-respond's; pmp-bot's = "
+                f"{bot_cpu / floor_cpu:.2f}x {name}'s"
+            )
+            if loop == "closed":
+                rate = floor.summary.throughput
+                line += (
+                    f"; {name} {rate:.0f} results/s = "
+                    f"{rate / max(respond.summary.throughput, 1e-9):.2f}x bare-respond's"
+                )
+            lines.append(line)
+    return lines
+
+
 def findings(runs: dict[str, Run]) -> list[str]:
     """Issue 13's ratios, and whether the generator or the servers set the pace."""
     lines = []
@@ -874,6 +913,7 @@ def findings(runs: dict[str, Run]) -> list[str]:
             f"closed loop CPU per lookup: pmp-bot {bot_cpu:.2f} ms / bare-respond "
             f"{respond_cpu:.2f} ms = " + verdict(bot_cpu / respond_cpu, TARGET_CPU, at_most=True)
         )
+    lines.extend(design_floor(runs))
     trivial, trivial_respond = runs.get("calibrate trivial"), runs.get("calibrate trivial-respond")
     if trivial and trivial_respond:
         lines.append(
@@ -921,7 +961,8 @@ async def run(
 ) -> None:
     secret_key = Fernet.generate_key().decode()
     database_url = f"sqlite:///{workdir / 'bot.sqlite3'}"
-    names = ("sandbox", "standin", "bot", "ack", "respond", "trivial", "trivial-respond")
+    names = ("sandbox", "standin", "bot", "ack", "respond", "lookup", "lookup-aiohttp")
+    names += ("trivial", "trivial-respond")
     ports = {name: free_port() for name in names}
     print(f"load average before: {load_average()}; {os.cpu_count()} CPUs")
     with contextlib.ExitStack() as stack:
@@ -963,6 +1004,23 @@ async def run(
             )
             for mode in ("ack", "respond")
         ]
+        floors = [
+            start(
+                name,
+                server(
+                    "bare",
+                    *("--mode", "lookup", "--port", str(ports[port]), "--api-url", api_url),
+                    *("--pmp-url", sandbox.url, "--pmp-token", DEFAULT_SANDBOX_TOKEN),
+                    *("--pmp-transport", transport),
+                ),
+                port,
+                {"SLACK_SIGNING_SECRET": SIGNING_SECRET},
+            )
+            for name, port, transport in (
+                ("bare-lookup", "lookup", "httpx"),
+                ("bare-lookup-aiohttp", "lookup-aiohttp", "aiohttp"),
+            )
+        ]
         trivial = start("trivial", server("trivial", "--port", str(ports["trivial"])), "trivial")
         trivial_respond = start(
             "trivial-respond",
@@ -978,6 +1036,8 @@ async def run(
                     bot=bot,
                     ack=bare[0],
                     respond=bare[1],
+                    lookup=floors[0],
+                    lookup_aiohttp=floors[1],
                     sandbox=sandbox,
                     standin=standin,
                     trivial=trivial,
@@ -1010,10 +1070,10 @@ async def scenarios(
     only: set[str],
 ) -> None:
     pool = await query_pool(m.session, m.sandbox.url)
-    queries = {process.name: Queries(pool) for process in (m.bot, m.ack, m.respond)}
+    queries = {process.name: Queries(pool) for process in (m.bot, m.ack, m.respond, *m.floors)}
     print(f"{len(pool)} distinct search words, each finding one customer")
     # Warm-up: first requests import lazily loaded modules and open connection pools.
-    for process in (m.bot, m.ack, m.respond):
+    for process in (m.bot, m.ack, m.respond, *m.floors):
         warm = await m.commands([f"customer {q}" for q in queries[process.name].take(5)])
         samples = await open_loop(m.target(process), warm, math.inf)
         if any(s.error for s in samples):

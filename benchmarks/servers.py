@@ -3,6 +3,8 @@
     python benchmarks/servers.py sandbox --port Q [--latency S]
     python benchmarks/servers.py standin --port S
     python benchmarks/servers.py bare --mode ack|respond --port B --api-url URL [--latency S]
+    python benchmarks/servers.py bare --mode lookup --port B --api-url URL --pmp-url URL
+        --pmp-token T [--pmp-transport httpx|aiohttp]
     python benchmarks/servers.py trivial --port T [--respond]
 
 `sandbox` serves the PMP sandbox app exactly as `pmp-bot sandbox` does (same app, uvicorn
@@ -12,14 +14,18 @@ through the sandbox's own `POST /_sandbox/faults`.
 
 `standin` serves the Slack Web API stand-in and its response URLs, and notes when each
 response_url post arrived (monotonic clock, which every process on the machine shares):
-`POST /_bench/mint` mints response URLs and `GET /_bench/stream` streams one line per
-delivery from then on (`<key> <arrived at> <status>`, after a greeting line).
+`POST /_bench/mint` mints response URLs, `GET /_bench/stream` streams one line per
+delivery from then on (`<key> <arrived at> <status>`, after a greeting line) and
+`GET /_bench/messages` lists the messages the posts left.
 
 `bare` is a minimal slack-bolt AsyncApp on the same stack as `pmp-bot serve` (uvicorn +
 the starlette adapter): `ack` only acknowledges `/pmp`; `respond` acknowledges, waits the
 PMP latency and posts to the response_url through one pooled aiohttp session (as pmp-bot
-does) - the least work a real lookup can do. `POST /_bench/latency {"latency": S}` changes
-the wait.
+does) - the least work a Slack app answering later can do. `POST /_bench/latency
+{"latency": S}` changes the wait. `lookup` is the least a real lookup on the design's stack
+does, with no pmp-bot code: it acknowledges, searches PMP (`--pmp-url`, `--pmp-token`) with
+one httpx request (`--pmp-transport httpx`: httpx's own transport; `aiohttp`: the least
+transport over aiohttp), builds the answer's Block Kit with slack_sdk.models and posts it.
 
 `trivial` is no framework at all: a raw asyncio socket server that answers every request
 `200` with an empty body at once (with `--respond` it then posts "1 customer found" to the
@@ -42,6 +48,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+import aiohttp
+import httpx
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -162,6 +170,12 @@ def run_standin(args: argparse.Namespace) -> None:
         if path == "/_bench/stream":
             await _stream_deliveries(receive, send, deliveries, streams)
             return
+        if path == "/_bench/messages":
+            # What the response_url posts left in the channel, oldest first (for tests).
+            with standin._lock:
+                kept = [{"text": m.text, "blocks": m.blocks} for m in standin._messages.values()]
+            await send_json(send, {"messages": kept})
+            return
         if path == "/_bench/reset":
             # Forget recorded calls and messages so long runs don't grow the stand-in.
             with standin._lock:
@@ -234,7 +248,6 @@ async def _stream_deliveries(
 
 
 def run_bare(args: argparse.Namespace) -> None:
-    import aiohttp
     from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
     from slack_bolt.async_app import AsyncAck, AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
@@ -257,7 +270,7 @@ def run_bare(args: argparse.Namespace) -> None:
         async def ack_only(ack: AsyncAck) -> None:
             await ack()
 
-    else:
+    elif args.mode == "respond":
 
         @bolt.command("/pmp")
         async def ack_and_respond(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -269,6 +282,54 @@ def run_bare(args: argparse.Namespace) -> None:
                 pooled.append(aiohttp.ClientSession())
             webhook = AsyncWebhookClient(body["response_url"], session=pooled[0])
             await webhook.send_dict({"text": "1 customer found"})
+
+    else:
+        # The least a real lookup on the design's stack does, with none of pmp-bot's code:
+        # one GET to PMP through httpx.AsyncClient (httpx's own transport), the answer's
+        # JSON, a Block Kit message built with slack_sdk.models, one post.
+        from urllib.parse import quote
+
+        from slack_sdk.models.blocks import (
+            ActionsBlock,
+            ButtonElement,
+            MarkdownTextObject,
+            SectionBlock,
+        )
+
+        pmp = httpx.AsyncClient(
+            base_url=f"{args.pmp_url}/api/",
+            headers={"authtoken": args.pmp_token},
+            timeout=10,
+            # Every connection kept, so 50 lookups in flight don't reconnect (httpx's default
+            # keeps 20 and opens a new connection for most requests past that).
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
+            transport=_AiohttpTransport() if args.pmp_transport == "aiohttp" else None,
+        )
+
+        @bolt.command("/pmp")
+        async def look_up(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack()
+            word = body["text"].split(" ", 1)[1]
+            answer = await pmp.get(f"customers/search/{quote(word, safe='')}")
+            rows = answer.json() if answer.status_code == 200 else []
+            blocks: list[Any] = [
+                SectionBlock(
+                    text=MarkdownTextObject(
+                        text=f"*{row['company']}*  #{row['userid']}\n{row.get('phonenumber') or ''}"
+                    ),
+                    accessory=ButtonElement(
+                        text="Open", action_id="open", value=str(row["userid"])
+                    ),
+                )
+                for row in rows[:10]
+            ]
+            blocks.append(
+                ActionsBlock(elements=[ButtonElement(text="Share", action_id="share", value=word)])
+            )
+            if not pooled:
+                pooled.append(aiohttp.ClientSession())
+            webhook = AsyncWebhookClient(body["response_url"], session=pooled[0])
+            await webhook.send(text=f"{len(rows)} customer(s) found", blocks=blocks)
 
     handler = AsyncSlackRequestHandler(bolt)
 
@@ -284,6 +345,30 @@ def run_bare(args: argparse.Namespace) -> None:
         Route("/_bench/latency", set_latency, methods=["POST"]),
     ]
     serve_app(Starlette(routes=routes), args.port)
+
+
+class _AiohttpTransport(httpx.AsyncBaseTransport):
+    """The least an httpx transport over aiohttp can be (httpx's API, aiohttp's pool): what
+    bare-lookup-aiohttp runs, to show the design's stack at its cheapest. No timeouts, size
+    caps or address checks: pmp-bot's own transport (bot/pmp/network.py) has those."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=256)
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        headers = [(k.decode(), v.decode()) for k, v in request.headers.raw]
+        async with self._session.request(
+            request.method, str(request.url), headers=headers, data=request.content
+        ) as answer:
+            body = await answer.read()
+        return httpx.Response(answer.status, headers=list(answer.raw_headers), content=body)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
 
 # ---------------------------------------------------------------------------- trivial server
@@ -362,7 +447,15 @@ def main() -> None:
     standin.add_argument("--port", type=int, required=True)
     standin.set_defaults(run=run_standin)
     bare = sub.add_parser("bare")
-    bare.add_argument("--mode", choices=("ack", "respond"), required=True)
+    bare.add_argument("--mode", choices=("ack", "respond", "lookup"), required=True)
+    bare.add_argument("--pmp-url", help="lookup: the PMP (sandbox) root")
+    bare.add_argument("--pmp-token", help="lookup: its API token")
+    bare.add_argument(
+        "--pmp-transport",
+        choices=("httpx", "aiohttp"),
+        default="httpx",
+        help="lookup: httpx's own transport, or the least one over aiohttp",
+    )
     bare.add_argument("--port", type=int, required=True)
     bare.add_argument("--api-url", required=True)
     bare.add_argument("--latency", type=float, default=0.0)

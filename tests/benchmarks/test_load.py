@@ -5,13 +5,14 @@ the whole benchmark (no timings asserted: benchmarks only print them)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
@@ -38,6 +39,7 @@ from benchmarks.run_all import (
 from benchmarks.servers import _Trivial
 from bot.grammar import CommandAction, parse
 from bot.sandbox import running_sandbox
+from bot.sandbox.auth import DEFAULT_SANDBOX_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "bench-test-secret"
@@ -206,6 +208,82 @@ async def test_closed_loop_users_wait_for_their_results_at_the_slack_standin(
     assert all(s.delivered is not None and s.delivery_status == 200 for s in samples)
     summary = summarize("run", samples, pmp_latency=0.0, expect_delivery=True)
     assert (summary.errors, summary.delivered) == (0, 40)
+
+
+async def test_the_bare_lookup_apps_search_pmp_once_and_post_what_it_found(
+    tmp_path: Path,
+) -> None:
+    """The design's floor in the benchmark really looks up: one PMP search per command, and
+    the customer it found posted as Block Kit the strict Slack stand-in accepts."""
+    servers = str(ROOT / "benchmarks" / "servers.py")
+    ports = {name: free_port() for name in ("sandbox", "standin", "httpx", "aiohttp")}
+
+    def run(name: str, *args: str) -> list[str]:
+        return [sys.executable, servers, name, "--port", str(ports[name]), *args]
+
+    with (
+        started("sandbox", run("sandbox"), ports["sandbox"], tmp_path) as sandbox,
+        started("standin", run("standin"), ports["standin"], tmp_path) as standin,
+    ):
+        lookup = ("--mode", "lookup", "--api-url", f"{standin.url}/api/")
+        pmp = ("--pmp-url", sandbox.url, "--pmp-token", DEFAULT_SANDBOX_TOKEN)
+        env = {"SLACK_SIGNING_SECRET": SECRET}
+        with (
+            started(
+                "httpx",
+                [sys.executable, servers, "bare", "--port", str(ports["httpx"]), *lookup, *pmp],
+                ports["httpx"],
+                tmp_path,
+                env,
+            ) as over_httpx,
+            started(
+                "aiohttp",
+                [
+                    *(sys.executable, servers, "bare", "--port", str(ports["aiohttp"])),
+                    *(*lookup, *pmp, "--pmp-transport", "aiohttp"),
+                ],
+                ports["aiohttp"],
+                tmp_path,
+                env,
+            ) as over_aiohttp,
+        ):
+            async with aiohttp.ClientSession() as session:
+                words = (await query_pool(session, sandbox.url))[:6]
+                companies = {}
+                for word in words:
+                    found = await session.get(
+                        f"{sandbox.url}/api/customers/search/{quote(word, safe='')}",
+                        headers={"authtoken": DEFAULT_SANDBOX_TOKEN},
+                    )
+                    [customer] = await found.json()
+                    companies[word] = customer["company"]
+                await session.post(f"{sandbox.url}/_bench/count")
+                mint = await session.post(f"{standin.url}/_bench/mint", json={"count": 6})
+                urls = (await mint.json())["urls"]
+                slack = _slack()
+                deliveries = Deliveries(standin.url)
+                await deliveries.start()
+                samples = []
+                try:
+                    for app, chosen in ((over_httpx, words[:3]), (over_aiohttp, words[3:])):
+                        requests = [
+                            slack.command(f"customer {word}", urls[words.index(word)])
+                            for word in chosen
+                        ]
+                        target = HttpTarget(app.url + "/slack/events")
+                        samples += await open_loop(target, requests, rate=float("inf"))
+                        target.close()
+                    await deliveries.collect(samples, timeout=10)
+                finally:
+                    await deliveries.stop()
+                asked = await (await session.get(f"{sandbox.url}/_bench/count")).json()
+                posted = await (await session.get(f"{standin.url}/_bench/messages")).json()
+    assert [(s.status, s.delivery_status) for s in samples] == [(200, 200)] * 6
+    assert asked == {"api_requests": 6}
+    assert [m["text"] for m in posted["messages"]] == ["1 customer(s) found"] * 6
+    shown = [json.dumps(m["blocks"]) for m in posted["messages"]]
+    for word in words:  # each lookup's customer in one message
+        assert sum(json.dumps(companies[word])[1:-1] in blocks for blocks in shown) == 1, word
 
 
 # ---------------------------------------------------------------------------- figures
