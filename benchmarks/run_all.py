@@ -1,22 +1,26 @@
-"""Load benchmark of `pmp-bot serve`, beside two bare slack-bolt apps on the same stack.
+"""Load benchmark of `pmp-bot serve`, beside bare slack-bolt apps on the same stack.
 
 Run: .venv/bin/python benchmarks/run_all.py [--quick] [--only LIST] [--profile FILE.txt]
+     [--profile-server NAME]
 
 Starts, each in its own process on 127.0.0.1: the PMP sandbox (benchmarks/servers.py sandbox,
 latency changed per scenario), the Slack stand-in (receives the response_url posts and
 streams when each arrived), `python -m bot serve` on a temporary SQLite database connected to
 the sandbox, two bare Bolt apps (`ack` only acknowledges; `respond` acknowledges, waits the
-PMP latency and posts to the response_url) and two trivial raw-socket servers (answer 200
-at once; one also posts each result). This process is the load generator (benchmarks/load.py:
+PMP latency and posts to the response_url), two bare lookup apps (the design's stack with no
+pmp-bot code: an httpx search of the sandbox, slack_sdk Block Kit, one post; over httpx's own
+transport and over aiohttp) and two trivial raw-socket servers (answer 200 at once; one also
+posts each result). This process is the load generator (benchmarks/load.py:
 raw asyncio sockets, requests signed ahead).
 
 Scenarios (figures only; nothing is asserted):
   0. calibration: the generator alone against the trivial servers, closed loop: the most it
      (and, posting results, the stand-in) can drive on this machine;
   1. open loop: `/pmp customer <word>` at a fixed rate, PMP at 300 ms, against the bot and
-     both bare apps in turn; ack timed from each request's scheduled send;
-  2. closed loop: C users, each sending again once its result was delivered, bot vs the
-     ack-and-respond app, PMP at 0 ms (so the servers' CPU, not PMP, sets the pace);
+     every bare app in turn; ack timed from each request's scheduled send;
+  2. closed loop: C users, each sending again once its result was delivered, the bot, the
+     ack-and-respond app and the lookup apps in turn, PMP at 0 ms (so the servers' CPU, not
+     PMP, sets the pace);
   3. burst: N lookups at once, PMP at 1 s;
   4. typeahead options loads (new-ticket customer select), PMP at 200 ms, counting how
      often the sandbox was asked;
@@ -316,6 +320,7 @@ class Machine:
     slack: SlackRequests
     deliveries: Deliveries
     targets: dict[str, HttpTarget] = field(default_factory=dict)
+    profiled: str = "pmp-bot"  # the process --profile spies on
 
     @property
     def processes(self) -> list[Process]:
@@ -507,7 +512,7 @@ async def open_loop_runs(
     for process in (m.bot, m.ack, m.respond, *m.floors):
         texts = [f"customer {q}" for q in queries[process.name].take(count)]
         requests = await m.commands(texts)
-        spy_on = profile if process is m.bot else None
+        spy_on = profile if process.name == m.profiled else None
         runs.append(await open_run(m, process, requests, plan.open_rate, latency, spy_on))
         await asyncio.sleep(1.0)
     return runs
@@ -523,7 +528,7 @@ async def closed_loop_runs(
         budget = int(3500 * plan.closed_seconds) + 100
         texts = [f"customer {q}" for q in queries[process.name].take(budget)]
         requests = await m.commands(texts)
-        spy_on = profile if process is m.bot else None
+        spy_on = profile if process.name == m.profiled else None
         run = await closed_run(
             m, process, requests, plan, plan.closed_seconds, latency, True, spy_on
         )
@@ -957,7 +962,12 @@ def load_average() -> str:
 
 
 async def run(
-    plan: Plan, latencies: Latencies, profile: str | None, workdir: Path, only: set[str]
+    plan: Plan,
+    latencies: Latencies,
+    profile: str | None,
+    workdir: Path,
+    only: set[str],
+    profiled: str = "pmp-bot",
 ) -> None:
     secret_key = Fernet.generate_key().decode()
     database_url = f"sqlite:///{workdir / 'bot.sqlite3'}"
@@ -1050,6 +1060,7 @@ async def run(
                         channel=BENCH_CHANNEL,
                     ),
                     deliveries=deliveries,
+                    profiled=profiled,
                 )
                 try:
                     await scenarios(machine, plan, latencies, profile, workdir, only)
@@ -1096,7 +1107,7 @@ async def scenarios(
         for run in open_runs:
             runs[f"open {run.cost.server}"] = run
         if open_profile and open_profile.endswith(".txt") and Path(open_profile).exists():
-            bot_run = open_runs[0]
+            bot_run = runs[f"open {m.profiled}"]
             profile_lines = summarize_profile(
                 Path(open_profile), bot_run.cost.ms_per_request(bot_run.cost.server)
             )
@@ -1106,7 +1117,7 @@ async def scenarios(
         for run in closed:
             runs[f"closed {run.cost.server}"] = run
         if profile and profile.endswith(".txt") and Path(profile).exists():
-            bot_run = closed[-1]
+            bot_run = runs[f"closed {m.profiled}"]
             profile_lines = summarize_profile(
                 Path(profile), bot_run.cost.ms_per_request(bot_run.cost.server)
             )
@@ -1171,6 +1182,12 @@ def main() -> None:
         "speedscope)",
     )
     parser.add_argument(
+        "--profile-server",
+        default="pmp-bot",
+        choices=("pmp-bot", "bare-respond", "bare-lookup", "bare-lookup-aiohttp"),
+        help="the process --profile spies on (default pmp-bot; e.g. bare-lookup-aiohttp)",
+    )
+    parser.add_argument(
         "--only", metavar="LIST", help=f"comma-separated scenarios: {','.join(SCENARIOS)}"
     )
     parser.add_argument(
@@ -1199,7 +1216,7 @@ def main() -> None:
             plan = dataclasses.replace(plan, closed_users=args.closed_users)
         latencies = Latencies(closed=args.closed_latency)
         profile = str(Path(args.profile).resolve()) if args.profile else None
-        asyncio.run(run(plan, latencies, profile, workdir, only))
+        asyncio.run(run(plan, latencies, profile, workdir, only, args.profile_server))
     finally:
         if args.keep:
             print(f"logs kept in {workdir}")
