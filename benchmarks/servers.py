@@ -25,7 +25,8 @@ does) - the least work a Slack app answering later can do. `POST /_bench/latency
 {"latency": S}` changes the wait. `lookup` is the least a real lookup on the design's stack
 does, with no pmp-bot code: it acknowledges, searches PMP (`--pmp-url`, `--pmp-token`) with
 one httpx request (`--pmp-transport httpx`: httpx's own transport; `aiohttp`: the least
-transport over aiohttp), builds the answer's Block Kit with slack_sdk.models and posts it.
+transport over aiohttp), builds the answer's Block Kit with slack_sdk.models and posts it;
+its Slack requests go straight to Bolt in plain ASGI, as pmp-bot's do, not through starlette.
 
 `trivial` is no framework at all: a raw asyncio socket server that answers every request
 `200` with an empty body at once (with `--respond` it then posts "1 customer found" to the
@@ -249,7 +250,7 @@ async def _stream_deliveries(
 
 def run_bare(args: argparse.Namespace) -> None:
     from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-    from slack_bolt.async_app import AsyncAck, AsyncApp
+    from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest
     from slack_sdk.web.async_client import AsyncWebClient
     from slack_sdk.webhook.async_client import AsyncWebhookClient
     from starlette.applications import Starlette
@@ -344,7 +345,38 @@ def run_bare(args: argparse.Namespace) -> None:
         Route("/slack/events", events, methods=["POST"]),
         Route("/_bench/latency", set_latency, methods=["POST"]),
     ]
-    serve_app(Starlette(routes=routes), args.port)
+    starlette_app = Starlette(routes=routes)
+
+    async def plain_asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        """Slack's requests straight to Bolt, without starlette (as pmp-bot's front door
+        does since change 21): the lookup apps are the floor, so their front door is the
+        cheapest one."""
+        if scope["type"] != "http" or (scope["method"], scope["path"]) != (
+            "POST",
+            "/slack/events",
+        ):
+            await starlette_app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        headers: dict[str, list[str]] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
+        answer = await bolt.async_dispatch(
+            AsyncBoltRequest(body=body.decode(), headers=headers)  # type: ignore[arg-type]
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": [
+                    (name.encode(), value.encode())
+                    for name, value in answer.first_headers_without_set_cookie().items()
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer.body.encode()})
+
+    serve_app(plain_asgi if args.mode == "lookup" else starlette_app, args.port)
 
 
 class _AiohttpTransport(httpx.AsyncBaseTransport):
