@@ -181,6 +181,10 @@ class BotServices:
         return services
 
     async def aclose(self, *, grace_seconds: float = 15.0) -> None:
+        if self.listeners.running:
+            logger.info(
+                "Finishing %d request(s) acknowledged before stopping", self.listeners.running
+            )
         if not await self.listeners.wait_idle(grace_seconds):
             logger.warning(
                 "Stopping with %d request(s) still being answered", self.listeners.running

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ctypes
 import errno
 import gc
 import logging
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -113,9 +114,7 @@ async def serve(settings: Settings, host: str, port: int) -> None:
         try:
             app = create_app(settings, services, register_listeners=handlers.register)
             web = create_web_app(app, services)
-            server = uvicorn.Server(
-                server_config(web, host=host, port=port, timeout_graceful_shutdown=15)
-            )
+            server = _Server(server_config(web, host=host, port=port, timeout_graceful_shutdown=15))
             mode = "OAuth (many workspaces)" if settings.oauth_enabled else "single workspace"
             logger.info(
                 "pmp-bot serving Slack requests on http://%s:%s/slack/events (%s)",
@@ -128,12 +127,31 @@ async def serve(settings: Settings, host: str, port: int) -> None:
             gc.collect()
             gc.freeze()
             _return_free_memory()
-            # uvicorn stops accepting on SIGTERM/SIGINT and lets requests in flight finish.
+            # uvicorn stops accepting on SIGTERM/SIGINT and lets requests in flight finish;
+            # services.aclose() then finishes what was acknowledged before (a lookup waiting
+            # for PMP) and closes the database, before the process ends.
             await server.serve(sockets=[listener])
         finally:
             await services.aclose()
     finally:
         listener.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, minus one step of its shutdown. Once stopped, uvicorn raises the
+    SIGTERM or SIGINT it stopped on again, to the handlers it found in place; the defaults
+    end the process right there, before `serve` finishes the work acknowledged before the
+    signal (a lookup waiting for PMP: its result would never be posted) and closes the
+    database. The signal is dropped instead, and `serve` returns once all that is done. A
+    second signal after uvicorn stopped still ends the process at once."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
 
 
 def _return_free_memory() -> None:

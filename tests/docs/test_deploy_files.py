@@ -249,3 +249,13 @@ def test_nginx_forwards_slacks_paths_to_the_default_address() -> None:
     assert "return 404;" in locations["/"]
     # Bodies past pmp-bot's own 1 MB limit stop at the proxy.
     assert "client_max_body_size 1m;" in conf
+
+
+def test_compose_and_systemd_give_pmp_bot_time_to_finish_what_it_acknowledged() -> None:
+    # serve waits up to 15 s for requests in flight, then up to 15 s for acknowledged lookups;
+    # Docker's default would kill it after 10 s.
+    grace = str(_compose()["services"]["pmp-bot"]["stop_grace_period"])
+    assert re.fullmatch(r"\d+s", grace) and int(grace[:-1]) >= 30, grace
+    unit = read("deploy/pmp-bot.service")
+    stop = re.search(r"^TimeoutStopSec=(\d+)$", unit, re.MULTILINE)
+    assert stop is not None and int(stop.group(1)) >= 30
