@@ -142,8 +142,8 @@ class _Server(uvicorn.Server):
     SIGTERM or SIGINT it stopped on again, to the handlers it found in place; the defaults
     end the process right there, before `serve` finishes the work acknowledged before the
     signal (a lookup waiting for PMP: its result would never be posted) and closes the
-    database. The signal is dropped instead, and `serve` returns once all that is done. A
-    second signal after uvicorn stopped still ends the process at once."""
+    database. That first signal is dropped instead, and `serve` returns once all that is
+    done. A second one (Ctrl-C twice, SIGTERM twice) still ends the process at once."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -151,7 +151,7 @@ class _Server(uvicorn.Server):
             try:
                 yield
             finally:
-                self._captured_signals.clear()
+                del self._captured_signals[:1]
 
 
 def _return_free_memory() -> None:

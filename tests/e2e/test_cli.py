@@ -193,14 +193,16 @@ async def test_serve_answers_slack_and_stops_cleanly_on_sigterm(
     assert "`token` will be unused" not in stderr
 
 
-async def test_serve_answers_the_lookups_it_acked_before_stopping_on_sigterm(
-    slack: RunningSlackStandin, tmp_path: Path
+@pytest.mark.parametrize("sigterms", [1, 2])
+async def test_sigterm_lets_serve_answer_the_lookups_it_acked_and_a_second_one_ends_it(
+    slack: RunningSlackStandin, tmp_path: Path, sigterms: int
 ) -> None:
     """A deploy stops the old process while lookups it acknowledged still wait for PMP:
-    their results are posted before it exits, not dropped with the process."""
+    their results are posted before it exits, not dropped with the process. An operator who
+    won't wait sends SIGTERM again, and the process ends at once."""
     secret_key = Fernet.generate_key().decode()
     database_url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
-    with running_sandbox(faults=SandboxFaults(latency=1.5)) as pmp:
+    with running_sandbox(faults=SandboxFaults(latency=1.5 if sigterms == 1 else 8.0)) as pmp:
         database = await Database.connect(database_url)
         try:
             await database.create_schema()
@@ -237,14 +239,22 @@ async def test_serve_answers_the_lookups_it_acked_before_stopping_on_sigterm(
                 assert not slack.calls_to("response_url")  # PMP is still answering
         finally:
             server.send_signal(signal.SIGTERM)
+            if sigterms == 2:
+                time.sleep(1.0)  # uvicorn has stopped; the lookup still waits for PMP
+                assert server.poll() is None
+                server.send_signal(signal.SIGTERM)
             try:
-                _, stderr = server.communicate(timeout=30)
+                _, stderr = server.communicate(timeout=30 if sigterms == 1 else 3)
             except subprocess.TimeoutExpired:
                 server.kill()
                 raise
+    assert "Finishing 1 request(s) acknowledged before stopping" in stderr
+    if sigterms == 2:
+        assert server.returncode == -signal.SIGTERM
+        assert not slack.calls_to("response_url")
+        return
     assert server.returncode == 0, stderr
     [posted] = slack.calls_to("response_url")
     assert posted.status == 200
     assert "Acme" in json.dumps(posted.params)
-    assert "Finishing 1 request(s) acknowledged before stopping" in stderr
     assert "still being answered" not in stderr
