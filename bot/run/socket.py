@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -67,11 +68,28 @@ async def run_socket_mode(settings: Settings, app_token: str) -> None:
             ) from None
         logger.info("pmp-bot connected in Socket Mode; press Ctrl-C to stop")
         try:
-            await asyncio.Event().wait()  # Slack's requests arrive on the client's tasks
+            await _until_terminated()  # Slack's requests arrive on the client's tasks
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
     finally:
         await services.aclose()
+
+
+async def _until_terminated() -> None:
+    """Returns on SIGTERM (Ctrl-C cancels the wait through asyncio's runner), so either one
+    closes the socket and lets acknowledged work finish before the process ends. A second
+    SIGTERM then ends it at once, as the default handler does."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    except (NotImplementedError, RuntimeError, ValueError):
+        await asyncio.Event().wait()  # no signal handlers here (Windows, not the main thread)
+        return
+    try:
+        await stop.wait()
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 async def check_app_token(settings: Settings, app_token: str) -> None:

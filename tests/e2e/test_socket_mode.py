@@ -104,8 +104,9 @@ async def run_socket(env: dict[str, str], cwd: Path) -> tuple[int, str]:
     return process.returncode, stderr.decode()
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 async def test_connected_is_said_once_connected_and_commands_are_answered(
-    socket_slack: SocketSlack, tmp_path: Path
+    socket_slack: SocketSlack, tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -153,10 +154,12 @@ async def test_connected_is_said_once_connected_and_commands_are_answered(
         assert ack["envelope_id"] == "env-1"
         assert "`/pmp customer acme`" in json.dumps(ack["payload"])
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         _, rest = await asyncio.wait_for(process.communicate(), 60)
     stderr = "".join(seen) + rest.decode()
     assert "Traceback" not in stderr
+    if stop_signal == signal.SIGTERM:  # stopped as Ctrl-C stops it, not killed mid-work
+        assert process.returncode == 0, stderr
     assert BOT_TOKEN not in stderr and APP_TOKEN not in stderr
 
 
