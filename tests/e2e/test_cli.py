@@ -108,6 +108,18 @@ def test_a_rotating_bot_token_stops_start_up_naming_token_rotation(
     assert token not in result.stderr + result.stdout
 
 
+def start_serve(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """`pmp-bot serve` as its own process, stdout and stderr kept for the test to read."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -142,12 +154,7 @@ async def test_serve_answers_slack_and_stops_cleanly_on_sigterm(
         DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
         PMP_BOT_SECRET_KEY=Fernet.generate_key().decode(),
     )
-    args = [sys.executable, "-m", "bot", "serve", "--port", str(port)]
-    if log_json:
-        args.append("--log-json")
-    server = subprocess.Popen(
-        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    server = start_serve(tmp_path, env, "--port", str(port), *(["--log-json"] if log_json else []))
     try:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=5) as http:
@@ -221,14 +228,7 @@ async def test_sigterm_lets_serve_answer_the_lookups_it_acked_and_a_second_one_e
             PMP_BOT_SECRET_KEY=secret_key,
             PMP_BOT_ALLOW_PRIVATE_PMP="true",  # the sandbox is on 127.0.0.1
         )
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        server = start_serve(tmp_path, env, "--port", str(port))
         try:
             base = f"http://127.0.0.1:{port}"
             async with httpx.AsyncClient(base_url=base, timeout=5) as http:

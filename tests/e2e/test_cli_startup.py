@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from cryptography.fernet import Fernet
 from bot.console.slack_standin import RunningSlackStandin
 from tests.e2e.conftest import OWNER_A, SIGNING_SECRET, TEAM_A
 from tests.e2e.slack_client import SlackSender
-from tests.e2e.test_cli import clean_env, free_port, pmp_bot
+from tests.e2e.test_cli import clean_env, free_port, pmp_bot, start_serve
 
 
 def serve_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -134,14 +133,7 @@ async def test_debug_logs_stay_readable_and_serving_is_said_once_listening(
         LOG_LEVEL="DEBUG",
         PORT=str(port),
     )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = start_serve(tmp_path, env)
     try:
         assert server.stderr is not None
         # The line announcing the server comes once the port is bound: it is connectable.
