@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.pmp import AddressPolicy, PmpClient
-from bot.sandbox import running_sandbox
 from bot.storage import Database, to_async_database_url
 
 BACKENDS = ("sqlite", "postgresql")
@@ -76,21 +73,3 @@ async def db(target: DatabaseTarget) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
-    """A PMP sandbox (2.0.8) on loopback."""
-    with running_sandbox() as running:
-        yield running
-
-
-@pytest.fixture
-async def pmp(sandbox: Any) -> AsyncIterator[PmpClient]:
-    """A PMP client for the sandbox (loopback allowed)."""
-    async with PmpClient(
-        base_url=sandbox.base_url,
-        token=sandbox.token,
-        address_policy=AddressPolicy(allow_private=True),
-    ) as client:
-        yield client
